@@ -1,0 +1,278 @@
+#include "common/api.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "common/auth.h"
+
+namespace ctg {
+
+std::string ResourceName(std::string_view collection, std::string_view id) {
+  return std::string(collection) + "/" + std::string(id);
+}
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> ParseResourceName(std::string_view name, std::string_view collection,
+                                             const std::string& field, Violations& violations,
+                                             bool required) {
+  if (name.empty()) {
+    if (required) violations.Add(field, "required");
+    return std::nullopt;
+  }
+  const std::string prefix = std::string(collection) + "/";
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix ||
+      !IsUuid(name.substr(prefix.size()))) {
+    violations.Add(field, "must be a resource name of the form " + prefix + "{uuid}");
+    return std::nullopt;
+  }
+  return std::string(name.substr(prefix.size()));
+}
+
+PageRequest ParsePageRequest(int32_t page_size, const std::string& page_token,
+                             Violations& violations) {
+  PageRequest page;
+  if (page_size < 0) {
+    violations.Add("page_size", "must not be negative");
+  } else if (page_size > 0) {
+    page.size = std::min(page_size, 500);
+  }
+  if (!page_token.empty()) {
+    auto decoded = Base64UrlDecode(page_token);
+    bool ok = decoded && decoded->rfind("p1:", 0) == 0;
+    if (ok) {
+      try {
+        size_t used = 0;
+        page.after = std::stoll(decoded->substr(3), &used);
+        ok = used == decoded->size() - 3 && page.after >= 0;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    if (!ok) violations.Add("page_token", "not a page token returned by this API");
+  }
+  return page;
+}
+
+std::string NextPageToken(int64_t last) { return Base64UrlEncode("p1:" + std::to_string(last)); }
+
+std::string FormatEtag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+void CheckEtag(const std::string& sent, int64_t current_version) {
+  if (!sent.empty() && sent != FormatEtag(current_version)) throw StaleEtagError();
+}
+
+const std::vector<PreparedStatement>& RuntimeStatements() {
+  static const std::vector<PreparedStatement> statements = {
+      {"ctg_request_find",
+       "SELECT resource FROM request_ids WHERE request_id = $1::uuid AND method = $2"},
+      {"ctg_request_lock", "SELECT pg_advisory_xact_lock(hashtext($1 || $2))"},
+      {"ctg_request_save",
+       "INSERT INTO request_ids (request_id, method, resource) VALUES ($1::uuid, $2, $3)"},
+  };
+  return statements;
+}
+
+void CheckRequestId(const std::string& request_id, const std::string& field,
+                    Violations& violations) {
+  if (!request_id.empty() && !IsUuid(request_id)) {
+    violations.Add(field, "must be a lower-case UUID");
+  }
+}
+
+std::optional<std::string> FindRequest(pqxx::transaction_base& tx, const std::string& request_id,
+                                       const std::string& method) {
+  if (request_id.empty()) return std::nullopt;
+  // Serialises creates that share a request id until the first one commits.
+  tx.exec_prepared("ctg_request_lock", request_id, method);
+  auto r = tx.exec_prepared("ctg_request_find", request_id, method);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+void RememberRequest(pqxx::transaction_base& tx, const std::string& request_id,
+                     const std::string& method, const std::string& resource) {
+  if (request_id.empty()) return;
+  tx.exec_prepared("ctg_request_save", request_id, method, resource);
+}
+
+std::set<std::string> EffectiveMask(const google::protobuf::Message& message,
+                                    const google::protobuf::FieldMask& mask,
+                                    const std::set<std::string>& updatable,
+                                    Violations& violations) {
+  std::set<std::string> fields;
+  if (mask.paths_size() == 0) {
+    std::vector<const google::protobuf::FieldDescriptor*> set_fields;
+    message.GetReflection()->ListFields(message, &set_fields);
+    for (const auto* f : set_fields) {
+      if (updatable.count(f->name())) fields.insert(f->name());
+    }
+    return fields;
+  }
+  for (const auto& path : mask.paths()) {
+    if (path == "*") {
+      fields = updatable;
+      continue;
+    }
+    if (!updatable.count(path)) {
+      violations.Add("update_mask", "field '" + path + "' cannot be updated");
+    } else {
+      fields.insert(path);
+    }
+  }
+  return fields;
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+int64_t CivilDate::ToDays() const {
+  const int y = year - (month <= 2);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return int64_t(era) * 146097 + int64_t(doe) - 719468;
+}
+
+CivilDate CivilDate::FromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t y = int64_t(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return CivilDate{static_cast<int>(y + (m <= 2)), static_cast<int>(m), static_cast<int>(d)};
+}
+
+namespace {
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int DaysInMonth(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+}  // namespace
+
+CivilDate CivilDate::AddMonths(int months) const {
+  int total = year * 12 + (month - 1) + months;
+  CivilDate r{total / 12, total % 12 + 1, 0};
+  r.day = std::min(day, DaysInMonth(r.year, r.month));
+  return r;
+}
+
+std::string CivilDate::ToString() const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
+  return buf;
+}
+
+google::type::Date CivilDate::ToProto() const {
+  google::type::Date d;
+  d.set_year(year);
+  d.set_month(month);
+  d.set_day(day);
+  return d;
+}
+
+CivilDate CivilDate::Parse(std::string_view text) {
+  CivilDate d;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-' ||
+      std::sscanf(std::string(text).c_str(), "%4d-%2d-%2d", &d.year, &d.month, &d.day) != 3) {
+    throw std::invalid_argument("not a YYYY-MM-DD date");
+  }
+  return d;
+}
+
+CivilDate CivilDate::Today() {
+  // Europe/Paris without tzdata parsing: UTC+1, +2 from the last Sunday of March 01:00 UTC to
+  // the last Sunday of October 01:00 UTC (EU rule).
+  const auto now = std::chrono::system_clock::now();
+  const int64_t secs =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const int64_t utc_days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const CivilDate utc = FromDays(utc_days);
+  auto last_sunday = [](int y, int m) {
+    CivilDate last{y, m, DaysInMonth(y, m)};
+    const int64_t days = last.ToDays();
+    const int weekday = static_cast<int>((days + 4) % 7);  // 1970-01-01 was a Thursday (4)
+    return (days - weekday) * 86400 + 3600;                // 01:00 UTC
+  };
+  const bool summer = secs >= last_sunday(utc.year, 3) && secs < last_sunday(utc.year, 10);
+  const int64_t local = secs + (summer ? 7200 : 3600);
+  return FromDays(local >= 0 ? local / 86400 : (local - 86399) / 86400);
+}
+
+bool IsUnset(const google::type::Date& date) {
+  return date.year() == 0 && date.month() == 0 && date.day() == 0;
+}
+
+std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::string& field,
+                                   Violations& violations, bool required) {
+  if (IsUnset(date)) {
+    if (required) violations.Add(field, "required");
+    return std::nullopt;
+  }
+  if (date.year() < 1900 || date.year() > 2200 || date.month() < 1 || date.month() > 12 ||
+      date.day() < 1 || date.day() > DaysInMonth(date.year(), date.month())) {
+    violations.Add(field, "must be a valid calendar date between 1900 and 2200");
+    return std::nullopt;
+  }
+  return CivilDate{date.year(), date.month(), date.day()};
+}
+
+void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,
+               Violations& violations) {
+  size_t code_points = 0;
+  for (size_t i = 0; i < value.size();) {
+    const unsigned char c = value[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > value.size()) {
+      violations.Add(field, "must be valid UTF-8");
+      return;
+    }
+    for (int k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(value[i + k]) >> 6) != 2) {
+        violations.Add(field, "must be valid UTF-8");
+        return;
+      }
+    }
+    if (len == 1 && (c < 0x20 || c == 0x7F) && c != '\n' && c != '\t') {
+      violations.Add(field, "must not contain control characters");
+      return;
+    }
+    i += len;
+    ++code_points;
+  }
+  if (code_points < min) {
+    violations.Add(
+        field, min == 1 ? "required" : "must have at least " + std::to_string(min) + " characters");
+  } else if (code_points > max) {
+    violations.Add(field, "must have at most " + std::to_string(max) + " characters");
+  }
+}
+
+google::protobuf::Timestamp TimestampFromEpoch(double epoch_seconds) {
+  google::protobuf::Timestamp ts;
+  const double whole = std::floor(epoch_seconds);
+  ts.set_seconds(static_cast<int64_t>(whole));
+  ts.set_nanos(static_cast<int32_t>((epoch_seconds - whole) * 1e9));
+  return ts;
+}
+
+}  // namespace ctg

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <google/protobuf/field_mask.pb.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/db.h"
+#include "common/errors.h"
+#include "google/type/date.pb.h"
+
+// Helpers every service uses to follow the API conventions (aip.dev): resource names, page
+// tokens, etags, request ids, field masks, dates and text checks.
+namespace ctg {
+
+// ---- Resource names (AIP-122) ----
+
+// "collection/id".
+std::string ResourceName(std::string_view collection, std::string_view id);
+// Returns the UUID of "collection/{uuid}", or nullopt (recording a violation on `field`) when
+// `name` is empty or not of that form. `required` false accepts an empty name silently.
+std::optional<std::string> ParseResourceName(std::string_view name, std::string_view collection,
+                                             const std::string& field, Violations& violations,
+                                             bool required = true);
+// True for a canonical lower-case UUID.
+bool IsUuid(std::string_view s);
+
+// ---- Pagination (AIP-158) ----
+
+struct PageRequest {
+  int size = 50;
+  // Rows strictly after this sequence number (0: from the start).
+  int64_t after = 0;
+};
+// Validates page_size (0 means the default 50; negative refused; capped at 500) and page_token.
+PageRequest ParsePageRequest(int32_t page_size, const std::string& page_token,
+                             Violations& violations);
+// The token for the page after the row with sequence number `last`.
+std::string NextPageToken(int64_t last);
+
+// ---- Etags (AIP-154) ----
+
+std::string FormatEtag(int64_t version);
+// Throws StaleEtagError when `sent` is non-empty and differs from the current version's etag.
+void CheckEtag(const std::string& sent, int64_t current_version);
+
+// ---- Request ids (AIP-155) ----
+
+// Prepared statements of the runtime's request_ids table, present in every service schema.
+const std::vector<PreparedStatement>& RuntimeStatements();
+// Validates an optional request id (empty, or a UUID).
+void CheckRequestId(const std::string& request_id, const std::string& field,
+                    Violations& violations);
+// The resource created earlier for this request id and method, if any.
+std::optional<std::string> FindRequest(pqxx::transaction_base& tx, const std::string& request_id,
+                                       const std::string& method);
+// Records the resource created for this request id (no-op for an empty id). Locks the key so two
+// concurrent creates with the same id cannot both succeed.
+void RememberRequest(pqxx::transaction_base& tx, const std::string& request_id,
+                     const std::string& method, const std::string& resource);
+
+// ---- Field masks (AIP-134) ----
+
+// The set of top-level fields to update. An empty mask means every field set in `message`.
+// Paths outside `updatable` are recorded as violations on "update_mask".
+std::set<std::string> EffectiveMask(const google::protobuf::Message& message,
+                                    const google::protobuf::FieldMask& mask,
+                                    const std::set<std::string>& updatable, Violations& violations);
+
+// ---- Dates ----
+
+// A proleptic Gregorian calendar date.
+struct CivilDate {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+
+  // Days since 1970-01-01.
+  int64_t ToDays() const;
+  static CivilDate FromDays(int64_t days);
+  // The same day `months` later, clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb).
+  CivilDate AddMonths(int months) const;
+  // "YYYY-MM-DD".
+  std::string ToString() const;
+  google::type::Date ToProto() const;
+  // Parses "YYYY-MM-DD" as returned by PostgreSQL; throws std::invalid_argument otherwise.
+  static CivilDate Parse(std::string_view text);
+  // Today in Europe/Paris civil time (the convention's dates are French civil dates).
+  static CivilDate Today();
+
+  friend bool operator<(const CivilDate& a, const CivilDate& b) { return a.ToDays() < b.ToDays(); }
+  friend bool operator<=(const CivilDate& a, const CivilDate& b) {
+    return a.ToDays() <= b.ToDays();
+  }
+  friend bool operator==(const CivilDate& a, const CivilDate& b) {
+    return a.year == b.year && a.month == b.month && a.day == b.day;
+  }
+  friend bool operator!=(const CivilDate& a, const CivilDate& b) { return !(a == b); }
+};
+
+// True when `date` is an all-zero (unset) google.type.Date.
+bool IsUnset(const google::type::Date& date);
+// Validates a full date (year 1900..2200); nullopt and a violation when invalid. An unset date
+// is a violation only when `required`.
+std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::string& field,
+                                   Violations& violations, bool required);
+
+// ---- Text ----
+
+// Checks that `value` is valid UTF-8 without control characters and has between `min` and `max`
+// characters (code points); records a violation otherwise.
+void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,
+               Violations& violations);
+
+// Converts a PostgreSQL timestamptz text ("2025-01-01 10:00:00.123+01") into a Timestamp via
+// epoch seconds selected by the caller: pass extract(epoch from ...) as a double.
+google::protobuf::Timestamp TimestampFromEpoch(double epoch_seconds);
+
+}  // namespace ctg

@@ -1,0 +1,249 @@
+#include "common/auth.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cmath>
+
+#include "common/errors.h"
+
+namespace ctg {
+namespace {
+
+constexpr std::pair<Role, std::string_view> kRoleNames[] = {
+    {Role::kCafAgent, "caf_agent"},
+    {Role::kCollectivityAgent, "collectivity_agent"},
+    {Role::kCopilSecretariat, "copil_secretariat"},
+    {Role::kDpo, "dpo"},
+    {Role::kCdsf, "cdsf"},
+    {Role::kAuditor, "auditor"},
+    {Role::kService, "service"},
+};
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int out_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &out_len);
+  return std::string(reinterpret_cast<char*>(out), out_len);
+}
+
+google::protobuf::Struct ParseJsonObject(std::string_view json, const char* what) {
+  google::protobuf::Struct object;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &object, options).ok()) {
+    throw UnauthenticatedError(std::string("malformed token ") + what);
+  }
+  return object;
+}
+
+const google::protobuf::Value* Field(const google::protobuf::Struct& object, const char* key) {
+  auto it = object.fields().find(key);
+  return it == object.fields().end() ? nullptr : &it->second;
+}
+
+std::string StringClaim(const google::protobuf::Struct& claims, const char* key) {
+  const auto* v = Field(claims, key);
+  if (v == nullptr) return "";
+  if (v->kind_case() != google::protobuf::Value::kStringValue) {
+    throw UnauthenticatedError(std::string("token claim '") + key + "' must be a string");
+  }
+  return v->string_value();
+}
+
+std::optional<double> NumericClaim(const google::protobuf::Struct& claims, const char* key) {
+  const auto* v = Field(claims, key);
+  if (v == nullptr) return std::nullopt;
+  if (v->kind_case() != google::protobuf::Value::kNumberValue ||
+      !std::isfinite(v->number_value())) {
+    throw UnauthenticatedError(std::string("token claim '") + key + "' must be a number");
+  }
+  return v->number_value();
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  for (const auto& [r, name] : kRoleNames) {
+    if (r == role) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const auto& [r, n] : kRoleNames) {
+    if (n == name) return r;
+  }
+  return std::nullopt;
+}
+
+bool Principal::HasAny(std::initializer_list<Role> any) const {
+  for (Role r : any) {
+    if (Has(r)) return true;
+  }
+  return false;
+}
+
+std::string Base64UrlEncode(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i + 1 == data.size()) {
+    uint32_t n = uint8_t(data[i]) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+  } else if (i + 2 == data.size()) {
+    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view data) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  if (data.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : data) {
+    int v = value(c);
+    if (v < 0) return std::nullopt;
+    buffer = (buffer << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+JwtVerifier::JwtVerifier(JwtSettings settings) : settings_(std::move(settings)) {}
+
+Principal JwtVerifier::VerifyAuthorizationHeader(std::string_view header) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.empty()) throw UnauthenticatedError("missing authorization: Bearer token");
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
+    throw UnauthenticatedError("authorization header must be 'Bearer <token>'");
+  }
+  return Verify(header.substr(kBearer.size()));
+}
+
+Principal JwtVerifier::Verify(std::string_view token,
+                              std::chrono::system_clock::time_point now) const {
+  if (token.size() > 8192) throw UnauthenticatedError("token too large");
+  const size_t dot1 = token.find('.');
+  const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    throw UnauthenticatedError("malformed token: expected three base64url segments");
+  }
+  const std::string_view header_b64 = token.substr(0, dot1);
+  const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view signature_b64 = token.substr(dot2 + 1);
+
+  auto header_json = Base64UrlDecode(header_b64);
+  auto payload_json = Base64UrlDecode(payload_b64);
+  auto signature = Base64UrlDecode(signature_b64);
+  if (!header_json || !payload_json || !signature) {
+    throw UnauthenticatedError("malformed token: bad base64url");
+  }
+  const auto header = ParseJsonObject(*header_json, "header");
+  // Only the algorithm this verifier is configured for; "none" and asymmetric algorithms with
+  // an HMAC key (the classic confusion attack) are refused before any signature check.
+  if (StringClaim(header, "alg") != "HS256") {
+    throw UnauthenticatedError("unsupported token algorithm");
+  }
+  const std::string expected = HmacSha256(settings_.hs256_key, token.substr(0, dot2));
+  if (signature->size() != expected.size() ||
+      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
+    throw UnauthenticatedError("bad token signature");
+  }
+
+  const auto claims = ParseJsonObject(*payload_json, "payload");
+  const double now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const double leeway = settings_.leeway.count();
+  const auto exp = NumericClaim(claims, "exp");
+  if (!exp) throw UnauthenticatedError("token has no expiry");
+  if (now_s > *exp + leeway) throw UnauthenticatedError("token expired");
+  if (auto nbf = NumericClaim(claims, "nbf"); nbf && now_s + leeway < *nbf) {
+    throw UnauthenticatedError("token not yet valid");
+  }
+  if (StringClaim(claims, "iss") != settings_.issuer) {
+    throw UnauthenticatedError("token issuer not accepted");
+  }
+  // "aud" may be a string or an array of strings (RFC 7519 §4.1.3).
+  bool audience_ok = false;
+  if (const auto* aud = Field(claims, "aud")) {
+    if (aud->kind_case() == google::protobuf::Value::kStringValue) {
+      audience_ok = aud->string_value() == settings_.audience;
+    } else if (aud->kind_case() == google::protobuf::Value::kListValue) {
+      for (const auto& v : aud->list_value().values()) {
+        audience_ok = audience_ok || v.string_value() == settings_.audience;
+      }
+    }
+  }
+  if (!audience_ok) throw UnauthenticatedError("token audience not accepted");
+
+  Principal principal;
+  principal.subject = StringClaim(claims, "sub");
+  if (principal.subject.empty()) throw UnauthenticatedError("token has no subject");
+  principal.organisation = StringClaim(claims, "org");
+  const auto* roles = Field(claims, "roles");
+  if (roles == nullptr || roles->kind_case() != google::protobuf::Value::kListValue) {
+    throw UnauthenticatedError("token has no roles");
+  }
+  for (const auto& v : roles->list_value().values()) {
+    auto role = ParseRole(v.string_value());
+    if (!role) throw UnauthenticatedError("token carries an unknown role");
+    principal.roles.insert(*role);
+  }
+  if (principal.roles.empty()) throw UnauthenticatedError("token has no roles");
+  return principal;
+}
+
+std::string MintHs256Token(const TokenClaims& claims, std::string_view key,
+                           std::chrono::system_clock::time_point now) {
+  google::protobuf::Struct payload;
+  auto& f = *payload.mutable_fields();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  f["sub"].set_string_value(claims.subject);
+  if (!claims.organisation.empty()) f["org"].set_string_value(claims.organisation);
+  f["iss"].set_string_value(claims.issuer);
+  f["aud"].set_string_value(claims.audience);
+  f["iat"].set_number_value(double(now_s));
+  f["nbf"].set_number_value(double(now_s));
+  f["exp"].set_number_value(double(now_s + claims.lifetime.count()));
+  auto* roles = f["roles"].mutable_list_value();
+  for (Role r : claims.roles) roles->add_values()->set_string_value(std::string(RoleName(r)));
+  std::string payload_json;
+  (void)google::protobuf::util::MessageToJsonString(payload, &payload_json);
+  const std::string signing_input =
+      Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(payload_json);
+  return signing_input + "." + Base64UrlEncode(HmacSha256(key, signing_input));
+}
+
+}  // namespace ctg

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctg {
+
+// The roles a token may carry. Their meaning is fixed across services; object-level rules
+// (which organisation's data a role may touch) stay in each service.
+enum class Role {
+  kCafAgent,           // staff of a Caf
+  kCollectivityAgent,  // staff of a commune or EPCI
+  kCopilSecretariat,   // the COPIL's permanent secretariat
+  kDpo,                // a party's data protection officer
+  kCdsf,               // the comité départemental des services aux familles
+  kAuditor,            // read-only access for audits
+  kService,            // service-to-service calls inside the backend
+};
+
+// Returns the wire name of a role ("caf_agent", ...).
+std::string_view RoleName(Role role);
+// Parses a wire role name; nullopt when unknown.
+std::optional<Role> ParseRole(std::string_view name);
+
+// Who is calling: taken from a verified token, never from the request body.
+struct Principal {
+  std::string subject;       // individually identified author (CNIL logging)
+  std::string organisation;  // "organisations/{uuid}" of the caller's employer; may be empty
+  std::set<Role> roles;
+
+  bool Has(Role role) const { return roles.count(role) != 0; }
+  bool HasAny(std::initializer_list<Role> any) const;
+};
+
+// Settings a verifier needs. The key is a secret: never logged or echoed.
+struct JwtSettings {
+  std::string hs256_key;
+  std::string issuer;
+  std::string audience;
+  // Tolerated clock difference when checking exp and nbf.
+  std::chrono::seconds leeway{30};
+};
+
+// Verifies compact JWS tokens signed with HS256 and returns the principal they carry.
+// Rejects any other algorithm (including "none"), bad signatures, expired or not-yet-valid
+// tokens, a wrong issuer or audience, and unknown roles. Errors throw UnauthenticatedError with
+// a message that never contains the token.
+class JwtVerifier {
+ public:
+  explicit JwtVerifier(JwtSettings settings);
+  Principal Verify(std::string_view token, std::chrono::system_clock::time_point now =
+                                               std::chrono::system_clock::now()) const;
+  // Verifies the value of an "authorization" header ("Bearer <token>").
+  Principal VerifyAuthorizationHeader(std::string_view header) const;
+
+ private:
+  JwtSettings settings_;
+};
+
+// Claims for a token to mint (development tokens, tests, service identities).
+struct TokenClaims {
+  std::string subject;
+  std::string organisation;
+  std::vector<Role> roles;
+  std::string issuer;
+  std::string audience;
+  std::chrono::seconds lifetime{std::chrono::hours(12)};
+};
+
+// Signs an HS256 token with `key`.
+std::string MintHs256Token(
+    const TokenClaims& claims, std::string_view key,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// Base64url without padding (RFC 7515 §2), used by tokens and page tokens.
+std::string Base64UrlEncode(std::string_view data);
+// Returns nullopt on any character outside the base64url alphabet.
+std::optional<std::string> Base64UrlDecode(std::string_view data);
+
+}  // namespace ctg

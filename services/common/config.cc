@@ -1,0 +1,118 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace ctg {
+namespace {
+
+struct Setting {
+  const char* flag;
+  const char* env;
+};
+
+constexpr Setting kListen{"listen", "CTG_LISTEN"};
+constexpr Setting kMetrics{"metrics-listen", "CTG_METRICS_LISTEN"};
+constexpr Setting kDatabase{"database-url", "CTG_DATABASE_URL"};
+constexpr Setting kPoolSize{"db-pool-size", "CTG_DB_POOL_SIZE"};
+constexpr Setting kWorkers{"workers", "CTG_WORKERS"};
+constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
+constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
+constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
+constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
+constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
+constexpr Setting kAll[] = {kListen,     kMetrics,   kDatabase,    kPoolSize, kWorkers,
+                            kJwtKeyFile, kJwtIssuer, kJwtAudience, kGrace,    kPortFile};
+
+std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
+
+int ParseInt(const std::string& value, const Setting& s, int min, int max) {
+  try {
+    size_t used = 0;
+    int v = std::stoi(value, &used);
+    if (used == value.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("setting " + Describe(s) + " must be an integer between " +
+                    std::to_string(min) + " and " + std::to_string(max));
+}
+
+void CheckAddress(const std::string& value, const Setting& s) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw ConfigError("setting " + Describe(s) + " must be host:port, got '" + value + "'");
+  }
+  ParseInt(value.substr(colon + 1), s, 0, 65535);
+}
+
+}  // namespace
+
+std::string ReadSecretFile(const std::string& path, const std::string& setting) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("setting " + setting + ": cannot read file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string data = ss.str();
+  while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.pop_back();
+  return data;
+}
+
+ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.find('=') == std::string::npos) {
+      throw ConfigError("unexpected argument '" + arg + "' (use --name=value)");
+    }
+    const auto eq = arg.find('=');
+    std::string name = arg.substr(2, eq - 2);
+    bool known = false;
+    for (const auto& s : kAll) known = known || name == s.flag;
+    if (!known) throw ConfigError("unknown setting --" + name);
+    flags[name] = arg.substr(eq + 1);
+  }
+  auto get = [&](const Setting& s, std::string* out) {
+    if (auto it = flags.find(s.flag); it != flags.end()) {
+      *out = it->second;
+      return true;
+    }
+    if (const char* v = std::getenv(s.env); v != nullptr) {
+      *out = v;
+      return true;
+    }
+    return false;
+  };
+
+  ServiceConfig c;
+  std::string v;
+  if (get(kListen, &v)) c.listen_address = v;
+  CheckAddress(c.listen_address, kListen);
+  if (get(kMetrics, &v)) c.metrics_address = v;
+  if (c.metrics_address != "off") CheckAddress(c.metrics_address, kMetrics);
+  if (!get(kDatabase, &v) || v.empty()) {
+    throw ConfigError("setting " + Describe(kDatabase) + " is required");
+  }
+  c.database_url = v;
+  if (get(kPoolSize, &v)) c.db_pool_size = ParseInt(v, kPoolSize, 1, 256);
+  if (get(kWorkers, &v)) c.workers = ParseInt(v, kWorkers, 1, 256);
+  if (get(kJwtKeyFile, &v)) {
+    c.jwt_key = ReadSecretFile(v, Describe(kJwtKeyFile));
+  } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
+    c.jwt_key = key;
+  }
+  if (c.jwt_key.size() < 32) {
+    throw ConfigError("setting " + Describe(kJwtKeyFile) +
+                      " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
+  }
+  if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
+  if (c.jwt_issuer.empty()) throw ConfigError("setting " + Describe(kJwtIssuer) + " is empty");
+  if (get(kJwtAudience, &v)) c.jwt_audience = v;
+  if (c.jwt_audience.empty()) throw ConfigError("setting " + Describe(kJwtAudience) + " is empty");
+  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(ParseInt(v, kGrace, 0, 600));
+  if (get(kPortFile, &v)) c.port_file = v;
+  return c;
+}
+
+}  // namespace ctg

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace ctg {
+
+// A setting that is missing or malformed. The message names the setting and never echoes a
+// secret value.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Settings shared by every service binary. Each comes from a flag (--listen=...) or, failing
+// that, from its CTG_* environment variable (CTG_LISTEN=...); flags win.
+struct ServiceConfig {
+  std::string listen_address = "127.0.0.1:0";   // --listen / CTG_LISTEN; port 0 = any free port
+  std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_METRICS_LISTEN; "off"
+  std::string database_url;                     // --database-url / CTG_DATABASE_URL (required)
+  int db_pool_size = 8;                         // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
+  int workers = 8;                              // --workers / CTG_WORKERS (1..256)
+  std::string jwt_key;  // from --jwt-key-file / CTG_JWT_KEY_FILE, or CTG_JWT_KEY (>= 32 bytes)
+  std::string jwt_issuer = "ctg-dev";       // --jwt-issuer / CTG_JWT_ISSUER
+  std::string jwt_audience = "ctg";         // --jwt-audience / CTG_JWT_AUDIENCE
+  std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds (0..600)
+  std::string port_file;  // --port-file / CTG_PORT_FILE: written with "grpc_port metrics_port"
+};
+
+// Reads and validates the configuration; throws ConfigError on the first bad setting.
+ServiceConfig LoadServiceConfig(int argc, const char* const* argv);
+
+// Reads a whole file; throws ConfigError naming `setting` if it cannot.
+std::string ReadSecretFile(const std::string& path, const std::string& setting);
+
+}  // namespace ctg

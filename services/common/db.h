@@ -1,0 +1,100 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace prometheus {
+class Gauge;
+}
+
+namespace ctg {
+
+// A named SQL statement, prepared once on every pooled connection. Repositories declare theirs
+// at the top of their .cc file and hand the list to the pool at start-up.
+struct PreparedStatement {
+  const char* name;
+  const char* sql;
+};
+
+// Gauges the pool keeps up to date (all optional).
+struct PoolGauges {
+  prometheus::Gauge* open = nullptr;     // connections open
+  prometheus::Gauge* in_use = nullptr;   // connections leased to a request
+  prometheus::Gauge* waiting = nullptr;  // requests waiting for a connection
+};
+
+struct PoolOptions {
+  // libpq connection string or postgresql:// URL. A secret: never logged.
+  std::string url;
+  // The service's own PostgreSQL schema, put first on the search_path of every connection.
+  std::string schema;
+  int size = 8;
+  // How long a request waits for a free connection before failing with UNAVAILABLE.
+  std::chrono::milliseconds acquire_timeout{5000};
+};
+
+// A bounded pool of libpqxx connections. Each connection is used by one thread at a time;
+// connections are opened lazily up to `size` and one found broken on return is discarded, so the
+// next lease opens a fresh one.
+class ConnectionPool {
+ public:
+  ConnectionPool(PoolOptions options, std::vector<PreparedStatement> statements,
+                 PoolGauges gauges = {});
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Exclusive use of one connection until destroyed.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> conn);
+    Lease(Lease&& other) noexcept;
+    ~Lease();
+    pqxx::connection& operator*() { return *conn_; }
+    pqxx::connection* operator->() { return conn_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<pqxx::connection> conn_;
+  };
+
+  // Leases a connection, opening one if none is idle and the pool is not full. Throws
+  // pqxx::broken_connection when the database cannot be reached or no connection frees up in
+  // time (both map to UNAVAILABLE).
+  Lease Acquire();
+
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  std::unique_ptr<pqxx::connection> Open();
+  void Return(std::unique_ptr<pqxx::connection> conn);
+  void UpdateGauges();
+
+  const PoolOptions options_;
+  const std::vector<PreparedStatement> statements_;
+  const PoolGauges gauges_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  int open_ = 0;
+  int waiting_ = 0;
+};
+
+// Runs `body` in one read-write transaction on a pooled connection and commits when it returns;
+// any exception rolls everything back, so a failed request writes nothing.
+void WithTransaction(ConnectionPool& pool, const std::function<void(pqxx::work&)>& body);
+
+// Same, read-only (the database refuses writes).
+void WithReadTransaction(ConnectionPool& pool,
+                         const std::function<void(pqxx::transaction_base&)>& body);
+
+// Opens one connection to `url` with `schema` first on its search_path.
+std::unique_ptr<pqxx::connection> OpenConnection(const std::string& url, const std::string& schema);
+
+}  // namespace ctg

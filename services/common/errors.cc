@@ -1,0 +1,111 @@
+#include "common/errors.h"
+
+#include <pqxx/except>
+
+#include "google/rpc/code.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace ctg {
+
+ValidationError::ValidationError(std::vector<FieldViolation> violations)
+    : std::runtime_error("invalid request"), violations_(std::move(violations)) {}
+
+void Violations::Add(std::string field, std::string description) {
+  violations_.push_back({std::move(field), std::move(description)});
+}
+
+void Violations::ThrowIfAny() const {
+  if (!violations_.empty()) throw ValidationError(violations_);
+}
+
+grpc::Status InvalidArgumentStatus(const std::vector<FieldViolation>& violations) {
+  google::rpc::BadRequest bad_request;
+  std::string message;
+  for (const auto& v : violations) {
+    auto* fv = bad_request.add_field_violations();
+    fv->set_field(v.field);
+    fv->set_description(v.description);
+    if (!message.empty()) message += "; ";
+    message += v.field + ": " + v.description;
+  }
+  google::rpc::Status details;
+  details.set_code(google::rpc::INVALID_ARGUMENT);
+  details.set_message(message);
+  details.add_details()->PackFrom(bad_request);
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message, details.SerializeAsString());
+}
+
+namespace {
+
+// SQLSTATE classes of libpqxx errors that are not mapped to their own exception type.
+bool IsConnectionState(const std::string& sqlstate) {
+  return sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(std::exception_ptr error, std::string* log_detail) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ValidationError& e) {
+    *log_detail = e.what();
+    return InvalidArgumentStatus(e.violations());
+  } catch (const NotFoundError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, e.what());
+  } catch (const FailedPreconditionError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+  } catch (const StaleEtagError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::ABORTED, e.what());
+  } catch (const AlreadyExistsError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, e.what());
+  } catch (const PermissionDeniedError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
+  } catch (const UnauthenticatedError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, e.what());
+  } catch (const pqxx::unique_violation& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                        "a resource with the same unique key already exists");
+  } catch (const pqxx::serialization_failure& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::ABORTED, "concurrent modification; retry");
+  } catch (const pqxx::deadlock_detected& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::ABORTED, "concurrent modification; retry");
+  } catch (const pqxx::broken_connection& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "database unavailable; retry later");
+  } catch (const pqxx::in_doubt_error& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "database connection lost during commit; the outcome is unknown");
+  } catch (const pqxx::sql_error& e) {
+    *log_detail = std::string(e.what()) + " [sqlstate " + e.sqlstate() + "]";
+    if (IsConnectionState(e.sqlstate())) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "database unavailable; retry later");
+    }
+    if (e.sqlstate() == "23503" || e.sqlstate() == "23514") {
+      // Foreign key / check violations are caught by validation first; one that still reaches
+      // the database is a race with a concurrent delete or a missed rule.
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "the request conflicts with the current state of related resources");
+    }
+    return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+  } catch (const std::exception& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+  } catch (...) {
+    *log_detail = "unknown exception";
+    return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+  }
+}
+
+}  // namespace ctg

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ctg {
+
+// Escapes `s` for inclusion inside a JSON string literal.
+std::string JsonEscape(std::string_view s);
+
+// Builds one structured JSON log line, written to stderr atomically by Emit().
+// Keys are fixed by the caller; values are escaped. Never put secrets in a log line.
+class LogLine {
+ public:
+  explicit LogLine(std::string_view level);
+  LogLine& Add(std::string_view key, std::string_view value);
+  LogLine& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
+  LogLine& Add(std::string_view key, int64_t value);
+  LogLine& Add(std::string_view key, double value);
+  void Emit();
+
+ private:
+  std::string json_;
+};
+
+// Current UTC time as RFC 3339 with microseconds.
+std::string NowRfc3339();
+
+}  // namespace ctg

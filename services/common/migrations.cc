@@ -1,0 +1,74 @@
+#include "common/migrations.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace ctg {
+namespace {
+
+// Arbitrary constant shared by every service: one lock for all schema changes.
+constexpr long long kMigrationLockKey = 0x4354474d49475231LL;  // "CTGMIGR1"
+
+void CheckSchemaName(const std::string& schema) {
+  const bool ok = !schema.empty() && schema.size() < 64 &&
+                  std::all_of(schema.begin(), schema.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                  });
+  if (!ok) throw std::invalid_argument("invalid schema name for migrations");
+}
+
+}  // namespace
+
+int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
+  const std::string schema = set.schema;
+  CheckSchemaName(schema);
+  pqxx::work tx(conn);
+  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
+  tx.exec("CREATE SCHEMA IF NOT EXISTS " + schema);
+  tx.exec("SET LOCAL search_path TO " + schema + ", public");
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "  version integer PRIMARY KEY,"
+      "  file_name text NOT NULL,"
+      "  applied_at timestamptz NOT NULL DEFAULT now())");
+  // Idempotency keys of create requests (AIP-155): the resource created for each request id.
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS request_ids ("
+      "  request_id uuid NOT NULL,"
+      "  method text NOT NULL,"
+      "  resource text NOT NULL,"
+      "  created_at timestamptz NOT NULL DEFAULT now(),"
+      "  PRIMARY KEY (request_id, method))");
+  int current = tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  std::vector<Migration> pending;
+  for (const auto& m : set.migrations) {
+    if (m.version > current) pending.push_back(m);
+  }
+  std::sort(pending.begin(), pending.end(),
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  for (const auto& m : pending) {
+    tx.exec(m.sql);
+    tx.exec("INSERT INTO schema_migrations (version, file_name) VALUES (" +
+            std::to_string(m.version) + ", " + tx.quote(m.file_name) + ")");
+  }
+  tx.commit();
+  return static_cast<int>(pending.size());
+}
+
+bool MigrationsUpToDate(pqxx::connection& conn, const MigrationSet& set) {
+  CheckSchemaName(set.schema);
+  int latest = 0;
+  for (const auto& m : set.migrations) latest = std::max(latest, m.version);
+  pqxx::read_transaction tx(conn);
+  auto exists =
+      tx.exec1("SELECT to_regclass(" + tx.quote(std::string(set.schema) + ".schema_migrations") +
+               ") IS NOT NULL")[0]
+          .as<bool>();
+  if (!exists) return latest == 0;
+  int current = tx.exec1(std::string("SELECT coalesce(max(version), 0) FROM ") + set.schema +
+                         ".schema_migrations")[0]
+                    .as<int>();
+  return current >= latest;
+}
+
+}  // namespace ctg

@@ -1,0 +1,148 @@
+#include "common/rpc.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "common/errors.h"
+#include "common/log.h"
+
+namespace ctg {
+
+Executor::Executor(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        std::function<void()> task;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+          if (tasks_.empty()) return;
+          task = std::move(tasks_.front());
+          tasks_.pop_front();
+        }
+        task();
+      }
+    });
+  }
+}
+
+Executor::~Executor() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void Executor::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+std::string NewUuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness available");
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+namespace {
+
+std::string Metadata(const grpc::CallbackServerContext* context, const char* key) {
+  const auto& md = context->client_metadata();
+  auto it = md.find(key);
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+// Request ids are echoed into logs and headers: accept only short, printable ones.
+bool UsableRequestId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7E || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+UnaryRunner::UnaryRunner(std::string service_name, const JwtVerifier& verifier, RpcMetrics& metrics,
+                         Executor& executor)
+    : service_name_(std::move(service_name)),
+      verifier_(verifier),
+      metrics_(metrics),
+      executor_(executor) {}
+
+grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context, const char* method,
+                                           std::function<void(const CallContext&)> body) {
+  const auto started = std::chrono::steady_clock::now();
+  auto* reactor = context->DefaultReactor();
+  metrics_.Started(service_name_, method);
+
+  auto call = std::make_shared<CallContext>();
+  call->request_id = Metadata(context, "x-request-id");
+  if (!UsableRequestId(call->request_id)) call->request_id = NewUuid();
+  call->deadline = context->deadline();
+  context->AddInitialMetadata("x-request-id", call->request_id);
+
+  auto finish = [this, reactor, started, call, method = std::string(method)](
+                    const grpc::Status& status, const std::string& detail) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const char* code = StatusCodeName(status.error_code());
+    metrics_.Handled(service_name_, method, code, seconds);
+    LogLine line(status.ok() ? "info" : "warn");
+    line.Add("msg", "rpc")
+        .Add("method", "/" + service_name_ + "/" + method)
+        .Add("code", code)
+        .Add("duration_ms", seconds * 1000)
+        .Add("request_id", call->request_id)
+        .Add("principal", call->principal.subject);
+    if (!status.ok()) line.Add("error", detail);
+    line.Emit();
+    reactor->Finish(status);
+  };
+
+  try {
+    call->principal = verifier_.VerifyAuthorizationHeader(Metadata(context, "authorization"));
+  } catch (...) {
+    std::string detail;
+    grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+    finish(status, detail);
+    return reactor;
+  }
+
+  executor_.Post([context, call, body = std::move(body), finish]() {
+    if (context->IsCancelled()) {
+      finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), "cancelled");
+      return;
+    }
+    if (std::chrono::system_clock::now() > call->deadline) {
+      finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded"),
+             "deadline exceeded before the call started");
+      return;
+    }
+    try {
+      body(*call);
+      finish(grpc::Status::OK, "");
+    } catch (...) {
+      std::string detail;
+      grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+      finish(status, detail);
+    }
+  });
+  return reactor;
+}
+
+}  // namespace ctg

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/auth.h"
+#include "common/metrics.h"
+
+namespace ctg {
+
+// A fixed set of worker threads running queued tasks. RPC bodies run here, not on gRPC's own
+// callback threads, because they block on PostgreSQL.
+class Executor {
+ public:
+  explicit Executor(int threads);
+  // Runs every task already queued, then joins the threads.
+  ~Executor();
+  void Post(std::function<void()> task);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// What a handler knows about the call it serves.
+struct CallContext {
+  Principal principal;
+  std::string request_id;  // from x-request-id, or generated
+  std::chrono::system_clock::time_point deadline;
+};
+
+// Runs unary RPC bodies with everything every RPC needs, in one place: authentication of the
+// bearer token, the request id, execution on the executor, mapping of exceptions to statuses,
+// metrics and one JSON log line per call.
+class UnaryRunner {
+ public:
+  UnaryRunner(std::string service_name, const JwtVerifier& verifier, RpcMetrics& metrics,
+              Executor& executor);
+
+  // Authenticates the call and schedules `body`; the reactor finishes with OK when `body`
+  // returns, or with the status mapped from what it throws. `method` is the bare method name.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+                                std::function<void(const CallContext&)> body);
+
+ private:
+  const std::string service_name_;
+  const JwtVerifier& verifier_;
+  RpcMetrics& metrics_;
+  Executor& executor_;
+};
+
+// Returns a fresh random UUID (version 4) in its canonical text form.
+std::string NewUuid();
+
+}  // namespace ctg

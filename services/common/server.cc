@@ -1,0 +1,158 @@
+#include "common/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common/api.h"
+#include "common/log.h"
+
+namespace ctg {
+
+ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config)
+    : spec_(std::move(spec)),
+      config_(std::move(config)),
+      verifier_(JwtSettings{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience}) {}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+void ServiceHost::Start() {
+  if (config_.metrics_address != "off") {
+    metrics_endpoint_ =
+        std::make_unique<MetricsEndpoint>(config_.metrics_address, metrics_.registry());
+  }
+  PoolOptions pool_options;
+  pool_options.url = config_.database_url;
+  pool_options.schema = spec_.migrations->schema;
+  pool_options.size = config_.db_pool_size;
+  std::vector<PreparedStatement> statements = spec_.statements;
+  statements.insert(statements.end(), RuntimeStatements().begin(), RuntimeStatements().end());
+  pool_ = std::make_unique<ConnectionPool>(pool_options, std::move(statements),
+                                           metrics_.PoolGaugesFor(pool_options.schema));
+  executor_ = std::make_unique<Executor>(config_.workers);
+  runner_ = std::make_unique<UnaryRunner>(spec_.grpc_service_name, verifier_, metrics_, *executor_);
+  service_ = spec_.make_service(ServiceEnv{*pool_, *runner_});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen_address, grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    throw ConfigError("setting --listen (CTG_LISTEN): cannot listen on " + config_.listen_address);
+  }
+  SetServing(false);
+  monitor_ = std::thread([this] { MonitorDatabase(); });
+  if (!config_.port_file.empty()) {
+    std::ofstream(config_.port_file) << port_ << " " << metrics_port() << "\n";
+  }
+  LogLine("info")
+      .Add("msg", "listening")
+      .Add("service", spec_.grpc_service_name)
+      .Add("grpc_port", int64_t(port_))
+      .Add("metrics_port", int64_t(metrics_port()))
+      .Emit();
+}
+
+int ServiceHost::metrics_port() const { return metrics_endpoint_ ? metrics_endpoint_->port() : 0; }
+
+void ServiceHost::SetServing(bool serving) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(spec_.grpc_service_name, serving);
+}
+
+void ServiceHost::MonitorDatabase() {
+  bool migrated = false;
+  bool logged_failure = false;
+  while (!stopping_) {
+    bool ok = false;
+    try {
+      if (!migrated) {
+        auto conn = OpenConnection(config_.database_url, spec_.migrations->schema);
+        int applied = ApplyMigrations(*conn, *spec_.migrations);
+        migrated = true;
+        LogLine("info")
+            .Add("msg", "migrations applied")
+            .Add("schema", spec_.migrations->schema)
+            .Add("applied", int64_t(applied))
+            .Emit();
+      }
+      auto lease = pool_->Acquire();
+      pqxx::nontransaction tx(*lease);
+      tx.exec("SELECT 1");
+      ok = true;
+      logged_failure = false;
+    } catch (const std::exception& e) {
+      if (!logged_failure) {
+        // libpq messages name host and port, never the password.
+        LogLine("error").Add("msg", "database not ready").Add("error", e.what()).Emit();
+        logged_failure = true;
+      }
+    }
+    if (ok != ready_.load()) {
+      ready_ = ok;
+      SetServing(ok);
+      cv_.notify_all();
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(ok ? 2000 : 250),
+                 [this] { return stopping_.load(); });
+  }
+}
+
+bool ServiceHost::WaitUntilReady(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return ready_.load() || stopping_.load(); }) &&
+         ready_.load();
+}
+
+void ServiceHost::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  cv_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  if (server_) {
+    SetServing(false);
+    server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
+    server_->Wait();
+  }
+  executor_.reset();  // runs what is still queued before the objects it uses go away
+  LogLine("info").Add("msg", "stopped").Add("service", spec_.grpc_service_name).Emit();
+}
+
+int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
+  ServiceConfig config;
+  try {
+    config = LoadServiceConfig(argc, argv);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "configuration error: %s\n", e.what());
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait; every other thread keeps them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ServiceHost host(std::move(spec), config);
+  try {
+    host.Start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "start-up error: %s\n", e.what());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogLine("info").Add("msg", "shutting down").Add("signal", int64_t(sig)).Emit();
+  host.Shutdown();
+  return 0;
+}
+
+}  // namespace ctg

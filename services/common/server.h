@@ -1,0 +1,88 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/auth.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/metrics.h"
+#include "common/migrations.h"
+#include "common/rpc.h"
+
+namespace ctg {
+
+// What a service implementation receives from the runtime.
+struct ServiceEnv {
+  ConnectionPool& pool;
+  UnaryRunner& runner;
+};
+
+// Describes one service binary to the runtime.
+struct ServiceSpec {
+  // Full gRPC service name, e.g. "ctg.partners.v1.PartnerService" (health and metrics).
+  std::string grpc_service_name;
+  const MigrationSet* migrations = nullptr;
+  // Every named statement of the service's repositories.
+  std::vector<PreparedStatement> statements;
+  // Builds the service implementation (a plain class implementing the generated
+  // CallbackService), so tests can host the very same object in-process.
+  std::function<std::unique_ptr<grpc::Service>(ServiceEnv)> make_service;
+};
+
+// Hosts one service: gRPC server (callback API) with health and reflection, connection pool,
+// migrations, metrics endpoint. Used by every `main` and by the in-process tests.
+class ServiceHost {
+ public:
+  ServiceHost(ServiceSpec spec, ServiceConfig config);
+  ~ServiceHost();
+
+  // Starts listening. Health reports NOT_SERVING until the database is reachable and the
+  // migrations are applied, which a background thread keeps trying; then it keeps checking the
+  // database and flips health back to NOT_SERVING while it is unreachable.
+  void Start();
+  // Blocks until the database is ready or `timeout` passes; returns readiness.
+  bool WaitUntilReady(std::chrono::milliseconds timeout);
+  // Stops accepting calls, lets in-flight calls finish within the configured grace, then stops.
+  void Shutdown();
+
+  int port() const { return port_; }
+  int metrics_port() const;
+  bool ready() const { return ready_.load(); }
+
+ private:
+  void MonitorDatabase();
+  void SetServing(bool serving);
+
+  ServiceSpec spec_;
+  ServiceConfig config_;
+  RpcMetrics metrics_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  JwtVerifier verifier_;
+  std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<UnaryRunner> runner_;
+  std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread monitor_;
+};
+
+// The whole `main` of a service binary: reads the configuration (a bad setting prints one line
+// naming it and exits 2), hosts the service until SIGTERM or SIGINT, then drains and exits 0.
+int RunServiceMain(int argc, char** argv, ServiceSpec spec);
+
+}  // namespace ctg

@@ -1,0 +1,52 @@
+#include "common/testing/test_database.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <pqxx/pqxx>
+#include <random>
+
+namespace ctg::testing {
+
+TestDatabase::TestDatabase(std::vector<const MigrationSet*> sets) {
+  const char* admin = std::getenv("CTG_TEST_ADMIN_URL");
+  admin_url_ = admin != nullptr ? admin : "dbname=postgres";
+  std::random_device rd;
+  name_ = "ctg_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+  {
+    pqxx::connection conn(admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE DATABASE " + tx.quote_name(name_));
+  }
+  url_ = admin_url_ + " dbname=" + name_;
+  pqxx::connection conn(url_);
+  for (const auto* set : sets) ApplyMigrations(conn, *set);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection conn(admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // The throwaway cluster is removed with the test run anyway.
+  }
+}
+
+void TestDatabase::Truncate(const std::string& schema) const {
+  pqxx::connection conn(url_);
+  pqxx::work tx(conn);
+  auto tables = tx.exec_params(
+      "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+      "WHERE schemaname = $1 AND tablename <> 'schema_migrations'",
+      schema);
+  std::string list;
+  for (const auto& row : tables) {
+    if (!list.empty()) list += ", ";
+    list += row[0].as<std::string>();
+  }
+  if (!list.empty()) tx.exec("TRUNCATE " + list + " RESTART IDENTITY CASCADE");
+  tx.commit();
+}
+
+}  // namespace ctg::testing

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/auth.h"
+#include "common/server.h"
+
+namespace ctg::testing {
+
+// HS256 key, issuer and audience shared by in-process hosts and the tokens tests mint.
+extern const char kTestJwtKey[];
+extern const char kTestIssuer[];
+extern const char kTestAudience[];
+
+// Mints a token for the test key.
+std::string TestToken(std::vector<Role> roles, const std::string& organisation = "",
+                      const std::string& subject = "test-user");
+
+// Hosts a service in-process on 127.0.0.1:0 against `database_url` and waits until it is ready.
+class InProcessService {
+ public:
+  InProcessService(ServiceSpec spec, const std::string& database_url);
+  ~InProcessService();
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  ServiceHost& host() { return *host_; }
+
+ private:
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A client context carrying `token` as bearer credentials and a 10-second deadline.
+std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& token);
+
+// The fields named by the google.rpc.BadRequest detail of an INVALID_ARGUMENT status.
+std::vector<std::string> ViolatedFields(const grpc::Status& status);
+
+}  // namespace ctg::testing

@@ -1,0 +1,339 @@
+// Organisations and representatives through a real gRPC channel on a real PostgreSQL.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/api.h"
+#include "common/testing/test_database.h"
+#include "common/testing/test_host.h"
+#include "partners/service.h"
+
+namespace ctg::partners {
+namespace {
+
+using ::ctg::testing::AuthedContext;
+using ::ctg::testing::TestToken;
+using ::ctg::testing::ViolatedFields;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+class OrganisationsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new ctg::testing::TestDatabase({PartnerServiceSpec().migrations});
+    service_ = new ctg::testing::InProcessService(PartnerServiceSpec(), db_->url());
+  }
+  static void TearDownTestSuite() {
+    delete service_;
+    delete db_;
+  }
+  void SetUp() override {
+    db_->Truncate("partners");
+    stub_ = v1::PartnerService::NewStub(service_->channel());
+  }
+
+  grpc::Status Create(const v1::Organisation& o, v1::Organisation* out,
+                      const std::string& token = Admin(), const std::string& request_id = "") {
+    v1::CreateOrganisationRequest req;
+    *req.mutable_organisation() = o;
+    req.set_request_id(request_id);
+    return stub_->CreateOrganisation(AuthedContext(token).get(), req, out);
+  }
+
+  int CountOrganisations() {
+    v1::ListOrganisationsRequest req;
+    req.set_page_size(500);
+    v1::ListOrganisationsResponse resp;
+    EXPECT_TRUE(stub_->ListOrganisations(AuthedContext(Admin()).get(), req, &resp).ok());
+    return resp.organisations_size();
+  }
+
+  static std::string Admin() { return TestToken({Role::kCopilSecretariat}, "", "secretariat"); }
+
+  static v1::Organisation Epci() {
+    v1::Organisation o;
+    o.set_kind(v1::EPCI);
+    o.set_display_name("Val de Garonne Agglomération");
+    o.set_siren("200030674");
+    return o;
+  }
+  static v1::Organisation Commune(const std::string& name, const std::string& insee,
+                                  const std::string& epci) {
+    v1::Organisation o;
+    o.set_kind(v1::COMMUNE);
+    o.set_display_name(name);
+    o.set_insee_code(insee);
+    o.set_parent_epci(epci);
+    auto* p = o.add_populations();
+    p->set_vintage(2023);
+    p->set_municipale(1000);
+    p->set_totale(1010);
+    return o;
+  }
+
+  static ctg::testing::TestDatabase* db_;
+  static ctg::testing::InProcessService* service_;
+  std::unique_ptr<v1::PartnerService::Stub> stub_;
+};
+
+ctg::testing::TestDatabase* OrganisationsTest::db_ = nullptr;
+ctg::testing::InProcessService* OrganisationsTest::service_ = nullptr;
+
+TEST_F(OrganisationsTest, CreateGetListAndUpdate) {
+  v1::Organisation epci, commune;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  EXPECT_THAT(epci.name(), ::testing::StartsWith("organisations/"));
+  EXPECT_FALSE(epci.etag().empty());
+  ASSERT_TRUE(Create(Commune("Marmande", "47157", epci.name()), &commune).ok());
+  EXPECT_EQ(commune.parent_epci(), epci.name());
+  ASSERT_EQ(commune.populations_size(), 1);
+  EXPECT_EQ(commune.populations(0).totale(), 1010);
+
+  v1::GetOrganisationRequest get;
+  get.set_name(commune.name());
+  v1::Organisation fetched;
+  ASSERT_TRUE(stub_->GetOrganisation(AuthedContext(Admin()).get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.display_name(), "Marmande");
+
+  v1::ListOrganisationsRequest list;
+  list.set_parent_epci(epci.name());
+  v1::ListOrganisationsResponse listed;
+  ASSERT_TRUE(stub_->ListOrganisations(AuthedContext(Admin()).get(), list, &listed).ok());
+  ASSERT_EQ(listed.organisations_size(), 1);
+  EXPECT_EQ(listed.organisations(0).name(), commune.name());
+
+  v1::UpdateOrganisationRequest update;
+  update.mutable_organisation()->set_name(commune.name());
+  update.mutable_organisation()->set_display_name("Ville de Marmande");
+  update.mutable_organisation()->set_etag(fetched.etag());
+  update.mutable_update_mask()->add_paths("display_name");
+  v1::Organisation updated;
+  ASSERT_TRUE(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &updated).ok());
+  EXPECT_EQ(updated.display_name(), "Ville de Marmande");
+  EXPECT_EQ(updated.insee_code(), "47157");  // untouched by the mask
+  EXPECT_EQ(updated.populations_size(), 1);
+  EXPECT_NE(updated.etag(), fetched.etag());
+
+  // The old etag is now stale: ABORTED, and nothing changes.
+  update.mutable_organisation()->set_display_name("Autre");
+  v1::Organisation ignored;
+  EXPECT_EQ(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &ignored).error_code(),
+            grpc::StatusCode::ABORTED);
+  ASSERT_TRUE(stub_->GetOrganisation(AuthedContext(Admin()).get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.display_name(), "Ville de Marmande");
+}
+
+TEST_F(OrganisationsTest, PaginatesWithPageTokens) {
+  v1::Organisation epci, c;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        Create(Commune("C" + std::to_string(i), "4710" + std::to_string(i), epci.name()), &c).ok());
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListOrganisationsRequest req;
+    req.set_kind(v1::COMMUNE);
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListOrganisationsResponse resp;
+    ASSERT_TRUE(stub_->ListOrganisations(AuthedContext(Admin()).get(), req, &resp).ok());
+    for (const auto& o : resp.organisations()) seen.push_back(o.display_name());
+    token = resp.next_page_token();
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(seen, ElementsAre("C0", "C1", "C2", "C3", "C4"));
+
+  v1::ListOrganisationsRequest bad;
+  bad.set_page_token("not-a-token");
+  bad.set_page_size(-1);
+  v1::ListOrganisationsResponse resp;
+  auto status = stub_->ListOrganisations(AuthedContext(Admin()).get(), bad, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), UnorderedElementsAre("page_size", "page_token"));
+}
+
+TEST_F(OrganisationsTest, RequestIdMakesCreateIdempotent) {
+  const std::string request_id = "6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11";
+  v1::Organisation first, second;
+  ASSERT_TRUE(Create(Epci(), &first, Admin(), request_id).ok());
+  ASSERT_TRUE(Create(Epci(), &second, Admin(), request_id).ok());
+  EXPECT_EQ(first.name(), second.name());
+  EXPECT_EQ(CountOrganisations(), 1);
+}
+
+TEST_F(OrganisationsTest, BadCreateWritesNothing) {
+  v1::Organisation o = Commune("", "4715", "organisations/not-a-uuid");
+  o.mutable_populations(0)->set_municipale(-5);
+  v1::Organisation out;
+  auto status = Create(o, &out, Admin(), "not-a-uuid");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status),
+              UnorderedElementsAre("organisation.display_name", "organisation.insee_code",
+                                   "organisation.parent_epci",
+                                   "organisation.populations[0].municipale", "request_id"));
+  EXPECT_EQ(CountOrganisations(), 0);
+}
+
+TEST_F(OrganisationsTest, UnknownParentAndDuplicateInsee) {
+  v1::Organisation out;
+  auto status =
+      Create(Commune("X", "47157", "organisations/00000000-0000-4000-8000-000000000000"), &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::Organisation epci;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  ASSERT_TRUE(Create(Commune("Marmande", "47157", epci.name()), &out).ok());
+  EXPECT_EQ(Create(Commune("Doublon", "47157", epci.name()), &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  // A commune as parent EPCI is refused.
+  auto wrong_parent = Create(Commune("Y", "47158", out.name()), &out);
+  EXPECT_EQ(wrong_parent.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(CountOrganisations(), 2);
+}
+
+TEST_F(OrganisationsTest, GetUnknownAndMalformedNames) {
+  v1::GetOrganisationRequest req;
+  v1::Organisation out;
+  req.set_name("organisations/00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(stub_->GetOrganisation(AuthedContext(Admin()).get(), req, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_name("conventions/00000000-0000-4000-8000-000000000000");
+  auto status = stub_->GetOrganisation(AuthedContext(Admin()).get(), req, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("name"));
+}
+
+TEST_F(OrganisationsTest, EveryRpcNeedsAValidToken) {
+  v1::Organisation out;
+  EXPECT_EQ(Create(Epci(), &out, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Create(Epci(), &out, "abc.def.ghi").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  TokenClaims claims{
+      "x", "", {Role::kCafAgent}, ctg::testing::kTestIssuer, ctg::testing::kTestAudience};
+  const auto wrong_key = MintHs256Token(claims, "another-key-0123456789-0123456789-01");
+  EXPECT_EQ(Create(Epci(), &out, wrong_key).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  v1::GetOrganisationRequest get;
+  get.set_name("organisations/00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(stub_->GetOrganisation(AuthedContext("").get(), get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CountOrganisations(), 0);
+}
+
+TEST_F(OrganisationsTest, AgentsChangeOnlyTheirOwnOrganisation) {
+  v1::Organisation epci, marmande, tonneins;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  ASSERT_TRUE(Create(Commune("Marmande", "47157", epci.name()), &marmande).ok());
+  ASSERT_TRUE(Create(Commune("Tonneins", "47310", epci.name()), &tonneins).ok());
+  const auto marmande_agent = TestToken({Role::kCollectivityAgent}, marmande.name(), "agent-m");
+
+  // Creating organisations is for administrators only.
+  v1::Organisation out;
+  EXPECT_EQ(Create(Commune("Z", "47999", epci.name()), &out, marmande_agent).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::UpdateOrganisationRequest update;
+  update.mutable_organisation()->set_name(tonneins.name());
+  update.mutable_organisation()->set_display_name("Pirated");
+  update.mutable_update_mask()->add_paths("display_name");
+  EXPECT_EQ(
+      stub_->UpdateOrganisation(AuthedContext(marmande_agent).get(), update, &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  update.mutable_organisation()->set_name(marmande.name());
+  update.mutable_organisation()->set_display_name("Marmande (mise à jour)");
+  EXPECT_TRUE(stub_->UpdateOrganisation(AuthedContext(marmande_agent).get(), update, &out).ok());
+
+  // Representatives: only for its own organisation.
+  v1::CreateRepresentativeRequest rep;
+  rep.mutable_representative()->set_organisation(tonneins.name());
+  rep.mutable_representative()->set_person_name("Dante Rinaudo");
+  rep.mutable_representative()->set_title("maire");
+  v1::Representative r;
+  EXPECT_EQ(stub_->CreateRepresentative(AuthedContext(marmande_agent).get(), rep, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::GetOrganisationRequest get;
+  get.set_name(tonneins.name());
+  ASSERT_TRUE(stub_->GetOrganisation(AuthedContext(marmande_agent).get(), get, &out).ok());
+  EXPECT_EQ(out.display_name(), "Tonneins");
+}
+
+TEST_F(OrganisationsTest, UpdateRejectsBadMasksAndValues) {
+  v1::Organisation epci, commune;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  ASSERT_TRUE(Create(Commune("Marmande", "47157", epci.name()), &commune).ok());
+  v1::UpdateOrganisationRequest update;
+  update.mutable_organisation()->set_name(commune.name());
+  update.mutable_update_mask()->add_paths("kind");
+  v1::Organisation out;
+  auto status = stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("update_mask"));
+
+  update.mutable_update_mask()->Clear();
+  update.mutable_update_mask()->add_paths("insee_code");
+  update.mutable_organisation()->set_insee_code("bad");
+  status = stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &out);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("organisation.insee_code"));
+
+  update.mutable_organisation()->set_name("organisations/00000000-0000-4000-8000-000000000000");
+  update.mutable_organisation()->set_insee_code("47158");
+  EXPECT_EQ(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(OrganisationsTest, RepresentativesLifecycle) {
+  v1::Organisation caf;
+  v1::Organisation caf_in;
+  caf_in.set_kind(v1::CAF);
+  caf_in.set_display_name("Caf de Lot-et-Garonne");
+  ASSERT_TRUE(Create(caf_in, &caf).ok());
+
+  v1::CreateRepresentativeRequest req;
+  auto* r = req.mutable_representative();
+  r->set_organisation(caf.name());
+  r->set_person_name("Virginie Monti");
+  r->set_title("directrice");
+  *r->mutable_mandate_start() = CivilDate{2024, 1, 1}.ToProto();
+  v1::Representative created;
+  ASSERT_TRUE(stub_->CreateRepresentative(AuthedContext(Admin()).get(), req, &created).ok());
+  EXPECT_EQ(created.mandate_start().year(), 2024);
+
+  // Reversed mandate dates and empty names are refused, each named.
+  r->set_person_name("");
+  *r->mutable_mandate_end() = CivilDate{2023, 12, 31}.ToProto();
+  v1::Representative out;
+  auto status = stub_->CreateRepresentative(AuthedContext(Admin()).get(), req, &out);
+  EXPECT_THAT(ViolatedFields(status),
+              UnorderedElementsAre("representative.person_name", "representative.mandate_end"));
+
+  r->set_person_name("Someone");
+  r->clear_mandate_end();
+  r->set_organisation("organisations/00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(stub_->CreateRepresentative(AuthedContext(Admin()).get(), req, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::ListRepresentativesRequest list;
+  list.set_organisation(caf.name());
+  v1::ListRepresentativesResponse listed;
+  ASSERT_TRUE(stub_->ListRepresentatives(AuthedContext(Admin()).get(), list, &listed).ok());
+  ASSERT_EQ(listed.representatives_size(), 1);
+
+  v1::UpdateRepresentativeRequest update;
+  update.mutable_representative()->set_name(created.name());
+  update.mutable_representative()->set_title("directrice générale");
+  update.mutable_representative()->set_etag(created.etag());
+  ASSERT_TRUE(stub_->UpdateRepresentative(AuthedContext(Admin()).get(), update, &out).ok());
+  EXPECT_EQ(out.title(), "directrice générale");
+  EXPECT_EQ(out.person_name(), "Virginie Monti");
+  EXPECT_EQ(stub_->UpdateRepresentative(AuthedContext(Admin()).get(), update, &out).error_code(),
+            grpc::StatusCode::ABORTED);
+
+  v1::GetRepresentativeRequest get;
+  get.set_name("representatives/00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(stub_->GetRepresentative(AuthedContext(Admin()).get(), get, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace ctg::partners
