@@ -1,0 +1,2 @@
+// PLACEHOLDER: to be written.
+#include "partners/convention_repository.h"

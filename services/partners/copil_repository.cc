@@ -1,0 +1,2 @@
+// PLACEHOLDER: to be written.
+#include "partners/copil_repository.h"

@@ -1,0 +1,2 @@
+// PLACEHOLDER: to be written.
+#include "partners/facility_repository.h"

@@ -1,0 +1,2 @@
+// PLACEHOLDER: to be written.
+#include <gtest/gtest.h>
