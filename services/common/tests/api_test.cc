@@ -1,0 +1,195 @@
+#include "common/api.h"
+
+#include <google/protobuf/field_mask.pb.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <pqxx/except>
+
+#include "common/auth.h"
+#include "common/config.h"
+#include "common/errors.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace ctg {
+namespace {
+
+std::vector<std::string> Fields(const Violations& v) {
+  std::vector<std::string> out;
+  try {
+    v.ThrowIfAny();
+  } catch (const ValidationError& e) {
+    for (const auto& f : e.violations()) out.push_back(f.field);
+  }
+  return out;
+}
+
+TEST(ResourceNameTest, ParsesOnlyItsCollection) {
+  Violations v;
+  EXPECT_EQ(ParseResourceName("organisations/0a1b2c3d-0000-4000-8000-00000000abcd", "organisations",
+                              "name", v),
+            "0a1b2c3d-0000-4000-8000-00000000abcd");
+  EXPECT_FALSE(ParseResourceName("conventions/0a1b2c3d-0000-4000-8000-00000000abcd",
+                                 "organisations", "a", v));
+  EXPECT_FALSE(ParseResourceName("organisations/0A1B2C3D-0000-4000-8000-00000000ABCD",
+                                 "organisations", "b", v));
+  EXPECT_FALSE(ParseResourceName("", "organisations", "c", v));
+  EXPECT_FALSE(ParseResourceName("", "organisations", "optional", v, /*required=*/false));
+  EXPECT_EQ(Fields(v), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(PageTokenTest, RoundTripsAndRejectsForgeries) {
+  Violations v;
+  auto page = ParsePageRequest(10, NextPageToken(1234), v);
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(page.size, 10);
+  EXPECT_EQ(page.after, 1234);
+  EXPECT_EQ(ParsePageRequest(0, "", v).size, 50);
+  EXPECT_EQ(ParsePageRequest(100000, "", v).size, 500);
+  ParsePageRequest(-1, "", v);
+  ParsePageRequest(1, "garbage!", v);
+  ParsePageRequest(1, Base64UrlEncode("p1:-5"), v);
+  ParsePageRequest(1, Base64UrlEncode("p1:12x"), v);
+  EXPECT_EQ(Fields(v),
+            (std::vector<std::string>{"page_size", "page_token", "page_token", "page_token"}));
+}
+
+TEST(EtagTest, StaleEtagThrowsAndEmptyIsUnconditional) {
+  EXPECT_NO_THROW(CheckEtag(FormatEtag(3), 3));
+  EXPECT_NO_THROW(CheckEtag("", 3));
+  EXPECT_THROW(CheckEtag(FormatEtag(2), 3), StaleEtagError);
+  EXPECT_THROW(CheckEtag("garbage", 3), StaleEtagError);
+}
+
+TEST(CivilDateTest, DaysRoundTripAndMonthArithmetic) {
+  for (CivilDate d : {CivilDate{1970, 1, 1}, CivilDate{2024, 2, 29}, CivilDate{2029, 12, 31}}) {
+    EXPECT_EQ(CivilDate::FromDays(d.ToDays()), d);
+  }
+  EXPECT_EQ((CivilDate{2025, 1, 31}.AddMonths(1)), (CivilDate{2025, 2, 28}));
+  EXPECT_EQ((CivilDate{2024, 1, 31}.AddMonths(1)), (CivilDate{2024, 2, 29}));
+  EXPECT_EQ((CivilDate{2025, 7, 15}.AddMonths(6)), (CivilDate{2026, 1, 15}));
+  EXPECT_EQ(CivilDate::Parse("2026-01-01").ToString(), "2026-01-01");
+  EXPECT_THROW(CivilDate::Parse("2026-1-1"), std::invalid_argument);
+}
+
+TEST(CivilDateTest, ValidatesProtoDates) {
+  Violations v;
+  EXPECT_TRUE(ParseDate(CivilDate{2025, 2, 28}.ToProto(), "ok", v, true));
+  EXPECT_FALSE(ParseDate(CivilDate{2025, 2, 29}.ToProto(), "not_leap", v, true));
+  EXPECT_FALSE(ParseDate(CivilDate{2025, 13, 1}.ToProto(), "month", v, true));
+  EXPECT_FALSE(ParseDate(google::type::Date(), "missing", v, true));
+  EXPECT_FALSE(ParseDate(google::type::Date(), "optional", v, false));
+  EXPECT_EQ(Fields(v), (std::vector<std::string>{"not_leap", "month", "missing"}));
+}
+
+TEST(CheckTextTest, CountsCodePointsAndRefusesBadBytes) {
+  Violations v;
+  CheckText("Agmé", "accent", 1, 4, v);  // 4 code points, 5 bytes
+  CheckText("", "empty", 1, 10, v);
+  CheckText("abcde", "long", 1, 4, v);
+  CheckText(
+      "a\x01"
+      "b",
+      "control", 1, 10, v);
+  CheckText("\xc3\x28", "utf8", 1, 10, v);
+  EXPECT_EQ(Fields(v), (std::vector<std::string>{"empty", "long", "control", "utf8"}));
+}
+
+TEST(RequestIdTest, AcceptsEmptyOrUuid) {
+  Violations v;
+  CheckRequestId("", "a", v);
+  CheckRequestId("6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11", "b", v);
+  CheckRequestId("12345", "c", v);
+  EXPECT_EQ(Fields(v), (std::vector<std::string>{"c"}));
+}
+
+TEST(FieldMaskTest, EmptyMaskMeansFieldsSetInTheMessage) {
+  google::rpc::BadRequest::FieldViolation message;  // any message with two string fields
+  message.set_field("x");
+  Violations v;
+  auto fields = EffectiveMask(message, google::protobuf::FieldMask(), {"field", "description"}, v);
+  EXPECT_EQ(fields, (std::set<std::string>{"field"}));
+  google::protobuf::FieldMask mask;
+  mask.add_paths("description");
+  mask.add_paths("unknown");
+  fields = EffectiveMask(message, mask, {"field", "description"}, v);
+  EXPECT_EQ(fields, (std::set<std::string>{"description"}));
+  EXPECT_EQ(Fields(v), (std::vector<std::string>{"update_mask"}));
+}
+
+TEST(ErrorMappingTest, DomainErrorsMapToTheirCodes) {
+  std::string detail;
+  auto code = [&](auto error) {
+    return ToGrpcStatus(std::make_exception_ptr(error), &detail).error_code();
+  };
+  EXPECT_EQ(code(NotFoundError("x")), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(code(FailedPreconditionError("x")), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(code(StaleEtagError()), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(code(AlreadyExistsError("x")), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(code(PermissionDeniedError("x")), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(code(UnauthenticatedError("x")), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(code(pqxx::broken_connection("x")), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(code(std::runtime_error("boom")), grpc::StatusCode::INTERNAL);
+}
+
+TEST(ErrorMappingTest, SqlErrorsNeverLeakSqlText) {
+  std::string detail;
+  const std::string sql = "INSERT INTO secret_table VALUES (1)";
+  auto status = ToGrpcStatus(
+      std::make_exception_ptr(pqxx::unique_violation("duplicate key", sql, "23505")), &detail);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(status.error_message().find("secret_table"), std::string::npos);
+  status = ToGrpcStatus(
+      std::make_exception_ptr(pqxx::sql_error("syntax error at secret_table", sql, "42601")),
+      &detail);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "internal error");
+  EXPECT_NE(detail.find("42601"), std::string::npos);  // the log keeps the detail
+}
+
+TEST(ErrorMappingTest, ValidationCarriesBadRequestDetails) {
+  std::string detail;
+  auto status = ToGrpcStatus(
+      std::make_exception_ptr(ValidationError({{"a.b", "required"}, {"c", "too long"}})), &detail);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad));
+  ASSERT_EQ(bad.field_violations_size(), 2);
+  EXPECT_EQ(bad.field_violations(0).field(), "a.b");
+  EXPECT_EQ(bad.field_violations(1).description(), "too long");
+}
+
+TEST(ConfigTest, FlagsWinOverEnvironmentAndBadValuesNameTheSetting) {
+  setenv("CTG_DATABASE_URL", "dbname=from_env", 1);
+  setenv("CTG_JWT_KEY", "k-0123456789-0123456789-0123456789", 1);
+  const char* args[] = {"svc", "--database-url=dbname=from_flag", "--db-pool-size=4"};
+  auto config = LoadServiceConfig(3, args);
+  EXPECT_EQ(config.database_url, "dbname=from_flag");
+  EXPECT_EQ(config.db_pool_size, 4);
+
+  auto error_of = [](std::vector<const char*> argv) {
+    try {
+      LoadServiceConfig(static_cast<int>(argv.size()), argv.data());
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of({"svc", "--db-pool-size=0"}).find("--db-pool-size"), std::string::npos);
+  EXPECT_NE(error_of({"svc", "--listen=nowhere"}).find("--listen"), std::string::npos);
+  EXPECT_NE(error_of({"svc", "--bogus=1"}).find("--bogus"), std::string::npos);
+  setenv("CTG_JWT_KEY", "short", 1);
+  const auto key_error = error_of({"svc"});
+  EXPECT_NE(key_error.find("CTG_JWT_KEY"), std::string::npos);
+  EXPECT_EQ(key_error.find("short"), std::string::npos);  // never echo the secret
+  unsetenv("CTG_DATABASE_URL");
+  unsetenv("CTG_JWT_KEY");
+  EXPECT_NE(error_of({"svc"}).find("--database-url"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ctg

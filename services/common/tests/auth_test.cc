@@ -1,0 +1,124 @@
+#include "common/auth.h"
+
+#include <gtest/gtest.h>
+
+#include "common/errors.h"
+
+namespace ctg {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+constexpr char kKey[] = "unit-test-key-0123456789-0123456789-0123";
+
+JwtVerifier Verifier() { return JwtVerifier({kKey, "ctg-dev", "ctg", seconds(30)}); }
+
+TokenClaims Claims() {
+  TokenClaims c;
+  c.subject = "alice";
+  c.organisation = "organisations/00000000-0000-4000-8000-000000000001";
+  c.roles = {Role::kDpo, Role::kCafAgent};
+  c.issuer = "ctg-dev";
+  c.audience = "ctg";
+  c.lifetime = hours(1);
+  return c;
+}
+
+std::string Forge(const std::string& header_json, const std::string& payload_json,
+                  const std::string& signature) {
+  return Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload_json) + "." + signature;
+}
+
+TEST(Base64UrlTest, RoundTripsEveryLength) {
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "\xff\xfe\x00\x01"}) {
+    auto decoded = Base64UrlDecode(Base64UrlEncode(s));
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(*decoded, s);
+  }
+  EXPECT_FALSE(Base64UrlDecode("ab+c").has_value());
+  EXPECT_FALSE(Base64UrlDecode("a").has_value());
+}
+
+TEST(JwtTest, MintedTokenVerifiesToItsPrincipal) {
+  const auto principal = Verifier().Verify(MintHs256Token(Claims(), kKey));
+  EXPECT_EQ(principal.subject, "alice");
+  EXPECT_EQ(principal.organisation, "organisations/00000000-0000-4000-8000-000000000001");
+  EXPECT_TRUE(principal.Has(Role::kDpo));
+  EXPECT_TRUE(principal.Has(Role::kCafAgent));
+  EXPECT_FALSE(principal.Has(Role::kAuditor));
+}
+
+TEST(JwtTest, RejectsAnotherKey) {
+  const auto token = MintHs256Token(Claims(), "another-key-0123456789-0123456789-0123");
+  EXPECT_THROW(Verifier().Verify(token), UnauthenticatedError);
+}
+
+TEST(JwtTest, RejectsTamperedPayload) {
+  auto token = MintHs256Token(Claims(), kKey);
+  auto claims = Claims();
+  claims.roles = {Role::kService};
+  const auto other = MintHs256Token(claims, kKey);
+  // Header and signature of one token, payload of another.
+  const auto d1 = token.find('.'), d2 = token.rfind('.');
+  const auto o1 = other.find('.'), o2 = other.rfind('.');
+  const auto spliced = token.substr(0, d1) + other.substr(o1, o2 - o1) + token.substr(d2);
+  EXPECT_THROW(Verifier().Verify(spliced), UnauthenticatedError);
+}
+
+TEST(JwtTest, RejectsAlgNoneAndOtherAlgorithms) {
+  const std::string payload =
+      R"({"sub":"x","iss":"ctg-dev","aud":"ctg","exp":99999999999,"roles":["service"]})";
+  EXPECT_THROW(Verifier().Verify(Forge(R"({"alg":"none"})", payload, "")), UnauthenticatedError);
+  EXPECT_THROW(Verifier().Verify(Forge(R"({"alg":"RS256"})", payload, "c2ln")),
+               UnauthenticatedError);
+}
+
+TEST(JwtTest, ChecksExpiryWithLeeway) {
+  const auto now = std::chrono::system_clock::now();
+  const auto token = MintHs256Token(Claims(), kKey, now);
+  EXPECT_NO_THROW(Verifier().Verify(token, now + hours(1) + seconds(29)));
+  EXPECT_THROW(Verifier().Verify(token, now + hours(1) + seconds(31)), UnauthenticatedError);
+  EXPECT_THROW(Verifier().Verify(token, now - seconds(31)), UnauthenticatedError);  // nbf
+}
+
+TEST(JwtTest, ChecksIssuerAudienceAndRoles) {
+  auto claims = Claims();
+  claims.issuer = "someone-else";
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(claims, kKey)), UnauthenticatedError);
+  claims = Claims();
+  claims.audience = "other-api";
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(claims, kKey)), UnauthenticatedError);
+  claims = Claims();
+  claims.roles = {};
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(claims, kKey)), UnauthenticatedError);
+}
+
+TEST(JwtTest, AuthorizationHeaderNeedsBearerScheme) {
+  const auto token = MintHs256Token(Claims(), kKey);
+  EXPECT_NO_THROW(Verifier().VerifyAuthorizationHeader("Bearer " + token));
+  EXPECT_THROW(Verifier().VerifyAuthorizationHeader(""), UnauthenticatedError);
+  EXPECT_THROW(Verifier().VerifyAuthorizationHeader("Basic " + token), UnauthenticatedError);
+  EXPECT_THROW(Verifier().VerifyAuthorizationHeader(token), UnauthenticatedError);
+}
+
+TEST(JwtTest, ErrorsNeverEchoTheToken) {
+  const auto token = MintHs256Token(Claims(), "another-key-0123456789-0123456789-0123");
+  try {
+    Verifier().Verify(token);
+    FAIL();
+  } catch (const UnauthenticatedError& e) {
+    EXPECT_EQ(std::string(e.what()).find(token.substr(0, 20)), std::string::npos);
+  }
+}
+
+TEST(RoleTest, NamesRoundTrip) {
+  for (Role r : {Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
+                 Role::kCdsf, Role::kAuditor, Role::kService}) {
+    EXPECT_EQ(ParseRole(RoleName(r)), r);
+  }
+  EXPECT_FALSE(ParseRole("admin").has_value());
+}
+
+}  // namespace
+}  // namespace ctg

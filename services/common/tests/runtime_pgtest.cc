@@ -1,0 +1,135 @@
+// The runtime's database pieces on a real PostgreSQL: migrations, pool, transactions, request ids.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/api.h"
+#include "common/db.h"
+#include "common/migrations.h"
+#include "common/testing/test_database.h"
+
+namespace ctg {
+namespace {
+
+const MigrationSet& SampleMigrations() {
+  static const MigrationSet set{
+      "sample",
+      {{2, "002_more.sql", "ALTER TABLE items ADD COLUMN note text NOT NULL DEFAULT ''"},
+       {1, "001_init.sql",
+        "CREATE TABLE items (id serial PRIMARY KEY, label text NOT NULL UNIQUE)"}}};
+  return set;
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { db_ = new testing::TestDatabase({}); }
+  static void TearDownTestSuite() { delete db_; }
+  static testing::TestDatabase* db_;
+};
+testing::TestDatabase* RuntimeTest::db_ = nullptr;
+
+TEST_F(RuntimeTest, MigrationsApplyInOrderOnceEvenWhenStartedTogether) {
+  std::atomic<int> applied{0};
+  std::vector<std::thread> starters;
+  for (int i = 0; i < 4; ++i) {
+    starters.emplace_back([&] {
+      pqxx::connection conn(db_->url());
+      applied += ApplyMigrations(conn, SampleMigrations());
+    });
+  }
+  for (auto& t : starters) t.join();
+  EXPECT_EQ(applied.load(), 2);  // exactly one starter applied both, in order (002 needs 001)
+  pqxx::connection conn(db_->url());
+  EXPECT_TRUE(MigrationsUpToDate(conn, SampleMigrations()));
+  EXPECT_EQ(ApplyMigrations(conn, SampleMigrations()), 0);
+  pqxx::read_transaction tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM sample.schema_migrations")[0].as<int>(), 2);
+}
+
+TEST_F(RuntimeTest, AFailingMigrationLeavesNothingBehind) {
+  const MigrationSet broken{
+      "broken",
+      {{1, "001_ok.sql", "CREATE TABLE t (x int)"}, {2, "002_bad.sql", "CREATE TABLE t (x int)"}}};
+  pqxx::connection conn(db_->url());
+  EXPECT_THROW(ApplyMigrations(conn, broken), pqxx::sql_error);
+  pqxx::read_transaction tx(conn);
+  EXPECT_TRUE(tx.exec1("SELECT to_regclass('broken.t') IS NULL")[0].as<bool>());
+}
+
+TEST_F(RuntimeTest, PoolIsBoundedAndTimesOut) {
+  {
+    pqxx::connection conn(db_->url());
+    ApplyMigrations(conn, SampleMigrations());
+  }
+  PoolOptions options{db_->url(), "sample", 2, std::chrono::milliseconds(200)};
+  ConnectionPool pool(options, {{"count_items", "SELECT count(*) FROM items"}});
+  auto a = pool.Acquire();
+  auto b = pool.Acquire();
+  EXPECT_THROW(pool.Acquire(), pqxx::broken_connection);
+  { auto released = std::move(a); }
+  auto c = pool.Acquire();  // a freed slot is reused
+  pqxx::read_transaction tx(*c);
+  EXPECT_EQ(tx.exec_prepared1("count_items")[0].as<int>(), 0);  // statements prepared, schema set
+}
+
+TEST_F(RuntimeTest, BrokenConnectionsAreReplaced) {
+  PoolOptions options{db_->url(), "sample", 1, std::chrono::milliseconds(2000)};
+  ConnectionPool pool(options, {});
+  int first_pid = 0;
+  {
+    auto lease = pool.Acquire();
+    first_pid = lease->backendpid();
+  }
+  {
+    pqxx::connection admin(db_->url());
+    pqxx::nontransaction tx(admin);
+    tx.exec("SELECT pg_terminate_backend(" + std::to_string(first_pid) + ")");
+  }
+  {
+    auto lease = pool.Acquire();
+    pqxx::nontransaction tx(*lease);
+    EXPECT_THROW(tx.exec("SELECT 1"), pqxx::broken_connection);
+  }
+  auto lease = pool.Acquire();  // the broken one was discarded on return
+  EXPECT_NE(lease->backendpid(), first_pid);
+  pqxx::nontransaction tx(*lease);
+  EXPECT_EQ(tx.exec1("SELECT 41 + 1")[0].as<int>(), 42);
+}
+
+TEST_F(RuntimeTest, FailedTransactionWritesNothing) {
+  {
+    pqxx::connection conn(db_->url());
+    ApplyMigrations(conn, SampleMigrations());
+  }
+  ConnectionPool pool({db_->url(), "sample", 1}, {});
+  EXPECT_THROW(WithTransaction(pool,
+                               [](pqxx::work& tx) {
+                                 tx.exec("INSERT INTO items (label) VALUES ('rolled back')");
+                                 throw NotFoundError("stop");
+                               }),
+               NotFoundError);
+  WithReadTransaction(pool, [](pqxx::transaction_base& tx) {
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM items WHERE label = 'rolled back'")[0].as<int>(), 0);
+  });
+}
+
+TEST_F(RuntimeTest, RequestIdsRememberTheCreatedResource) {
+  {
+    pqxx::connection conn(db_->url());
+    ApplyMigrations(conn, SampleMigrations());
+  }
+  ConnectionPool pool({db_->url(), "sample", 2}, RuntimeStatements());
+  const std::string id = "6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11";
+  WithTransaction(pool, [&](pqxx::work& tx) {
+    EXPECT_FALSE(FindRequest(tx, id, "CreateItem").has_value());
+    RememberRequest(tx, id, "CreateItem", "items/1");
+  });
+  WithTransaction(pool, [&](pqxx::work& tx) {
+    EXPECT_EQ(FindRequest(tx, id, "CreateItem"), "items/1");
+    EXPECT_FALSE(FindRequest(tx, id, "CreateOther").has_value());
+  });
+}
+
+}  // namespace
+}  // namespace ctg
