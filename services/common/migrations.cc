@@ -1,6 +1,7 @@
 #include "common/migrations.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 namespace ctg {
@@ -39,10 +40,15 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
       "  resource text NOT NULL,"
       "  created_at timestamptz NOT NULL DEFAULT now(),"
       "  PRIMARY KEY (request_id, method))");
-  int current = tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  // Every migration not yet recorded runs, not only those above the highest applied one: a
+  // migration merged late with a lower number must not be skipped silently.
+  std::set<int> applied;
+  for (const auto& row : tx.exec("SELECT version FROM schema_migrations")) {
+    applied.insert(row[0].as<int>());
+  }
   std::vector<Migration> pending;
   for (const auto& m : set.migrations) {
-    if (m.version > current) pending.push_back(m);
+    if (!applied.count(m.version)) pending.push_back(m);
   }
   std::sort(pending.begin(), pending.end(),
             [](const Migration& a, const Migration& b) { return a.version < b.version; });

@@ -128,16 +128,16 @@ v1::Convention ConventionRepository::Complete(const pqxx::row& row, int64_t* ver
   c.set_name(ConventionName(id));
   c.set_title(row[2].as<std::string>());
   c.set_territory(OrganisationName(row[3].as<std::string>()));
-  SetDate(row[4], c.mutable_start_date());
-  SetDate(row[5], c.mutable_end_date());
+  if (auto d = DateFromField(row[4])) *c.mutable_start_date() = *d;
+  if (auto d = DateFromField(row[5])) *c.mutable_end_date() = *d;
   const int ground = row[6].as<int>();
   if (ground != 0) {
     auto* t = c.mutable_termination();
     t->set_ground(static_cast<v1::TerminationGround>(ground));
     const auto by = row[7].as<std::string>();
     if (!by.empty()) t->set_initiated_by(OrganisationName(by));
-    SetDate(row[8], t->mutable_notice_date());
-    SetDate(row[9], t->mutable_effective_date());
+    if (auto d = DateFromField(row[8])) *t->mutable_notice_date() = *d;
+    if (auto d = DateFromField(row[9])) *t->mutable_effective_date() = *d;
     t->set_reason(row[10].as<std::string>());
   }
   const auto v = row[11].as<int64_t>();
@@ -159,7 +159,7 @@ v1::Convention ConventionRepository::Complete(const pqxx::row& row, int64_t* ver
     auto* sig = c.add_signatures();
     sig->set_organisation(OrganisationName(s[0].as<std::string>()));
     sig->set_representative(ResourceName("representatives", s[1].as<std::string>()));
-    SetDate(s[2], sig->mutable_signed_on());
+    if (auto d = DateFromField(s[2])) *sig->mutable_signed_on() = *d;
   }
   v1::Amendment* current = nullptr;
   for (const auto& a : tx_.exec_prepared("conv_amendments", id)) {
@@ -167,7 +167,7 @@ v1::Convention ConventionRepository::Complete(const pqxx::row& row, int64_t* ver
     if (current == nullptr || current->number() != number) {
       current = c.add_amendments();
       current->set_number(number);
-      SetDate(a[1], current->mutable_signed_on());
+      if (auto d = DateFromField(a[1])) *current->mutable_signed_on() = *d;
     }
     current->add_changes(a[2].as<std::string>());
   }

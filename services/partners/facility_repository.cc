@@ -49,8 +49,8 @@ v1::Facility FacilityFromRow(const pqxx::row& row, int64_t* version) {
   const auto ao = row[7].as<std::string>();
   if (!ao.empty()) f.set_supporting_ao(OrganisationName(ao));
   // Only present dates are set, so that an absent date stays absent on the wire.
-  if (!row[8].as<std::string>().empty()) SetDate(row[8], f.mutable_opening_date());
-  if (!row[9].as<std::string>().empty()) SetDate(row[9], f.mutable_closing_date());
+  if (auto d = DateFromField(row[8])) *f.mutable_opening_date() = *d;
+  if (auto d = DateFromField(row[9])) *f.mutable_closing_date() = *d;
   const auto v = row[10].as<int64_t>();
   f.set_etag(FormatEtag(v));
   if (version != nullptr) *version = v;

@@ -1,5 +1,6 @@
 #include "partners/organisation_repository.h"
 
+#include <cstdio>
 #include <sstream>
 
 #include "partners/statements.h"
@@ -40,6 +41,8 @@ const std::vector<PreparedStatement>& Statements() {
       {"org_find", find_org.c_str()},
       {"org_list", list_org.c_str()},
       {"org_kind", "SELECT kind FROM organisations WHERE id = $1::uuid"},
+      {"org_lock", "SELECT 1 FROM organisations WHERE id = $1::uuid FOR UPDATE"},
+      {"rep_lock", "SELECT 1 FROM representatives WHERE id = $1::uuid FOR UPDATE"},
       {"org_insert",
        "INSERT INTO organisations (kind, display_name, siren, insee_code, parent_epci, "
        "ao_competence_transferred) VALUES ($1, $2, nullif($3, ''), nullif($4, ''), "
@@ -101,8 +104,8 @@ v1::Representative RepresentativeFromRow(const pqxx::row& row, int64_t* version)
   r.set_organisation(OrganisationName(row[2].as<std::string>()));
   r.set_person_name(row[3].as<std::string>());
   r.set_title(row[4].as<std::string>());
-  SetDate(row[5], r.mutable_mandate_start());
-  SetDate(row[6], r.mutable_mandate_end());
+  if (auto d = DateFromField(row[5])) *r.mutable_mandate_start() = *d;
+  if (auto d = DateFromField(row[6])) *r.mutable_mandate_end() = *d;
   const auto v = row[7].as<int64_t>();
   r.set_etag(FormatEtag(v));
   if (version != nullptr) *version = v;
@@ -125,10 +128,10 @@ std::optional<std::string> DateParam(const google::type::Date& date) {
   return CivilDate{date.year(), date.month(), date.day()}.ToString();
 }
 
-void SetDate(const pqxx::field& field, google::type::Date* out) {
+std::optional<google::type::Date> DateFromField(const pqxx::field& field) {
   const auto text = field.as<std::string>();
-  if (text.empty()) return;
-  *out = CivilDate::Parse(text).ToProto();
+  if (text.empty()) return std::nullopt;
+  return CivilDate::Parse(text).ToProto();
 }
 
 std::optional<v1::Organisation> OrganisationRepository::Find(const std::string& id,
@@ -136,6 +139,14 @@ std::optional<v1::Organisation> OrganisationRepository::Find(const std::string& 
   auto r = tx_.exec_prepared("org_find", id);
   if (r.empty()) return std::nullopt;
   return OrganisationFromRow(r[0], version);
+}
+
+void OrganisationRepository::LockOrganisation(const std::string& id) {
+  tx_.exec_prepared("org_lock", id);
+}
+
+void OrganisationRepository::LockRepresentative(const std::string& id) {
+  tx_.exec_prepared("rep_lock", id);
 }
 
 int OrganisationRepository::KindOf(const std::string& id) {

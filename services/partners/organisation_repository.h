@@ -37,6 +37,10 @@ class OrganisationRepository {
   // The organisation with this id, with its populations; nullopt if none. `version` receives the
   // row version when not null.
   std::optional<v1::Organisation> Find(const std::string& id, int64_t* version = nullptr);
+  // Locks the row until the transaction ends (no-op when it does not exist), so that an etag
+  // check and the write that follows cannot interleave with another update.
+  void LockOrganisation(const std::string& id);
+  void LockRepresentative(const std::string& id);
   // The organisation's kind (0 when it does not exist). Cheap existence/kind check.
   int KindOf(const std::string& id);
   // Inserts and returns the new id. Populations are inserted too.
@@ -66,6 +70,8 @@ std::string OrganisationName(const std::string& id);
 std::string IdOf(const std::string& name);
 // The text form of an optional date column ("" when null) and back.
 std::optional<std::string> DateParam(const google::type::Date& date);
-void SetDate(const pqxx::field& field, google::type::Date* out);
+// A date column selected as text ('' for NULL) as a proto date; nullopt for NULL, so that an
+// unset date stays unset in the response.
+std::optional<google::type::Date> DateFromField(const pqxx::field& field);
 
 }  // namespace ctg::partners

@@ -139,6 +139,7 @@ ServerUnaryReactor* PartnerService::UpdateOrganisation(CallbackServerContext* c,
     RequireAdministratorOrAgentOf(call.principal, {patch.name()}, "update this organisation");
     WithTransaction(pool_, [&](pqxx::work& tx) {
       OrganisationRepository repo(tx);
+      repo.LockOrganisation(*id);
       int64_t version = 0;
       v1::Organisation merged = LoadOrganisation(repo, *id, &version);
       CheckEtag(patch.etag(), version);
@@ -233,6 +234,7 @@ ServerUnaryReactor* PartnerService::UpdateRepresentative(CallbackServerContext* 
     v.ThrowIfAny();
     WithTransaction(pool_, [&](pqxx::work& tx) {
       OrganisationRepository repo(tx);
+      repo.LockRepresentative(*id);
       int64_t version = 0;
       v1::Representative merged = LoadRepresentative(repo, *id, &version);
       RequireAdministratorOrAgentOf(call.principal, {merged.organisation()},

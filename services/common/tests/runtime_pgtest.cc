@@ -57,6 +57,23 @@ TEST_F(RuntimeTest, AFailingMigrationLeavesNothingBehind) {
   EXPECT_TRUE(tx.exec1("SELECT to_regclass('broken.t') IS NULL")[0].as<bool>());
 }
 
+TEST_F(RuntimeTest, ALateLowerNumberedMigrationStillRuns) {
+  const MigrationSet first{"gaps",
+                           {{1, "001_a.sql", "CREATE TABLE a (x int)"},
+                            {3, "003_c.sql", "CREATE TABLE c (x int)"}}};
+  const MigrationSet later{"gaps",
+                           {{1, "001_a.sql", "CREATE TABLE a (x int)"},
+                            {2, "002_b.sql", "CREATE TABLE b (x int)"},
+                            {3, "003_c.sql", "CREATE TABLE c (x int)"}}};
+  pqxx::connection conn(db_->url());
+  EXPECT_EQ(ApplyMigrations(conn, first), 2);
+  EXPECT_FALSE(MigrationsUpToDate(conn, later));
+  EXPECT_EQ(ApplyMigrations(conn, later), 1);
+  EXPECT_TRUE(MigrationsUpToDate(conn, later));
+  pqxx::read_transaction tx(conn);
+  EXPECT_TRUE(tx.exec1("SELECT to_regclass('gaps.b') IS NOT NULL")[0].as<bool>());
+}
+
 TEST_F(RuntimeTest, PoolIsBoundedAndTimesOut) {
   {
     pqxx::connection conn(db_->url());
