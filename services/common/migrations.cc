@@ -63,18 +63,21 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
 
 bool MigrationsUpToDate(pqxx::connection& conn, const MigrationSet& set) {
   CheckSchemaName(set.schema);
-  int latest = 0;
-  for (const auto& m : set.migrations) latest = std::max(latest, m.version);
   pqxx::read_transaction tx(conn);
-  auto exists =
+  const auto exists =
       tx.exec1("SELECT to_regclass(" + tx.quote(std::string(set.schema) + ".schema_migrations") +
                ") IS NOT NULL")[0]
           .as<bool>();
-  if (!exists) return latest == 0;
-  int current = tx.exec1(std::string("SELECT coalesce(max(version), 0) FROM ") + set.schema +
-                         ".schema_migrations")[0]
-                    .as<int>();
-  return current >= latest;
+  if (!exists) return set.migrations.empty();
+  std::set<int> applied;
+  for (const auto& row :
+       tx.exec(std::string("SELECT version FROM ") + set.schema + ".schema_migrations")) {
+    applied.insert(row[0].as<int>());
+  }
+  for (const auto& m : set.migrations) {
+    if (!applied.count(m.version)) return false;
+  }
+  return true;
 }
 
 }  // namespace ctg
