@@ -1,6 +1,8 @@
 #include "common/api.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,6 +15,11 @@ namespace ctg {
 
 std::string ResourceName(std::string_view collection, std::string_view id) {
   return std::string(collection) + "/" + std::string(id);
+}
+
+std::string IdOf(const std::string& name) {
+  const auto slash = name.find('/');
+  return slash == std::string::npos ? std::string() : name.substr(slash + 1);
 }
 
 bool IsUuid(std::string_view s) {
@@ -234,6 +241,61 @@ std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::st
     return std::nullopt;
   }
   return CivilDate{date.year(), date.month(), date.day()};
+}
+
+std::string PgArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+namespace {
+google::protobuf::ListValue ParseJsonList(const std::string& json) {
+  google::protobuf::Value value;
+  if (!google::protobuf::util::JsonStringToMessage(json, &value).ok() ||
+      value.kind_case() != google::protobuf::Value::kListValue) {
+    throw std::invalid_argument("not a JSON array");
+  }
+  return value.list_value();
+}
+
+std::vector<std::string> Strings(const google::protobuf::ListValue& list) {
+  std::vector<std::string> out;
+  for (const auto& v : list.values()) {
+    if (v.kind_case() == google::protobuf::Value::kStringValue) {
+      out.push_back(v.string_value());
+    } else if (v.kind_case() == google::protobuf::Value::kNullValue) {
+      out.emplace_back();
+    } else {
+      throw std::invalid_argument("not a JSON array of strings");
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> ParseJsonStringArray(const std::string& json) {
+  return Strings(ParseJsonList(json));
+}
+
+std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& json) {
+  std::vector<std::vector<std::string>> rows;
+  const auto list = ParseJsonList(json);  // kept alive for the loop
+  for (const auto& v : list.values()) {
+    if (v.kind_case() != google::protobuf::Value::kListValue) {
+      throw std::invalid_argument("not a JSON array of arrays");
+    }
+    rows.push_back(Strings(v.list_value()));
+  }
+  return rows;
 }
 
 void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,

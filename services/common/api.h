@@ -29,6 +29,8 @@ std::string ResourceName(std::string_view collection, std::string_view id);
 std::optional<std::string> ParseResourceName(std::string_view name, std::string_view collection,
                                              const std::string& field, Violations& violations,
                                              bool required = true);
+// The id part of a resource name already validated by ParseResourceName ("" for "").
+std::string IdOf(const std::string& name);
 // True for a canonical lower-case UUID.
 bool IsUuid(std::string_view s);
 
@@ -44,6 +46,14 @@ PageRequest ParsePageRequest(int32_t page_size, const std::string& page_token,
                              Violations& violations);
 // The token for the page after the row with sequence number `last`.
 std::string NextPageToken(int64_t last);
+
+// One page of rows read with keyset pagination on a sequence column, and whether more follow.
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  int64_t last_seq = 0;
+  bool more = false;
+};
 
 // ---- Etags (AIP-154) ----
 
@@ -111,6 +121,17 @@ bool IsUnset(const google::type::Date& date);
 // is a violation only when `required`.
 std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::string& field,
                                    Violations& violations, bool required);
+
+// ---- PostgreSQL values ----
+
+// A PostgreSQL array literal ('{"a","b"}') for a text[] / uuid[] / smallint[] parameter, every
+// element quoted and escaped.
+std::string PgArrayLiteral(const std::vector<std::string>& items);
+// The strings of a JSON array of strings (as selected with array_to_json(...)::text).
+// Throws std::invalid_argument on anything else.
+std::vector<std::string> ParseJsonStringArray(const std::string& json);
+// The rows of a JSON array of arrays of strings (as selected with json_agg(json_build_array(...))).
+std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& json);
 
 // ---- Text ----
 

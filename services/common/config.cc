@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -23,8 +24,9 @@ constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
 constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
-constexpr Setting kAll[] = {kListen,     kMetrics,   kDatabase,    kPoolSize, kWorkers,
-                            kJwtKeyFile, kJwtIssuer, kJwtAudience, kGrace,    kPortFile};
+constexpr Setting kBackends{"backends", "CTG_BACKENDS"};
+constexpr Setting kAll[] = {kListen,    kMetrics,     kDatabase, kPoolSize, kWorkers, kJwtKeyFile,
+                            kJwtIssuer, kJwtAudience, kGrace,    kPortFile, kBackends};
 
 std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
 
@@ -112,6 +114,21 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
   if (c.jwt_audience.empty()) throw ConfigError("setting " + Describe(kJwtAudience) + " is empty");
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
+  if (get(kBackends, &v) && !v.empty()) {
+    size_t start = 0;
+    while (start <= v.size()) {
+      const size_t comma = std::min(v.find(',', start), v.size());
+      const std::string entry = v.substr(start, comma - start);
+      const size_t eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw ConfigError("setting " + Describe(kBackends) + " must be name=host:port,...");
+      }
+      const std::string address = entry.substr(eq + 1);
+      CheckAddress(address, kBackends);
+      c.backends[entry.substr(0, eq)] = address;
+      start = comma + 1;
+    }
+  }
   return c;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -26,6 +27,9 @@ struct ServiceConfig {
   std::string jwt_audience = "ctg";         // --jwt-audience / CTG_JWT_AUDIENCE
   std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds (0..600)
   std::string port_file;  // --port-file / CTG_PORT_FILE: written with "grpc_port metrics_port"
+  // Other backend services this one calls, by name: --backends=partners=127.0.0.1:50051,...
+  // (CTG_BACKENDS).
+  std::map<std::string, std::string> backends;
 };
 
 // Reads and validates the configuration; throws ConfigError on the first bad setting.

@@ -11,6 +11,9 @@ namespace ctg {
 ValidationError::ValidationError(std::vector<FieldViolation> violations)
     : std::runtime_error("invalid request"), violations_(std::move(violations)) {}
 
+ValidationError::ValidationError(std::string field, std::string description)
+    : ValidationError(std::vector<FieldViolation>{{std::move(field), std::move(description)}}) {}
+
 void Violations::Add(std::string field, std::string description) {
   violations_.push_back({std::move(field), std::move(description)});
 }
@@ -67,6 +70,9 @@ grpc::Status ToGrpcStatus(std::exception_ptr error, std::string* log_detail) {
   } catch (const PermissionDeniedError& e) {
     *log_detail = e.what();
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
+  } catch (const UnavailableError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
   } catch (const UnauthenticatedError& e) {
     *log_detail = e.what();
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, e.what());

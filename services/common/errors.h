@@ -24,6 +24,8 @@ struct FieldViolation {
 class ValidationError : public std::runtime_error {
  public:
   explicit ValidationError(std::vector<FieldViolation> violations);
+  // A single bad field.
+  ValidationError(std::string field, std::string description);
   const std::vector<FieldViolation>& violations() const { return violations_; }
 
  private:
@@ -70,6 +72,12 @@ class AlreadyExistsError : public std::runtime_error {
 
 // PERMISSION_DENIED: authenticated, but not allowed to do this to this object.
 class PermissionDeniedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// UNAVAILABLE: a dependency (another service) cannot answer now; retrying later may work.
+class UnavailableError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

@@ -20,6 +20,11 @@ ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config)
 ServiceHost::~ServiceHost() { Shutdown(); }
 
 void ServiceHost::Start() {
+  for (const auto& name : spec_.required_backends) {
+    if (!config_.backends.count(name)) {
+      throw ConfigError("setting --backends (CTG_BACKENDS) needs an entry " + name + "=host:port");
+    }
+  }
   if (config_.metrics_address != "off") {
     metrics_endpoint_ =
         std::make_unique<MetricsEndpoint>(config_.metrics_address, metrics_.registry());
@@ -34,7 +39,7 @@ void ServiceHost::Start() {
                                            metrics_.PoolGaugesFor(pool_options.schema));
   executor_ = std::make_unique<Executor>(config_.workers);
   runner_ = std::make_unique<UnaryRunner>(spec_.grpc_service_name, verifier_, metrics_, *executor_);
-  service_ = spec_.make_service(ServiceEnv{*pool_, *runner_});
+  service_ = spec_.make_service(ServiceEnv{*pool_, *runner_, config_});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -144,6 +149,9 @@ int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
   ServiceHost host(std::move(spec), config);
   try {
     host.Start();
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "configuration error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "start-up error: %s\n", e.what());
     return 1;

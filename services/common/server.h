@@ -25,6 +25,7 @@ namespace ctg {
 struct ServiceEnv {
   ConnectionPool& pool;
   UnaryRunner& runner;
+  const ServiceConfig& config;
 };
 
 // Describes one service binary to the runtime.
@@ -34,6 +35,8 @@ struct ServiceSpec {
   const MigrationSet* migrations = nullptr;
   // Every named statement of the service's repositories.
   std::vector<PreparedStatement> statements;
+  // Names of the --backends entries the service cannot run without (checked at start-up).
+  std::vector<std::string> required_backends;
   // Builds the service implementation (a plain class implementing the generated
   // CallbackService), so tests can host the very same object in-process.
   std::function<std::unique_ptr<grpc::Service>(ServiceEnv)> make_service;

@@ -37,7 +37,7 @@ void ThrowDependencyError(const grpc::Status& status, const std::string& what) {
     case grpc::StatusCode::NOT_FOUND:
       throw NotFoundError(what + " not found");
     case grpc::StatusCode::INVALID_ARGUMENT:
-      throw ValidationError({{what, status.error_message()}});
+      throw ValidationError(what, status.error_message());
     case grpc::StatusCode::PERMISSION_DENIED:
     case grpc::StatusCode::UNAUTHENTICATED:
       // Our own identity was refused: a configuration fault, not the caller's.

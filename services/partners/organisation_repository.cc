@@ -118,11 +118,6 @@ const std::vector<PreparedStatement>& OrganisationStatements() { return Statemen
 
 std::string OrganisationName(const std::string& id) { return ResourceName("organisations", id); }
 
-std::string IdOf(const std::string& name) {
-  const auto slash = name.find('/');
-  return slash == std::string::npos ? std::string() : name.substr(slash + 1);
-}
-
 std::optional<std::string> DateParam(const google::type::Date& date) {
   if (IsUnset(date)) return std::nullopt;
   return CivilDate{date.year(), date.month(), date.day()}.ToString();

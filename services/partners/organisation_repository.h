@@ -20,14 +20,6 @@ struct OrganisationFilter {
   std::string insee_code;
 };
 
-// A page of rows and whether more follow.
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  int64_t last_seq = 0;
-  bool more = false;
-};
-
 // Organisations and representatives in the partners schema. Functions take the caller's
 // transaction: the service layer owns transaction boundaries.
 class OrganisationRepository {
@@ -66,8 +58,6 @@ class OrganisationRepository {
 
 // "organisations/{id}" for an organisation id.
 std::string OrganisationName(const std::string& id);
-// The id part of a resource name already validated by ParseResourceName ("" for "").
-std::string IdOf(const std::string& name);
 // The text form of an optional date column ("" when null) and back.
 std::optional<std::string> DateParam(const google::type::Date& date);
 // A date column selected as text ('' for NULL) as a proto date; nullopt for NULL, so that an

@@ -22,7 +22,8 @@ std::string TestToken(std::vector<Role> roles, const std::string& organisation,
   return MintHs256Token(claims, kTestJwtKey);
 }
 
-InProcessService::InProcessService(ServiceSpec spec, const std::string& database_url) {
+InProcessService::InProcessService(ServiceSpec spec, const std::string& database_url,
+                                   std::map<std::string, std::string> backends) {
   ServiceConfig config;
   config.listen_address = "127.0.0.1:0";
   config.metrics_address = "off";
@@ -33,6 +34,7 @@ InProcessService::InProcessService(ServiceSpec spec, const std::string& database
   config.jwt_issuer = kTestIssuer;
   config.jwt_audience = kTestAudience;
   config.shutdown_grace = std::chrono::seconds(2);
+  config.backends = std::move(backends);
   host_ = std::make_unique<ServiceHost>(std::move(spec), config);
   host_->Start();
   if (!host_->WaitUntilReady(std::chrono::seconds(30))) {

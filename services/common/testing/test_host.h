@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@ std::string TestToken(std::vector<Role> roles, const std::string& organisation =
 // Hosts a service in-process on 127.0.0.1:0 against `database_url` and waits until it is ready.
 class InProcessService {
  public:
-  InProcessService(ServiceSpec spec, const std::string& database_url);
+  // `backends` are the --backends entries (name -> host:port) of services it calls.
+  InProcessService(ServiceSpec spec, const std::string& database_url,
+                   std::map<std::string, std::string> backends = {});
   ~InProcessService();
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   ServiceHost& host() { return *host_; }

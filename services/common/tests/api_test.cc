@@ -118,6 +118,20 @@ TEST(FieldMaskTest, EmptyMaskMeansFieldsSetInTheMessage) {
   EXPECT_EQ(Fields(v), (std::vector<std::string>{"update_mask"}));
 }
 
+TEST(PgValuesTest, ArrayLiteralsQuoteEveryElement) {
+  EXPECT_EQ(PgArrayLiteral({}), "{}");
+  EXPECT_EQ(PgArrayLiteral({"a", "b c", "d,\"e\"\\"}), R"({"a","b c","d,\"e\"\\"})");
+}
+
+TEST(PgValuesTest, ParsesJsonStringArraysAndRows) {
+  EXPECT_EQ(ParseJsonStringArray(R"(["x", "y,z"])"), (std::vector<std::string>{"x", "y,z"}));
+  EXPECT_EQ(ParseJsonStringRows(R"([["1", "a"], ["2", null]])"),
+            (std::vector<std::vector<std::string>>{{"1", "a"}, {"2", ""}}));
+  EXPECT_THROW(ParseJsonStringArray("[1]"), std::invalid_argument);
+  EXPECT_THROW(ParseJsonStringRows(R"(["flat"])"), std::invalid_argument);
+  EXPECT_THROW(ParseJsonStringArray("{"), std::invalid_argument);
+}
+
 TEST(ErrorMappingTest, DomainErrorsMapToTheirCodes) {
   std::string detail;
   auto code = [&](auto error) {
@@ -130,6 +144,7 @@ TEST(ErrorMappingTest, DomainErrorsMapToTheirCodes) {
   EXPECT_EQ(code(PermissionDeniedError("x")), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(code(UnauthenticatedError("x")), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(code(pqxx::broken_connection("x")), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(code(UnavailableError("x")), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(code(std::runtime_error("boom")), grpc::StatusCode::INTERNAL);
 }
 
@@ -150,8 +165,9 @@ TEST(ErrorMappingTest, SqlErrorsNeverLeakSqlText) {
 
 TEST(ErrorMappingTest, ValidationCarriesBadRequestDetails) {
   std::string detail;
-  auto status = ToGrpcStatus(
-      std::make_exception_ptr(ValidationError({{"a.b", "required"}, {"c", "too long"}})), &detail);
+  auto status = ToGrpcStatus(std::make_exception_ptr(ValidationError(std::vector<FieldViolation>{
+                                 {"a.b", "required"}, {"c", "too long"}})),
+                             &detail);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   google::rpc::Status details;
   ASSERT_TRUE(details.ParseFromString(status.error_details()));

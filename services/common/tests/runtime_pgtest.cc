@@ -58,9 +58,9 @@ TEST_F(RuntimeTest, AFailingMigrationLeavesNothingBehind) {
 }
 
 TEST_F(RuntimeTest, ALateLowerNumberedMigrationStillRuns) {
-  const MigrationSet first{"gaps",
-                           {{1, "001_a.sql", "CREATE TABLE a (x int)"},
-                            {3, "003_c.sql", "CREATE TABLE c (x int)"}}};
+  const MigrationSet first{
+      "gaps",
+      {{1, "001_a.sql", "CREATE TABLE a (x int)"}, {3, "003_c.sql", "CREATE TABLE c (x int)"}}};
   const MigrationSet later{"gaps",
                            {{1, "001_a.sql", "CREATE TABLE a (x int)"},
                             {2, "002_b.sql", "CREATE TABLE b (x int)"},

@@ -1,0 +1,297 @@
+# deploy/ctg-up.sh — `./ctg up` and `./ctg down`, sourced by ./ctg after `build`, so it uses
+# ./ctg's helpers and variables: log, die, pg_start, pg_stop, pg_bin, as_owner, $ROOT, $BUILD,
+# $STATE (= $ROOT/.ctg) and $SHARED.
+#
+#   ./ctg up [--no-wait]   start PostgreSQL (a private cluster in .ctg/pg, kept between runs, unless
+#                          CTG_DATABASE_URL is set), every service binary that is built, load the
+#                          Val de Garonne convention (idempotent), print endpoints and a dev token,
+#                          then run until Ctrl-C / SIGTERM. --no-wait (or CTG_UP_DETACH=1) returns
+#                          instead, leaving everything running for `./ctg down`.
+#   ./ctg down             stop what a detached `./ctg up` left running.
+#
+# Ports: CTG_<SERVICE>_PORT and CTG_<SERVICE>_METRICS_PORT (partners: 50051 and 9464; services
+# added later get the next ports in alphabetical order).
+
+CTG_UP_RUN=""            # $STATE/run: pid, port and ownership files of the running stack
+CTG_UP_PIDS=()           # pids of the services started by this `up`
+CTG_UP_NAMES=()          # their names, index for index
+CTG_UP_OWN_PG=0          # 1 when this `up` uses the private cluster of $STATE/pg
+CTG_UP_STOPPED=0
+
+# Prints the ./ctg up usage.
+_ctg_up_usage() {
+  sed -n '5,10p' "$ROOT/deploy/ctg-up.sh" | sed 's/^# \{0,1\}//'
+}
+
+# True when `pid` is alive.
+_ctg_up_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Sends SIGTERM to `pid` and waits up to `grace` seconds for it to end, then SIGKILL.
+_ctg_up_terminate() {
+  local pid="$1" name="$2" grace="${3:-30}" i
+  _ctg_up_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    _ctg_up_alive "$pid" || { log "$name stopped"; return 0; }
+    sleep 0.1
+  done
+  log "$name did not stop within ${grace}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Stops the services of this `up` (then the private PostgreSQL); safe to call twice.
+_ctg_up_stop_all() {
+  [ "$CTG_UP_STOPPED" -eq 1 ] && return 0
+  CTG_UP_STOPPED=1
+  local i
+  for ((i = ${#CTG_UP_PIDS[@]} - 1; i >= 0; i--)); do
+    _ctg_up_terminate "${CTG_UP_PIDS[$i]}" "${CTG_UP_NAMES[$i]}"
+    wait "${CTG_UP_PIDS[$i]}" 2>/dev/null || true
+    rm -f "$CTG_UP_RUN/${CTG_UP_NAMES[$i]}.pid" "$CTG_UP_RUN/${CTG_UP_NAMES[$i]}.ports"
+  done
+  if [ "$CTG_UP_OWN_PG" -eq 1 ]; then
+    pg_stop "$STATE/pg"
+    rm -f "$CTG_UP_RUN/pg.owned"
+    log "PostgreSQL stopped (data kept in $STATE/pg)"
+  fi
+}
+
+# The default gRPC port offset of a service: partners first, the others after it.
+_ctg_up_slot() {
+  local name="$1" i=1 other
+  [ "$name" = partners ] && { echo 0; return; }
+  for other in "${CTG_UP_ALL_NAMES[@]}"; do
+    [ "$other" = partners ] && continue
+    [ "$other" = "$name" ] && { echo "$i"; return; }
+    i=$((i + 1))
+  done
+  echo "$i"
+}
+
+# Polls the gRPC health of 127.0.0.1:`port` until SERVING; dies when `pid` ends or after 90 s.
+_ctg_up_wait_serving() {
+  local name="$1" port="$2" pid="$3" ctgctl="$BUILD/services/ctgctl/ctgctl" i out
+  for ((i = 0; i < 450; i++)); do
+    if ! _ctg_up_alive "$pid"; then
+      tail -n 20 "$STATE/logs/$name.log" >&2 || true
+      die "$name exited during start-up (log: $STATE/logs/$name.log)"
+    fi
+    out="$("$ctgctl" call --addr "127.0.0.1:$port" --timeout-seconds 2 \
+      grpc.health.v1.Health/Check '{}' 2>/dev/null || true)"
+    if printf '%s' "$out" | grep -q '"status": "SERVING"'; then return 0; fi
+    sleep 0.2
+  done
+  tail -n 20 "$STATE/logs/$name.log" >&2 || true
+  die "$name is not SERVING after 90 s (log: $STATE/logs/$name.log)"
+}
+
+# Creates database `ctg` on the private cluster when it does not exist yet.
+_ctg_up_create_database() {
+  local psql
+  psql="$(pg_bin)/psql"
+  if [ "$("$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -XtAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'ctg'")" != 1 ]; then
+    "$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -Xqc 'CREATE DATABASE ctg' >/dev/null
+    log "database ctg created"
+  else
+    log "database ctg reused"
+  fi
+}
+
+# ./ctg up [--no-wait]
+ctg_up() {
+  local detach="${CTG_UP_DETACH:-0}" arg
+  for arg in "$@"; do
+    case "$arg" in
+      --no-wait | --detach) detach=1 ;;
+      -h | --help) _ctg_up_usage; return 0 ;;
+      *) _ctg_up_usage >&2; die "unknown option '$arg' for up" ;;
+    esac
+  done
+  local ctgctl="$BUILD/services/ctgctl/ctgctl"
+  [ -x "$ctgctl" ] || die "ctgctl not built ($ctgctl)"
+  command -v openssl >/dev/null || die "openssl not found (package openssl)"
+  CTG_UP_RUN="$STATE/run"
+  mkdir -p "$STATE/logs" "$CTG_UP_RUN"
+  chmod 755 "$STATE"
+
+  # A detached stack still running: one at a time.
+  local f pid
+  for f in "$CTG_UP_RUN"/*.pid; do
+    [ -e "$f" ] || continue
+    pid="$(cat "$f")"
+    if _ctg_up_alive "$pid"; then
+      die "$(basename "$f" .pid) is already running (pid $pid); stop it with ./ctg down"
+    fi
+    rm -f "$f"
+  done
+
+  # Whatever fails from here on stops what was started (in detached mode too).
+  trap '_ctg_up_stop_all' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  # ---- database
+  local db_url db_desc
+  if [ -n "${CTG_DATABASE_URL:-}" ]; then
+    db_url="$CTG_DATABASE_URL"
+    db_desc="CTG_DATABASE_URL (external)"
+  else
+    pg_start "$STATE/pg"
+    CTG_UP_OWN_PG=1
+    touch "$CTG_UP_RUN/pg.owned"
+    _ctg_up_create_database
+    db_url="host=127.0.0.1 port=$PGPORT user=ctg dbname=ctg"
+    db_desc="$db_url (private cluster, data in $STATE/pg)"
+  fi
+
+  # ---- dev signing key, generated once
+  if [ ! -s "$STATE/jwt.key" ]; then
+    (umask 077 && openssl rand -base64 48 | tr -d '\n' >"$STATE/jwt.key")
+    log "generated a development JWT key in $STATE/jwt.key"
+  fi
+  chmod 600 "$STATE/jwt.key"
+
+  # ---- services: every ctg-* binary built under services/, partners first; each one's address
+  # is exported (CTG_<NAME>_ADDR) to the ones started after it.
+  local bin name upper port mport slot port_var mport_var
+  local -a bins=()
+  CTG_UP_ALL_NAMES=()
+  for bin in "$BUILD"/services/*/ctg-*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    name="$(basename "$bin" | sed 's/^ctg-//')"
+    # The gateway is not a database service: it is started on its own, in front of the others.
+    [ "$name" = gateway ] && continue
+    if [ "$name" = partners ]; then
+      bins=("$bin" "${bins[@]}")
+      CTG_UP_ALL_NAMES=("$name" "${CTG_UP_ALL_NAMES[@]}")
+    else
+      bins+=("$bin")
+      CTG_UP_ALL_NAMES+=("$name")
+    fi
+  done
+  [ ${#bins[@]} -gt 0 ] || die "no service binary found under $BUILD/services"
+  local -a ports=() mports=()
+  for bin in "${bins[@]}"; do
+    name="$(basename "$bin" | sed 's/^ctg-//')"
+    upper="$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
+    slot="$(_ctg_up_slot "$name")"
+    port_var="CTG_${upper}_PORT"
+    mport_var="CTG_${upper}_METRICS_PORT"
+    port="${!port_var:-}"
+    mport="${!mport_var:-}"
+    port="${port:-$((50051 + slot))}"
+    mport="${mport:-$((9464 + slot))}"
+    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "port $port for $name is taken; set CTG_${upper}_PORT"
+    fi
+    if (echo >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null; then
+      die "port $mport for $name metrics is taken; set CTG_${upper}_METRICS_PORT"
+    fi
+    log "starting $name on 127.0.0.1:$port (log: $STATE/logs/$name.log)"
+    rm -f "$CTG_UP_RUN/$name.ports"
+    # Own session: a detached stack survives the terminal; Ctrl-C reaches it through our trap.
+    setsid "$bin" --listen="127.0.0.1:$port" --metrics-listen="127.0.0.1:$mport" \
+      --database-url="$db_url" --jwt-key-file="$STATE/jwt.key" \
+      --port-file="$CTG_UP_RUN/$name.ports" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$CTG_UP_RUN/$name.pid"
+    CTG_UP_PIDS+=("$pid")
+    CTG_UP_NAMES+=("$name")
+    ports+=("$port")
+    mports+=("$mport")
+    export "CTG_${upper}_ADDR=127.0.0.1:$port"
+    # Services started later find this one through --backends (CTG_BACKENDS).
+    export CTG_BACKENDS="${CTG_BACKENDS:+$CTG_BACKENDS,}$name=127.0.0.1:$port"
+  done
+  local i
+  for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+    _ctg_up_wait_serving "${CTG_UP_NAMES[$i]}" "${ports[$i]}" "${CTG_UP_PIDS[$i]}"
+    log "${CTG_UP_NAMES[$i]} is SERVING"
+  done
+
+  # ---- the Val de Garonne convention (the service finds an already imported one)
+  local partners_addr="" document="$ROOT/deploy/seed/vga/convention.json"
+  local communes="$SHARED/data/vga_communes.csv" service_token
+  for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+    [ "${CTG_UP_NAMES[$i]}" = partners ] && partners_addr="127.0.0.1:${ports[$i]}"
+  done
+  if [ -z "$partners_addr" ]; then
+    log "no partners service: convention not loaded"
+  elif [ ! -f "$document" ] || [ ! -f "$communes" ]; then
+    log "seed files missing ($document, $communes): convention not loaded"
+  else
+    service_token="$("$ctgctl" token --role service --sub ctg-up --ttl-hours 1 \
+      --key-file "$STATE/jwt.key")"
+    log "loading the Val de Garonne convention"
+    "$ctgctl" import-convention --addr "$partners_addr" --token "$service_token" \
+      --document "$document" --communes "$communes" ||
+      die "the convention import failed (log: $STATE/logs/partners.log)"
+  fi
+
+  # ---- what is running, and how to use it
+  local dev_token
+  dev_token="$("$ctgctl" token --role copil_secretariat --sub dev --ttl-hours 12 \
+    --key-file "$STATE/jwt.key")"
+  local rel_ctgctl="${ctgctl#"$ROOT"/}"
+  echo
+  echo "CTG is up."
+  for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+    printf '  %-10s gRPC 127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics   log %s\n' \
+      "${CTG_UP_NAMES[$i]}" "${ports[$i]}" "${mports[$i]}" "$STATE/logs/${CTG_UP_NAMES[$i]}.log"
+  done
+  echo "  database   $db_desc"
+  echo
+  echo "Development token (copil_secretariat, valid 12 h):"
+  echo "  export CTG_ADDR=${partners_addr:-127.0.0.1:${ports[0]}}"
+  echo "  export CTG_TOKEN=$dev_token"
+  echo "Examples:"
+  echo "  $rel_ctgctl methods"
+  echo "  $rel_ctgctl call ctg.partners.v1.PartnerService/ListConventions '{}'"
+  echo "  $rel_ctgctl call ctg.partners.v1.PartnerService/ListOrganisations '{\"pageSize\": 50, \"kind\": \"COMMUNE\"}'"
+  echo "  $rel_ctgctl token --role caf_agent --org organisations/UUID --key-file $STATE/jwt.key"
+  echo "  curl -s http://127.0.0.1:${mports[0]}/metrics | grep grpc_server_handled_total"
+  echo
+
+  if [ "$detach" = 1 ]; then
+    trap - EXIT INT TERM
+    echo "Running in the background; stop with: ./ctg down"
+    return 0
+  fi
+  echo "Press Ctrl-C to stop."
+  trap '_ctg_up_stop_all; exit 0' INT TERM
+  # Runs until a signal, or until a service ends on its own (then everything stops).
+  while true; do
+    wait -n "${CTG_UP_PIDS[@]}" 2>/dev/null || true
+    for ((i = 0; i < ${#CTG_UP_PIDS[@]}; i++)); do
+      if ! _ctg_up_alive "${CTG_UP_PIDS[$i]}"; then
+        log "${CTG_UP_NAMES[$i]} ended unexpectedly (log: $STATE/logs/${CTG_UP_NAMES[$i]}.log)"
+        _ctg_up_stop_all
+        exit 1
+      fi
+    done
+  done
+}
+
+# ./ctg down: stops the services a detached `./ctg up` left running, then its PostgreSQL.
+ctg_down() {
+  CTG_UP_RUN="$STATE/run"
+  local f pid name found=0
+  for f in "$CTG_UP_RUN"/*.pid; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .pid)"
+    pid="$(cat "$f")"
+    if _ctg_up_alive "$pid"; then
+      found=1
+      _ctg_up_terminate "$pid" "$name"
+    fi
+    rm -f "$f" "$CTG_UP_RUN/$name.ports"
+  done
+  if [ -f "$CTG_UP_RUN/pg.owned" ]; then
+    pg_stop "$STATE/pg"
+    rm -f "$CTG_UP_RUN/pg.owned"
+    found=1
+    log "PostgreSQL stopped (data kept in $STATE/pg)"
+  fi
+  [ "$found" -eq 1 ] || log "nothing was running"
+}

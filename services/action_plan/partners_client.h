@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/api.h"
+#include "common/service_client.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+
+namespace ctg::action_plan {
+
+// What the action plan needs to know about a convention, read from the partners service.
+struct ConventionFacts {
+  std::string name;  // "conventions/{uuid}"
+  CivilDate start;
+  CivilDate end;
+  std::set<std::string> parties;  // "organisations/{uuid}"
+};
+
+// The partners service as seen from the action plan: conventions and organisations are checked
+// through its API, never its tables.
+class PartnersClient {
+ public:
+  // Calls the partners service on `channel` as the service identity built from `settings`.
+  PartnersClient(std::shared_ptr<grpc::Channel> channel, JwtSettings settings);
+
+  // The convention's period and parties. Throws NotFoundError (naming `field`) when it does
+  // not exist, UnavailableError when the partners service cannot answer.
+  ConventionFacts GetConvention(const std::string& name, const std::string& field);
+  // Throws NotFoundError naming the field of the first organisation that does not exist.
+  void RequireOrganisations(const std::vector<std::pair<std::string, std::string>>& name_fields);
+
+ private:
+  std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> stub_;
+  ServiceIdentity identity_;
+};
+
+}  // namespace ctg::action_plan

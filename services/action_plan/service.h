@@ -1,0 +1,63 @@
+#pragma once
+
+#include "action_plan/partners_client.h"
+#include "common/db.h"
+#include "common/rpc.h"
+#include "common/server.h"
+#include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+
+namespace ctg::action_plan {
+
+namespace v1 = ::ctg::action_plan::v1;
+using grpc::CallbackServerContext;
+using grpc::ServerUnaryReactor;
+
+// The action plan API: axes and actions of a convention (art. 6) and the quarterly shared
+// tracking table (art. 11). Conventions and organisations are checked through the partners API.
+// Who may do what:
+// - read: service, auditor, copil_secretariat, caf_agent, cdsf, or an agent whose organisation
+//   is a party to the convention;
+// - change the plan (axes, actions): copil_secretariat, caf_agent, service;
+// - report progress: copil_secretariat, service, or a caf_agent / collectivity_agent of one of
+//   the action's pilot organisations.
+class ActionPlanService final : public v1::ActionPlanService::CallbackService {
+ public:
+  ActionPlanService(ConnectionPool& pool, UnaryRunner& runner,
+                    std::unique_ptr<PartnersClient> partners)
+      : pool_(pool), runner_(runner), partners_(std::move(partners)) {}
+
+  ServerUnaryReactor* CreateAxis(CallbackServerContext* c, const v1::CreateAxisRequest* req,
+                                 v1::Axis* resp) override;
+  ServerUnaryReactor* ListAxes(CallbackServerContext* c, const v1::ListAxesRequest* req,
+                               v1::ListAxesResponse* resp) override;
+  ServerUnaryReactor* UpdateAxis(CallbackServerContext* c, const v1::UpdateAxisRequest* req,
+                                 v1::Axis* resp) override;
+  ServerUnaryReactor* CreateAction(CallbackServerContext* c, const v1::CreateActionRequest* req,
+                                   v1::Action* resp) override;
+  ServerUnaryReactor* GetAction(CallbackServerContext* c, const v1::GetActionRequest* req,
+                                v1::Action* resp) override;
+  ServerUnaryReactor* ListActions(CallbackServerContext* c, const v1::ListActionsRequest* req,
+                                  v1::ListActionsResponse* resp) override;
+  ServerUnaryReactor* UpdateAction(CallbackServerContext* c, const v1::UpdateActionRequest* req,
+                                   v1::Action* resp) override;
+  ServerUnaryReactor* CreateProgressReport(CallbackServerContext* c,
+                                           const v1::CreateProgressReportRequest* req,
+                                           v1::ProgressReport* resp) override;
+  ServerUnaryReactor* ListProgressReports(CallbackServerContext* c,
+                                          const v1::ListProgressReportsRequest* req,
+                                          v1::ListProgressReportsResponse* resp) override;
+  ServerUnaryReactor* GetTrackingTable(CallbackServerContext* c,
+                                       const v1::GetTrackingTableRequest* req,
+                                       v1::TrackingTable* resp) override;
+
+ private:
+  ConnectionPool& pool_;
+  UnaryRunner& runner_;
+  std::unique_ptr<PartnersClient> partners_;
+};
+
+// Everything the runtime needs to host the action plan service. The partners service address
+// comes from the `partners` entry of --backends (CTG_BACKENDS).
+ServiceSpec ActionPlanServiceSpec();
+
+}  // namespace ctg::action_plan

@@ -1,0 +1,344 @@
+// The action plan service over real gRPC on a real PostgreSQL, with the real partners service
+// (in-process, same database, its own schema) answering its convention and organisation checks.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "action_plan/plan_rules.h"
+#include "action_plan/service.h"
+#include "common/api.h"
+#include "common/testing/test_database.h"
+#include "common/testing/test_host.h"
+#include "partners/service.h"
+
+namespace ctg::action_plan {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+using ::ctg::testing::AuthedContext;
+using ::ctg::testing::TestToken;
+using ::ctg::testing::ViolatedFields;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+class ActionPlanTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new ctg::testing::TestDatabase(
+        {partners::PartnerServiceSpec().migrations, ActionPlanServiceSpec().migrations});
+    partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url());
+    plan_ = new ctg::testing::InProcessService(
+        ActionPlanServiceSpec(), db_->url(),
+        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}});
+  }
+  static void TearDownTestSuite() {
+    delete plan_;
+    delete partners_;
+    delete db_;
+  }
+
+  void SetUp() override {
+    db_->Truncate("partners");
+    db_->Truncate("action_plan");
+    partners_stub_ = pv1::PartnerService::NewStub(partners_->channel());
+    stub_ = v1::ActionPlanService::NewStub(plan_->channel());
+    epci_ = CreateOrganisation(pv1::EPCI, "Val de Garonne Agglomération", "");
+    marmande_ = CreateOrganisation(pv1::COMMUNE, "Marmande", "47157");
+    tonneins_ = CreateOrganisation(pv1::COMMUNE, "Tonneins", "47310");
+    outsider_ = CreateOrganisation(pv1::COMMUNE, "Ailleurs", "33063");
+    pv1::CreateConventionRequest req;
+    auto* c = req.mutable_convention();
+    c->set_title("CTG Val de Garonne");
+    c->set_territory(epci_);
+    *c->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
+    *c->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
+    for (const auto& org : {epci_, marmande_, tonneins_}) c->add_parties()->set_organisation(org);
+    pv1::Convention convention;
+    ASSERT_TRUE(
+        partners_stub_->CreateConvention(AuthedContext(Secretariat()).get(), req, &convention)
+            .ok());
+    convention_ = convention.name();
+    axis_ = CreateAxisOk(1, "Garantir l'équité d'accès et la qualité des accueils").name();
+  }
+
+  std::string CreateOrganisation(pv1::OrganisationKind kind, const std::string& name,
+                                 const std::string& insee) {
+    pv1::CreateOrganisationRequest req;
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    req.mutable_organisation()->set_insee_code(insee);
+    pv1::Organisation out;
+    EXPECT_TRUE(
+        partners_stub_->CreateOrganisation(AuthedContext(Secretariat()).get(), req, &out).ok());
+    return out.name();
+  }
+
+  v1::Axis CreateAxisOk(int number, const std::string& title) {
+    v1::CreateAxisRequest req;
+    req.mutable_axis()->set_convention(convention_);
+    req.mutable_axis()->set_number(number);
+    req.mutable_axis()->set_title(title);
+    v1::Axis out;
+    EXPECT_TRUE(stub_->CreateAxis(AuthedContext(Secretariat()).get(), req, &out).ok());
+    return out;
+  }
+
+  v1::Action ActionDraft(int number, const std::string& pilot) {
+    v1::Action a;
+    a.set_convention(convention_);
+    a.set_axis(axis_);
+    a.set_number(number);
+    a.set_title("Action " + std::to_string(number));
+    a.add_pilots(pilot);
+    a.add_fields(v1::PETITE_ENFANCE);
+    *a.mutable_planned_start() = CivilDate{2025, 1, 1}.ToProto();
+    *a.mutable_planned_end() = CivilDate{2025, 12, 31}.ToProto();
+    return a;
+  }
+
+  grpc::Status CreateAction(const v1::Action& a, v1::Action* out,
+                            const std::string& token = Secretariat(),
+                            const std::string& request_id = "") {
+    v1::CreateActionRequest req;
+    *req.mutable_action() = a;
+    req.set_request_id(request_id);
+    return stub_->CreateAction(AuthedContext(token).get(), req, out);
+  }
+
+  grpc::Status Report(const std::string& action, const std::string& quarter,
+                      v1::ActionStatus status, int completion, const std::string& token,
+                      v1::ProgressReport* out, const std::string& reason = "") {
+    v1::CreateProgressReportRequest req;
+    auto* r = req.mutable_report();
+    r->set_action(action);
+    r->set_quarter(quarter);
+    r->set_status(status);
+    r->set_completion_percent(completion);
+    r->set_progress("avancement " + quarter);
+    r->set_reason(reason);
+    return stub_->CreateProgressReport(AuthedContext(token).get(), req, out);
+  }
+
+  int CountActions() {
+    v1::ListActionsRequest req;
+    req.set_convention(convention_);
+    req.set_page_size(500);
+    v1::ListActionsResponse resp;
+    EXPECT_TRUE(stub_->ListActions(AuthedContext(Secretariat()).get(), req, &resp).ok());
+    return resp.actions_size();
+  }
+
+  static std::string Secretariat() {
+    return TestToken({Role::kCopilSecretariat}, "", "secretariat");
+  }
+  std::string AgentOf(const std::string& org) {
+    return TestToken({Role::kCollectivityAgent}, org, "agent");
+  }
+
+  static ctg::testing::TestDatabase* db_;
+  static ctg::testing::InProcessService* partners_;
+  static ctg::testing::InProcessService* plan_;
+  std::unique_ptr<pv1::PartnerService::Stub> partners_stub_;
+  std::unique_ptr<v1::ActionPlanService::Stub> stub_;
+  std::string epci_, marmande_, tonneins_, outsider_, convention_, axis_;
+};
+
+ctg::testing::TestDatabase* ActionPlanTest::db_ = nullptr;
+ctg::testing::InProcessService* ActionPlanTest::partners_ = nullptr;
+ctg::testing::InProcessService* ActionPlanTest::plan_ = nullptr;
+
+TEST_F(ActionPlanTest, CreateGetListAndUpdateActions) {
+  v1::Action created;
+  auto draft = ActionDraft(1, marmande_);
+  auto* f = draft.add_fundings();
+  f->set_organisation(epci_);
+  f->set_year(2025);
+  f->set_planned_cents(1250000);
+  draft.add_milestones()->set_title("Diagnostic partagé");
+  ASSERT_TRUE(CreateAction(draft, &created).ok());
+  EXPECT_EQ(created.status(), v1::NOT_STARTED);
+  ASSERT_EQ(created.fundings_size(), 1);
+  EXPECT_EQ(created.fundings(0).planned_cents(), 1250000);
+  ASSERT_EQ(created.milestones_size(), 1);
+
+  v1::GetActionRequest get;
+  get.set_name(created.name());
+  v1::Action fetched;
+  ASSERT_TRUE(stub_->GetAction(AuthedContext(AgentOf(tonneins_)).get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.title(), "Action 1");
+
+  v1::UpdateActionRequest update;
+  update.mutable_action()->set_name(created.name());
+  update.mutable_action()->set_title("Élaborer un Schéma Pluriannuel");
+  update.mutable_action()->set_etag(created.etag());
+  update.mutable_update_mask()->add_paths("title");
+  v1::Action updated;
+  ASSERT_TRUE(stub_->UpdateAction(AuthedContext(Secretariat()).get(), update, &updated).ok());
+  EXPECT_EQ(updated.title(), "Élaborer un Schéma Pluriannuel");
+  EXPECT_EQ(updated.fundings_size(), 1);  // untouched by the mask
+  EXPECT_EQ(stub_->UpdateAction(AuthedContext(Secretariat()).get(), update, &updated).error_code(),
+            grpc::StatusCode::ABORTED);
+
+  ASSERT_TRUE(CreateAction(ActionDraft(2, tonneins_), &created).ok());
+  v1::ListActionsRequest list;
+  list.set_convention(convention_);
+  list.set_pilot(tonneins_);
+  v1::ListActionsResponse listed;
+  ASSERT_TRUE(stub_->ListActions(AuthedContext(Secretariat()).get(), list, &listed).ok());
+  ASSERT_EQ(listed.actions_size(), 1);
+  EXPECT_EQ(listed.actions(0).number(), 2);
+}
+
+TEST_F(ActionPlanTest, BadActionsWriteNothing) {
+  v1::Action out;
+  auto bad = ActionDraft(0, "organisations/nope");
+  bad.set_title("");
+  auto status = CreateAction(bad, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status),
+              UnorderedElementsAre("action.number", "action.title", "action.pilots[0]"));
+
+  auto unknown_pilot = ActionDraft(1, "organisations/00000000-0000-4000-8000-000000000009");
+  EXPECT_EQ(CreateAction(unknown_pilot, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  auto unknown_convention = ActionDraft(1, marmande_);
+  unknown_convention.set_convention("conventions/00000000-0000-4000-8000-000000000009");
+  EXPECT_EQ(CreateAction(unknown_convention, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &out).ok());
+  EXPECT_EQ(CreateAction(ActionDraft(1, tonneins_), &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);  // duplicate number in the convention
+  EXPECT_EQ(CountActions(), 1);
+}
+
+TEST_F(ActionPlanTest, RequestIdMakesCreateIdempotent) {
+  v1::Action a, b;
+  const std::string id = "7d1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e22";
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &a, Secretariat(), id).ok());
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &b, Secretariat(), id).ok());
+  EXPECT_EQ(a.name(), b.name());
+  EXPECT_EQ(CountActions(), 1);
+}
+
+TEST_F(ActionPlanTest, OnlyTheSecretariatAndTheCafChangeThePlan) {
+  v1::Action out;
+  EXPECT_EQ(CreateAction(ActionDraft(1, marmande_), &out, AgentOf(marmande_)).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      CreateAction(ActionDraft(1, marmande_), &out, TestToken({Role::kCafAgent}, "", "caf")).ok());
+  v1::UpdateActionRequest update;
+  update.mutable_action()->set_name(out.name());
+  update.mutable_action()->set_title("Pirated");
+  update.mutable_update_mask()->add_paths("title");
+  v1::Action ignored;
+  EXPECT_EQ(
+      stub_->UpdateAction(AuthedContext(AgentOf(marmande_)).get(), update, &ignored).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  v1::CreateAxisRequest axis;
+  axis.mutable_axis()->set_convention(convention_);
+  axis.mutable_axis()->set_number(2);
+  axis.mutable_axis()->set_title("Parentalité");
+  v1::Axis axis_out;
+  EXPECT_EQ(
+      stub_->CreateAxis(AuthedContext(AgentOf(marmande_)).get(), axis, &axis_out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  // A commune outside the convention does not even read it.
+  v1::GetActionRequest get;
+  get.set_name(out.name());
+  EXPECT_EQ(stub_->GetAction(AuthedContext(AgentOf(outsider_)).get(), get, &ignored).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CountActions(), 1);
+}
+
+TEST_F(ActionPlanTest, PilotsReportProgressAndRevisionsNeverOverwrite) {
+  v1::Action action;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &action).ok());
+  v1::ProgressReport r1, r2, denied;
+  ASSERT_TRUE(Report(action.name(), "2025-Q1", v1::IN_PROGRESS, 20, AgentOf(marmande_), &r1).ok());
+  EXPECT_EQ(r1.revision(), 1);
+  EXPECT_EQ(r1.author(), "agent");
+  ASSERT_TRUE(Report(action.name(), "2025-Q1", v1::IN_PROGRESS, 25, Secretariat(), &r2).ok());
+  EXPECT_EQ(r2.revision(), 2);
+  EXPECT_EQ(Report(action.name(), "2025-Q2", v1::IN_PROGRESS, 30, AgentOf(tonneins_), &denied)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::ListProgressReportsRequest list;
+  list.set_action(action.name());
+  list.set_quarter("2025-Q1");
+  v1::ListProgressReportsResponse history;
+  ASSERT_TRUE(stub_->ListProgressReports(AuthedContext(Secretariat()).get(), list, &history).ok());
+  ASSERT_EQ(history.reports_size(), 2);
+  EXPECT_EQ(history.reports(0).completion_percent(), 20);  // the first revision is still there
+  EXPECT_EQ(history.reports(1).completion_percent(), 25);
+
+  // Direct SQL cannot rewrite history either.
+  pqxx::connection conn(db_->url());
+  pqxx::work tx(conn);
+  EXPECT_THROW(tx.exec("UPDATE action_plan.progress_reports SET completion_percent = 99"),
+               pqxx::sql_error);
+}
+
+TEST_F(ActionPlanTest, RefusesBadReports) {
+  v1::Action action;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &action).ok());
+  v1::ProgressReport out;
+  auto status = Report(action.name(), "2024-Q4", v1::IN_PROGRESS, 10, Secretariat(), &out);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("report.quarter"));  // before the period
+  const auto future = Quarter::Of(CivilDate::Today().AddMonths(3)).ToString();
+  status = Report(action.name(), future, v1::IN_PROGRESS, 10, Secretariat(), &out);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("report.quarter"));
+  status = Report(action.name(), "2025-Q1", v1::IN_PROGRESS, 101, Secretariat(), &out);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("report.completion_percent"));
+  ASSERT_TRUE(Report(action.name(), "2025-Q1", v1::ABANDONED, 10, Secretariat(), &out).ok());
+  EXPECT_EQ(Report(action.name(), "2025-Q2", v1::IN_PROGRESS, 10, Secretariat(), &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(Report(action.name(), "2025-Q2", v1::IN_PROGRESS, 10, Secretariat(), &out,
+                     "relancée par le COPIL")
+                  .ok());
+  status = Report("actions/00000000-0000-4000-8000-000000000009", "2025-Q1", v1::IN_PROGRESS, 1,
+                  Secretariat(), &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ActionPlanTest, TrackingTableFlagsAndRollsUp) {
+  v1::Action reported, silent, achieved;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &reported).ok());
+  ASSERT_TRUE(CreateAction(ActionDraft(2, tonneins_), &silent).ok());
+  auto continuous = ActionDraft(3, marmande_);
+  continuous.clear_planned_end();
+  continuous.set_continuous(true);
+  continuous.set_weight(2);
+  ASSERT_TRUE(CreateAction(continuous, &achieved).ok());
+  v1::ProgressReport out;
+  ASSERT_TRUE(Report(reported.name(), "2026-Q1", v1::IN_PROGRESS, 40, Secretariat(), &out).ok());
+  ASSERT_TRUE(Report(achieved.name(), "2025-Q4", v1::ACHIEVED, 100, Secretariat(), &out).ok());
+
+  v1::GetTrackingTableRequest req;
+  req.set_convention(convention_);
+  req.set_quarter("2026-Q1");
+  v1::TrackingTable table;
+  ASSERT_TRUE(stub_->GetTrackingTable(AuthedContext(AgentOf(tonneins_)).get(), req, &table).ok());
+  ASSERT_EQ(table.rows_size(), 3);
+  EXPECT_FALSE(table.rows(0).missing_update());
+  EXPECT_TRUE(table.rows(0).late());  // planned end 2025-12-31 passed, in progress
+  EXPECT_TRUE(table.rows(1).missing_update());
+  EXPECT_TRUE(table.rows(1).late());
+  EXPECT_TRUE(table.rows(2).missing_update());  // last report in 2025-Q4
+  EXPECT_FALSE(table.rows(2).late());
+  EXPECT_EQ(table.rows(2).action().status(), v1::ACHIEVED);
+  ASSERT_EQ(table.axes_size(), 1);
+  EXPECT_DOUBLE_EQ(table.axes(0).completion_percent(), (40.0 + 0.0 + 2 * 100.0) / 4);
+  EXPECT_EQ(table.plan().achieved(), 1);
+  EXPECT_EQ(table.plan().late(), 2);
+
+  req.set_quarter("2031-Q1");
+  EXPECT_THAT(
+      ViolatedFields(stub_->GetTrackingTable(AuthedContext(Secretariat()).get(), req, &table)),
+      ElementsAre("quarter"));
+  req.set_quarter("2026-Q1");
+  EXPECT_EQ(
+      stub_->GetTrackingTable(AuthedContext(AgentOf(outsider_)).get(), req, &table).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace ctg::action_plan

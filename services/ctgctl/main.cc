@@ -1,0 +1,535 @@
+// ctgctl: the command-line client of the CTG backend.
+//
+//   ctgctl token --role ROLE [--role ROLE...] [--org organisations/UUID] [--sub NAME]
+//                [--ttl-hours N] [--key-file F] [--issuer I] [--audience A]
+//   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
+//   ctgctl methods
+//   ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
+//                            --document FILE.json [--communes FILE.csv]
+//
+// `call` works for any unary RPC whose descriptors are linked into this binary: the request is
+// built from JSON with the compiled-in descriptors and sent with the generic stub, so a new RPC
+// needs no change here.
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/auth.h"
+#include "common/config.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "ctg/partners/v1/partners.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.pb.h"
+#include "partners/convention_import.h"
+
+namespace ctg::ctgctl {
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr char kUsage[] =
+    R"(usage:
+  ctgctl token --role ROLE [--role ROLE...] [--org organisations/UUID] [--sub NAME]
+               [--ttl-hours N] [--key-file FILE] [--issuer I] [--audience A]
+      Prints an HS256 token. Key: --key-file, else CTG_JWT_KEY_FILE, else CTG_JWT_KEY.
+      Issuer/audience: CTG_JWT_ISSUER / CTG_JWT_AUDIENCE, else "ctg-dev" / "ctg".
+  ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
+      Calls a unary RPC, e.g. ctg.partners.v1.PartnerService/ListOrganisations '{"pageSize": 50}'.
+      Address: --addr, else CTG_ADDR, else 127.0.0.1:50051. Token: --token, else CTG_TOKEN.
+  ctgctl methods
+      Lists every RPC this client knows.
+  ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
+                           --document FILE.json [--communes FILE.csv]
+      Imports a convention document (JSON ImportConventionRequest) with the member communes of
+      the CSV file, and prints a summary.
+Exit status: 0 on success, 1 on a failed call or bad input, 2 on a usage error.
+)";
+
+// A wrong command line: exit 2 with the usage hint.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Bad input or a failed operation: exit 1 with the message.
+class CommandError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A failed RPC, already printed to stderr: exit 1.
+class CallFailed : public std::exception {};
+
+// The command line after the sub-command: flags (all take a value) and positional arguments.
+struct Args {
+  std::map<std::string, std::vector<std::string>> flags;
+  std::vector<std::string> positional;
+
+  // The last value of `flag`, or `fallback`.
+  std::string Get(const std::string& flag, const std::string& fallback = "") const {
+    auto it = flags.find(flag);
+    return it == flags.end() ? fallback : it->second.back();
+  }
+  bool Has(const std::string& flag) const { return flags.count(flag) != 0; }
+};
+
+// Parses "--name value" and "--name=value" forms; "-" alone is a positional argument (stdin).
+// Values are never echoed in errors: a flag may carry a token.
+Args ParseArgs(int argc, char** argv, int first, const std::set<std::string>& known) {
+  Args args;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.size() < 2 || arg.rfind("--", 0) != 0) {
+      args.positional.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    const auto eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else {
+      if (known.count(name) != 0 && i + 1 >= argc) {
+        throw UsageError("flag --" + name + " needs a value");
+      }
+      if (known.count(name) != 0) value = argv[++i];
+    }
+    if (known.count(name) == 0) throw UsageError("unknown flag --" + name);
+    args.flags[name].push_back(value);
+  }
+  return args;
+}
+
+// The value of environment variable `name`, or `fallback` when unset or empty.
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// Parses a positive integer flag value.
+int PositiveInt(const std::string& value, const std::string& flag, int max) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(value, &used);
+    if (used == value.size() && v > 0 && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("flag --" + flag + " must be an integer between 1 and " + std::to_string(max));
+}
+
+// Reads a whole file, or stdin for "-".
+std::string ReadInput(const std::string& path, const std::string& what) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError("cannot read " + what + " file " + path);
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ---- descriptors ------------------------------------------------------------------------------
+
+// The proto files of every service this binary can call: the protos of the source tree whose
+// generated code is linked in (CTGCTL_PROTO_FILES, see CMakeLists.txt), then gRPC's reflection
+// protocol when libgrpc++_reflection is loaded. Naming the partners and health descriptors here
+// also makes sure the linker keeps them.
+std::vector<const pb::FileDescriptor*> LinkedFiles() {
+  std::vector<const pb::FileDescriptor*> files = {
+      ::ctg::partners::v1::Organisation::descriptor()->file(),
+      ::grpc::health::v1::HealthCheckRequest::descriptor()->file(),
+  };
+  const auto* pool = pb::DescriptorPool::generated_pool();
+  std::vector<std::string> names;
+  std::stringstream list(CTGCTL_PROTO_FILES);
+  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  names.push_back("src/proto/grpc/reflection/v1alpha/reflection.proto");
+  for (const auto& name : names) {
+    const auto* file = pool->FindFileByName(name);
+    if (file != nullptr && std::find(files.begin(), files.end(), file) == files.end()) {
+      files.push_back(file);
+    }
+  }
+  return files;
+}
+
+// "package.Service/Method" (also accepted: a leading "/", or "package.Service.Method").
+const pb::MethodDescriptor* FindMethod(std::string full_name) {
+  LinkedFiles();
+  if (!full_name.empty() && full_name[0] == '/') full_name.erase(0, 1);
+  auto sep = full_name.rfind('/');
+  if (sep == std::string::npos) sep = full_name.rfind('.');
+  if (sep == std::string::npos || sep == 0 || sep + 1 == full_name.size()) return nullptr;
+  const auto* service =
+      pb::DescriptorPool::generated_pool()->FindServiceByName(full_name.substr(0, sep));
+  return service == nullptr ? nullptr : service->FindMethodByName(full_name.substr(sep + 1));
+}
+
+// ---- calls --------------------------------------------------------------------------------------
+
+// Connection settings shared by the sub-commands that call a service.
+struct Target {
+  std::string address;
+  std::string token;
+  int timeout_seconds = 30;
+};
+
+Target TargetFrom(const Args& args, int default_timeout) {
+  Target t;
+  t.address = args.Get("addr", EnvOr("CTG_ADDR", "127.0.0.1:50051"));
+  t.token = args.Get("token", EnvOr("CTG_TOKEN", ""));
+  t.timeout_seconds = default_timeout;
+  if (args.Has("timeout-seconds")) {
+    t.timeout_seconds = PositiveInt(args.Get("timeout-seconds"), "timeout-seconds", 86400);
+  }
+  return t;
+}
+
+std::shared_ptr<grpc::Channel> Connect(const Target& target) {
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  return grpc::CreateCustomChannel(target.address, grpc::InsecureChannelCredentials(),
+                                   channel_args);
+}
+
+// A context with the bearer token (when any) and the deadline.
+void Prepare(const Target& target, grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(target.timeout_seconds));
+  if (!target.token.empty()) context->AddMetadata("authorization", "Bearer " + target.token);
+}
+
+// Sends `request` to the unary method `path` ("/package.Service/Method") with the generic stub
+// and parses the answer into `response`.
+grpc::Status GenericUnaryCall(const Target& target, const std::string& path,
+                              const pb::Message& request, pb::Message* response) {
+  std::string bytes;
+  if (!request.SerializeToString(&bytes)) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot serialise the request");
+  }
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response_buffer;
+  grpc::ClientContext context;
+  Prepare(target, &context);
+  grpc::GenericStub stub(Connect(target));
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, path, grpc::StubOptions(), &request_buffer, &response_buffer,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  grpc::Status status = done.get_future().get();
+  if (!status.ok()) return status;
+  std::vector<grpc::Slice> slices;
+  if (!response_buffer.Dump(&slices).ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the response");
+  }
+  std::string answer;
+  for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (!response->ParseFromString(answer)) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        "the response is not a valid " + response->GetTypeName());
+  }
+  return status;
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN_CODE";
+  }
+}
+
+// Prints "ERROR <CODE>: message" and the details of a google.rpc.Status (field violations,
+// precondition failures, error info) to stderr.
+void PrintError(const grpc::Status& status) {
+  std::cerr << "ERROR " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
+  if (status.error_details().empty()) return;
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return;
+  for (const auto& detail : rich.details()) {
+    google::rpc::BadRequest bad_request;
+    google::rpc::PreconditionFailure precondition;
+    google::rpc::ErrorInfo info;
+    if (detail.UnpackTo(&bad_request)) {
+      for (const auto& v : bad_request.field_violations()) {
+        std::cerr << "  " << v.field() << ": " << v.description() << "\n";
+      }
+    } else if (detail.UnpackTo(&precondition)) {
+      for (const auto& v : precondition.violations()) {
+        std::cerr << "  " << v.type() << " " << v.subject() << ": " << v.description() << "\n";
+      }
+    } else if (detail.UnpackTo(&info)) {
+      std::cerr << "  reason: " << info.reason() << "\n";
+    } else {
+      std::cerr << "  (detail " << detail.type_url() << ")\n";
+    }
+  }
+}
+
+std::string ToJson(const pb::Message& message) {
+  pb::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = false;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  const auto status = pb::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    throw CommandError("cannot print the response as JSON: " + std::string(status.message()));
+  }
+  if (json.empty() || json.back() != '\n') json += '\n';
+  return json;
+}
+
+// Fills `message` from JSON; unknown fields are an error.
+void FromJson(const std::string& json, pb::Message* message) {
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto status = pb::util::JsonStringToMessage(json, message, options);
+  if (!status.ok()) {
+    throw CommandError("invalid JSON for " + message->GetTypeName() + ": " +
+                       std::string(status.message()));
+  }
+}
+
+// ---- sub-commands -------------------------------------------------------------------------------
+
+int Token(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("token takes no positional argument");
+  TokenClaims claims;
+  for (const auto& name :
+       args.flags.count("role") ? args.flags.at("role") : std::vector<std::string>{}) {
+    const auto role = ParseRole(name);
+    if (!role) {
+      throw UsageError("unknown role '" + name +
+                       "' (known: caf_agent, collectivity_agent, copil_secretariat, dpo, cdsf, "
+                       "auditor, service)");
+    }
+    claims.roles.push_back(*role);
+  }
+  if (claims.roles.empty()) throw UsageError("token needs at least one --role");
+  claims.organisation = args.Get("org");
+  if (!claims.organisation.empty() && claims.organisation.rfind("organisations/", 0) != 0) {
+    throw UsageError("--org must be \"organisations/{uuid}\"");
+  }
+  claims.subject = args.Get("sub", EnvOr("USER", "ctgctl"));
+  claims.issuer = args.Get("issuer", EnvOr("CTG_JWT_ISSUER", "ctg-dev"));
+  claims.audience = args.Get("audience", EnvOr("CTG_JWT_AUDIENCE", "ctg"));
+  if (args.Has("ttl-hours")) {
+    claims.lifetime = std::chrono::hours(PositiveInt(args.Get("ttl-hours"), "ttl-hours", 8760));
+  }
+  std::string key;
+  if (args.Has("key-file")) {
+    key = ReadSecretFile(args.Get("key-file"), "--key-file");
+  } else if (const std::string file = EnvOr("CTG_JWT_KEY_FILE", ""); !file.empty()) {
+    key = ReadSecretFile(file, "CTG_JWT_KEY_FILE");
+  } else {
+    key = EnvOr("CTG_JWT_KEY", "");
+  }
+  if (key.empty())
+    throw CommandError("no signing key: give --key-file, CTG_JWT_KEY_FILE or CTG_JWT_KEY");
+  if (key.size() < 32) throw CommandError("the signing key must be at least 32 bytes long");
+  std::cout << MintHs256Token(claims, key) << "\n";
+  return 0;
+}
+
+int Call(const Args& args) {
+  if (args.positional.empty() || args.positional.size() > 2) {
+    throw UsageError("call needs FULL_METHOD and a JSON request");
+  }
+  const Target target = TargetFrom(args, 30);
+  const auto* method = FindMethod(args.positional[0]);
+  if (method == nullptr) {
+    throw CommandError("unknown method '" + args.positional[0] +
+                       "' (ctgctl methods lists them; write package.Service/Method)");
+  }
+  if (method->client_streaming() || method->server_streaming()) {
+    throw CommandError("method " + method->full_name() +
+                       " is streaming; ctgctl calls only unary methods");
+  }
+  std::string json = args.positional.size() == 2 ? args.positional[1] : "{}";
+  if (json == "-") {
+    json = ReadInput("-", "request");
+  } else if (!json.empty() && json[0] == '@') {
+    json = ReadInput(json.substr(1), "request");
+  }
+  pb::DynamicMessageFactory factory;
+  std::unique_ptr<pb::Message> request(factory.GetPrototype(method->input_type())->New());
+  std::unique_ptr<pb::Message> response(factory.GetPrototype(method->output_type())->New());
+  FromJson(json, request.get());
+  const std::string path = "/" + method->service()->full_name() + "/" + method->name();
+  const grpc::Status status = GenericUnaryCall(target, path, *request, response.get());
+  if (!status.ok()) {
+    PrintError(status);
+    throw CallFailed();
+  }
+  std::cout << ToJson(*response);
+  return 0;
+}
+
+int Methods(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("methods takes no argument");
+  for (const auto* file : LinkedFiles()) {
+    for (int s = 0; s < file->service_count(); ++s) {
+      const auto* service = file->service(s);
+      for (int m = 0; m < service->method_count(); ++m) {
+        const auto* method = service->method(m);
+        std::cout << service->full_name() << "/" << method->name() << "  ("
+                  << method->input_type()->full_name() << " -> "
+                  << method->output_type()->full_name() << ")";
+        if (method->client_streaming() || method->server_streaming()) std::cout << " [streaming]";
+        std::cout << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+std::string FormatDate(const google::type::Date& d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year(), d.month(), d.day());
+  return buf;
+}
+
+int ImportConvention(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("import-convention takes no positional argument");
+  if (!args.Has("document")) throw UsageError("import-convention needs --document FILE.json");
+  const Target target = TargetFrom(args, 120);
+  ::ctg::partners::v1::ImportConventionRequest request;
+  FromJson(ReadInput(args.Get("document"), "document"), &request);
+  if (args.Has("communes")) {
+    const std::string path = args.Get("communes");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw CommandError("cannot read communes file " + path);
+    std::vector<::ctg::partners::v1::MemberCommune> communes;
+    try {
+      communes = ::ctg::partners::ReadMemberCommunesCsv(in);
+    } catch (const std::invalid_argument& e) {
+      throw CommandError(path + ": " + e.what());
+    }
+    request.clear_member_communes();
+    for (auto& c : communes) *request.add_member_communes() = std::move(c);
+  } else if (request.member_communes_size() == 0) {
+    throw UsageError("the document lists no member communes: give --communes FILE.csv");
+  }
+
+  auto stub = ::ctg::partners::v1::PartnerService::NewStub(Connect(target));
+  grpc::ClientContext context;
+  Prepare(target, &context);
+  ::ctg::partners::v1::ImportConventionResponse response;
+  const grpc::Status status = stub->ImportConvention(&context, request, &response);
+  if (!status.ok()) {
+    PrintError(status);
+    throw CallFailed();
+  }
+  const auto& conv = response.convention();
+  std::cout << "Convention importée : " << conv.name() << "\n"
+            << "  « " << conv.title() << " »\n"
+            << "  période : du " << FormatDate(conv.start_date()) << " au "
+            << FormatDate(conv.end_date()) << "\n"
+            << "  territoire : " << conv.territory() << "\n"
+            << "  parties : " << conv.parties_size() << "\n"
+            << "Communes membres chargées : " << response.communes_loaded() << "\n"
+            << "Communes citées comme parties : " << response.communes_listed_as_parties() << "\n"
+            << "Blocs de signature de communes : " << response.commune_signature_blocks() << "\n";
+  if (response.warnings_size() == 0) {
+    std::cout << "Aucun avertissement.\n";
+  } else {
+    std::cout << "Avertissements (" << response.warnings_size() << ") :\n";
+    for (const auto& w : response.warnings()) {
+      std::cout << "  - [" << w.code() << "] " << w.message();
+      if (!w.organisation().empty()) std::cout << " (" << w.organisation() << ")";
+      std::cout << "\n";
+    }
+  }
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command == "token") {
+      return Token(ParseArgs(
+          argc, argv, 2, {"role", "org", "sub", "ttl-hours", "key-file", "issuer", "audience"}));
+    }
+    if (command == "call") {
+      return Call(ParseArgs(argc, argv, 2, {"addr", "token", "timeout-seconds"}));
+    }
+    if (command == "methods") return Methods(ParseArgs(argc, argv, 2, {}));
+    if (command == "import-convention") {
+      return ImportConvention(
+          ParseArgs(argc, argv, 2, {"addr", "token", "timeout-seconds", "document", "communes"}));
+    }
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    throw UsageError(command.empty() ? "missing command" : "unknown command '" + command + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "ctgctl: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const CallFailed&) {
+    return 1;
+  } catch (const std::exception& e) {
+    // CommandError, ConfigError (messages name settings and paths, never secret values).
+    std::cerr << "ctgctl: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+}  // namespace ctg::ctgctl
+
+int main(int argc, char** argv) { return ctg::ctgctl::Main(argc, argv); }

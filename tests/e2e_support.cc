@@ -1,0 +1,305 @@
+#include "e2e_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "common/auth.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+extern char** environ;
+
+namespace ctg::e2e {
+
+const char kJwtKey[] = "e2e-test-key-0123456789-abcdefghij-0123456789";
+const char kIssuer[] = "ctg-e2e";
+const char kAudience[] = "ctg";
+
+namespace {
+
+// argv/envp arrays for execve, built before fork (the child may only call async-signal-safe
+// functions).
+struct ExecArrays {
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+
+  ExecArrays(const std::vector<std::string>& args, const std::vector<std::string>& env)
+      : argv_storage(args), env_storage(env) {
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_storage) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+};
+
+int DecodeWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Forks and execs; the child's stdin/stdout/stderr come from the given descriptors.
+pid_t Spawn(const ExecArrays& exec, int in_fd, int out_fd, int err_fd) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // The test process blocks no signal the child should see, but a blocked mask is inherited.
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    execve(exec.argv[0], exec.argv.data(), exec.envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ctg-e2e.XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+EmptyDatabase::EmptyDatabase() {
+  const char* admin = std::getenv("CTG_TEST_ADMIN_URL");
+  admin_url_ = admin != nullptr ? admin : "dbname=postgres";
+  std::random_device rd;
+  name_ = "ctg_e2e_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+  pqxx::connection conn(admin_url_);
+  pqxx::nontransaction tx(conn);
+  tx.exec("CREATE DATABASE " + tx.quote_name(name_));
+  url_ = admin_url_ + " dbname=" + name_;
+}
+
+EmptyDatabase::~EmptyDatabase() {
+  try {
+    pqxx::connection conn(admin_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // The throwaway cluster of `./ctg test` goes away anyway.
+  }
+}
+
+std::vector<std::string> CleanEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "CTG_", 4) != 0) env.emplace_back(*e);
+  }
+  return env;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + path);
+  const bool ok = write(fd, content.data(), content.size()) == ssize_t(content.size());
+  close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         const std::string& input, std::chrono::seconds timeout) {
+  TempDir dir;
+  WriteFile(dir.File("stdin"), input);
+  const int in_fd = open(dir.File("stdin").c_str(), O_RDONLY | O_CLOEXEC);
+  const int out_fd = open(dir.File("stdout").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const int err_fd = open(dir.File("stderr").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (in_fd < 0 || out_fd < 0 || err_fd < 0) throw std::runtime_error("cannot open temp files");
+  ExecArrays exec(argv, env);
+  const pid_t pid = Spawn(exec, in_fd, out_fd, err_fd);
+  close(in_fd);
+  close(out_fd);
+  close(err_fd);
+  CommandResult result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  result.exit_code = DecodeWaitStatus(status);
+  result.out = ReadFile(dir.File("stdout"));
+  result.err = ReadFile(dir.File("stderr"));
+  return result;
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& env, const std::string& log_path) {
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_path);
+  ExecArrays exec(argv, env);
+  pid_ = Spawn(exec, null_fd, log_fd, log_fd);
+  close(log_fd);
+  close(null_fd);
+}
+
+ChildProcess::~ChildProcess() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    WaitExit(std::chrono::seconds(10));
+  }
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!exit_code_) kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exit_code_) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = DecodeWaitStatus(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return exit_code_;
+}
+
+bool ChildProcess::running() { return !WaitExit(std::chrono::milliseconds(0)).has_value(); }
+
+PartnersProcess::PartnersProcess(const std::string& database_url,
+                                 const std::vector<std::string>& extra_flags) {
+  WriteFile(key_file(), std::string(kJwtKey) + "\n");
+  std::vector<std::string> argv = {CTG_PARTNERS_BINARY,
+                                   "--listen=127.0.0.1:0",
+                                   "--metrics-listen=127.0.0.1:0",
+                                   "--database-url=" + database_url,
+                                   "--jwt-key-file=" + key_file(),
+                                   std::string("--jwt-issuer=") + kIssuer,
+                                   std::string("--jwt-audience=") + kAudience,
+                                   "--port-file=" + dir_.File("ports")};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("service.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    const std::string ports = ReadFile(dir_.File("ports"));
+    if (!ports.empty() && ports.back() == '\n') {
+      std::istringstream in(ports);
+      in >> grpc_port_ >> metrics_port_;
+      if (grpc_port_ > 0) break;
+    }
+    if (!process_->running()) {
+      throw std::runtime_error("ctg-partners ended (status " +
+                               std::to_string(*process_->WaitExit({})) + "): " + log());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("ctg-partners wrote no port file within 30 s: " + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+}
+
+std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> PartnersProcess::Health(
+    const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  auto context = Context("", std::chrono::seconds(2));
+  if (!stub->Check(context.get(), request, &response).ok()) return std::nullopt;
+  return response.status();
+}
+
+bool PartnersProcess::WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
+                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Health() == wanted) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::string Token(const std::vector<std::string>& roles, const std::string& organisation) {
+  TokenClaims claims;
+  claims.subject = "e2e-test";
+  claims.organisation = organisation;
+  claims.issuer = kIssuer;
+  claims.audience = kAudience;
+  for (const auto& r : roles) {
+    const auto role = ParseRole(r);
+    if (!role) throw std::invalid_argument("unknown role " + r);
+    claims.roles.push_back(*role);
+  }
+  return MintHs256Token(claims, kJwtKey);
+}
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token,
+                                             std::chrono::seconds deadline) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  return context;
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
+      char buf[8192];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, n);
+    }
+  }
+  close(fd);
+  return answer;
+}
+
+}  // namespace ctg::e2e

@@ -1,0 +1,154 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "grpc/health/v1/health.pb.h"
+
+// Support for the end-to-end tests: they start the real binaries as child processes, each on
+// its own throwaway PostgreSQL database, and talk to them over loopback sockets.
+namespace ctg::e2e {
+
+// The HS256 key, issuer and audience the tests give the binaries.
+extern const char kJwtKey[];
+extern const char kIssuer[];
+extern const char kAudience[];
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // `path()/name`.
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// An empty database (no migrations: the binaries apply their own) created on the server named
+// by CTG_TEST_ADMIN_URL (a libpq keyword string; default "dbname=postgres"), dropped on
+// destruction.
+class EmptyDatabase {
+ public:
+  EmptyDatabase();
+  ~EmptyDatabase();
+  EmptyDatabase(const EmptyDatabase&) = delete;
+  EmptyDatabase& operator=(const EmptyDatabase&) = delete;
+
+  // Connection string of the database.
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Connection string of the server's administrative database.
+  const std::string& admin_url() const { return admin_url_; }
+
+ private:
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+// This process's environment without any CTG_* variable, so that a child sees exactly the
+// settings a test gives it.
+std::vector<std::string> CleanEnvironment();
+
+// Reads a whole file; empty when it cannot be read.
+std::string ReadFile(const std::string& path);
+// Writes `content` to `path` with mode 0600; throws on failure.
+void WriteFile(const std::string& path, const std::string& content);
+
+// What a finished command printed and how it ended.
+struct CommandResult {
+  // The exit status, or 128 + signal number when killed by a signal.
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (argv[0] is a path) with `env`, feeding it `input` on stdin, and waits for it;
+// kills it after `timeout`.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         const std::string& input = "",
+                         std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// A child process whose stdout and stderr go to a log file. Killed (SIGKILL) on destruction when
+// still running.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends `sig` to the child, unless it has already been reaped.
+  void Signal(int sig);
+  // Waits up to `timeout` for the child to end; returns its exit status (128 + signal when
+  // killed), or nullopt when it is still running.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
+  // True until the child has ended.
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+// The real ctg-partners binary (CTG_PARTNERS_BINARY), started with --listen=127.0.0.1:0,
+// --metrics-listen=127.0.0.1:0, a port file and a key file in its own temporary directory.
+class PartnersProcess {
+ public:
+  // Starts the binary against `database_url`, adding `extra_flags`, and waits for its port file
+  // (throws when it does not appear within 30 seconds or the process ends).
+  explicit PartnersProcess(const std::string& database_url,
+                           const std::vector<std::string>& extra_flags = {});
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  // "127.0.0.1:<grpc port>".
+  std::string address() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  ChildProcess& process() { return *process_; }
+  // Path of the HS256 key file the binary reads.
+  std::string key_file() const { return dir_.File("jwt.key"); }
+  // What the binary has logged so far.
+  std::string log() const { return ReadFile(dir_.File("service.log")); }
+
+  // The health status of `service` ("" = the whole server), or nullopt when the call fails.
+  std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(
+      const std::string& service = "");
+  // Polls Health until it reports `wanted` or `timeout` passes; returns whether it did.
+  bool WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
+                     std::chrono::milliseconds timeout);
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A token for the test key with `roles` (wire names, e.g. "copil_secretariat").
+std::string Token(const std::vector<std::string>& roles, const std::string& organisation = "");
+
+// A client context with a bearer token (when not empty) and a deadline.
+std::unique_ptr<grpc::ClientContext> Context(
+    const std::string& token, std::chrono::seconds deadline = std::chrono::seconds(10));
+
+// Sends "GET `path` HTTP/1.0" to 127.0.0.1:`port` and returns the whole answer (status line,
+// headers and body); empty when the connection fails.
+std::string HttpGet(int port, const std::string& path);
+
+}  // namespace ctg::e2e
