@@ -332,56 +332,75 @@ ServerUnaryReactor* ActionPlanService::ListProgressReports(
   });
 }
 
+ConventionFacts ActionPlanService::CheckTableRequest(const Principal& principal,
+                                                     const std::string& convention_name,
+                                                     const std::string& quarter_text,
+                                                     Quarter* quarter) {
+  Violations v;
+  ParseResourceName(convention_name, "conventions", "convention", v);
+  auto parsed = Quarter::Parse(quarter_text);
+  if (!parsed) v.Add("quarter", "must be written YYYY-Qn, e.g. 2025-Q3");
+  v.ThrowIfAny();
+  auto convention = partners_->GetConvention(convention_name, "convention");
+  RequireReader(principal, convention);
+  if (parsed->LastDay() < convention.start || convention.end < parsed->FirstDay()) {
+    throw ValidationError("quarter", "outside the convention period");
+  }
+  *quarter = *parsed;
+  return convention;
+}
+
+v1::TrackingTable ActionPlanService::LoadTrackingTable(pqxx::transaction_base& tx,
+                                                       const std::string& convention_name,
+                                                       const Quarter& quarter) {
+  v1::TrackingTable table;
+  table.set_convention(convention_name);
+  table.set_quarter(quarter.ToString());
+  const auto convention_id = IdOf(convention_name);
+  PlanRepository repo(tx);
+  const auto axes = repo.AllAxes(convention_id);
+  auto actions = repo.AllActions(convention_id);
+  std::map<std::string, StoredReport> latest;
+  for (auto& s : repo.LatestReports(convention_id, quarter.Index())) {
+    latest[s.report.action()] = std::move(s);
+  }
+  std::map<std::string, std::vector<RollupInput>> by_axis;
+  for (auto& action : actions) {
+    auto* row = table.add_rows();
+    auto it = latest.find(action.name());
+    const bool has_report = it != latest.end();
+    action.set_status(has_report ? it->second.report.status() : v1::NOT_STARTED);
+    row->set_missing_update(!has_report || it->second.quarter_index != quarter.Index());
+    row->set_late(IsLate(action, action.status(), quarter));
+    if (has_report) *row->mutable_latest_report() = it->second.report;
+    RollupInput input;
+    input.axis = action.axis();
+    input.weight = action.weight();
+    input.completion_percent = has_report ? it->second.report.completion_percent() : 0;
+    input.status = action.status();
+    input.late = row->late();
+    input.missing_update = row->missing_update();
+    by_axis[action.axis()].push_back(input);
+    *row->mutable_action() = std::move(action);
+  }
+  std::vector<std::pair<v1::Rollup, double>> axis_rollups;
+  for (const auto& axis : axes) {
+    auto rollup = ComputeRollup(axis.name(), by_axis[axis.name()]);
+    *table.add_axes() = rollup;
+    axis_rollups.push_back({rollup, axis.weight()});
+  }
+  *table.mutable_plan() = ComputePlanRollup(axis_rollups);
+  return table;
+}
+
 ServerUnaryReactor* ActionPlanService::GetTrackingTable(CallbackServerContext* c,
                                                         const v1::GetTrackingTableRequest* req,
                                                         v1::TrackingTable* resp) {
   return runner_.Run(c, "GetTrackingTable", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto convention_id = ParseResourceName(req->convention(), "conventions", "convention", v);
-    auto quarter = Quarter::Parse(req->quarter());
-    if (!quarter) v.Add("quarter", "must be written YYYY-Qn, e.g. 2025-Q3");
-    v.ThrowIfAny();
-    const auto convention = partners_->GetConvention(req->convention(), "convention");
-    RequireReader(call.principal, convention);
-    if (quarter->LastDay() < convention.start || convention.end < quarter->FirstDay()) {
-      throw ValidationError("quarter", "outside the convention period");
-    }
-    resp->set_convention(req->convention());
-    resp->set_quarter(quarter->ToString());
+    Quarter quarter;
+    CheckTableRequest(call.principal, req->convention(), req->quarter(), &quarter);
     WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      const auto axes = repo.AllAxes(*convention_id);
-      auto actions = repo.AllActions(*convention_id);
-      std::map<std::string, StoredReport> latest;
-      for (auto& s : repo.LatestReports(*convention_id, quarter->Index())) {
-        latest[s.report.action()] = std::move(s);
-      }
-      std::map<std::string, std::vector<RollupInput>> by_axis;
-      for (auto& action : actions) {
-        auto* row = resp->add_rows();
-        auto it = latest.find(action.name());
-        const bool has_report = it != latest.end();
-        action.set_status(has_report ? it->second.report.status() : v1::NOT_STARTED);
-        row->set_missing_update(!has_report || it->second.quarter_index != quarter->Index());
-        row->set_late(IsLate(action, action.status(), *quarter));
-        if (has_report) *row->mutable_latest_report() = it->second.report;
-        RollupInput input;
-        input.axis = action.axis();
-        input.weight = action.weight();
-        input.completion_percent = has_report ? it->second.report.completion_percent() : 0;
-        input.status = action.status();
-        input.late = row->late();
-        input.missing_update = row->missing_update();
-        by_axis[action.axis()].push_back(input);
-        *row->mutable_action() = std::move(action);
-      }
-      std::vector<std::pair<v1::Rollup, double>> axis_rollups;
-      for (const auto& axis : axes) {
-        auto rollup = ComputeRollup(axis.name(), by_axis[axis.name()]);
-        *resp->add_axes() = rollup;
-        axis_rollups.push_back({rollup, axis.weight()});
-      }
-      *resp->mutable_plan() = ComputePlanRollup(axis_rollups);
+      *resp = LoadTrackingTable(tx, req->convention(), quarter);
     });
   });
 }

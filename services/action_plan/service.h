@@ -1,6 +1,7 @@
 #pragma once
 
 #include "action_plan/partners_client.h"
+#include "action_plan/plan_rules.h"
 #include "common/db.h"
 #include "common/rpc.h"
 #include "common/server.h"
@@ -49,8 +50,23 @@ class ActionPlanService final : public v1::ActionPlanService::CallbackService {
   ServerUnaryReactor* GetTrackingTable(CallbackServerContext* c,
                                        const v1::GetTrackingTableRequest* req,
                                        v1::TrackingTable* resp) override;
+  // Implemented in table_files.cc.
+  ServerUnaryReactor* ExportTrackingTable(CallbackServerContext* c,
+                                          const v1::ExportTrackingTableRequest* req,
+                                          v1::ExportedFile* resp) override;
+  ServerUnaryReactor* ImportTrackingTable(CallbackServerContext* c,
+                                          const v1::ImportTrackingTableRequest* req,
+                                          v1::ImportTrackingTableResponse* resp) override;
 
  private:
+  // Validates a (convention, quarter) pair, checks the caller may read the convention and the
+  // quarter overlaps its period; returns the convention's facts and sets `quarter`.
+  ConventionFacts CheckTableRequest(const Principal& principal, const std::string& convention,
+                                    const std::string& quarter_text, Quarter* quarter);
+  // The tracking table of `convention` at `quarter` (rows, axis and plan roll-ups).
+  v1::TrackingTable LoadTrackingTable(pqxx::transaction_base& tx, const std::string& convention,
+                                      const Quarter& quarter);
+
   ConnectionPool& pool_;
   UnaryRunner& runner_;
   std::unique_ptr<PartnersClient> partners_;
