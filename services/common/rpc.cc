@@ -10,7 +10,7 @@
 
 namespace ctg {
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       for (;;) {
@@ -37,12 +37,14 @@ Executor::~Executor() {
   for (auto& t : threads_) t.join();
 }
 
-void Executor::Post(std::function<void()> task) {
+bool Executor::TryPost(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
+    if (tasks_.size() >= max_queued_) return false;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();
+  return true;
 }
 
 std::string NewUuid() {
@@ -123,7 +125,7 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
     return reactor;
   }
 
-  executor_.Post([context, call, body = std::move(body), finish]() {
+  const bool queued = executor_.TryPost([context, call, body = std::move(body), finish]() {
     if (context->IsCancelled()) {
       finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), "cancelled");
       return;
@@ -142,6 +144,10 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
       finish(status, detail);
     }
   });
+  if (!queued) {
+    finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry later"),
+           "executor queue full");
+  }
   return reactor;
 }
 

@@ -16,19 +16,22 @@
 namespace ctg {
 
 // A fixed set of worker threads running queued tasks. RPC bodies run here, not on gRPC's own
-// callback threads, because they block on PostgreSQL.
+// callback threads, because they block on PostgreSQL. The queue is bounded so that an overload
+// is refused at once (RESOURCE_EXHAUSTED) instead of piling up calls that will time out.
 class Executor {
  public:
-  explicit Executor(int threads);
+  explicit Executor(int threads, size_t max_queued = 4096);
   // Runs every task already queued, then joins the threads.
   ~Executor();
-  void Post(std::function<void()> task);
+  // Queues `task`; false (and nothing queued) when the queue is full.
+  bool TryPost(std::function<void()> task);
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  const size_t max_queued_;
   std::vector<std::thread> threads_;
 };
 

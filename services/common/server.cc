@@ -54,7 +54,10 @@ void ServiceHost::Start() {
   SetServing(false);
   monitor_ = std::thread([this] { MonitorDatabase(); });
   if (!config_.port_file.empty()) {
-    std::ofstream(config_.port_file) << port_ << " " << metrics_port() << "\n";
+    // Written then renamed, so a reader never sees half a file.
+    const std::string partial = config_.port_file + ".partial";
+    std::ofstream(partial) << port_ << " " << metrics_port() << "\n";
+    std::rename(partial.c_str(), config_.port_file.c_str());
   }
   LogLine("info")
       .Add("msg", "listening")
