@@ -18,6 +18,12 @@ void Violations::Add(std::string field, std::string description) {
   violations_.push_back({std::move(field), std::move(description)});
 }
 
+std::vector<std::string> Violations::fields() const {
+  std::vector<std::string> out;
+  for (const auto& v : violations_) out.push_back(v.field);
+  return out;
+}
+
 void Violations::ThrowIfAny() const {
   if (!violations_.empty()) throw ValidationError(violations_);
 }

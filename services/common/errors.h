@@ -38,6 +38,8 @@ class Violations {
   // Records that `field` is wrong, with a description a caller can act on.
   void Add(std::string field, std::string description);
   bool empty() const { return violations_.empty(); }
+  // The names of the bad fields recorded so far, in order.
+  std::vector<std::string> fields() const;
   // Throws ValidationError when any violation was recorded.
   void ThrowIfAny() const;
 

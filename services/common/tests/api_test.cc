@@ -15,16 +15,6 @@
 namespace ctg {
 namespace {
 
-std::vector<std::string> Fields(const Violations& v) {
-  std::vector<std::string> out;
-  try {
-    v.ThrowIfAny();
-  } catch (const ValidationError& e) {
-    for (const auto& f : e.violations()) out.push_back(f.field);
-  }
-  return out;
-}
-
 TEST(ResourceNameTest, ParsesOnlyItsCollection) {
   Violations v;
   EXPECT_EQ(ParseResourceName("organisations/0a1b2c3d-0000-4000-8000-00000000abcd", "organisations",
@@ -36,7 +26,7 @@ TEST(ResourceNameTest, ParsesOnlyItsCollection) {
                                  "organisations", "b", v));
   EXPECT_FALSE(ParseResourceName("", "organisations", "c", v));
   EXPECT_FALSE(ParseResourceName("", "organisations", "optional", v, /*required=*/false));
-  EXPECT_EQ(Fields(v), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(v.fields(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
 TEST(PageTokenTest, RoundTripsAndRejectsForgeries) {
@@ -51,7 +41,7 @@ TEST(PageTokenTest, RoundTripsAndRejectsForgeries) {
   ParsePageRequest(1, "garbage!", v);
   ParsePageRequest(1, Base64UrlEncode("p1:-5"), v);
   ParsePageRequest(1, Base64UrlEncode("p1:12x"), v);
-  EXPECT_EQ(Fields(v),
+  EXPECT_EQ(v.fields(),
             (std::vector<std::string>{"page_size", "page_token", "page_token", "page_token"}));
 }
 
@@ -80,7 +70,7 @@ TEST(CivilDateTest, ValidatesProtoDates) {
   EXPECT_FALSE(ParseDate(CivilDate{2025, 13, 1}.ToProto(), "month", v, true));
   EXPECT_FALSE(ParseDate(google::type::Date(), "missing", v, true));
   EXPECT_FALSE(ParseDate(google::type::Date(), "optional", v, false));
-  EXPECT_EQ(Fields(v), (std::vector<std::string>{"not_leap", "month", "missing"}));
+  EXPECT_EQ(v.fields(), (std::vector<std::string>{"not_leap", "month", "missing"}));
 }
 
 TEST(CheckTextTest, CountsCodePointsAndRefusesBadBytes) {
@@ -93,7 +83,7 @@ TEST(CheckTextTest, CountsCodePointsAndRefusesBadBytes) {
       "b",
       "control", 1, 10, v);
   CheckText("\xc3\x28", "utf8", 1, 10, v);
-  EXPECT_EQ(Fields(v), (std::vector<std::string>{"empty", "long", "control", "utf8"}));
+  EXPECT_EQ(v.fields(), (std::vector<std::string>{"empty", "long", "control", "utf8"}));
 }
 
 TEST(RequestIdTest, AcceptsEmptyOrUuid) {
@@ -101,7 +91,7 @@ TEST(RequestIdTest, AcceptsEmptyOrUuid) {
   CheckRequestId("", "a", v);
   CheckRequestId("6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11", "b", v);
   CheckRequestId("12345", "c", v);
-  EXPECT_EQ(Fields(v), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(v.fields(), (std::vector<std::string>{"c"}));
 }
 
 TEST(FieldMaskTest, EmptyMaskMeansFieldsSetInTheMessage) {
@@ -115,7 +105,7 @@ TEST(FieldMaskTest, EmptyMaskMeansFieldsSetInTheMessage) {
   mask.add_paths("unknown");
   fields = EffectiveMask(message, mask, {"field", "description"}, v);
   EXPECT_EQ(fields, (std::set<std::string>{"description"}));
-  EXPECT_EQ(Fields(v), (std::vector<std::string>{"update_mask"}));
+  EXPECT_EQ(v.fields(), (std::vector<std::string>{"update_mask"}));
 }
 
 TEST(PgValuesTest, ArrayLiteralsQuoteEveryElement) {

@@ -8,6 +8,7 @@
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
 #include "partners/service.h"
+#include "partners/tests/partners_fixture.h"
 
 namespace ctg::partners {
 namespace {
@@ -24,19 +25,10 @@ using ::testing::UnorderedElementsAre;
 constexpr char kUnknownOrganisation[] = "organisations/00000000-0000-4000-8000-000000000000";
 constexpr char kUnknownConvention[] = "conventions/00000000-0000-4000-8000-000000000000";
 
-class CompetencesCopilFacilitiesTest : public ::testing::Test {
+class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase({PartnerServiceSpec().migrations});
-    service_ = new ctg::testing::InProcessService(PartnerServiceSpec(), db_->url());
-  }
-  static void TearDownTestSuite() {
-    delete service_;
-    delete db_;
-  }
   void SetUp() override {
-    db_->Truncate("partners");
-    stub_ = v1::PartnerService::NewStub(service_->channel());
+    PartnersServiceTest::SetUp();
     // Val de Garonne with three of its communes (INSEE legal populations of the shared CSV), one
     // small commune that transferred the AO competence, and the other parties.
     epci_ = CreateOrg(Org(v1::EPCI, "Val de Garonne Agglomération"));
@@ -210,15 +202,9 @@ class CompetencesCopilFacilitiesTest : public ::testing::Test {
     return stub_->UpdateFacility(AuthedContext(token).get(), req, out);
   }
 
-  static ctg::testing::TestDatabase* db_;
-  static ctg::testing::InProcessService* service_;
-  std::unique_ptr<v1::PartnerService::Stub> stub_;
   v1::Organisation epci_, marmande_, tonneins_, bazeille_, agme_, caf_, departement_, state_,
       education_, association_;
 };
-
-ctg::testing::TestDatabase* CompetencesCopilFacilitiesTest::db_ = nullptr;
-ctg::testing::InProcessService* CompetencesCopilFacilitiesTest::service_ = nullptr;
 
 std::vector<v1::AoCompetence> Held(const v1::AoCompetences& r) {
   std::vector<v1::AoCompetence> out;

@@ -59,14 +59,7 @@ v1::Convention Signed() {
 std::vector<std::string> Fields(const std::function<void(Violations&)>& check) {
   Violations v;
   check(v);
-  try {
-    v.ThrowIfAny();
-  } catch (const ValidationError& e) {
-    std::vector<std::string> out;
-    for (const auto& f : e.violations()) out.push_back(f.field);
-    return out;
-  }
-  return {};
+  return v.fields();
 }
 
 // ---- Validation ----

@@ -14,6 +14,7 @@
 #include "common/testing/test_host.h"
 #include "partners/convention_import.h"
 #include "partners/service.h"
+#include "partners/tests/partners_fixture.h"
 
 #ifndef CTG_SOURCE_DIR
 #define CTG_SOURCE_DIR "."
@@ -45,21 +46,8 @@ std::string Dir(const char* env, const char* fallback) {
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-class ConventionsTest : public ::testing::Test {
+class ConventionsTest : public PartnersServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase({PartnerServiceSpec().migrations});
-    service_ = new ctg::testing::InProcessService(PartnerServiceSpec(), db_->url());
-  }
-  static void TearDownTestSuite() {
-    delete service_;
-    delete db_;
-  }
-  void SetUp() override {
-    db_->Truncate("partners");
-    stub_ = v1::PartnerService::NewStub(service_->channel());
-  }
-
   static std::string Admin() { return TestToken({Role::kCopilSecretariat}, "", "secretariat"); }
   static std::string AgentOf(const v1::Organisation& o) {
     return TestToken({Role::kCollectivityAgent}, o.name(), "agent");
@@ -196,15 +184,9 @@ class ConventionsTest : public ::testing::Test {
     return {resp.representatives().begin(), resp.representatives().end()};
   }
 
-  static ctg::testing::TestDatabase* db_;
-  static ctg::testing::InProcessService* service_;
-  std::unique_ptr<v1::PartnerService::Stub> stub_;
   v1::Organisation vga_, marmande_, tonneins_, caf_;
   v1::Representative president_, maire_, tonneins_maire_, presidente_, directrice_, agent_caf_;
 };
-
-ctg::testing::TestDatabase* ConventionsTest::db_ = nullptr;
-ctg::testing::InProcessService* ConventionsTest::service_ = nullptr;
 
 TEST_F(ConventionsTest, CreateGetListAndUpdateADraft) {
   MakeParties();

@@ -6,6 +6,7 @@
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
 #include "partners/service.h"
+#include "partners/tests/partners_fixture.h"
 
 namespace ctg::partners {
 namespace {
@@ -16,21 +17,8 @@ using ::ctg::testing::ViolatedFields;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-class OrganisationsTest : public ::testing::Test {
+class OrganisationsTest : public PartnersServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase({PartnerServiceSpec().migrations});
-    service_ = new ctg::testing::InProcessService(PartnerServiceSpec(), db_->url());
-  }
-  static void TearDownTestSuite() {
-    delete service_;
-    delete db_;
-  }
-  void SetUp() override {
-    db_->Truncate("partners");
-    stub_ = v1::PartnerService::NewStub(service_->channel());
-  }
-
   grpc::Status Create(const v1::Organisation& o, v1::Organisation* out,
                       const std::string& token = Admin(), const std::string& request_id = "") {
     v1::CreateOrganisationRequest req;
@@ -69,14 +57,7 @@ class OrganisationsTest : public ::testing::Test {
     p->set_totale(1010);
     return o;
   }
-
-  static ctg::testing::TestDatabase* db_;
-  static ctg::testing::InProcessService* service_;
-  std::unique_ptr<v1::PartnerService::Stub> stub_;
 };
-
-ctg::testing::TestDatabase* OrganisationsTest::db_ = nullptr;
-ctg::testing::InProcessService* OrganisationsTest::service_ = nullptr;
 
 TEST_F(OrganisationsTest, CreateGetListAndUpdate) {
   v1::Organisation epci, commune;
