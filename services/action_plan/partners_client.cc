@@ -10,7 +10,19 @@ PartnersClient::PartnersClient(std::shared_ptr<grpc::Channel> channel, JwtSettin
     : stub_(pv1::PartnerService::NewStub(std::move(channel))),
       identity_(std::move(settings), "ctg-action-plan") {}
 
+namespace {
+// Caches stay small (a territory has a few conventions and ~100 organisations); past this they
+// are simply emptied.
+constexpr size_t kMaxCached = 10000;
+}  // namespace
+
 ConventionFacts PartnersClient::GetConvention(const std::string& name, const std::string& field) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = conventions_.find(name);
+    if (it != conventions_.end() && now - it->second.at < kTtl) return it->second.value;
+  }
   grpc::ClientContext context;
   identity_.Prepare(context);
   pv1::GetConventionRequest request;
@@ -25,7 +37,47 @@ ConventionFacts PartnersClient::GetConvention(const std::string& name, const std
   facts.start = CivilDate{s.year(), s.month(), s.day()};
   facts.end = CivilDate{e.year(), e.month(), e.day()};
   for (const auto& p : convention.parties()) facts.parties.insert(p.organisation());
+  std::lock_guard lock(mu_);
+  if (conventions_.size() >= kMaxCached) conventions_.clear();
+  conventions_[name] = {facts, now};
   return facts;
+}
+
+pv1::Organisation PartnersClient::FetchOrganisation(const std::string& name,
+                                                    const std::string& field) {
+  grpc::ClientContext context;
+  identity_.Prepare(context);
+  pv1::GetOrganisationRequest request;
+  request.set_name(name);
+  pv1::Organisation organisation;
+  const auto status = stub_->GetOrganisation(&context, request, &organisation);
+  if (!status.ok()) ThrowDependencyError(status, field + ": " + name);
+  std::lock_guard lock(mu_);
+  if (organisation_names_.size() >= kMaxCached) organisation_names_.clear();
+  organisation_names_[name] = {organisation.display_name(), std::chrono::steady_clock::now()};
+  return organisation;
+}
+
+std::map<std::string, std::string> PartnersClient::DisplayNames(
+    const std::set<std::string>& names) {
+  std::map<std::string, std::string> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& name : names) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = organisation_names_.find(name);
+      if (it != organisation_names_.end() && now - it->second.at < kTtl) {
+        out[name] = it->second.value;
+        continue;
+      }
+    }
+    try {
+      out[name] = FetchOrganisation(name, "organisation").display_name();
+    } catch (const std::exception&) {
+      out[name] = name;  // a document still shows which organisation it is
+    }
+  }
+  return out;
 }
 
 void PartnersClient::RequireOrganisations(
@@ -33,13 +85,7 @@ void PartnersClient::RequireOrganisations(
   std::set<std::string> checked;
   for (const auto& [name, field] : name_fields) {
     if (!checked.insert(name).second) continue;
-    grpc::ClientContext context;
-    identity_.Prepare(context);
-    pv1::GetOrganisationRequest request;
-    request.set_name(name);
-    pv1::Organisation organisation;
-    const auto status = stub_->GetOrganisation(&context, request, &organisation);
-    if (!status.ok()) ThrowDependencyError(status, field + ": " + name);
+    FetchOrganisation(name, field);  // existence is always checked live, never from the cache
   }
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,10 +34,27 @@ class PartnersClient {
   ConventionFacts GetConvention(const std::string& name, const std::string& field);
   // Throws NotFoundError naming the field of the first organisation that does not exist.
   void RequireOrganisations(const std::vector<std::pair<std::string, std::string>>& name_fields);
+  // Display names of organisations ("organisations/{uuid}" -> official name); a name that cannot
+  // be resolved maps to itself.
+  std::map<std::string, std::string> DisplayNames(const std::set<std::string>& names);
 
  private:
+  // Conventions and organisation names are read on almost every call and change rarely: they
+  // are kept for a few seconds, so a change (e.g. a party added to a draft) shows within kTtl.
+  static constexpr std::chrono::seconds kTtl{5};
+  template <typename T>
+  struct Cached {
+    T value;
+    std::chrono::steady_clock::time_point at;
+  };
+  ::ctg::partners::v1::Organisation FetchOrganisation(const std::string& name,
+                                                      const std::string& field);
+
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> stub_;
   ServiceIdentity identity_;
+  std::mutex mu_;
+  std::map<std::string, Cached<ConventionFacts>> conventions_;
+  std::map<std::string, Cached<std::string>> organisation_names_;
 };
 
 }  // namespace ctg::action_plan

@@ -8,10 +8,9 @@ constexpr char kAxisColumns[] =
 
 constexpr char kActionColumns[] =
     "a.id::text, a.seq, a.convention_id::text, a.axis_id::text, a.number, a.title, "
-    "a.description, array_to_json(a.objectives)::text, array_to_json(a.fields::text[])::text, "
-    "array_to_json(a.pilots::text[])::text, array_to_json(a.partners::text[])::text, "
+    "a.description, a.objectives, a.fields, a.pilots, a.partners, "
     "coalesce(a.planned_start::text, ''), coalesce(a.planned_end::text, ''), a.continuous, "
-    "a.priority, array_to_json(a.indicators)::text, a.weight, a.version, "
+    "a.priority, a.indicators, a.weight, a.version, "
     "extract(epoch FROM a.update_time)::float8, "
     "coalesce((SELECT json_agg(json_build_array(f.organisation_id::text, f.year::text, "
     "  f.planned_cents::text, f.actual_cents::text) ORDER BY f.year, f.organisation_id) "
@@ -152,21 +151,21 @@ v1::Action ActionFromRow(const pqxx::row& row, int64_t* version) {
   a.set_number(row[4].as<int>());
   a.set_title(row[5].as<std::string>());
   a.set_description(row[6].as<std::string>());
-  for (auto& o : ParseJsonStringArray(row[7].as<std::string>())) a.add_objectives(o);
-  for (auto& f : ParseJsonStringArray(row[8].as<std::string>())) {
+  for (auto& o : ParsePgArray(row[7])) a.add_objectives(o);
+  for (auto& f : ParsePgArray(row[8])) {
     a.add_fields(static_cast<v1::InterventionField>(std::stoi(f)));
   }
-  for (auto& p : ParseJsonStringArray(row[9].as<std::string>())) {
+  for (auto& p : ParsePgArray(row[9])) {
     a.add_pilots(ResourceName("organisations", p));
   }
-  for (auto& p : ParseJsonStringArray(row[10].as<std::string>())) {
+  for (auto& p : ParsePgArray(row[10])) {
     a.add_partners(ResourceName("organisations", p));
   }
   SetDateText(row[11].as<std::string>(), a.mutable_planned_start());
   SetDateText(row[12].as<std::string>(), a.mutable_planned_end());
   a.set_continuous(row[13].as<bool>());
   a.set_priority(static_cast<v1::Priority>(row[14].as<int>()));
-  for (auto& i : ParseJsonStringArray(row[15].as<std::string>())) a.add_indicators(i);
+  for (auto& i : ParsePgArray(row[15])) a.add_indicators(i);
   a.set_weight(row[16].as<double>());
   const auto v = row[17].as<int64_t>();
   a.set_etag(FormatEtag(v));

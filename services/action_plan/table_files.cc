@@ -14,6 +14,7 @@
 //   so a commune can send back the whole table after filling in its own actions;
 // - every write happens in one transaction; `request_id` makes a retry return the first result.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -106,19 +107,29 @@ ServerUnaryReactor* ActionPlanService::ExportTrackingTable(
     Quarter quarter;
     CheckTableRequest(call.principal, req->convention(), req->quarter(), &quarter);
     const auto quarter_text = quarter.ToString();
-    std::vector<TableRow> rows;
+    v1::TrackingTable table;
+    std::map<std::string, std::string> axis_labels;
     WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      const auto table = LoadTrackingTable(tx, req->convention(), quarter);
-      std::map<std::string, std::string> axis_labels;
+      table = LoadTrackingTable(tx, req->convention(), quarter);
       for (const auto& axis : PlanRepository(tx).AllAxes(IdOf(req->convention()))) {
         axis_labels[axis.name()] = "Axe " + std::to_string(axis.number()) + " : " + axis.title();
       }
-      for (const auto& row : table.rows()) {
-        std::string pilots;
-        for (const auto& p : row.action().pilots()) pilots += (pilots.empty() ? "" : ", ") + p;
-        rows.push_back(ExportRow(row, quarter_text, axis_labels[row.action().axis()], pilots));
-      }
     });
+    // Pilots by their official names: the file is read by people (after the transaction, so no
+    // database connection waits on the partners service).
+    std::set<std::string> pilot_names;
+    for (const auto& row : table.rows()) {
+      pilot_names.insert(row.action().pilots().begin(), row.action().pilots().end());
+    }
+    const auto display = partners_->DisplayNames(pilot_names);
+    std::vector<TableRow> rows;
+    for (const auto& row : table.rows()) {
+      std::string pilots;
+      for (const auto& p : row.action().pilots()) {
+        pilots += (pilots.empty() ? "" : ", ") + display.at(p);
+      }
+      rows.push_back(ExportRow(row, quarter_text, axis_labels[row.action().axis()], pilots));
+    }
     const bool xlsx = req->format() == v1::XLSX;
     resp->set_content(xlsx ? WriteXlsx(rows, quarter_text) : WriteCsv(rows));
     resp->set_file_name(TableFileName(quarter_text, req->format()));

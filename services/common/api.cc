@@ -257,6 +257,18 @@ std::string PgArrayLiteral(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+std::vector<std::string> ParsePgArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  if (field.is_null()) return out;
+  auto parser = field.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
+       item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::string_value) out.push_back(std::move(item.second));
+    if (item.first == pqxx::array_parser::null_value) out.emplace_back();
+  }
+  return out;
+}
+
 namespace {
 google::protobuf::ListValue ParseJsonList(const std::string& json) {
   google::protobuf::Value value;
@@ -288,6 +300,7 @@ std::vector<std::string> ParseJsonStringArray(const std::string& json) {
 
 std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& json) {
   std::vector<std::vector<std::string>> rows;
+  if (json == "[]") return rows;          // the common case, without the JSON parser
   const auto list = ParseJsonList(json);  // kept alive for the loop
   for (const auto& v : list.values()) {
     if (v.kind_case() != google::protobuf::Value::kListValue) {

@@ -127,6 +127,9 @@ std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::st
 // A PostgreSQL array literal ('{"a","b"}') for a text[] / uuid[] / smallint[] parameter, every
 // element quoted and escaped.
 std::string PgArrayLiteral(const std::vector<std::string>& items);
+// The elements of a one-dimensional PostgreSQL array column (text[], uuid[], smallint[]...) as
+// strings; NULL elements become "". Uses libpqxx's array parser (no JSON round trip).
+std::vector<std::string> ParsePgArray(const pqxx::field& field);
 // The strings of a JSON array of strings (as selected with array_to_json(...)::text).
 // Throws std::invalid_argument on anything else.
 std::vector<std::string> ParseJsonStringArray(const std::string& json);

@@ -154,7 +154,14 @@ TEST_F(ActionPlanTest, CreateGetListAndUpdateActions) {
   f->set_year(2025);
   f->set_planned_cents(1250000);
   draft.add_milestones()->set_title("Diagnostic partagé");
+  draft.add_objectives(R"(Un "schéma", {révisé} \ chaque année)");
+  draft.add_indicators("TCG");
   ASSERT_TRUE(CreateAction(draft, &created).ok());
+  ASSERT_EQ(created.objectives_size(), 1);  // quotes, commas, braces, backslash survive arrays
+  EXPECT_EQ(created.objectives(0), R"(Un "schéma", {révisé} \ chaque année)");
+  EXPECT_THAT(created.indicators(), ElementsAre("TCG"));
+  EXPECT_THAT(created.fields(), ElementsAre(v1::PETITE_ENFANCE));
+  EXPECT_THAT(created.pilots(), ElementsAre(marmande_));
   EXPECT_EQ(created.status(), v1::NOT_STARTED);
   ASSERT_EQ(created.fundings_size(), 1);
   EXPECT_EQ(created.fundings(0).planned_cents(), 1250000);

@@ -240,6 +240,10 @@ TEST_F(TableFilesTest, ExportsBothFormatsWithNamesAndMimeTypes) {
   EXPECT_EQ(rows[1][static_cast<int>(TableColumn::kStatus)], "Retardée");  // pre-filled
   EXPECT_EQ(rows[1][static_cast<int>(TableColumn::kMissingUpdate)], "Oui");
   EXPECT_EQ(rows[2][static_cast<int>(TableColumn::kStatus)], "");
+  for (const auto& row : rows) {  // pilots by their official names, not resource names
+    EXPECT_THAT(row[static_cast<int>(TableColumn::kPilots)],
+                ::testing::AnyOf("Marmande", "Tonneins"));
+  }
   EXPECT_EQ(rows[2][static_cast<int>(TableColumn::kAxis)],
             "Axe 1 : Garantir l'équité d'accès et la qualité des accueils");
 
