@@ -96,6 +96,20 @@ ServerUnaryReactor* ActionPlanService::CreateAxis(CallbackServerContext* c,
   });
 }
 
+ServerUnaryReactor* ActionPlanService::GetAxis(CallbackServerContext* c,
+                                               const v1::GetAxisRequest* req, v1::Axis* resp) {
+  return runner_.Run(c, "GetAxis", [this, req, resp](const CallContext& call) {
+    Violations v;
+    auto id = ParseResourceName(req->name(), "axes", "name", v);
+    v.ThrowIfAny();
+    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+      PlanRepository repo(tx);
+      *resp = LoadAxis(repo, *id);
+    });
+    RequireReader(call.principal, partners_->GetConvention(resp->convention(), "convention"));
+  });
+}
+
 ServerUnaryReactor* ActionPlanService::ListAxes(CallbackServerContext* c,
                                                 const v1::ListAxesRequest* req,
                                                 v1::ListAxesResponse* resp) {

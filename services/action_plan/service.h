@@ -29,6 +29,8 @@ class ActionPlanService final : public v1::ActionPlanService::CallbackService {
 
   ServerUnaryReactor* CreateAxis(CallbackServerContext* c, const v1::CreateAxisRequest* req,
                                  v1::Axis* resp) override;
+  ServerUnaryReactor* GetAxis(CallbackServerContext* c, const v1::GetAxisRequest* req,
+                              v1::Axis* resp) override;
   ServerUnaryReactor* ListAxes(CallbackServerContext* c, const v1::ListAxesRequest* req,
                                v1::ListAxesResponse* resp) override;
   ServerUnaryReactor* UpdateAxis(CallbackServerContext* c, const v1::UpdateAxisRequest* req,

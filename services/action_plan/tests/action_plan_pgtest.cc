@@ -216,6 +216,53 @@ TEST_F(ActionPlanTest, BadActionsWriteNothing) {
   EXPECT_EQ(CountActions(), 1);
 }
 
+TEST_F(ActionPlanTest, AxesUpdateWithEtagsAndUniqueNumbers) {
+  const auto second = CreateAxisOk(2, "Accompagner la parentalité dans une logique de parcours");
+  v1::UpdateAxisRequest update;
+  update.mutable_axis()->set_name(second.name());
+  update.mutable_axis()->set_number(1);  // taken by the first axis
+  update.mutable_update_mask()->add_paths("number");
+  v1::Axis out;
+  EXPECT_EQ(stub_->UpdateAxis(AuthedContext(Secretariat()).get(), update, &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  update.mutable_axis()->set_number(3);
+  update.mutable_axis()->set_etag(second.etag());
+  ASSERT_TRUE(stub_->UpdateAxis(AuthedContext(Secretariat()).get(), update, &out).ok());
+  EXPECT_EQ(out.number(), 3);
+  EXPECT_EQ(stub_->UpdateAxis(AuthedContext(Secretariat()).get(), update, &out).error_code(),
+            grpc::StatusCode::ABORTED);  // the etag is stale now
+  v1::GetAxisRequest get;
+  get.set_name("axes/00000000-0000-4000-8000-000000000009");
+  EXPECT_EQ(stub_->GetAxis(AuthedContext(Secretariat()).get(), get, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListAxesRequest list;
+  list.set_convention(convention_);
+  list.set_page_size(1);
+  v1::ListAxesResponse page;
+  ASSERT_TRUE(stub_->ListAxes(AuthedContext(Secretariat()).get(), list, &page).ok());
+  EXPECT_EQ(page.axes_size(), 1);
+  EXPECT_FALSE(page.next_page_token().empty());
+  list.set_page_token("forged");
+  EXPECT_THAT(ViolatedFields(stub_->ListAxes(AuthedContext(Secretariat()).get(), list, &page)),
+              ElementsAre("page_token"));
+}
+
+TEST_F(ActionPlanTest, ListFiltersByStatus) {
+  v1::Action a, b;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &a).ok());
+  ASSERT_TRUE(CreateAction(ActionDraft(2, tonneins_), &b).ok());
+  v1::ProgressReport r;
+  ASSERT_TRUE(Report(b.name(), "2025-Q2", v1::BLOCKED, 10, Secretariat(), &r).ok());
+  v1::ListActionsRequest list;
+  list.set_convention(convention_);
+  list.set_status(v1::BLOCKED);
+  v1::ListActionsResponse resp;
+  ASSERT_TRUE(stub_->ListActions(AuthedContext(Secretariat()).get(), list, &resp).ok());
+  ASSERT_EQ(resp.actions_size(), 1);
+  EXPECT_EQ(resp.actions(0).name(), b.name());
+  EXPECT_EQ(resp.actions(0).status(), v1::BLOCKED);
+}
+
 TEST_F(ActionPlanTest, RequestIdMakesCreateIdempotent) {
   v1::Action a, b;
   const std::string id = "7d1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e22";
@@ -238,6 +285,21 @@ TEST_F(ActionPlanTest, OnlyTheSecretariatAndTheCafChangeThePlan) {
   v1::Action ignored;
   EXPECT_EQ(
       stub_->UpdateAction(AuthedContext(AgentOf(marmande_)).get(), update, &ignored).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdateAxisRequest axis_update;
+  axis_update.mutable_axis()->set_name(axis_);
+  axis_update.mutable_axis()->set_title("Pirated");
+  axis_update.mutable_update_mask()->add_paths("title");
+  v1::Axis axis_after;
+  EXPECT_EQ(stub_->UpdateAxis(AuthedContext(AgentOf(marmande_)).get(), axis_update, &axis_after)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetAxisRequest get_axis;
+  get_axis.set_name(axis_);
+  ASSERT_TRUE(stub_->GetAxis(AuthedContext(AgentOf(marmande_)).get(), get_axis, &axis_after).ok());
+  EXPECT_EQ(axis_after.title(), "Garantir l'équité d'accès et la qualité des accueils");
+  EXPECT_EQ(
+      stub_->GetAxis(AuthedContext(AgentOf(outsider_)).get(), get_axis, &axis_after).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
   v1::CreateAxisRequest axis;
   axis.mutable_axis()->set_convention(convention_);
