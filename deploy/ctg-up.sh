@@ -160,8 +160,8 @@ ctg_up() {
   for bin in "$BUILD"/services/*/ctg-*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
     name="$(basename "$bin" | sed 's/^ctg-//')"
-    # The gateway is not a database service: it is started on its own, in front of the others.
-    [ "$name" = gateway ] && continue
+    # The gateway is started on its own, in front of the others; the load generator is a tool.
+    case "$name" in gateway | loadgen) continue ;; esac
     if [ "$name" = partners ]; then
       bins=("$bin" "${bins[@]}")
       CTG_UP_ALL_NAMES=("$name" "${CTG_UP_ALL_NAMES[@]}")
@@ -247,6 +247,39 @@ ctg_up() {
   fi
 
   # ---- what is running, and how to use it
+  # ---- the gateway, in front of every service: the single entry point for other systems.
+  # Its routes are deploy/gateway.routes with each service's default port replaced by the port
+  # it really got (CTG_<SERVICE>_PORT). Plaintext is allowed on loopback only.
+  local gw_bin="$BUILD/services/gateway/ctg-gateway" gateway_addr="" gport gmport sed_args=()
+  if [ -x "$gw_bin" ]; then
+    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+      sed_args+=(-e "s/127\.0\.0\.1:$((50051 + $(_ctg_up_slot "${CTG_UP_NAMES[$i]}")))\b/@@$i@@/g")
+    done
+    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+      sed_args+=(-e "s/@@$i@@/127.0.0.1:${ports[$i]}/g")
+    done
+    sed "${sed_args[@]}" "$ROOT/deploy/gateway.routes" >"$CTG_UP_RUN/gateway.routes"
+    gport="${CTG_GATEWAY_PORT:-50050}"
+    gmport="${CTG_GATEWAY_METRICS_PORT:-9463}"
+    if (echo >"/dev/tcp/127.0.0.1/$gport") 2>/dev/null; then
+      die "port $gport for the gateway is taken; set CTG_GATEWAY_PORT"
+    fi
+    log "starting gateway on 127.0.0.1:$gport (log: $STATE/logs/gateway.log)"
+    setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
+      --plaintext=true --routes-file="$CTG_UP_RUN/gateway.routes" \
+      --authz-file="$ROOT/deploy/gateway.authz" --jwt-key-file="$STATE/jwt.key" \
+      </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$CTG_UP_RUN/gateway.pid"
+    CTG_UP_PIDS+=("$pid")
+    CTG_UP_NAMES+=("gateway")
+    ports+=("$gport")
+    mports+=("$gmport")
+    _ctg_up_wait_serving gateway "$gport" "$pid"
+    log "gateway is SERVING"
+    gateway_addr="127.0.0.1:$gport"
+  fi
+
   local dev_token
   dev_token="$("$ctgctl" token --role copil_secretariat --sub dev --ttl-hours 12 \
     --key-file "$STATE/jwt.key")"
@@ -260,7 +293,7 @@ ctg_up() {
   echo "  database   $db_desc"
   echo
   echo "Development token (copil_secretariat, valid 12 h):"
-  echo "  export CTG_ADDR=${partners_addr:-127.0.0.1:${ports[0]}}"
+  echo "  export CTG_ADDR=${gateway_addr:-${partners_addr:-127.0.0.1:${ports[0]}}}"
   echo "  export CTG_TOKEN=$dev_token"
   echo "Examples:"
   echo "  $rel_ctgctl methods"

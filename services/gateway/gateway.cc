@@ -1,0 +1,331 @@
+#include "gateway/gateway.h"
+
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "gateway/jwt_keys.h"
+
+namespace ctg::gateway {
+namespace {
+
+struct Setting {
+  const char* flag;
+  const char* env;
+};
+
+constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
+constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
+constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
+constexpr Setting kAuthz{"authz-file", "CTG_GATEWAY_AUTHZ_FILE"};
+constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
+constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_GATEWAY_JWT_PUBLIC_KEYS_FILE"};
+constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
+constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
+constexpr Setting kJwtLeeway{"jwt-leeway-seconds", "CTG_JWT_LEEWAY_SECONDS"};
+constexpr Setting kTlsCert{"tls-cert-file", "CTG_GATEWAY_TLS_CERT_FILE"};
+constexpr Setting kTlsKey{"tls-key-file", "CTG_GATEWAY_TLS_KEY_FILE"};
+constexpr Setting kTlsClientCa{"tls-client-ca-file", "CTG_GATEWAY_TLS_CLIENT_CA_FILE"};
+constexpr Setting kPlaintext{"plaintext", "CTG_GATEWAY_PLAINTEXT"};
+constexpr Setting kRateRps{"rate-limit-rps", "CTG_GATEWAY_RATE_LIMIT_RPS"};
+constexpr Setting kRateBurst{"rate-limit-burst", "CTG_GATEWAY_RATE_LIMIT_BURST"};
+constexpr Setting kMaxMessage{"max-message-bytes", "CTG_GATEWAY_MAX_MESSAGE_BYTES"};
+constexpr Setting kMaxStreams{"max-concurrent-streams", "CTG_GATEWAY_MAX_CONCURRENT_STREAMS"};
+constexpr Setting kDeadline{"default-deadline-ms", "CTG_GATEWAY_DEFAULT_DEADLINE_MS"};
+constexpr Setting kHealth{"health-interval-ms", "CTG_GATEWAY_HEALTH_INTERVAL_MS"};
+constexpr Setting kRetry{"retry-max-attempts", "CTG_GATEWAY_RETRY_MAX_ATTEMPTS"};
+constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
+constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
+constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
+constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,       kAuthz,     kJwtKeyFile,
+                            kJwtIssuer,   kJwtAudience, kJwtLeeway,    kTlsCert,   kTlsKey,
+                            kTlsClientCa, kPlaintext,   kRateRps,      kRateBurst, kMaxMessage,
+                            kMaxStreams,  kDeadline,    kHealth,       kRetry,     kAccessLog,
+                            kGrace,       kPortFile,    kJwtPublicKeys};
+
+std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
+
+double ParseNumber(const std::string& value, const Setting& s, double min, double max) {
+  try {
+    size_t used = 0;
+    double v = std::stod(value, &used);
+    if (used == value.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("setting " + Describe(s) + " must be a number between " +
+                    std::to_string(int64_t(min)) + " and " + std::to_string(int64_t(max)));
+}
+
+int ParseInt(const std::string& value, const Setting& s, int min, int max) {
+  const double v = ParseNumber(value, s, min, max);
+  if (v != double(int(v))) throw ConfigError("setting " + Describe(s) + " must be an integer");
+  return int(v);
+}
+
+bool ParseBool(const std::string& value, const Setting& s) {
+  if (value == "true" || value == "1" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "off") return false;
+  throw ConfigError("setting " + Describe(s) + " must be true or false");
+}
+
+void CheckAddress(const std::string& value, const Setting& s) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw ConfigError("setting " + Describe(s) + " must be host:port, got '" + value + "'");
+  }
+  ParseInt(value.substr(colon + 1), s, 0, 65535);
+}
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& address) {
+  const auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.find('=') == std::string::npos) {
+      throw ConfigError("unexpected argument '" + arg + "' (use --name=value)");
+    }
+    const auto eq = arg.find('=');
+    std::string name = arg.substr(2, eq - 2);
+    bool known = false;
+    for (const auto& s : kAll) known = known || name == s.flag;
+    if (!known) throw ConfigError("unknown setting --" + name);
+    flags[name] = arg.substr(eq + 1);
+  }
+  auto get = [&](const Setting& s, std::string* out) {
+    if (auto it = flags.find(s.flag); it != flags.end()) {
+      *out = it->second;
+      return true;
+    }
+    if (const char* v = std::getenv(s.env); v != nullptr) {
+      *out = v;
+      return true;
+    }
+    return false;
+  };
+
+  GatewayConfig c;
+  std::string v;
+  if (get(kListen, &v)) c.listen_address = v;
+  CheckAddress(c.listen_address, kListen);
+  if (get(kMetrics, &v)) c.metrics_address = v;
+  if (c.metrics_address != "off") CheckAddress(c.metrics_address, kMetrics);
+  if (!get(kRoutes, &v) || v.empty()) {
+    throw ConfigError("setting " + Describe(kRoutes) + " is required");
+  }
+  c.routes_text = ReadSecretFile(v, Describe(kRoutes));
+  if (!get(kAuthz, &v) || v.empty()) {
+    throw ConfigError("setting " + Describe(kAuthz) + " is required");
+  }
+  c.authz_text = ReadSecretFile(v, Describe(kAuthz));
+  if (get(kJwtKeyFile, &v)) {
+    c.jwt_key = ReadSecretFile(v, Describe(kJwtKeyFile));
+  } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
+    c.jwt_key = key;
+  }
+  if (get(kJwtPublicKeys, &v)) {
+    c.jwt_public_keys = ReadSecretFile(v, Describe(kJwtPublicKeys));
+    if (ParseJwtPublicKeys(c.jwt_public_keys).empty()) {
+      throw ConfigError("setting " + Describe(kJwtPublicKeys) + " holds no PEM public key");
+    }
+  }
+  if (!c.jwt_key.empty() && c.jwt_key.size() < 32) {
+    throw ConfigError("setting " + Describe(kJwtKeyFile) +
+                      " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
+  }
+  if (c.jwt_key.empty() && c.jwt_public_keys.empty()) {
+    throw ConfigError("setting " + Describe(kJwtKeyFile) + " or " + Describe(kJwtPublicKeys) +
+                      " is required");
+  }
+  if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
+  if (c.jwt_issuer.empty()) throw ConfigError("setting " + Describe(kJwtIssuer) + " is empty");
+  if (get(kJwtAudience, &v)) c.jwt_audience = v;
+  if (c.jwt_audience.empty()) throw ConfigError("setting " + Describe(kJwtAudience) + " is empty");
+  if (get(kJwtLeeway, &v)) c.jwt_leeway = std::chrono::seconds(ParseInt(v, kJwtLeeway, 0, 300));
+  if (get(kTlsCert, &v)) c.tls_cert = ReadSecretFile(v, Describe(kTlsCert));
+  if (get(kTlsKey, &v)) c.tls_key = ReadSecretFile(v, Describe(kTlsKey));
+  if (get(kTlsClientCa, &v)) c.tls_client_ca = ReadSecretFile(v, Describe(kTlsClientCa));
+  if (get(kPlaintext, &v)) c.plaintext = ParseBool(v, kPlaintext);
+  if (get(kRateRps, &v)) c.rate_limit_rps = ParseNumber(v, kRateRps, 0, 1e6);
+  if (get(kRateBurst, &v)) c.rate_limit_burst = ParseNumber(v, kRateBurst, 1, 1e6);
+  if (get(kMaxMessage, &v)) c.max_message_bytes = ParseInt(v, kMaxMessage, 1024, 256 << 20);
+  if (get(kMaxStreams, &v)) c.max_concurrent_streams = ParseInt(v, kMaxStreams, 1, 100000);
+  if (get(kDeadline, &v)) {
+    c.default_deadline = std::chrono::milliseconds(ParseInt(v, kDeadline, 1, 3600000));
+  }
+  if (get(kHealth, &v)) {
+    c.health_interval = std::chrono::milliseconds(ParseInt(v, kHealth, 10, 600000));
+  }
+  if (get(kRetry, &v)) c.retry_max_attempts = ParseInt(v, kRetry, 1, 10);
+  if (get(kAccessLog, &v)) c.access_log = ParseBool(v, kAccessLog);
+  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(ParseInt(v, kGrace, 0, 600));
+  if (get(kPortFile, &v)) c.port_file = v;
+  // Transport security is checked here so that a bad combination never starts.
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    throw ConfigError("settings " + Describe(kTlsCert) + " and " + Describe(kTlsKey) +
+                      " go together");
+  }
+  if (c.tls_cert.empty() && !c.plaintext) {
+    throw ConfigError("setting " + Describe(kTlsCert) + " is required (or " + Describe(kPlaintext) +
+                      " on a loopback address)");
+  }
+  if (c.tls_cert.empty() && !IsLoopbackAddress(c.listen_address)) {
+    throw ConfigError("setting " + Describe(kPlaintext) + " is only allowed on a loopback " +
+                      Describe(kListen));
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    throw ConfigError("setting " + Describe(kTlsClientCa) + " needs TLS");
+  }
+  return c;
+}
+
+Gateway::Gateway(GatewayConfig config)
+    : config_(std::move(config)),
+      authz_(AuthzTable::Parse(config_.authz_text)),
+      routes_(ParseRoutes(config_.routes_text)),
+      limiter_(config_.rate_limit_rps, config_.rate_limit_burst) {
+  JwtSettings jwt{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience, config_.jwt_leeway};
+  if (config_.jwt_public_keys.empty()) {
+    verifier_ = std::make_unique<Hs256TokenVerifier>(std::move(jwt));
+  } else {
+    verifier_ = std::make_unique<MultiAlgTokenVerifier>(
+        std::move(jwt), ParseJwtPublicKeys(config_.jwt_public_keys));
+  }
+  RouterOptions router_options;
+  router_options.health_interval = config_.health_interval;
+  router_options.health_timeout =
+      std::min<std::chrono::milliseconds>(config_.health_interval, std::chrono::milliseconds(1000));
+  router_options.max_message_bytes = config_.max_message_bytes;
+  router_ = std::make_unique<Router>(routes_, router_options, &metrics_);
+  ProxyOptions proxy_options;
+  proxy_options.default_deadline = config_.default_deadline;
+  proxy_options.max_attempts = config_.retry_max_attempts;
+  proxy_options.access_log = config_.access_log;
+  proxy_ = std::make_unique<GatewayProxy>(*verifier_, authz_, limiter_, *router_, metrics_,
+                                          proxy_options);
+}
+
+Gateway::~Gateway() { Shutdown(); }
+
+void Gateway::Start() {
+  if (config_.metrics_address != "off") {
+    metrics_endpoint_ =
+        std::make_unique<MetricsEndpoint>(config_.metrics_address, metrics_.registry());
+  }
+  router_->Start();
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!config_.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions options(
+        config_.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                      : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    options.pem_key_cert_pairs.push_back({config_.tls_key, config_.tls_cert});
+    options.pem_root_certs = config_.tls_client_ca;
+    credentials = grpc::SslServerCredentials(options);
+  } else {
+    credentials = grpc::InsecureServerCredentials();
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen_address, credentials, &port_);
+  builder.RegisterCallbackGenericService(proxy_.get());
+  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  builder.SetMaxSendMessageSize(config_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config_.max_concurrent_streams);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    throw ConfigError("setting --listen (CTG_GATEWAY_LISTEN): cannot listen on " +
+                      config_.listen_address);
+  }
+  UpdateOwnHealth();
+  router_->SetHealthListener([this] { UpdateOwnHealth(); });
+  if (!config_.port_file.empty()) {
+    std::ofstream(config_.port_file) << port_ << " " << metrics_port() << "\n";
+  }
+  LogLine("info")
+      .Add("msg", "listening")
+      .Add("service", "ctg-gateway")
+      .Add("grpc_port", int64_t(port_))
+      .Add("metrics_port", int64_t(metrics_port()))
+      .Add("tls", config_.tls_cert.empty()        ? "off"
+                  : config_.tls_client_ca.empty() ? "on"
+                                                  : "mtls")
+      .Emit();
+}
+
+int Gateway::metrics_port() const { return metrics_endpoint_ ? metrics_endpoint_->port() : 0; }
+
+void Gateway::UpdateOwnHealth() {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  bool all = true;
+  for (const auto& [service, healthy] : router_->ServiceHealth()) {
+    health->SetServingStatus(service, healthy);
+    all = all && healthy;
+  }
+  health->SetServingStatus("", all);
+}
+
+void Gateway::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  router_->SetHealthListener(nullptr);
+  if (server_) {
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+    server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
+    server_->Wait();
+  }
+  router_->Stop();
+}
+
+int RunGatewayMain(int argc, char** argv) {
+  GatewayConfig config;
+  try {
+    config = LoadGatewayConfig(argc, argv);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "configuration error: %s\n", e.what());
+    return 2;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::unique_ptr<Gateway> gateway;
+  try {
+    gateway = std::make_unique<Gateway>(std::move(config));
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "configuration error: %s\n", e.what());
+    return 2;
+  }
+  try {
+    gateway->Start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "start-up error: %s\n", e.what());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogLine("info").Add("msg", "shutting down").Add("signal", int64_t(sig)).Emit();
+  gateway->Shutdown();
+  LogLine("info").Add("msg", "stopped").Add("service", "ctg-gateway").Emit();
+  return 0;
+}
+
+}  // namespace ctg::gateway

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/proxy.h"
+#include "gateway/rate_limiter.h"
+#include "gateway/router.h"
+#include "gateway/tables.h"
+#include "gateway/token_verifier.h"
+
+namespace ctg::gateway {
+
+// Settings of the gateway. Each comes from a flag (--listen=...) or its environment variable
+// (flags win); see LoadGatewayConfig for the names.
+struct GatewayConfig {
+  std::string listen_address = "127.0.0.1:0";   // --listen / CTG_GATEWAY_LISTEN
+  std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
+  std::string routes_text;  // contents of --routes-file / CTG_GATEWAY_ROUTES_FILE (required)
+  std::string authz_text;   // contents of --authz-file / CTG_GATEWAY_AUTHZ_FILE (required)
+  std::string jwt_key;  // --jwt-key-file / CTG_JWT_KEY_FILE (or CTG_JWT_KEY): HS256, >= 32 bytes
+  // --jwt-public-keys-file / CTG_GATEWAY_JWT_PUBLIC_KEYS_FILE: PEM public keys for RS256/ES256
+  // tokens (production). At least one of the two must be given.
+  std::string jwt_public_keys;
+  std::string jwt_issuer = "ctg-dev";   // --jwt-issuer / CTG_JWT_ISSUER
+  std::string jwt_audience = "ctg";     // --jwt-audience / CTG_JWT_AUDIENCE
+  std::chrono::seconds jwt_leeway{30};  // --jwt-leeway-seconds (0..300): bounded clock skew
+  // TLS on the public port: PEM certificate chain and key (--tls-cert-file, --tls-key-file);
+  // with --tls-client-ca-file, callers must present a certificate signed by that CA (mTLS).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // --plaintext=true / CTG_GATEWAY_PLAINTEXT: serve without TLS; refused unless the listen
+  // address is loopback.
+  bool plaintext = false;
+  double rate_limit_rps = 50;               // --rate-limit-rps: per principal; 0 disables
+  double rate_limit_burst = 100;            // --rate-limit-burst
+  int max_message_bytes = 4 * 1024 * 1024;  // --max-message-bytes
+  int max_concurrent_streams = 100;         // --max-concurrent-streams: per client connection
+  std::chrono::milliseconds default_deadline{30000};  // --default-deadline-ms
+  std::chrono::milliseconds health_interval{1000};    // --health-interval-ms
+  int retry_max_attempts = 3;                         // --retry-max-attempts (1 = no retry)
+  bool access_log = true;                             // --access-log=true|false
+  std::chrono::seconds shutdown_grace{10};            // --shutdown-grace-seconds
+  std::string port_file;  // --port-file: written with "grpc_port metrics_port"
+};
+
+// Reads and validates the configuration (files included); throws ConfigError naming the first
+// bad setting.
+GatewayConfig LoadGatewayConfig(int argc, const char* const* argv);
+
+// Whether `address` ("host:port") names a loopback interface.
+bool IsLoopbackAddress(const std::string& address);
+
+// The gateway process: public gRPC port (TLS or loopback plaintext) serving the transparent
+// proxy and the gateway's own grpc.health.v1, backend health checking and the metrics port.
+class Gateway {
+ public:
+  // Parses the routing and authorization tables; throws ConfigError.
+  explicit Gateway(GatewayConfig config);
+  ~Gateway();
+
+  // Checks every backend once, then starts listening; throws ConfigError if it cannot.
+  void Start();
+  // Stops accepting calls, lets in-flight calls finish within the grace period, then stops.
+  void Shutdown();
+
+  int port() const { return port_; }
+  int metrics_port() const;
+  Router& router() { return *router_; }
+  GatewayMetrics& metrics() { return metrics_; }
+
+ private:
+  void UpdateOwnHealth();
+
+  GatewayConfig config_;
+  AuthzTable authz_;
+  std::vector<ServiceRoute> routes_;
+  GatewayMetrics metrics_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  RateLimiter limiter_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<GatewayProxy> proxy_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+// The whole `main` of ctg-gateway: configuration (a bad setting prints one line and exits 2),
+// serve until SIGTERM/SIGINT, drain, exit 0.
+int RunGatewayMain(int argc, char** argv);
+
+}  // namespace ctg::gateway

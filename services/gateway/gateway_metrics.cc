@@ -1,0 +1,99 @@
+#include "gateway/gateway_metrics.h"
+
+namespace ctg::gateway {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& Buckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return kBuckets;
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto counter = [this](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+  };
+  auto histogram = [this](const char* name, const char* help) {
+    return &prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
+  };
+  server_started_ = counter("grpc_server_started_total",
+                            "Total number of RPCs started on the server (the gateway).");
+  server_handled_ = counter("grpc_server_handled_total",
+                            "Total number of RPCs completed on the server, regardless of success.");
+  server_seconds_ = histogram("grpc_server_handling_seconds",
+                              "Histogram of response latency of RPCs handled by the gateway.");
+  server_msg_received_ = counter("grpc_server_msg_received_total",
+                                 "Total number of stream messages received from callers.");
+  server_msg_sent_ =
+      counter("grpc_server_msg_sent_total", "Total number of stream messages sent to callers.");
+  client_started_ =
+      counter("grpc_client_started_total", "Total number of RPCs started toward backends.");
+  client_handled_ = counter("grpc_client_handled_total",
+                            "Total number of RPCs completed by backends, regardless of success.");
+  client_seconds_ = histogram("grpc_client_handling_seconds",
+                              "Histogram of response latency of RPCs forwarded to backends.");
+  retries_ = counter("ctg_gateway_retries_total", "Forwarded calls retried on another backend.");
+  rate_limited_ =
+      counter("ctg_gateway_rate_limited_total", "Calls refused by the per-principal rate limit.");
+  backend_healthy_ = &prometheus::BuildGauge()
+                          .Name("ctg_gateway_backend_healthy")
+                          .Help("1 when the backend instance passes its health check, else 0.")
+                          .Register(*registry_);
+}
+
+void GatewayMetrics::ServerStarted(const std::string& service, const std::string& method) {
+  server_started_->Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
+}
+
+void GatewayMetrics::ServerHandled(const std::string& service, const std::string& method,
+                                   const std::string& code, double seconds, int64_t msgs_received,
+                                   int64_t msgs_sent) {
+  server_handled_->Add({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", code}})
+      .Increment();
+  server_seconds_->Add({{"grpc_service", service}, {"grpc_method", method}}, Buckets())
+      .Observe(seconds);
+  if (msgs_received > 0) {
+    server_msg_received_->Add({{"grpc_service", service}, {"grpc_method", method}})
+        .Increment(double(msgs_received));
+  }
+  if (msgs_sent > 0) {
+    server_msg_sent_->Add({{"grpc_service", service}, {"grpc_method", method}})
+        .Increment(double(msgs_sent));
+  }
+}
+
+void GatewayMetrics::ClientStarted(const std::string& service, const std::string& method,
+                                   const std::string& backend) {
+  client_started_->Add({{"grpc_service", service}, {"grpc_method", method}, {"backend", backend}})
+      .Increment();
+}
+
+void GatewayMetrics::ClientHandled(const std::string& service, const std::string& method,
+                                   const std::string& backend, const std::string& code,
+                                   double seconds) {
+  client_handled_
+      ->Add({{"grpc_service", service},
+             {"grpc_method", method},
+             {"backend", backend},
+             {"grpc_code", code}})
+      .Increment();
+  client_seconds_
+      ->Add({{"grpc_service", service}, {"grpc_method", method}, {"backend", backend}}, Buckets())
+      .Observe(seconds);
+}
+
+void GatewayMetrics::Retried(const std::string& service, const std::string& method) {
+  retries_->Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
+}
+
+void GatewayMetrics::RateLimited() { rate_limited_->Add({}).Increment(); }
+
+prometheus::Gauge& GatewayMetrics::BackendHealthy(const std::string& service,
+                                                  const std::string& backend) {
+  return backend_healthy_->Add({{"grpc_service", service}, {"backend", backend}});
+}
+
+}  // namespace ctg::gateway

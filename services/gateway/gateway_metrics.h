@@ -1,0 +1,56 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace ctg::gateway {
+
+// The gateway's Prometheus metrics: the go-grpc-prometheus families every service exports
+// (grpc_server_*) for calls received, grpc_client_* for calls forwarded to a backend (labelled
+// with the backend address), and backend health gauges.
+class GatewayMetrics {
+ public:
+  GatewayMetrics();
+
+  // Counts a call received by the gateway.
+  void ServerStarted(const std::string& service, const std::string& method);
+  // Counts a finished call with its status code name, duration and message counts.
+  void ServerHandled(const std::string& service, const std::string& method, const std::string& code,
+                     double seconds, int64_t msgs_received, int64_t msgs_sent);
+  // Counts a call forwarded to `backend`.
+  void ClientStarted(const std::string& service, const std::string& method,
+                     const std::string& backend);
+  // Counts a forwarded call's outcome as seen from the gateway.
+  void ClientHandled(const std::string& service, const std::string& method,
+                     const std::string& backend, const std::string& code, double seconds);
+  // Counts a retry of a forwarded call.
+  void Retried(const std::string& service, const std::string& method);
+  // Counts a call refused by the rate limiter.
+  void RateLimited();
+  // The health gauge of one backend instance (1 healthy, 0 not).
+  prometheus::Gauge& BackendHealthy(const std::string& service, const std::string& backend);
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* server_started_;
+  prometheus::Family<prometheus::Counter>* server_handled_;
+  prometheus::Family<prometheus::Histogram>* server_seconds_;
+  prometheus::Family<prometheus::Counter>* server_msg_received_;
+  prometheus::Family<prometheus::Counter>* server_msg_sent_;
+  prometheus::Family<prometheus::Counter>* client_started_;
+  prometheus::Family<prometheus::Counter>* client_handled_;
+  prometheus::Family<prometheus::Histogram>* client_seconds_;
+  prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Counter>* rate_limited_;
+  prometheus::Family<prometheus::Gauge>* backend_healthy_;
+};
+
+}  // namespace ctg::gateway

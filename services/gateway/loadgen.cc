@@ -1,0 +1,129 @@
+#include "gateway/loadgen.h"
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+namespace ctg::gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shared {
+  const LoadSpec* spec;
+  grpc::GenericStub* stub;
+  grpc::ByteBuffer request;
+  Clock::time_point measure_from, stop_at;
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+};
+
+// One closed-loop caller.
+class Caller {
+ public:
+  explicit Caller(Shared* shared) : shared_(shared) {}
+
+  void Start() { Next(); }
+
+  std::vector<uint32_t> latencies_us;
+  int64_t errors = 0;
+  std::string first_error;
+
+ private:
+  void Next() {
+    context_ = std::make_unique<grpc::ClientContext>();
+    if (!shared_->spec->token.empty()) {
+      context_->AddMetadata("authorization", "Bearer " + shared_->spec->token);
+    }
+    context_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    start_ = Clock::now();
+    shared_->stub->UnaryCall(context_.get(), shared_->spec->method, grpc::StubOptions(),
+                             &shared_->request, &response_,
+                             [this](grpc::Status status) { Done(status); });
+  }
+
+  void Done(const grpc::Status& status) {
+    const auto now = Clock::now();
+    if (start_ >= shared_->measure_from) {
+      if (status.ok()) {
+        latencies_us.push_back(
+            uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(now - start_).count()));
+      } else {
+        if (errors++ == 0) first_error = status.error_message();
+      }
+    }
+    if (now < shared_->stop_at) {
+      Next();
+      return;
+    }
+    std::lock_guard lock(shared_->mu);
+    if (--shared_->running == 0) shared_->cv.notify_all();
+  }
+
+  Shared* shared_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  grpc::ByteBuffer response_;
+  Clock::time_point start_;
+};
+
+double Percentile(const std::vector<uint32_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t i = size_t(p * double(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+}  // namespace
+
+LoadResult RunLoad(const LoadSpec& spec) {
+  grpc::GenericStub stub(spec.channel);
+  Shared shared;
+  shared.spec = &spec;
+  shared.stub = &stub;
+  grpc::Slice slice(spec.request);
+  shared.request = grpc::ByteBuffer(&slice, 1);
+  const auto begin = Clock::now();
+  shared.measure_from = begin + spec.warmup;
+  shared.stop_at = shared.measure_from + spec.duration;
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 0; i < spec.concurrency; ++i) callers.push_back(std::make_unique<Caller>(&shared));
+  shared.running = spec.concurrency;
+  for (auto& c : callers) c->Start();
+  {
+    std::unique_lock lock(shared.mu);
+    shared.cv.wait(lock, [&] { return shared.running == 0; });
+  }
+  LoadResult r;
+  std::vector<uint32_t> all;
+  for (auto& c : callers) {
+    all.insert(all.end(), c->latencies_us.begin(), c->latencies_us.end());
+    r.errors += c->errors;
+    if (r.first_error.empty()) r.first_error = c->first_error;
+  }
+  std::sort(all.begin(), all.end());
+  r.calls = int64_t(all.size());
+  r.seconds = std::chrono::duration<double>(Clock::now() - shared.measure_from).count();
+  r.qps = r.seconds > 0 ? double(r.calls) / r.seconds : 0;
+  r.p50_us = Percentile(all, 0.50);
+  r.p90_us = Percentile(all, 0.90);
+  r.p99_us = Percentile(all, 0.99);
+  r.max_us = all.empty() ? 0 : all.back();
+  return r;
+}
+
+std::string FormatLoadResult(const LoadResult& r) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "qps=%.0f p50=%.0fus p90=%.0fus p99=%.0fus max=%.0fus calls=%lld errors=%lld",
+                r.qps, r.p50_us, r.p90_us, r.p99_us, r.max_us, static_cast<long long>(r.calls),
+                static_cast<long long>(r.errors));
+  std::string out = buf;
+  if (r.errors > 0) out += " first_error=\"" + r.first_error + "\"";
+  return out;
+}
+
+}  // namespace ctg::gateway

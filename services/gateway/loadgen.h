@@ -1,0 +1,40 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ctg::gateway {
+
+// One load run: `concurrency` closed-loop callers, each sending the next unary call as soon as
+// the previous one completes, for `duration`.
+struct LoadSpec {
+  std::shared_ptr<grpc::Channel> channel;
+  std::string method;   // full path, "/pkg.Service/Method"
+  std::string request;  // serialized request message (empty = all defaults)
+  std::string token;    // bearer token; empty sends none
+  int concurrency = 1;
+  std::chrono::milliseconds duration{5000};
+  std::chrono::milliseconds warmup{500};  // calls in this window are not measured
+};
+
+// What a run measured.
+struct LoadResult {
+  int64_t calls = 0;
+  int64_t errors = 0;
+  std::string first_error;
+  double seconds = 0;
+  double qps = 0;
+  double p50_us = 0, p90_us = 0, p99_us = 0, max_us = 0;
+};
+
+// Runs the load and blocks until it is over.
+LoadResult RunLoad(const LoadSpec& spec);
+
+// One line: "qps=... p50=...us p90=... p99=... max=... errors=...".
+std::string FormatLoadResult(const LoadResult& r);
+
+}  // namespace ctg::gateway

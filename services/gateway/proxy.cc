@@ -1,0 +1,482 @@
+#include "gateway/proxy.h"
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/rpc.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace ctg::gateway {
+namespace {
+
+using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
+
+std::string ToString(grpc::string_ref s) { return std::string(s.data(), s.size()); }
+
+bool StartsWith(grpc::string_ref s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
+}
+
+bool Equals(grpc::string_ref s, std::string_view v) {
+  return std::string_view(s.data(), s.size()) == v;
+}
+
+// Headers the transport owns (or that the gateway sets itself): never copied across.
+bool IsHopHeader(grpc::string_ref key) {
+  return StartsWith(key, ":") || StartsWith(key, "grpc-") || Equals(key, "user-agent") ||
+         Equals(key, "te") || Equals(key, "content-type") || Equals(key, "host") ||
+         Equals(key, "x-request-id");
+}
+
+const grpc::string_ref* FindHeader(const Metadata& md, std::string_view key) {
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  return it == md.end() ? nullptr : &it->second;
+}
+
+// RESOURCE_EXHAUSTED carrying a google.rpc.RetryInfo with the delay before the next token.
+grpc::Status RateLimitedStatus(std::chrono::milliseconds wait) {
+  google::rpc::RetryInfo retry;
+  retry.mutable_retry_delay()->set_seconds(wait.count() / 1000);
+  retry.mutable_retry_delay()->set_nanos(int32_t(wait.count() % 1000) * 1000000);
+  google::rpc::Status detail;
+  detail.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+  const std::string message =
+      "rate limit exceeded; retry in " + std::to_string(wait.count()) + " ms";
+  detail.set_message(message);
+  detail.add_details()->PackFrom(retry);
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail.SerializeAsString());
+}
+
+}  // namespace
+
+void RetryBudget::Deposit() {
+  std::lock_guard lock(mu_);
+  tokens_ = std::min(burst_, tokens_ + ratio_);
+}
+
+bool RetryBudget::Withdraw() {
+  std::lock_guard lock(mu_);
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
+}
+
+bool IsSafeToRetry(const std::string& method, const Metadata& metadata) {
+  static constexpr std::string_view kReadPrefixes[] = {"Get",    "List",     "Check",
+                                                       "Search", "BatchGet", "Watch"};
+  for (auto p : kReadPrefixes) {
+    if (method.size() > p.size() && method.compare(0, p.size(), p) == 0 &&
+        method[p.size()] >= 'A' && method[p.size()] <= 'Z') {
+      return true;
+    }
+  }
+  return FindHeader(metadata, "idempotency-key") != nullptr ||
+         FindHeader(metadata, "x-idempotency-key") != nullptr;
+}
+
+class ProxyCall;
+
+// One forwarding of a call to one backend instance (a call has several when it is retried).
+// All its state is guarded by the owning ProxyCall's mutex.
+class Attempt : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  Attempt(ProxyCall* call, Backend* backend) : call_(call), backend_(backend) {}
+
+  void OnReadInitialMetadataDone(bool ok) override;
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+  ProxyCall* const call_;
+  Backend* const backend_;
+  grpc::ClientContext context_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::deque<grpc::ByteBuffer> to_write_;  // front() is being written when write_pending_
+  grpc::ByteBuffer read_buffer_;
+  bool write_pending_ = false;
+  bool request_closed_ = false;  // WritesDone sent, or a write failed
+  bool read_closed_ = false;     // no more responses will come
+  bool hold_ = false;            // operations may still be started from the server side
+  bool done_ = false;
+};
+
+// One call received by the gateway: the server-side reactor, plus the attempts that forward it.
+// Every reaction takes `mu_`; operations are started with it held. gRPC defers the reactions
+// they trigger until the current one returns; the mutex is recursive should one run inline.
+class ProxyCall : public grpc::ServerGenericBidiReactor {
+ public:
+  ProxyCall(GatewayProxy* proxy, grpc::GenericCallbackServerContext* ctx)
+      : proxy_(proxy), ctx_(ctx) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Admit();
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    server_read_pending_ = false;
+    if (ok) {
+      ++msgs_received_;
+      const size_t n = request_buffer_.Length();
+      bytes_received_ += n;
+      if (replayable_) {
+        replay_bytes_ += n;
+        if (replay_bytes_ > proxy_->options_.max_replay_bytes) {
+          replayable_ = false;
+          replay_.clear();
+        } else {
+          replay_.push_back(request_buffer_);
+        }
+      }
+      if (current_ != nullptr && !current_->request_closed_ && !current_->read_closed_) {
+        current_->to_write_.push_back(request_buffer_);
+      }
+    } else {
+      half_closed_ = true;
+    }
+    request_buffer_.Clear();
+    if (current_ != nullptr) Pump(current_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    server_write_pending_ = false;
+    if (finish_wanted_) {
+      DoFinish(std::move(final_status_));
+      return;
+    }
+    if (!ok) {
+      ServerGone();
+      return;
+    }
+    Attempt* a = current_;
+    if (a != nullptr && !a->read_closed_ && !server_gone_) a->StartRead(&a->read_buffer_);
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    ServerGone();
+  }
+
+  void OnDone() override { Unref(); }
+
+  // Reactions of an attempt, forwarded here.
+  void AttemptInitialMetadata(Attempt* a, bool ok) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (!ok) {
+      CloseRead(a);
+      return;
+    }
+    if (a != current_ || server_gone_ || server_finished_) {
+      CloseRead(a);
+      return;
+    }
+    const auto& md = a->context_.GetServerInitialMetadata();
+    bool any = false;
+    for (const auto& [k, v] : md) {
+      if (IsHopHeader(k)) continue;
+      ctx_->AddInitialMetadata(ToString(k), ToString(v));
+      any = true;
+    }
+    if (any) {
+      // Headers go to the caller now (a server stream may wait before its first message).
+      response_started_ = true;
+      StartSendInitialMetadata();
+    }
+    a->StartRead(&a->read_buffer_);
+  }
+
+  void AttemptRead(Attempt* a, bool ok) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (!ok || a != current_ || server_gone_ || server_finished_) {
+      CloseRead(a);
+      return;
+    }
+    ++msgs_sent_;
+    bytes_sent_ += a->read_buffer_.Length();
+    response_started_ = true;
+    response_buffer_.Swap(&a->read_buffer_);
+    a->read_buffer_.Clear();
+    server_write_pending_ = true;
+    StartWrite(&response_buffer_);
+  }
+
+  void AttemptWrote(Attempt* a, bool ok) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    a->write_pending_ = false;
+    if (!a->to_write_.empty()) a->to_write_.pop_front();
+    if (!ok) {
+      a->request_closed_ = true;  // the backend ended the call; its status will follow
+      a->to_write_.clear();
+      return;
+    }
+    Pump(a);
+  }
+
+  void AttemptDone(Attempt* a, const grpc::Status& status) {
+    bool last;
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      a->done_ = true;
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - a->start_).count();
+      proxy_->metrics_.ClientHandled(service_, method_, a->backend_->address(),
+                                     StatusCodeName(status.error_code()), seconds);
+      if (a == current_) {
+        current_ = nullptr;
+        if (!TryRetry(a, status)) {
+          for (const auto& [k, v] : a->context_.GetServerTrailingMetadata()) {
+            if (!IsHopHeader(k)) ctx_->AddTrailingMetadata(ToString(k), ToString(v));
+          }
+          Complete(status);
+        }
+      }
+      last = --refs_ == 0;
+    }
+    if (last) delete this;
+  }
+
+ private:
+  // Checks the caller and starts forwarding, or finishes the call with the reason it may not.
+  void Admit() {
+    const Metadata& md = ctx_->client_metadata();
+    if (const auto* id = FindHeader(md, "x-request-id");
+        id != nullptr && !id->empty() && id->size() <= 128) {
+      request_id_ = ToString(*id);
+    } else {
+      request_id_ = NewUuid();
+    }
+    ctx_->AddInitialMetadata("x-request-id", request_id_);
+    if (!SplitMethodPath(ctx_->method(), &service_, &method_)) {
+      service_ = "unknown";
+      method_ = "unknown";
+      proxy_->metrics_.ServerStarted(service_, method_);
+      return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "malformed method path"));
+    }
+    proxy_->metrics_.ServerStarted(service_, method_);
+    const AuthzRule* rule = proxy_->authz_.Find(service_, method_);
+    Principal principal;
+    if (rule == nullptr || !rule->open) {
+      const auto* header = FindHeader(md, "authorization");
+      try {
+        principal = proxy_->verifier_.VerifyAuthorizationHeader(
+            header == nullptr ? std::string_view()
+                              : std::string_view(header->data(), header->size()));
+      } catch (const UnauthenticatedError& e) {
+        return Complete(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, e.what()));
+      }
+      principal_ = principal.subject;
+    }
+    // Per principal; open methods are limited per peer address.
+    const auto wait =
+        proxy_->limiter_.Acquire(principal_.empty() ? "peer:" + ctx_->peer() : principal_);
+    if (wait.count() > 0) {
+      proxy_->metrics_.RateLimited();
+      ctx_->AddTrailingMetadata("retry-after-ms", std::to_string(wait.count()));
+      return Complete(RateLimitedStatus(wait));
+    }
+    if (!proxy_->router_.Knows(service_)) {
+      return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown service " + service_));
+    }
+    if (!AuthzTable::Allows(rule, principal)) {
+      return Complete(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                   "no role of the caller may call " + service_ + "/" + method_));
+    }
+    Backend* backend = proxy_->router_.Pick(service_);
+    if (backend == nullptr) {
+      return Complete(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "no healthy backend for " + service_));
+    }
+    proxy_->retry_budget_.Deposit();
+    replayable_ = IsSafeToRetry(method_, md);
+    deadline_ = ctx_->deadline();
+    if (deadline_ == std::chrono::system_clock::time_point::max()) {
+      deadline_ = std::chrono::system_clock::now() + proxy_->options_.default_deadline;
+    }
+    StartAttempt(backend);
+  }
+
+  // Starts forwarding to `backend`, replaying the request messages already received.
+  void StartAttempt(Backend* backend) {
+    attempts_.push_back(std::make_unique<Attempt>(this, backend));
+    Attempt* a = attempts_.back().get();
+    current_ = a;
+    backend_address_ = backend->address();
+    ++refs_;
+    a->context_.set_deadline(deadline_);
+    for (const auto& [k, v] : ctx_->client_metadata()) {
+      if (!IsHopHeader(k)) a->context_.AddMetadata(ToString(k), ToString(v));
+    }
+    a->context_.AddMetadata("x-request-id", request_id_);
+    for (const auto& m : replay_) a->to_write_.push_back(m);
+    proxy_->metrics_.ClientStarted(service_, method_, backend->address());
+    backend->stub().PrepareBidiStreamingCall(&a->context_, ctx_->method(), grpc::StubOptions(), a);
+    a->hold_ = true;
+    a->AddHold();
+    a->StartCall();
+    Pump(a);
+  }
+
+  // Moves the request stream forward on `a`: the next queued write, then WritesDone once the
+  // caller half-closed, else the next read from the caller.
+  void Pump(Attempt* a) {
+    if (a->request_closed_ || a->read_closed_ || server_gone_ || a->write_pending_) return;
+    if (!a->to_write_.empty()) {
+      a->write_pending_ = true;
+      a->StartWrite(&a->to_write_.front());
+      return;
+    }
+    if (half_closed_) {
+      a->request_closed_ = true;
+      a->StartWritesDone();
+      return;
+    }
+    if (!server_read_pending_ && !server_finished_) {
+      server_read_pending_ = true;
+      StartRead(&request_buffer_);
+    }
+  }
+
+  // No more responses from `a`: nothing else is started on it from outside its reactions.
+  void CloseRead(Attempt* a) {
+    a->read_closed_ = true;
+    ReleaseHold(a);
+  }
+
+  void ReleaseHold(Attempt* a) {
+    if (a->hold_) {
+      a->hold_ = false;
+      a->RemoveHold();
+    }
+  }
+
+  // The caller cancelled or went away: cancel the backend call; its end finishes ours.
+  void ServerGone() {
+    if (server_gone_) return;
+    server_gone_ = true;
+    if (current_ != nullptr) {
+      current_->context_.TryCancel();
+      ReleaseHold(current_);
+    }
+  }
+
+  // Whether the failed attempt `a` is retried on another instance (and starts the retry).
+  bool TryRetry(Attempt* a, const grpc::Status& status) {
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !replayable_ || response_started_ ||
+        server_gone_ || server_finished_ ||
+        int(attempts_.size()) >= proxy_->options_.max_attempts ||
+        std::chrono::system_clock::now() >= deadline_) {
+      return false;
+    }
+    Backend* next = proxy_->router_.Pick(service_, a->backend_);
+    if (next == nullptr || next == a->backend_ || !proxy_->retry_budget_.Withdraw()) return false;
+    proxy_->metrics_.Retried(service_, method_);
+    StartAttempt(next);
+    return true;
+  }
+
+  // Finishes the call with `status` once no write to the caller is in flight.
+  void Complete(grpc::Status status) {
+    final_code_ = status.error_code();
+    final_message_ = status.error_message();
+    if (server_write_pending_) {
+      finish_wanted_ = true;
+      final_status_ = std::move(status);
+      return;
+    }
+    DoFinish(std::move(status));
+  }
+
+  void DoFinish(grpc::Status status) {
+    finish_wanted_ = false;
+    server_finished_ = true;
+    Record();
+    Finish(std::move(status));
+  }
+
+  // Metrics and the access-log line, written before the caller can see the status.
+  void Record() {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const std::string code = StatusCodeName(final_code_);
+    proxy_->metrics_.ServerHandled(service_, method_, code, seconds, msgs_received_, msgs_sent_);
+    if (!proxy_->options_.access_log) return;
+    LogLine line("info");
+    line.Add("msg", "access")
+        .Add("request_id", request_id_)
+        .Add("principal", principal_)
+        .Add("method", ctx_->method())
+        .Add("backend", backend_address_)
+        .Add("code", code)
+        .Add("duration_ms", seconds * 1000)
+        .Add("bytes_in", int64_t(bytes_received_))
+        .Add("bytes_out", int64_t(bytes_sent_))
+        .Add("attempts", int64_t(attempts_.size()))
+        .Add("peer", ctx_->peer());
+    if (!final_message_.empty() && final_code_ != 0) line.Add("error", final_message_);
+    line.Emit();
+  }
+
+  void Unref() {
+    bool last;
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      last = --refs_ == 0;
+    }
+    if (last) delete this;
+  }
+
+  GatewayProxy* const proxy_;
+  grpc::GenericCallbackServerContext* const ctx_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::recursive_mutex mu_;
+  int refs_ = 1;  // the server side, plus one per attempt not yet done
+  std::string service_, method_, principal_, request_id_, backend_address_;
+  std::chrono::system_clock::time_point deadline_;
+  std::vector<std::unique_ptr<Attempt>> attempts_;
+  Attempt* current_ = nullptr;
+  grpc::ByteBuffer request_buffer_;
+  grpc::ByteBuffer response_buffer_;
+  std::vector<grpc::ByteBuffer> replay_;
+  size_t replay_bytes_ = 0;
+  bool replayable_ = false;
+  bool response_started_ = false;
+  bool server_read_pending_ = false;
+  bool server_write_pending_ = false;
+  bool half_closed_ = false;
+  bool server_gone_ = false;
+  bool server_finished_ = false;
+  bool finish_wanted_ = false;
+  grpc::Status final_status_;
+  int final_code_ = 0;
+  std::string final_message_;
+  int64_t msgs_received_ = 0, msgs_sent_ = 0;
+  size_t bytes_received_ = 0, bytes_sent_ = 0;
+};
+
+void Attempt::OnReadInitialMetadataDone(bool ok) { call_->AttemptInitialMetadata(this, ok); }
+void Attempt::OnReadDone(bool ok) { call_->AttemptRead(this, ok); }
+void Attempt::OnWriteDone(bool ok) { call_->AttemptWrote(this, ok); }
+void Attempt::OnDone(const grpc::Status& status) { call_->AttemptDone(this, status); }
+
+GatewayProxy::GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz,
+                           RateLimiter& limiter, Router& router, GatewayMetrics& metrics,
+                           ProxyOptions options)
+    : verifier_(verifier),
+      authz_(authz),
+      limiter_(limiter),
+      router_(router),
+      metrics_(metrics),
+      options_(options),
+      retry_budget_(options.retry_ratio, options.retry_burst) {}
+
+grpc::ServerGenericBidiReactor* GatewayProxy::CreateReactor(
+    grpc::GenericCallbackServerContext* ctx) {
+  return new ProxyCall(this, ctx);
+}
+
+}  // namespace ctg::gateway

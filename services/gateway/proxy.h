@@ -1,0 +1,78 @@
+#pragma once
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "gateway/gateway_metrics.h"
+#include "gateway/rate_limiter.h"
+#include "gateway/router.h"
+#include "gateway/tables.h"
+#include "gateway/token_verifier.h"
+
+namespace ctg::gateway {
+
+// Behaviour of the proxy for every call.
+struct ProxyOptions {
+  // Deadline given to a call that arrives without one.
+  std::chrono::milliseconds default_deadline{30000};
+  // Attempts per call (first one included) for calls that are safe to retry on UNAVAILABLE.
+  int max_attempts = 3;
+  // A call is only retried while every request message it sent fits in this many bytes.
+  size_t max_replay_bytes = 64 * 1024;
+  // Retry budget: each call earns `retry_ratio` retry tokens, up to `retry_burst`; a retry
+  // spends one. Bounds retries to ~10% of traffic when a backend fails.
+  double retry_ratio = 0.1;
+  double retry_burst = 10;
+  // One JSON access-log line per call on stderr.
+  bool access_log = true;
+};
+
+// A bounded budget of retries shared by every call (thread-safe).
+class RetryBudget {
+ public:
+  RetryBudget(double ratio, double burst) : ratio_(ratio), burst_(burst), tokens_(burst) {}
+  // Credits one call.
+  void Deposit();
+  // Takes one retry token; false when the budget is spent.
+  bool Withdraw();
+
+ private:
+  const double ratio_;
+  const double burst_;
+  std::mutex mu_;
+  double tokens_;
+};
+
+// Whether a call may be sent again after UNAVAILABLE: reads (Get*, List*, Check*, Search*,
+// BatchGet*, Watch*) and calls carrying an "idempotency-key" / "x-idempotency-key" header.
+bool IsSafeToRetry(const std::string& method,
+                   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+
+// The transparent proxy: a generic callback service that accepts every method, checks the
+// caller (token, rate limit, route, authorization table), then forwards raw messages both ways
+// to a healthy backend, with metadata, deadline, cancellation, trailing metadata and status.
+class GatewayProxy : public grpc::CallbackGenericService {
+ public:
+  // Every reference must outlive the service (and the server it is registered with).
+  GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz, RateLimiter& limiter,
+               Router& router, GatewayMetrics& metrics, ProxyOptions options);
+
+  // Creates the reactor that serves one call (gRPC calls this for every unregistered method).
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+
+ private:
+  friend class ProxyCall;
+  const TokenVerifier& verifier_;
+  const AuthzTable& authz_;
+  RateLimiter& limiter_;
+  Router& router_;
+  GatewayMetrics& metrics_;
+  const ProxyOptions options_;
+  RetryBudget retry_budget_;
+};
+
+}  // namespace ctg::gateway

@@ -1,0 +1,184 @@
+#include "gateway/tables.h"
+
+#include <sstream>
+
+#include "common/config.h"
+
+namespace ctg::gateway {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    auto item = Trim(s.substr(start, comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
+}
+
+bool ValidAddress(std::string_view a) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == a.size()) return false;
+  if (a.size() - colon - 1 > 5) return false;
+  int port = 0;
+  for (char c : a.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    port = port * 10 + (c - '0');
+  }
+  return port > 0 && port <= 65535;
+}
+
+// Calls `f(line_number, key, value)` for each non-empty, non-comment "key = value" line.
+template <typename F>
+void ForEachAssignment(std::string_view text, const char* file, F f) {
+  int line_number = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = Trim(line);
+    if (line.empty()) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      throw ConfigError(std::string(file) + " line " + std::to_string(line_number) +
+                        ": expected '<name> = <values>'");
+    }
+    f(line_number, Trim(line.substr(0, eq)), Trim(line.substr(eq + 1)));
+  }
+}
+
+std::string Where(const char* file, int line) {
+  return std::string(file) + " line " + std::to_string(line) + ": ";
+}
+
+}  // namespace
+
+bool SplitMethodPath(std::string_view path, std::string* service, std::string* method) {
+  if (path.size() < 4 || path[0] != '/') return false;
+  const auto slash = path.find('/', 1);
+  if (slash == std::string_view::npos || slash == 1 || slash + 1 == path.size()) return false;
+  if (path.find('/', slash + 1) != std::string_view::npos) return false;
+  service->assign(path.substr(1, slash - 1));
+  method->assign(path.substr(slash + 1));
+  return true;
+}
+
+std::vector<ServiceRoute> ParseRoutes(std::string_view text) {
+  constexpr const char* kFile = "routes";
+  std::vector<ServiceRoute> routes;
+  ForEachAssignment(text, kFile, [&](int line, std::string_view key, std::string_view value) {
+    if (key.empty() || key.find('.') == std::string_view::npos) {
+      throw ConfigError(Where(kFile, line) + "expected a fully qualified service name");
+    }
+    for (char c : key) {
+      if (!IsNameChar(c)) throw ConfigError(Where(kFile, line) + "bad service name");
+    }
+    for (const auto& r : routes) {
+      if (r.service == key) throw ConfigError(Where(kFile, line) + "service routed twice");
+    }
+    ServiceRoute route{std::string(key), SplitList(value)};
+    if (route.backends.empty()) throw ConfigError(Where(kFile, line) + "no backend address");
+    for (const auto& a : route.backends) {
+      if (!ValidAddress(a)) {
+        throw ConfigError(Where(kFile, line) + "backend '" + a + "' is not host:port");
+      }
+    }
+    routes.push_back(std::move(route));
+  });
+  return routes;
+}
+
+AuthzTable AuthzTable::Parse(std::string_view text) {
+  constexpr const char* kFile = "authz";
+  AuthzTable table;
+  ForEachAssignment(text, kFile, [&](int line, std::string_view key, std::string_view value) {
+    if (key.empty()) throw ConfigError(Where(kFile, line) + "empty method pattern");
+    const bool prefix = key.back() == '*';
+    const auto body = prefix ? key.substr(0, key.size() - 1) : key;
+    for (char c : body) {
+      if (!IsNameChar(c) && c != '/') throw ConfigError(Where(kFile, line) + "bad method pattern");
+    }
+    if (!prefix && body.find('/') == std::string_view::npos) {
+      throw ConfigError(Where(kFile, line) +
+                        "pattern must be 'pkg.Service/Method' or end with '*'");
+    }
+    for (const auto& r : table.rules_) {
+      if (r.pattern == key) throw ConfigError(Where(kFile, line) + "pattern listed twice");
+    }
+    AuthzRule rule;
+    rule.pattern = std::string(key);
+    const auto names = SplitList(value);
+    if (names.empty()) throw ConfigError(Where(kFile, line) + "no role listed");
+    for (const auto& n : names) {
+      if (n == "open") {
+        rule.open = true;
+      } else if (n == "*") {
+        rule.any_role = true;
+      } else if (auto role = ParseRole(n)) {
+        rule.roles.insert(*role);
+      } else {
+        throw ConfigError(Where(kFile, line) + "unknown role '" + n + "'");
+      }
+    }
+    if (rule.open && names.size() != 1) {
+      throw ConfigError(Where(kFile, line) + "'open' cannot be combined with roles");
+    }
+    table.rules_.push_back(std::move(rule));
+  });
+  return table;
+}
+
+const AuthzRule* AuthzTable::Find(std::string_view service, std::string_view method) const {
+  std::string full;
+  full.reserve(service.size() + method.size() + 1);
+  full.append(service).append("/").append(method);
+  const AuthzRule* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& r : rules_) {
+    const std::string_view p = r.pattern;
+    if (p.back() != '*') {
+      if (p == full) return &r;
+      continue;
+    }
+    const auto prefix = p.substr(0, p.size() - 1);
+    if (full.compare(0, prefix.size(), prefix) == 0 && (best == nullptr || p.size() > best_len)) {
+      best = &r;
+      best_len = p.size();
+    }
+  }
+  return best;
+}
+
+bool AuthzTable::Allows(const AuthzRule* rule, const Principal& principal) {
+  if (rule == nullptr) return false;
+  if (rule->open || rule->any_role) return true;
+  for (Role r : principal.roles) {
+    if (rule->roles.count(r) != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace ctg::gateway

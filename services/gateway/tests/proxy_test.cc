@@ -1,0 +1,537 @@
+// The gateway in front of real Echo backends (in-process gRPC servers on port 0), called over
+// real loopback channels: every call type, metadata, deadlines, cancellation, tokens,
+// authorization, limits, health and failover.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/auth.h"
+#include "gateway/gateway.h"
+#include "gateway/tests/echo_backend.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace ctg::gateway {
+namespace {
+
+namespace v1 = ::ctg::testing::v1;
+using testing::EchoBackend;
+using namespace std::chrono_literals;
+
+constexpr char kKey[] = "gateway-test-key-0123456789abcdef0123456789";
+constexpr char kIssuer[] = "ctg-test";
+constexpr char kAudience[] = "ctg";
+constexpr char kEcho[] = "ctg.testing.v1.EchoService";
+
+// The role table under test: Echo is open to any authenticated caller (as is any unknown
+// method of the service), the streaming methods to a few roles each.
+constexpr char kAuthz[] = R"(
+ctg.testing.v1.EchoService/*       = *
+ctg.testing.v1.EchoService/Collect = caf_agent, copil_secretariat
+ctg.testing.v1.EchoService/Expand  = copil_secretariat, auditor
+ctg.testing.v1.EchoService/Chat    = service
+grpc.health.v1.*                   = open
+grpc.reflection.*                  = open
+)";
+
+std::string Token(std::vector<Role> roles, const std::string& subject = "alice",
+                  const std::string& key = kKey, const std::string& audience = kAudience,
+                  std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  TokenClaims claims;
+  claims.subject = subject;
+  claims.roles = std::move(roles);
+  claims.issuer = kIssuer;
+  claims.audience = audience;
+  claims.lifetime = 1h;
+  return MintHs256Token(claims, key, now);
+}
+
+GatewayConfig BaseConfig(const std::string& routes) {
+  GatewayConfig c;
+  c.listen_address = "127.0.0.1:0";
+  c.metrics_address = "off";
+  c.routes_text = routes;
+  c.authz_text = kAuthz;
+  c.jwt_key = kKey;
+  c.jwt_issuer = kIssuer;
+  c.jwt_audience = kAudience;
+  c.plaintext = true;
+  c.rate_limit_rps = 0;
+  c.health_interval = 50ms;
+  c.access_log = false;
+  c.shutdown_grace = 1s;
+  return c;
+}
+
+std::string Routes(const std::vector<EchoBackend*>& backends) {
+  std::string r = std::string(kEcho) + " = ";
+  for (size_t i = 0; i < backends.size(); ++i) {
+    r += (i ? ", " : "") + backends[i]->address();
+  }
+  return r + "\n";
+}
+
+std::string Str(grpc::string_ref s) { return std::string(s.data(), s.size()); }
+
+std::vector<std::string> Values(const std::multimap<grpc::string_ref, grpc::string_ref>& md,
+                                const std::string& key) {
+  std::vector<std::string> out;
+  auto [b, e] = md.equal_range(key);
+  for (auto it = b; it != e; ++it) out.push_back(Str(it->second));
+  return out;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = std::make_unique<EchoBackend>("a");
+    b_ = std::make_unique<EchoBackend>("b");
+  }
+
+  void StartGateway(GatewayConfig config) {
+    gateway_ = std::make_unique<Gateway>(std::move(config));
+    gateway_->Start();
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(gateway_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::EchoService::NewStub(channel_);
+  }
+  void StartGateway() { StartGateway(BaseConfig(Routes({a_.get(), b_.get()}))); }
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& token,
+                                               std::chrono::milliseconds timeout = 10s) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+    return ctx;
+  }
+
+  grpc::Status Echo(const std::string& token, v1::EchoResponse* resp = nullptr,
+                    const std::string& message = "hi") {
+    v1::EchoRequest req;
+    req.set_message(message);
+    v1::EchoResponse ignored;
+    auto ctx = Context(token);
+    return stub_->Echo(ctx.get(), req, resp ? resp : &ignored);
+  }
+
+  int BackendCalls() { return a_->calls() + b_->calls(); }
+
+  std::unique_ptr<EchoBackend> a_, b_;
+  std::unique_ptr<Gateway> gateway_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EchoService::Stub> stub_;
+};
+
+TEST_F(GatewayTest, UnaryPassesMetadataTrailersAndStatus) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kAuditor}));
+  ctx->AddMetadata("x-echo", "bonjour");
+  ctx->AddMetadata("x-echo-bin", std::string("\x00\x01\xff", 3));
+  ctx->AddMetadata("x-request-id", "req-42");
+  v1::EchoRequest req;
+  req.set_message("hello");
+  v1::EchoResponse resp;
+  grpc::Status status = stub_->Echo(ctx.get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resp.message(), "hello");
+  EXPECT_THAT(Values(ctx->GetServerInitialMetadata(), "x-echo-initial"),
+              ::testing::ElementsAre("bonjour"));
+  EXPECT_THAT(Values(ctx->GetServerTrailingMetadata(), "x-echo-trailer"),
+              ::testing::ElementsAre("bonjour"));
+  EXPECT_THAT(Values(ctx->GetServerTrailingMetadata(), "x-echo-bin"),
+              ::testing::ElementsAre(std::string("\x00\x01\xff", 3)));
+  EXPECT_THAT(Values(ctx->GetServerInitialMetadata(), "x-request-id"),
+              ::testing::ElementsAre("req-42"));
+  // The backend sees the caller's headers, its token (defence in depth) and the request id.
+  auto seen = (resp.backend() == "a" ? a_ : b_)->last_call();
+  EXPECT_EQ(seen.metadata.count("authorization"), 1u);
+  ASSERT_EQ(seen.metadata.count("x-request-id"), 1u);
+  EXPECT_EQ(seen.metadata.find("x-request-id")->second, "req-42");
+}
+
+TEST_F(GatewayTest, RequestIdIsGeneratedWhenAbsent) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kAuditor}));
+  v1::EchoRequest req;
+  v1::EchoResponse resp;
+  ASSERT_TRUE(stub_->Echo(ctx.get(), req, &resp).ok());
+  auto ids = Values(ctx->GetServerInitialMetadata(), "x-request-id");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0].size(), 36u);
+}
+
+TEST_F(GatewayTest, ErrorStatusMessageDetailsAndTrailersPassThrough) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kAuditor}));
+  ctx->AddMetadata("x-echo", "e");
+  v1::EchoRequest req;
+  req.set_message("m");
+  req.set_fail_code(grpc::StatusCode::FAILED_PRECONDITION);
+  req.set_fail_message("not now");
+  v1::EchoResponse resp;
+  grpc::Status status = stub_->Echo(ctx.get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "not now");
+  EXPECT_EQ(status.error_details(), "details:m");
+  EXPECT_THAT(Values(ctx->GetServerTrailingMetadata(), "x-echo-trailer"),
+              ::testing::ElementsAre("e"));
+}
+
+TEST_F(GatewayTest, ClientStreaming) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kCafAgent}));
+  v1::EchoResponse resp;
+  auto writer = stub_->Collect(ctx.get(), &resp);
+  for (const char* m : {"un", "deux", "trois"}) {
+    v1::EchoRequest req;
+    req.set_message(m);
+    ASSERT_TRUE(writer->Write(req));
+  }
+  ASSERT_TRUE(writer->WritesDone());
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resp.message(), "un,deux,trois");
+  EXPECT_EQ(resp.index(), 3);
+}
+
+TEST_F(GatewayTest, ServerStreamingWithTrailersAndFinalError) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kAuditor}));
+  ctx->AddMetadata("x-echo", "s");
+  v1::EchoRequest req;
+  req.set_message("x");
+  req.set_repeat(5);
+  req.set_fail_code(grpc::StatusCode::ABORTED);
+  req.set_fail_message("stream ended badly");
+  auto reader = stub_->Expand(ctx.get(), req);
+  v1::EchoResponse resp;
+  std::vector<int> indexes;
+  while (reader->Read(&resp)) indexes.push_back(resp.index());
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(indexes, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(status.error_message(), "stream ended badly");
+  EXPECT_THAT(Values(ctx->GetServerInitialMetadata(), "x-echo-initial"),
+              ::testing::ElementsAre("s"));
+  EXPECT_THAT(Values(ctx->GetServerTrailingMetadata(), "x-echo-trailer"),
+              ::testing::ElementsAre("s"));
+}
+
+TEST_F(GatewayTest, BidiStreamingInterleaves) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kService}));
+  auto stream = stub_->Chat(ctx.get());
+  for (int i = 0; i < 4; ++i) {
+    v1::EchoRequest req;
+    req.set_message("ping" + std::to_string(i));
+    ASSERT_TRUE(stream->Write(req));
+    v1::EchoResponse resp;
+    ASSERT_TRUE(stream->Read(&resp));  // each answer arrives before the next request is sent
+    EXPECT_EQ(resp.message(), "ping" + std::to_string(i));
+    EXPECT_EQ(resp.index(), i);
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::EchoResponse extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(GatewayTest, DeadlinePropagatesToTheBackend) {
+  StartGateway();
+  const auto deadline = std::chrono::system_clock::now() + 300ms;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + Token({Role::kAuditor}));
+  ctx.set_deadline(deadline);
+  v1::EchoRequest req;
+  req.set_hang(true);
+  v1::EchoResponse resp;
+  grpc::Status status = stub_->Echo(&ctx, req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EchoBackend* seen = a_->calls() > 0 ? a_.get() : b_.get();
+  ASSERT_EQ(seen->calls(), 1);
+  // The backend got the caller's deadline (give or take transit), not the 30 s default.
+  EXPECT_LE(seen->last_call().deadline, deadline + 1s);
+  EXPECT_TRUE(seen->WaitForCancellations(1, 10s));
+}
+
+TEST_F(GatewayTest, DefaultDeadlineWhenTheCallerGivesNone) {
+  auto config = BaseConfig(Routes({a_.get()}));
+  config.default_deadline = 200ms;
+  StartGateway(std::move(config));
+  grpc::ClientContext ctx;  // no deadline
+  ctx.AddMetadata("authorization", "Bearer " + Token({Role::kAuditor}));
+  v1::EchoRequest req;
+  req.set_hang(true);
+  v1::EchoResponse resp;
+  grpc::Status status = stub_->Echo(&ctx, req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(a_->last_call().deadline, std::chrono::system_clock::time_point::max());
+  EXPECT_TRUE(a_->WaitForCancellations(1, 10s));
+}
+
+TEST_F(GatewayTest, CancellationPropagatesToTheBackend) {
+  StartGateway(BaseConfig(Routes({a_.get()})));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + Token({Role::kAuditor}));
+  v1::EchoRequest req;
+  req.set_hang(true);
+  v1::EchoResponse resp;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub_->async()->Echo(&ctx, &req, &resp, [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    status = s;
+    done = true;
+    cv.notify_all();
+  });
+  ASSERT_TRUE(a_->WaitForCalls(1, 10s));  // the backend is serving the call
+  ctx.TryCancel();
+  EXPECT_TRUE(a_->WaitForCancellations(1, 10s));
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(GatewayTest, BadTokensAreRefusedBeforeAnyBackendSeesTheCall) {
+  StartGateway();
+  const std::string good = Token({Role::kAuditor});
+  const auto dot = good.find('.');
+  const std::string payload = good.substr(dot + 1, good.rfind('.') - dot - 1);
+  const std::string alg_none =
+      Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." + payload + ".";
+  const std::string cases[] = {
+      "",  // missing
+      Token({Role::kAuditor}, "alice", kKey, kAudience,
+            std::chrono::system_clock::now() - 3h),                                // expired
+      Token({Role::kAuditor}, "alice", "another-key-0123456789abcdef0123456789"),  // bad signature
+      alg_none,                                                                    // alg: none
+      Token({Role::kAuditor}, "alice", kKey, "someone-else"),                      // wrong audience
+      "not-a-jwt",                                                                 // garbage
+  };
+  for (const auto& token : cases) {
+    grpc::Status status = Echo(token);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << token;
+  }
+  // Every call type is checked the same way.
+  auto ctx = Context("");
+  auto stream = stub_->Chat(ctx.get());
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(BackendCalls(), 0);
+  EXPECT_TRUE(Echo(good).ok());
+}
+
+TEST_F(GatewayTest, AuthorizationMatrix) {
+  StartGateway();
+  const std::vector<Role> roles = {
+      Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
+      Role::kCdsf,     Role::kAuditor,           Role::kService};
+  // Expected: method -> roles allowed (from kAuthz).
+  const std::map<std::string, std::set<Role>> allowed = {
+      {"Echo", {roles.begin(), roles.end()}},
+      {"Collect", {Role::kCafAgent, Role::kCopilSecretariat}},
+      {"Expand", {Role::kCopilSecretariat, Role::kAuditor}},
+      {"Chat", {Role::kService}},
+  };
+  int expected_backend_calls = 0;
+  for (Role role : roles) {
+    const std::string token = Token({role}, std::string(RoleName(role)));
+    for (const auto& [method, who] : allowed) {
+      auto ctx = Context(token);
+      grpc::Status status;
+      v1::EchoRequest req;
+      v1::EchoResponse resp;
+      if (method == "Echo") {
+        status = stub_->Echo(ctx.get(), req, &resp);
+      } else if (method == "Collect") {
+        auto w = stub_->Collect(ctx.get(), &resp);
+        w->WritesDone();
+        status = w->Finish();
+      } else if (method == "Expand") {
+        auto r = stub_->Expand(ctx.get(), req);
+        while (r->Read(&resp)) {
+        }
+        status = r->Finish();
+      } else {
+        auto s = stub_->Chat(ctx.get());
+        s->WritesDone();
+        status = s->Finish();
+      }
+      const bool ok = who.count(role) != 0;
+      if (ok) ++expected_backend_calls;
+      EXPECT_EQ(status.error_code(),
+                ok ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+          << RoleName(role) << " x " << method << ": " << status.error_message();
+    }
+  }
+  EXPECT_EQ(BackendCalls(), expected_backend_calls);
+}
+
+TEST_F(GatewayTest, UnknownServiceAndMethodAreUnimplemented) {
+  StartGateway();
+  grpc::GenericStub generic(channel_);
+  for (const char* method : {"/ctg.nothing.v1.Nope/Get", "/ctg.testing.v1.EchoService/Nope"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token({Role::kAuditor}));
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    grpc::ByteBuffer request, response;
+    grpc::Slice empty("");
+    request = grpc::ByteBuffer(&empty, 1);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+      std::lock_guard lock(mu);
+      status = s;
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;
+  }
+}
+
+TEST_F(GatewayTest, RateLimitPerPrincipal) {
+  auto config = BaseConfig(Routes({a_.get()}));
+  config.rate_limit_rps = 0.001;  // practically no refill during the test
+  config.rate_limit_burst = 3;
+  StartGateway(std::move(config));
+  const std::string alice = Token({Role::kAuditor}, "alice");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Echo(alice).ok());
+  auto ctx = Context(alice);
+  v1::EchoRequest req;
+  v1::EchoResponse resp;
+  grpc::Status status = stub_->Echo(ctx.get(), req, &resp);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(details.details(0).UnpackTo(&retry));
+  EXPECT_GT(retry.retry_delay().seconds(), 0);
+  EXPECT_EQ(Values(ctx->GetServerTrailingMetadata(), "retry-after-ms").size(), 1u);
+  EXPECT_EQ(a_->calls(), 3);
+  // Another principal is not affected.
+  EXPECT_TRUE(Echo(Token({Role::kAuditor}, "bob")).ok());
+}
+
+TEST_F(GatewayTest, OversizedMessageIsRefused) {
+  auto config = BaseConfig(Routes({a_.get()}));
+  config.max_message_bytes = 4096;
+  StartGateway(std::move(config));
+  grpc::Status status = Echo(Token({Role::kAuditor}), nullptr, std::string(10000, 'x'));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(a_->calls(), 0);
+  EXPECT_TRUE(Echo(Token({Role::kAuditor})).ok());
+}
+
+TEST_F(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
+  StartGateway();
+  const std::string token = Token({Role::kAuditor});
+  std::map<std::string, int> served;
+  for (int i = 0; i < 10; ++i) {
+    v1::EchoResponse resp;
+    ASSERT_TRUE(Echo(token, &resp).ok());
+    ++served[resp.backend()];
+  }
+  EXPECT_EQ(served["a"], 5);
+  EXPECT_EQ(served["b"], 5);
+
+  const int port_a = a_->port();
+  const std::string address_a = a_->address();
+  a_->Stop();
+  ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_a, false, 10s));
+  served.clear();
+  for (int i = 0; i < 10; ++i) {
+    v1::EchoResponse resp;
+    grpc::Status status = Echo(token, &resp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ++served[resp.backend()];
+  }
+  EXPECT_EQ(served["b"], 10);
+
+  a_ = std::make_unique<EchoBackend>("a", port_a);  // restarted on the same address
+  ASSERT_NE(a_->port(), 0);
+  ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_a, true, 10s));
+  served.clear();
+  for (int i = 0; i < 10; ++i) {
+    v1::EchoResponse resp;
+    ASSERT_TRUE(Echo(token, &resp).ok());
+    ++served[resp.backend()];
+  }
+  EXPECT_EQ(served["a"], 5);
+}
+
+TEST_F(GatewayTest, SafeCallsAreRetriedOnAnotherInstance) {
+  auto config = BaseConfig(Routes({a_.get(), b_.get()}));
+  config.health_interval = std::chrono::hours(1);  // the gateway does not notice the failure
+  StartGateway(std::move(config));
+  a_->Stop();
+  const std::string token = Token({Role::kAuditor});
+  for (int i = 0; i < 4; ++i) {
+    auto ctx = Context(token);
+    ctx->AddMetadata("idempotency-key", "k" + std::to_string(i));
+    v1::EchoRequest req;
+    v1::EchoResponse resp;
+    grpc::Status status = stub_->Echo(ctx.get(), req, &resp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(resp.backend(), "b");
+  }
+  // Without an idempotency key a write is not retried: half of them hit the dead instance.
+  int unavailable = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (Echo(token).error_code() == grpc::StatusCode::UNAVAILABLE) ++unavailable;
+  }
+  EXPECT_EQ(unavailable, 2);
+}
+
+TEST_F(GatewayTest, OwnHealthFollowsBackendsAndNeedsNoToken) {
+  StartGateway();
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status status = health->Check(&ctx, req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp.status();
+  };
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(check(kEcho), grpc::health::v1::HealthCheckResponse::SERVING);
+  const std::string address_a = a_->address(), address_b = b_->address();
+  a_->Stop();
+  ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_a, false, 10s));
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  b_->Stop();
+  ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_b, false, 10s));
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(check(kEcho), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Echo(Token({Role::kAuditor})).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
+  StartGateway();
+  ASSERT_TRUE(Echo(Token({Role::kAuditor})).ok());
+  EXPECT_EQ(Echo("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  std::map<std::string, double> totals;
+  for (const auto& family : gateway_->metrics().registry()->Collect()) {
+    for (const auto& m : family.metric) {
+      totals[family.name] += m.counter.value + m.gauge.value;
+    }
+  }
+  EXPECT_EQ(totals["grpc_server_started_total"], 2);
+  EXPECT_EQ(totals["grpc_server_handled_total"], 2);
+  EXPECT_EQ(totals["grpc_client_started_total"], 1);
+  EXPECT_EQ(totals["grpc_client_handled_total"], 1);
+  EXPECT_EQ(totals["ctg_gateway_backend_healthy"], 2);
+}
+
+}  // namespace
+}  // namespace ctg::gateway
