@@ -5,6 +5,7 @@
 
 #include "action_plan/plan_rules.h"
 #include "action_plan/service.h"
+#include "action_plan/tests/plan_fixture.h"
 #include "common/api.h"
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
@@ -20,58 +21,8 @@ using ::ctg::testing::ViolatedFields;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-class ActionPlanTest : public ::testing::Test {
+class ActionPlanTest : public ActionPlanServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase(
-        {partners::PartnerServiceSpec().migrations, ActionPlanServiceSpec().migrations});
-    partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url());
-    plan_ = new ctg::testing::InProcessService(
-        ActionPlanServiceSpec(), db_->url(),
-        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}});
-  }
-  static void TearDownTestSuite() {
-    delete plan_;
-    delete partners_;
-    delete db_;
-  }
-
-  void SetUp() override {
-    db_->Truncate("partners");
-    db_->Truncate("action_plan");
-    partners_stub_ = pv1::PartnerService::NewStub(partners_->channel());
-    stub_ = v1::ActionPlanService::NewStub(plan_->channel());
-    epci_ = CreateOrganisation(pv1::EPCI, "Val de Garonne Agglomération", "");
-    marmande_ = CreateOrganisation(pv1::COMMUNE, "Marmande", "47157");
-    tonneins_ = CreateOrganisation(pv1::COMMUNE, "Tonneins", "47310");
-    outsider_ = CreateOrganisation(pv1::COMMUNE, "Ailleurs", "33063");
-    pv1::CreateConventionRequest req;
-    auto* c = req.mutable_convention();
-    c->set_title("CTG Val de Garonne");
-    c->set_territory(epci_);
-    *c->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
-    *c->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
-    for (const auto& org : {epci_, marmande_, tonneins_}) c->add_parties()->set_organisation(org);
-    pv1::Convention convention;
-    ASSERT_TRUE(
-        partners_stub_->CreateConvention(AuthedContext(Secretariat()).get(), req, &convention)
-            .ok());
-    convention_ = convention.name();
-    axis_ = CreateAxisOk(1, "Garantir l'équité d'accès et la qualité des accueils").name();
-  }
-
-  std::string CreateOrganisation(pv1::OrganisationKind kind, const std::string& name,
-                                 const std::string& insee) {
-    pv1::CreateOrganisationRequest req;
-    req.mutable_organisation()->set_kind(kind);
-    req.mutable_organisation()->set_display_name(name);
-    req.mutable_organisation()->set_insee_code(insee);
-    pv1::Organisation out;
-    EXPECT_TRUE(
-        partners_stub_->CreateOrganisation(AuthedContext(Secretariat()).get(), req, &out).ok());
-    return out.name();
-  }
-
   v1::Axis CreateAxisOk(int number, const std::string& title) {
     v1::CreateAxisRequest req;
     req.mutable_axis()->set_convention(convention_);
@@ -126,25 +77,7 @@ class ActionPlanTest : public ::testing::Test {
     EXPECT_TRUE(stub_->ListActions(AuthedContext(Secretariat()).get(), req, &resp).ok());
     return resp.actions_size();
   }
-
-  static std::string Secretariat() {
-    return TestToken({Role::kCopilSecretariat}, "", "secretariat");
-  }
-  std::string AgentOf(const std::string& org) {
-    return TestToken({Role::kCollectivityAgent}, org, "agent");
-  }
-
-  static ctg::testing::TestDatabase* db_;
-  static ctg::testing::InProcessService* partners_;
-  static ctg::testing::InProcessService* plan_;
-  std::unique_ptr<pv1::PartnerService::Stub> partners_stub_;
-  std::unique_ptr<v1::ActionPlanService::Stub> stub_;
-  std::string epci_, marmande_, tonneins_, outsider_, convention_, axis_;
 };
-
-ctg::testing::TestDatabase* ActionPlanTest::db_ = nullptr;
-ctg::testing::InProcessService* ActionPlanTest::partners_ = nullptr;
-ctg::testing::InProcessService* ActionPlanTest::plan_ = nullptr;
 
 TEST_F(ActionPlanTest, CreateGetListAndUpdateActions) {
   v1::Action created;

@@ -8,6 +8,7 @@
 #include "action_plan/plan_rules.h"
 #include "action_plan/service.h"
 #include "action_plan/table_format.h"
+#include "action_plan/tests/plan_fixture.h"
 #include "common/api.h"
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
@@ -26,69 +27,17 @@ using ::testing::UnorderedElementsAre;
 // A quarter of the convention period that has begun.
 constexpr const char* kQuarter = "2025-Q3";
 
-class TableFilesTest : public ::testing::Test {
+class TableFilesTest : public ActionPlanServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase(
-        {partners::PartnerServiceSpec().migrations, ActionPlanServiceSpec().migrations});
-    partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url());
-    plan_ = new ctg::testing::InProcessService(
-        ActionPlanServiceSpec(), db_->url(),
-        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}});
-  }
-  static void TearDownTestSuite() {
-    delete plan_;
-    delete partners_;
-    delete db_;
-  }
-
   // A convention of three parties with one axis and three actions: 1 and 2 piloted by
   // Marmande, 3 by Tonneins; action 1 reported on in kQuarter, action 2 in an earlier quarter,
   // action 3 never.
   void SetUp() override {
-    db_->Truncate("partners");
-    db_->Truncate("action_plan");
-    partners_stub_ = pv1::PartnerService::NewStub(partners_->channel());
-    stub_ = v1::ActionPlanService::NewStub(plan_->channel());
-    epci_ = CreateOrganisation(pv1::EPCI, "Val de Garonne Agglomération", "");
-    marmande_ = CreateOrganisation(pv1::COMMUNE, "Marmande", "47157");
-    tonneins_ = CreateOrganisation(pv1::COMMUNE, "Tonneins", "47310");
-    outsider_ = CreateOrganisation(pv1::COMMUNE, "Ailleurs", "33063");
-    pv1::CreateConventionRequest req;
-    auto* c = req.mutable_convention();
-    c->set_title("CTG Val de Garonne");
-    c->set_territory(epci_);
-    *c->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
-    *c->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
-    for (const auto& org : {epci_, marmande_, tonneins_}) c->add_parties()->set_organisation(org);
-    pv1::Convention convention;
-    ASSERT_TRUE(
-        partners_stub_->CreateConvention(AuthedContext(Secretariat()).get(), req, &convention)
-            .ok());
-    convention_ = convention.name();
-    v1::CreateAxisRequest axis_req;
-    axis_req.mutable_axis()->set_convention(convention_);
-    axis_req.mutable_axis()->set_number(1);
-    axis_req.mutable_axis()->set_title("Garantir l'équité d'accès et la qualité des accueils");
-    v1::Axis axis;
-    ASSERT_TRUE(stub_->CreateAxis(AuthedContext(Secretariat()).get(), axis_req, &axis).ok());
-    axis_ = axis.name();
+    ActionPlanServiceTest::SetUp();
     actions_ = {CreateAction(1, marmande_), CreateAction(2, marmande_), CreateAction(3, tonneins_)};
     Report(actions_[0], kQuarter, v1::IN_PROGRESS, 40, "Réunion, puis \"bilan\"\nen juin",
            "=pas une formule");
     Report(actions_[1], "2025-Q1", v1::DELAYED, 10, "-5 bénévoles", "");
-  }
-
-  std::string CreateOrganisation(pv1::OrganisationKind kind, const std::string& name,
-                                 const std::string& insee) {
-    pv1::CreateOrganisationRequest req;
-    req.mutable_organisation()->set_kind(kind);
-    req.mutable_organisation()->set_display_name(name);
-    req.mutable_organisation()->set_insee_code(insee);
-    pv1::Organisation out;
-    EXPECT_TRUE(
-        partners_stub_->CreateOrganisation(AuthedContext(Secretariat()).get(), req, &out).ok());
-    return out.name();
   }
 
   std::string CreateAction(int number, const std::string& pilot) {
@@ -199,25 +148,8 @@ class TableFilesTest : public ::testing::Test {
     row[static_cast<int>(column)] = value;
   }
 
-  static std::string Secretariat() {
-    return TestToken({Role::kCopilSecretariat}, "", "secretariat");
-  }
-  std::string AgentOf(const std::string& org) {
-    return TestToken({Role::kCollectivityAgent}, org, "agent");
-  }
-
-  static ctg::testing::TestDatabase* db_;
-  static ctg::testing::InProcessService* partners_;
-  static ctg::testing::InProcessService* plan_;
-  std::unique_ptr<pv1::PartnerService::Stub> partners_stub_;
-  std::unique_ptr<v1::ActionPlanService::Stub> stub_;
-  std::string epci_, marmande_, tonneins_, outsider_, convention_, axis_;
   std::vector<std::string> actions_;
 };
-
-ctg::testing::TestDatabase* TableFilesTest::db_ = nullptr;
-ctg::testing::InProcessService* TableFilesTest::partners_ = nullptr;
-ctg::testing::InProcessService* TableFilesTest::plan_ = nullptr;
 
 TEST_F(TableFilesTest, ExportsBothFormatsWithNamesAndMimeTypes) {
   v1::ExportedFile xlsx, csv;
