@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "gateway/jwt_keys.h"
+#include "gateway/token_cache.h"
 
 namespace ctg::gateway {
 namespace {
@@ -200,12 +201,15 @@ Gateway::Gateway(GatewayConfig config)
       routes_(ParseRoutes(config_.routes_text)),
       limiter_(config_.rate_limit_rps, config_.rate_limit_burst) {
   JwtSettings jwt{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience, config_.jwt_leeway};
+  std::unique_ptr<TokenVerifier> verifier;
   if (config_.jwt_public_keys.empty()) {
-    verifier_ = std::make_unique<Hs256TokenVerifier>(std::move(jwt));
+    verifier = std::make_unique<Hs256TokenVerifier>(std::move(jwt));
   } else {
-    verifier_ = std::make_unique<MultiAlgTokenVerifier>(
-        std::move(jwt), ParseJwtPublicKeys(config_.jwt_public_keys));
+    verifier = std::make_unique<MultiAlgTokenVerifier>(std::move(jwt),
+                                                       ParseJwtPublicKeys(config_.jwt_public_keys));
   }
+  // Callers send the same token on every call: verify it once, until it expires.
+  verifier_ = std::make_unique<CachingTokenVerifier>(std::move(verifier));
   RouterOptions router_options;
   router_options.health_interval = config_.health_interval;
   router_options.health_timeout =

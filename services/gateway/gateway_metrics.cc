@@ -1,5 +1,7 @@
 #include "gateway/gateway_metrics.h"
 
+#include "common/metrics.h"
+
 namespace ctg::gateway {
 namespace {
 
@@ -83,6 +85,98 @@ void GatewayMetrics::ClientHandled(const std::string& service, const std::string
   client_seconds_
       ->Add({{"grpc_service", service}, {"grpc_method", method}, {"backend", backend}}, Buckets())
       .Observe(seconds);
+}
+
+GatewayMetrics::MethodMetrics& GatewayMetrics::ForMethod(const std::string& service,
+                                                         const std::string& method) {
+  std::string key;
+  key.reserve(service.size() + method.size() + 1);
+  key.append(service).append(1, '\0').append(method);
+  std::lock_guard lock(cache_mu_);
+  auto& slot = methods_[std::move(key)];
+  if (!slot) {
+    auto m = std::make_unique<MethodMetrics>();
+    m->service = service;
+    m->method = method;
+    const prometheus::Labels labels{{"grpc_service", service}, {"grpc_method", method}};
+    m->started = &server_started_->Add(labels);
+    m->seconds = &server_seconds_->Add(labels, Buckets());
+    slot = std::move(m);
+  }
+  return *slot;
+}
+
+GatewayMetrics::BackendCallMetrics& GatewayMetrics::ForBackend(const std::string& service,
+                                                               const std::string& method,
+                                                               const std::string& backend) {
+  std::string key;
+  key.reserve(service.size() + method.size() + backend.size() + 2);
+  key.append(service).append(1, '\0').append(method).append(1, '\0').append(backend);
+  std::lock_guard lock(cache_mu_);
+  auto& slot = backends_[std::move(key)];
+  if (!slot) {
+    auto m = std::make_unique<BackendCallMetrics>();
+    m->service = service;
+    m->method = method;
+    m->backend = backend;
+    const prometheus::Labels labels{
+        {"grpc_service", service}, {"grpc_method", method}, {"backend", backend}};
+    m->started = &client_started_->Add(labels);
+    m->seconds = &client_seconds_->Add(labels, Buckets());
+    slot = std::move(m);
+  }
+  return *slot;
+}
+
+void GatewayMetrics::ServerHandled(MethodMetrics& m, int code, double seconds,
+                                   int64_t msgs_received, int64_t msgs_sent) {
+  prometheus::Counter* handled = nullptr;
+  if (code >= 0 && size_t(code) < m.handled.size()) {
+    handled = m.handled[code].load(std::memory_order_acquire);
+  }
+  if (handled == nullptr) {
+    // Family::Add returns the existing child for the same labels, so a race only repeats it.
+    handled = &server_handled_->Add({{"grpc_service", m.service},
+                                     {"grpc_method", m.method},
+                                     {"grpc_code", StatusCodeName(code)}});
+    if (code >= 0 && size_t(code) < m.handled.size()) {
+      m.handled[code].store(handled, std::memory_order_release);
+    }
+  }
+  handled->Increment();
+  m.seconds->Observe(seconds);
+  // Message counters appear once a message was counted, as with Family::Add on demand.
+  auto lazy = [](std::atomic<prometheus::Counter*>& slot,
+                 prometheus::Family<prometheus::Counter>* f, const MethodMetrics& m) {
+    prometheus::Counter* c = slot.load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = &f->Add({{"grpc_service", m.service}, {"grpc_method", m.method}});
+      slot.store(c, std::memory_order_release);
+    }
+    return c;
+  };
+  if (msgs_received > 0)
+    lazy(m.msg_received, server_msg_received_, m)->Increment(double(msgs_received));
+  if (msgs_sent > 0) lazy(m.msg_sent, server_msg_sent_, m)->Increment(double(msgs_sent));
+}
+
+void GatewayMetrics::ClientHandled(BackendCallMetrics& m, int code, double seconds) {
+  prometheus::Counter* handled = nullptr;
+  if (code >= 0 && size_t(code) < m.handled.size()) {
+    handled = m.handled[code].load(std::memory_order_acquire);
+  }
+  if (handled == nullptr) {
+    // Family::Add returns the existing child for the same labels, so a race only repeats it.
+    handled = &client_handled_->Add({{"grpc_service", m.service},
+                                     {"grpc_method", m.method},
+                                     {"backend", m.backend},
+                                     {"grpc_code", StatusCodeName(code)}});
+    if (code >= 0 && size_t(code) < m.handled.size()) {
+      m.handled[code].store(handled, std::memory_order_release);
+    }
+  }
+  handled->Increment();
+  m.seconds->Observe(seconds);
 }
 
 void GatewayMetrics::Retried(const std::string& service, const std::string& method) {

@@ -94,6 +94,7 @@ class Attempt : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
 
   ProxyCall* const call_;
   Backend* const backend_;
+  GatewayMetrics::BackendCallMetrics* metrics_ = nullptr;
   grpc::ClientContext context_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::deque<grpc::ByteBuffer> to_write_;  // front() is being written when write_pending_
@@ -224,8 +225,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       a->done_ = true;
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - a->start_).count();
-      proxy_->metrics_.ClientHandled(service_, method_, a->backend_->address(),
-                                     StatusCodeName(status.error_code()), seconds);
+      proxy_->metrics_.ClientHandled(*a->metrics_, status.error_code(), seconds);
       if (a == current_) {
         current_ = nullptr;
         if (!TryRetry(a, status)) {
@@ -254,10 +254,12 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     if (!SplitMethodPath(ctx_->method(), &service_, &method_)) {
       service_ = "unknown";
       method_ = "unknown";
-      proxy_->metrics_.ServerStarted(service_, method_);
+      method_metrics_ = &proxy_->metrics_.ForMethod(service_, method_);
+      proxy_->metrics_.ServerStarted(*method_metrics_);
       return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "malformed method path"));
     }
-    proxy_->metrics_.ServerStarted(service_, method_);
+    method_metrics_ = &proxy_->metrics_.ForMethod(service_, method_);
+    proxy_->metrics_.ServerStarted(*method_metrics_);
     const AuthzRule* rule = proxy_->authz_.Find(service_, method_);
     Principal principal;
     if (rule == nullptr || !rule->open) {
@@ -313,7 +315,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     }
     a->context_.AddMetadata("x-request-id", request_id_);
     for (const auto& m : replay_) a->to_write_.push_back(m);
-    proxy_->metrics_.ClientStarted(service_, method_, backend->address());
+    a->metrics_ = &proxy_->metrics_.ForBackend(service_, method_, backend->address());
+    proxy_->metrics_.ClientStarted(*a->metrics_);
     backend->stub().PrepareBidiStreamingCall(&a->context_, ctx_->method(), grpc::StubOptions(), a);
     a->hold_ = true;
     a->AddHold();
@@ -366,6 +369,9 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
 
   // Whether the failed attempt `a` is retried on another instance (and starts the retry).
   bool TryRetry(Attempt* a, const grpc::Status& status) {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !response_started_) {
+      proxy_->router_.ReportUnavailable(a->backend_);
+    }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !replayable_ || response_started_ ||
         server_gone_ || server_finished_ ||
         int(attempts_.size()) >= proxy_->options_.max_attempts ||
@@ -402,9 +408,10 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   void Record() {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const std::string code = StatusCodeName(final_code_);
-    proxy_->metrics_.ServerHandled(service_, method_, code, seconds, msgs_received_, msgs_sent_);
+    proxy_->metrics_.ServerHandled(*method_metrics_, final_code_, seconds, msgs_received_,
+                                   msgs_sent_);
     if (!proxy_->options_.access_log) return;
+    const char* code = StatusCodeName(final_code_);
     LogLine line("info");
     line.Add("msg", "access")
         .Add("request_id", request_id_)
@@ -436,6 +443,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   std::recursive_mutex mu_;
   int refs_ = 1;  // the server side, plus one per attempt not yet done
   std::string service_, method_, principal_, request_id_, backend_address_;
+  GatewayMetrics::MethodMetrics* method_metrics_ = nullptr;
   std::chrono::system_clock::time_point deadline_;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   Attempt* current_ = nullptr;

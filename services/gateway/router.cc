@@ -60,6 +60,10 @@ void Router::Stop() {
 
 bool Router::Knows(const std::string& service) const { return services_.count(service) != 0; }
 
+void Router::ReportUnavailable(Backend* backend) {
+  backend->healthy_.store(false, std::memory_order_relaxed);
+}
+
 Backend* Router::Pick(const std::string& service, const Backend* avoid) {
   auto it = services_.find(service);
   if (it == services_.end()) return nullptr;
@@ -115,10 +119,16 @@ void Router::CheckNow() {
     done_cv.wait(lock, [&] { return pending == 0; });
   }
   bool changed = false;
-  for (size_t i = 0; i < all_.size(); ++i) {
-    Backend* b = all_[i];
-    if (b->healthy_.exchange(probes[i]->healthy) != probes[i]->healthy) changed = true;
-    if (b->gauge_ != nullptr) b->gauge_->Set(probes[i]->healthy ? 1 : 0);
+  {
+    // Compared with what was last published, not with healthy_: a passive ejection
+    // (ReportUnavailable) changes healthy_ between checks and must still reach the listener.
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < all_.size(); ++i) {
+      Backend* b = all_[i];
+      b->healthy_.store(probes[i]->healthy);
+      if (b->published_healthy_ != probes[i]->healthy) changed = true;
+      if (b->gauge_ != nullptr) b->gauge_->Set(probes[i]->healthy ? 1 : 0);
+    }
   }
   if (changed) {
     std::function<void()> listener;

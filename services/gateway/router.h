@@ -72,6 +72,10 @@ class Router {
   // The next healthy instance of `service` (round robin), other than `avoid` when another is
   // healthy; nullptr when the service is unknown or no instance is healthy.
   Backend* Pick(const std::string& service, const Backend* avoid = nullptr);
+  // Passive health: a call to `backend` failed with UNAVAILABLE before any response (refused
+  // connection, dead process). The instance gets no traffic until its next health check passes,
+  // instead of drawing calls for up to a whole check interval.
+  void ReportUnavailable(Backend* backend);
 
   // Runs one round of health checks on every instance and waits for it.
   void CheckNow();

@@ -1,0 +1,133 @@
+// The real ctg-gateway binary in front of real ctg-partners processes on a real PostgreSQL:
+// routing, authentication and authorization before forwarding, traffic moving away from a
+// killed instance and back to a restarted one, and a clean SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "e2e_support.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace ctg::e2e {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+using Serving = grpc::health::v1::HealthCheckResponse;
+
+// The gateway binary with a routing file naming `backends` for the partners service and the
+// repository's own authorization table.
+class GatewayProcess {
+ public:
+  GatewayProcess(const std::vector<std::string>& backends, const std::string& key_file) {
+    std::string routes = "ctg.partners.v1.PartnerService = ";
+    for (size_t i = 0; i < backends.size(); ++i) routes += (i ? ", " : "") + backends[i];
+    WriteFile(dir_.File("routes"), routes + "\n");
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{
+            CTG_GATEWAY_BINARY, "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
+            "--plaintext=true", "--routes-file=" + dir_.File("routes"),
+            "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
+            "--jwt-key-file=" + key_file, "--jwt-issuer=" + std::string(kIssuer),
+            "--jwt-audience=" + std::string(kAudience), "--health-interval-ms=100",
+            "--port-file=" + dir_.File("ports")},
+        CleanEnvironment(), dir_.File("gateway.log"));
+    for (int i = 0; i < 300 && port_ == 0; ++i) {
+      const auto ports = ReadFile(dir_.File("ports"));
+      if (!ports.empty() && ports.back() == '\n') port_ = std::stoi(ports);
+      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!process_->running()) break;
+    }
+    if (port_ == 0) throw std::runtime_error("gateway did not start: " + log());
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                   grpc::InsecureChannelCredentials());
+  }
+
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  ChildProcess& process() { return *process_; }
+  std::string log() const { return ReadFile(dir_.File("gateway.log")); }
+
+  // Polls the gateway's own health (no token) until it reports `wanted`.
+  bool WaitForHealth(Serving::ServingStatus wanted, std::chrono::milliseconds timeout) {
+    auto stub = grpc::health::v1::Health::NewStub(channel_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      grpc::health::v1::HealthCheckRequest request;
+      Serving response;
+      if (stub->Check(&context, request, &response).ok() && response.status() == wanted) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+grpc::StatusCode ListThrough(pv1::PartnerService::Stub& stub, const std::string& token) {
+  pv1::ListOrganisationsRequest request;
+  pv1::ListOrganisationsResponse response;
+  return stub.ListOrganisations(Context(token).get(), request, &response).error_code();
+}
+
+TEST(GatewayBinaryTest, FrontsRealServicesAndFollowsTheirHealth) {
+  EmptyDatabase db;
+  auto a = std::make_unique<PartnersProcess>(db.url());
+  auto b = std::make_unique<PartnersProcess>(db.url());
+  ASSERT_TRUE(a->WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  ASSERT_TRUE(b->WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  const std::string b_address = b->address();
+  GatewayProcess gateway({a->address(), b_address}, a->key_file());
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
+  auto stub = pv1::PartnerService::NewStub(gateway.channel());
+  const auto secretariat = Token({"copil_secretariat"});
+
+  // Authenticated and authorized calls reach a backend; the others are refused at the gateway.
+  EXPECT_EQ(ListThrough(*stub, secretariat), grpc::StatusCode::OK);
+  EXPECT_EQ(ListThrough(*stub, ""), grpc::StatusCode::UNAUTHENTICATED);
+  pv1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_kind(pv1::CAF);
+  create.mutable_organisation()->set_display_name("Caf de Lot-et-Garonne");
+  pv1::Organisation created;
+  EXPECT_EQ(stub->CreateOrganisation(Context(Token({"dpo"})).get(), create, &created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub->CreateOrganisation(Context(secretariat).get(), create, &created).ok());
+  // Bad input still gets the service's own field violations through the gateway.
+  create.mutable_organisation()->set_display_name("");
+  EXPECT_EQ(stub->CreateOrganisation(Context(secretariat).get(), create, &created).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // One instance dies: traffic moves to the other, no call fails.
+  a->process().Signal(SIGKILL);
+  a->process().WaitExit(std::chrono::seconds(10));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ListThrough(*stub, secretariat), grpc::StatusCode::OK) << "call " << i;
+  }
+  // Both die: the gateway says so, and calls fail fast with UNAVAILABLE.
+  b->process().Signal(SIGKILL);
+  b->process().WaitExit(std::chrono::seconds(10));
+  b.reset();
+  EXPECT_TRUE(gateway.WaitForHealth(Serving::NOT_SERVING, std::chrono::seconds(10)));
+  EXPECT_EQ(ListThrough(*stub, secretariat), grpc::StatusCode::UNAVAILABLE);
+
+  // An instance comes back on a routed address: traffic returns to it.
+  b = std::make_unique<PartnersProcess>(db.url(),
+                                        std::vector<std::string>{"--listen=" + b_address});
+  ASSERT_TRUE(b->WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(10)));
+  EXPECT_EQ(ListThrough(*stub, secretariat), grpc::StatusCode::OK);
+
+  gateway.process().Signal(SIGTERM);
+  EXPECT_EQ(gateway.process().WaitExit(std::chrono::seconds(20)), 0);
+}
+
+}  // namespace
+}  // namespace ctg::e2e
