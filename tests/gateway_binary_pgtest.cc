@@ -6,8 +6,10 @@
 
 #include <thread>
 
+#include "common/jwt_keys.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
+#include "gateway/tests/test_pki.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace ctg::e2e {
@@ -20,19 +22,25 @@ using Serving = grpc::health::v1::HealthCheckResponse;
 // repository's own authorization table.
 class GatewayProcess {
  public:
-  GatewayProcess(const std::vector<std::string>& backends, const std::string& key_file) {
+  GatewayProcess(const std::vector<std::string>& backends, const std::string& key_file,
+                 const std::vector<std::string>& extra_flags = {}) {
     std::string routes = "ctg.partners.v1.PartnerService = ";
     for (size_t i = 0; i < backends.size(); ++i) routes += (i ? ", " : "") + backends[i];
     WriteFile(dir_.File("routes"), routes + "\n");
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{
-            CTG_GATEWAY_BINARY, "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
-            "--plaintext=true", "--routes-file=" + dir_.File("routes"),
-            "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
-            "--jwt-key-file=" + key_file, "--jwt-issuer=" + std::string(kIssuer),
-            "--jwt-audience=" + std::string(kAudience), "--health-interval-ms=100",
-            "--port-file=" + dir_.File("ports")},
-        CleanEnvironment(), dir_.File("gateway.log"));
+    std::vector<std::string> argv = {
+        CTG_GATEWAY_BINARY,
+        "--listen=127.0.0.1:0",
+        "--metrics-listen=127.0.0.1:0",
+        "--plaintext=true",
+        "--routes-file=" + dir_.File("routes"),
+        "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
+        "--jwt-key-file=" + key_file,
+        "--jwt-issuer=" + std::string(kIssuer),
+        "--jwt-audience=" + std::string(kAudience),
+        "--health-interval-ms=100",
+        "--port-file=" + dir_.File("ports")};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("gateway.log"));
     for (int i = 0; i < 300 && port_ == 0; ++i) {
       const auto ports = ReadFile(dir_.File("ports"));
       if (!ports.empty() && ports.back() == '\n') port_ = std::stoi(ports);
@@ -127,6 +135,40 @@ TEST(GatewayBinaryTest, FrontsRealServicesAndFollowsTheirHealth) {
 
   gateway.process().Signal(SIGTERM);
   EXPECT_EQ(gateway.process().WaitExit(std::chrono::seconds(20)), 0);
+}
+
+// Production tokens are signed by an identity provider (RS256/ES256): the gateway and the
+// services behind it are given the same public keys, so such a token passes both checks
+// (defence in depth), while a token signed by another key is refused at the gateway.
+TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
+  EmptyDatabase db;
+  TempDir keys;
+  const auto idp = gateway::testing::GenerateEcKey();
+  const auto rogue = gateway::testing::GenerateEcKey();
+  WriteFile(keys.File("idp.pem"), "# kid: idp-1\n" + idp.public_pem);
+  const std::string public_keys = "--jwt-public-keys-file=" + keys.File("idp.pem");
+  PartnersProcess partners(db.url(), {public_keys});
+  ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  GatewayProcess gateway({partners.address()}, partners.key_file(), {public_keys});
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
+  auto stub = pv1::PartnerService::NewStub(gateway.channel());
+
+  TokenClaims claims;
+  claims.subject = "si-caf47";
+  claims.roles = {Role::kService};
+  claims.issuer = kIssuer;
+  claims.audience = kAudience;
+  EXPECT_EQ(ListThrough(*stub, MintAsymmetricToken(claims, idp.private_pem, "idp-1")),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(ListThrough(*stub, MintAsymmetricToken(claims, rogue.private_pem, "idp-1")),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // The service checks the token itself too: called directly, the same rules hold.
+  auto direct = pv1::PartnerService::NewStub(partners.channel());
+  EXPECT_EQ(ListThrough(*direct, MintAsymmetricToken(claims, idp.private_pem, "idp-1")),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(ListThrough(*direct, MintAsymmetricToken(claims, rogue.private_pem)),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ListThrough(*direct, Token({"copil_secretariat"})), grpc::StatusCode::OK);  // HS256
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/jwt_keys.h"
+
 namespace ctg {
 namespace {
 
@@ -25,8 +27,10 @@ constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
 constexpr Setting kBackends{"backends", "CTG_BACKENDS"};
-constexpr Setting kAll[] = {kListen,    kMetrics,     kDatabase, kPoolSize, kWorkers, kJwtKeyFile,
-                            kJwtIssuer, kJwtAudience, kGrace,    kPortFile, kBackends};
+constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
+constexpr Setting kAll[] = {kListen,  kMetrics,    kDatabase,  kPoolSize,
+                            kWorkers, kJwtKeyFile, kJwtIssuer, kJwtAudience,
+                            kGrace,   kPortFile,   kBackends,  kJwtPublicKeys};
 
 std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
 
@@ -104,7 +108,17 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
   } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
     c.jwt_key = key;
   }
-  if (c.jwt_key.size() < 32) {
+  if (get(kJwtPublicKeys, &v)) {
+    c.jwt_public_keys = ReadSecretFile(v, Describe(kJwtPublicKeys));
+    size_t keys = 0;
+    try {
+      keys = ParseJwtPublicKeys(c.jwt_public_keys).size();
+    } catch (const ConfigError& e) {
+      throw ConfigError("setting " + Describe(kJwtPublicKeys) + ": " + e.what());
+    }
+    if (keys == 0) throw ConfigError("setting " + Describe(kJwtPublicKeys) + " holds no key");
+  }
+  if ((c.jwt_public_keys.empty() || !c.jwt_key.empty()) && c.jwt_key.size() < 32) {
     throw ConfigError("setting " + Describe(kJwtKeyFile) +
                       " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
   }

@@ -23,6 +23,9 @@ struct ServiceConfig {
   int db_pool_size = 8;                         // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
   int workers = 8;                              // --workers / CTG_WORKERS (1..256)
   std::string jwt_key;  // from --jwt-key-file / CTG_JWT_KEY_FILE, or CTG_JWT_KEY (>= 32 bytes)
+  // PEM public keys for RS256/ES256 tokens (production), from --jwt-public-keys-file /
+  // CTG_JWT_PUBLIC_KEYS_FILE (the gateway's file). With them the HS256 key becomes optional.
+  std::string jwt_public_keys;
   std::string jwt_issuer = "ctg-dev";       // --jwt-issuer / CTG_JWT_ISSUER
   std::string jwt_audience = "ctg";         // --jwt-audience / CTG_JWT_AUDIENCE
   std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds (0..600)

@@ -79,8 +79,8 @@ bool UsableRequestId(const std::string& id) {
 
 }  // namespace
 
-UnaryRunner::UnaryRunner(std::string service_name, const JwtVerifier& verifier, RpcMetrics& metrics,
-                         Executor& executor)
+UnaryRunner::UnaryRunner(std::string service_name, const TokenVerifier& verifier,
+                         RpcMetrics& metrics, Executor& executor)
     : service_name_(std::move(service_name)),
       verifier_(verifier),
       metrics_(metrics),

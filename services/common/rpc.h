@@ -12,6 +12,7 @@
 
 #include "common/auth.h"
 #include "common/metrics.h"
+#include "common/token_verifier.h"
 
 namespace ctg {
 
@@ -47,7 +48,7 @@ struct CallContext {
 // metrics and one JSON log line per call.
 class UnaryRunner {
  public:
-  UnaryRunner(std::string service_name, const JwtVerifier& verifier, RpcMetrics& metrics,
+  UnaryRunner(std::string service_name, const TokenVerifier& verifier, RpcMetrics& metrics,
               Executor& executor);
 
   // Authenticates the call and schedules `body`; the reactor finishes with OK when `body`
@@ -57,7 +58,7 @@ class UnaryRunner {
 
  private:
   const std::string service_name_;
-  const JwtVerifier& verifier_;
+  const TokenVerifier& verifier_;
   RpcMetrics& metrics_;
   Executor& executor_;
 };

@@ -15,6 +15,7 @@
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/jwt_keys.h"
 #include "common/metrics.h"
 #include "common/migrations.h"
 #include "common/rpc.h"
@@ -70,7 +71,8 @@ class ServiceHost {
   ServiceConfig config_;
   RpcMetrics metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
-  JwtVerifier verifier_;
+  // HS256 and/or RS256/ES256, as configured: the services check the same tokens as the gateway.
+  std::unique_ptr<TokenVerifier> verifier_;
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<UnaryRunner> runner_;

@@ -9,8 +9,8 @@
 #include <map>
 
 #include "common/config.h"
+#include "common/jwt_keys.h"
 #include "common/log.h"
-#include "gateway/jwt_keys.h"
 #include "gateway/token_cache.h"
 
 namespace ctg::gateway {

@@ -7,12 +7,12 @@
 #include <string>
 
 #include "common/metrics.h"
+#include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/router.h"
 #include "gateway/tables.h"
-#include "gateway/token_verifier.h"
 
 namespace ctg::gateway {
 

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <string>
 
+#include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/router.h"
 #include "gateway/tables.h"
-#include "gateway/token_verifier.h"
 
 namespace ctg::gateway {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "gateway/token_verifier.h"
+#include "common/token_verifier.h"
 
 namespace ctg::gateway {
 

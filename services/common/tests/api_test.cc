@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <pqxx/except>
 
 #include "common/auth.h"
@@ -192,6 +193,13 @@ TEST(ConfigTest, FlagsWinOverEnvironmentAndBadValuesNameTheSetting) {
   const auto key_error = error_of({"svc"});
   EXPECT_NE(key_error.find("CTG_JWT_KEY"), std::string::npos);
   EXPECT_EQ(key_error.find("short"), std::string::npos);  // never echo the secret
+  // A public-keys file that holds no key is refused, naming the setting.
+  const std::string no_keys = ::testing::TempDir() + "/no-keys.pem";
+  { std::ofstream(no_keys) << "not a key\n"; }
+  setenv("CTG_JWT_KEY", "k-0123456789-0123456789-0123456789", 1);
+  EXPECT_NE(error_of({"svc", ("--jwt-public-keys-file=" + no_keys).c_str()})
+                .find("--jwt-public-keys-file"),
+            std::string::npos);
   unsetenv("CTG_DATABASE_URL");
   unsetenv("CTG_JWT_KEY");
   EXPECT_NE(error_of({"svc"}).find("--database-url"), std::string::npos);

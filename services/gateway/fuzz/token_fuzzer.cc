@@ -7,7 +7,7 @@
 
 #include "common/auth.h"
 #include "common/errors.h"
-#include "gateway/jwt_keys.h"
+#include "common/jwt_keys.h"
 
 namespace {
 
@@ -18,8 +18,8 @@ const ctg::JwtVerifier& Hs256() {
   return verifier;
 }
 
-const ctg::gateway::MultiAlgTokenVerifier& MultiAlg() {
-  static const ctg::gateway::MultiAlgTokenVerifier verifier(
+const ctg::MultiAlgTokenVerifier& MultiAlg() {
+  static const ctg::MultiAlgTokenVerifier verifier(
       {kKey, "ctg-dev", "ctg", std::chrono::seconds(30)}, {});
   return verifier;
 }

@@ -1,4 +1,4 @@
-#include "gateway/jwt_keys.h"
+#include "common/jwt_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gateway/jwt_keys.h"
+#include "common/jwt_keys.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -12,7 +12,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 
-namespace ctg::gateway {
+namespace ctg {
 namespace {
 
 using google::protobuf::Struct;
@@ -274,4 +274,4 @@ std::string MintAsymmetricToken(const TokenClaims& claims, std::string_view priv
   return input + "." + Base64UrlEncode(sig);
 }
 
-}  // namespace ctg::gateway
+}  // namespace ctg

@@ -5,7 +5,7 @@
 
 #include "common/auth.h"
 
-namespace ctg::gateway {
+namespace ctg {
 
 // Checks the bearer token of a call before anything is forwarded.
 class TokenVerifier {
@@ -29,4 +29,4 @@ class Hs256TokenVerifier : public TokenVerifier {
   JwtVerifier verifier_;
 };
 
-}  // namespace ctg::gateway
+}  // namespace ctg

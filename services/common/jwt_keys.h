@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "common/auth.h"
-#include "gateway/token_verifier.h"
+#include "common/token_verifier.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
-namespace ctg::gateway {
+namespace ctg {
 
 // A public key for asymmetric tokens: RSA keys verify RS256, P-256 EC keys verify ES256.
 // NOTE: this belongs in services/common/auth.{h,cc} next to JwtVerifier; it lives here until
@@ -52,4 +52,4 @@ std::string MintAsymmetricToken(
     const TokenClaims& claims, std::string_view private_key_pem, std::string_view kid = "",
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-}  // namespace ctg::gateway
+}  // namespace ctg
