@@ -142,66 +142,62 @@ std::optional<std::string> Base64UrlDecode(std::string_view data) {
 
 JwtVerifier::JwtVerifier(JwtSettings settings) : settings_(std::move(settings)) {}
 
-Principal JwtVerifier::VerifyAuthorizationHeader(std::string_view header) const {
+std::string_view BearerToken(std::string_view header) {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.empty()) throw UnauthenticatedError("missing authorization: Bearer token");
   if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
     throw UnauthenticatedError("authorization header must be 'Bearer <token>'");
   }
-  return Verify(header.substr(kBearer.size()));
+  return header.substr(kBearer.size());
 }
 
-Principal JwtVerifier::Verify(std::string_view token,
-                              std::chrono::system_clock::time_point now) const {
+JwsParts SplitJws(std::string_view token) {
   if (token.size() > 8192) throw UnauthenticatedError("token too large");
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
     throw UnauthenticatedError("malformed token: expected three base64url segments");
   }
-  const std::string_view header_b64 = token.substr(0, dot1);
-  const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
-  const std::string_view signature_b64 = token.substr(dot2 + 1);
-
-  auto header_json = Base64UrlDecode(header_b64);
-  auto payload_json = Base64UrlDecode(payload_b64);
-  auto signature = Base64UrlDecode(signature_b64);
+  auto header_json = Base64UrlDecode(token.substr(0, dot1));
+  auto payload_json = Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto signature = Base64UrlDecode(token.substr(dot2 + 1));
   if (!header_json || !payload_json || !signature) {
     throw UnauthenticatedError("malformed token: bad base64url");
   }
+  JwsParts parts;
   const auto header = ParseJsonObject(*header_json, "header");
-  // Only the algorithm this verifier is configured for; "none" and asymmetric algorithms with
-  // an HMAC key (the classic confusion attack) are refused before any signature check.
-  if (StringClaim(header, "alg") != "HS256") {
-    throw UnauthenticatedError("unsupported token algorithm");
-  }
-  const std::string expected = HmacSha256(settings_.hs256_key, token.substr(0, dot2));
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
-    throw UnauthenticatedError("bad token signature");
-  }
+  parts.alg = StringClaim(header, "alg");
+  parts.kid = StringClaim(header, "kid");
+  parts.header_json = std::move(*header_json);
+  parts.payload_json = std::move(*payload_json);
+  parts.signature = std::move(*signature);
+  parts.signing_input = token.substr(0, dot2);
+  return parts;
+}
 
-  const auto claims = ParseJsonObject(*payload_json, "payload");
+Principal PrincipalFromClaims(std::string_view payload_json, const JwtSettings& settings,
+                              std::chrono::system_clock::time_point now) {
+  const auto claims = ParseJsonObject(payload_json, "payload");
   const double now_s =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  const double leeway = settings_.leeway.count();
+  const double leeway = settings.leeway.count();
   const auto exp = NumericClaim(claims, "exp");
   if (!exp) throw UnauthenticatedError("token has no expiry");
   if (now_s > *exp + leeway) throw UnauthenticatedError("token expired");
   if (auto nbf = NumericClaim(claims, "nbf"); nbf && now_s + leeway < *nbf) {
     throw UnauthenticatedError("token not yet valid");
   }
-  if (StringClaim(claims, "iss") != settings_.issuer) {
+  if (StringClaim(claims, "iss") != settings.issuer) {
     throw UnauthenticatedError("token issuer not accepted");
   }
   // "aud" may be a string or an array of strings (RFC 7519 §4.1.3).
   bool audience_ok = false;
   if (const auto* aud = Field(claims, "aud")) {
     if (aud->kind_case() == google::protobuf::Value::kStringValue) {
-      audience_ok = aud->string_value() == settings_.audience;
+      audience_ok = aud->string_value() == settings.audience;
     } else if (aud->kind_case() == google::protobuf::Value::kListValue) {
       for (const auto& v : aud->list_value().values()) {
-        audience_ok = audience_ok || v.string_value() == settings_.audience;
+        audience_ok = audience_ok || v.string_value() == settings.audience;
       }
     }
   }
@@ -222,6 +218,24 @@ Principal JwtVerifier::Verify(std::string_view token,
   }
   if (principal.roles.empty()) throw UnauthenticatedError("token has no roles");
   return principal;
+}
+
+Principal JwtVerifier::VerifyAuthorizationHeader(std::string_view header) const {
+  return Verify(BearerToken(header));
+}
+
+Principal JwtVerifier::Verify(std::string_view token,
+                              std::chrono::system_clock::time_point now) const {
+  const auto parts = SplitJws(token);
+  // Only the algorithm this verifier is configured for; "none" and asymmetric algorithms with
+  // an HMAC key (the classic confusion attack) are refused before any signature check.
+  if (parts.alg != "HS256") throw UnauthenticatedError("unsupported token algorithm");
+  const std::string expected = HmacSha256(settings_.hs256_key, parts.signing_input);
+  if (parts.signature.size() != expected.size() ||
+      CRYPTO_memcmp(parts.signature.data(), expected.data(), expected.size()) != 0) {
+    throw UnauthenticatedError("bad token signature");
+  }
+  return PrincipalFromClaims(parts.payload_json, settings_, now);
 }
 
 std::string MintHs256Token(const TokenClaims& claims, std::string_view key,

@@ -61,6 +61,28 @@ class JwtVerifier {
   JwtSettings settings_;
 };
 
+// A compact JWS split into its decoded parts. Throws UnauthenticatedError when the token is
+// too large, has not exactly three segments, or a segment is not base64url.
+struct JwsParts {
+  std::string header_json;
+  std::string payload_json;
+  std::string signature;
+  std::string_view signing_input;  // "header.payload", a view into the token
+  std::string alg;                 // the header's "alg" ("" when absent)
+  std::string kid;                 // the header's "kid" ("" when absent)
+};
+JwsParts SplitJws(std::string_view token);
+
+// The Bearer token of an "authorization" header value; throws UnauthenticatedError otherwise.
+std::string_view BearerToken(std::string_view header);
+
+// Checks the claims of a token whose signature has been verified (expiry and not-before with
+// the leeway, issuer, audience as a string or array, subject, known roles) and returns its
+// principal. One function for every algorithm, so HS256 and RS256/ES256 tokens obey the same
+// rules. Throws UnauthenticatedError.
+Principal PrincipalFromClaims(std::string_view payload_json, const JwtSettings& settings,
+                              std::chrono::system_clock::time_point now);
+
 // Claims for a token to mint (development tokens, tests, service identities).
 struct TokenClaims {
   std::string subject;
