@@ -11,11 +11,6 @@
 namespace ctg {
 namespace {
 
-struct Setting {
-  const char* flag;
-  const char* env;
-};
-
 constexpr Setting kListen{"listen", "CTG_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_METRICS_LISTEN"};
 constexpr Setting kDatabase{"database-url", "CTG_DATABASE_URL"};
@@ -32,12 +27,57 @@ constexpr Setting kAll[] = {kListen,  kMetrics,    kDatabase,  kPoolSize,
                             kWorkers, kJwtKeyFile, kJwtIssuer, kJwtAudience,
                             kGrace,   kPortFile,   kBackends,  kJwtPublicKeys};
 
-std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
+using Reader = SettingsReader;
 
-int ParseInt(const std::string& value, const Setting& s, int min, int max) {
+}  // namespace
+
+SettingsReader::SettingsReader(int argc, const char* const* argv, std::vector<Setting> known) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.find('=') == std::string::npos) {
+      throw ConfigError("unexpected argument '" + arg + "' (use --name=value)");
+    }
+    const auto eq = arg.find('=');
+    std::string name = arg.substr(2, eq - 2);
+    bool is_known = false;
+    for (const auto& s : known) is_known = is_known || name == s.flag;
+    if (!is_known) throw ConfigError("unknown setting --" + name);
+    flags_[name] = arg.substr(eq + 1);
+  }
+}
+
+bool SettingsReader::Get(const Setting& s, std::string* out) const {
+  if (auto it = flags_.find(s.flag); it != flags_.end()) {
+    *out = it->second;
+    return true;
+  }
+  if (const char* v = std::getenv(s.env); v != nullptr) {
+    *out = v;
+    return true;
+  }
+  return false;
+}
+
+std::string SettingsReader::Describe(const Setting& s) {
+  return std::string("--") + s.flag + " (" + s.env + ")";
+}
+
+double SettingsReader::ParseNumber(const std::string& value, const Setting& s, double min,
+                                   double max) {
   try {
     size_t used = 0;
-    int v = std::stoi(value, &used);
+    const double v = std::stod(value, &used);
+    if (used == value.size() && v >= min && v <= max) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("setting " + Describe(s) + " must be a number between " +
+                    std::to_string(int64_t(min)) + " and " + std::to_string(int64_t(max)));
+}
+
+int SettingsReader::ParseInt(const std::string& value, const Setting& s, int min, int max) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(value, &used);
     if (used == value.size() && v >= min && v <= max) return v;
   } catch (const std::exception&) {
   }
@@ -45,15 +85,19 @@ int ParseInt(const std::string& value, const Setting& s, int min, int max) {
                     std::to_string(min) + " and " + std::to_string(max));
 }
 
-void CheckAddress(const std::string& value, const Setting& s) {
+bool SettingsReader::ParseBool(const std::string& value, const Setting& s) {
+  if (value == "true" || value == "1" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "off") return false;
+  throw ConfigError("setting " + Describe(s) + " must be true or false");
+}
+
+void SettingsReader::CheckAddress(const std::string& value, const Setting& s) {
   const auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     throw ConfigError("setting " + Describe(s) + " must be host:port, got '" + value + "'");
   }
   ParseInt(value.substr(colon + 1), s, 0, 65535);
 }
-
-}  // namespace
 
 std::string ReadSecretFile(const std::string& path, const std::string& setting) {
   std::ifstream in(path, std::ios::binary);
@@ -66,67 +110,48 @@ std::string ReadSecretFile(const std::string& path, const std::string& setting) 
 }
 
 ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
-  std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || arg.find('=') == std::string::npos) {
-      throw ConfigError("unexpected argument '" + arg + "' (use --name=value)");
-    }
-    const auto eq = arg.find('=');
-    std::string name = arg.substr(2, eq - 2);
-    bool known = false;
-    for (const auto& s : kAll) known = known || name == s.flag;
-    if (!known) throw ConfigError("unknown setting --" + name);
-    flags[name] = arg.substr(eq + 1);
-  }
-  auto get = [&](const Setting& s, std::string* out) {
-    if (auto it = flags.find(s.flag); it != flags.end()) {
-      *out = it->second;
-      return true;
-    }
-    if (const char* v = std::getenv(s.env); v != nullptr) {
-      *out = v;
-      return true;
-    }
-    return false;
-  };
+  const SettingsReader reader(argc, argv, {std::begin(kAll), std::end(kAll)});
+  auto get = [&](const Setting& s, std::string* out) { return reader.Get(s, out); };
 
   ServiceConfig c;
   std::string v;
   if (get(kListen, &v)) c.listen_address = v;
-  CheckAddress(c.listen_address, kListen);
+  Reader::CheckAddress(c.listen_address, kListen);
   if (get(kMetrics, &v)) c.metrics_address = v;
-  if (c.metrics_address != "off") CheckAddress(c.metrics_address, kMetrics);
+  if (c.metrics_address != "off") Reader::CheckAddress(c.metrics_address, kMetrics);
   if (!get(kDatabase, &v) || v.empty()) {
-    throw ConfigError("setting " + Describe(kDatabase) + " is required");
+    throw ConfigError("setting " + Reader::Describe(kDatabase) + " is required");
   }
   c.database_url = v;
-  if (get(kPoolSize, &v)) c.db_pool_size = ParseInt(v, kPoolSize, 1, 256);
-  if (get(kWorkers, &v)) c.workers = ParseInt(v, kWorkers, 1, 256);
+  if (get(kPoolSize, &v)) c.db_pool_size = Reader::ParseInt(v, kPoolSize, 1, 256);
+  if (get(kWorkers, &v)) c.workers = Reader::ParseInt(v, kWorkers, 1, 256);
   if (get(kJwtKeyFile, &v)) {
-    c.jwt_key = ReadSecretFile(v, Describe(kJwtKeyFile));
+    c.jwt_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
   } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
     c.jwt_key = key;
   }
   if (get(kJwtPublicKeys, &v)) {
-    c.jwt_public_keys = ReadSecretFile(v, Describe(kJwtPublicKeys));
+    c.jwt_public_keys = ReadSecretFile(v, Reader::Describe(kJwtPublicKeys));
     size_t keys = 0;
     try {
       keys = ParseJwtPublicKeys(c.jwt_public_keys).size();
     } catch (const ConfigError& e) {
-      throw ConfigError("setting " + Describe(kJwtPublicKeys) + ": " + e.what());
+      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + ": " + e.what());
     }
-    if (keys == 0) throw ConfigError("setting " + Describe(kJwtPublicKeys) + " holds no key");
+    if (keys == 0)
+      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + " holds no key");
   }
   if ((c.jwt_public_keys.empty() || !c.jwt_key.empty()) && c.jwt_key.size() < 32) {
-    throw ConfigError("setting " + Describe(kJwtKeyFile) +
+    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) +
                       " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
   }
   if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
-  if (c.jwt_issuer.empty()) throw ConfigError("setting " + Describe(kJwtIssuer) + " is empty");
+  if (c.jwt_issuer.empty())
+    throw ConfigError("setting " + Reader::Describe(kJwtIssuer) + " is empty");
   if (get(kJwtAudience, &v)) c.jwt_audience = v;
-  if (c.jwt_audience.empty()) throw ConfigError("setting " + Describe(kJwtAudience) + " is empty");
-  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(ParseInt(v, kGrace, 0, 600));
+  if (c.jwt_audience.empty())
+    throw ConfigError("setting " + Reader::Describe(kJwtAudience) + " is empty");
+  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
   if (get(kBackends, &v) && !v.empty()) {
     size_t start = 0;
@@ -135,10 +160,10 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
       const std::string entry = v.substr(start, comma - start);
       const size_t eq = entry.find('=');
       if (eq == std::string::npos || eq == 0) {
-        throw ConfigError("setting " + Describe(kBackends) + " must be name=host:port,...");
+        throw ConfigError("setting " + Reader::Describe(kBackends) + " must be name=host:port,...");
       }
       const std::string address = entry.substr(eq + 1);
-      CheckAddress(address, kBackends);
+      Reader::CheckAddress(address, kBackends);
       c.backends[entry.substr(0, eq)] = address;
       start = comma + 1;
     }

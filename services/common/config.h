@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ctg {
 
@@ -12,6 +13,34 @@ namespace ctg {
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// One setting: its command-line flag (without "--") and its environment variable.
+struct Setting {
+  const char* flag;
+  const char* env;
+};
+
+// Reads settings the same way in every binary: "--name=value" arguments first, then the
+// environment. Unknown flags and arguments of another form are refused at construction.
+// Errors are ConfigError messages that name the setting and never echo a secret value.
+class SettingsReader {
+ public:
+  SettingsReader(int argc, const char* const* argv, std::vector<Setting> known);
+  // The value of `s` from its flag or, failing that, its environment variable.
+  bool Get(const Setting& s, std::string* out) const;
+
+  // "--flag (ENV)", for messages.
+  static std::string Describe(const Setting& s);
+  static double ParseNumber(const std::string& value, const Setting& s, double min, double max);
+  static int ParseInt(const std::string& value, const Setting& s, int min, int max);
+  // true/1/on or false/0/off.
+  static bool ParseBool(const std::string& value, const Setting& s);
+  // Throws unless `value` is host:port with a port in 0..65535.
+  static void CheckAddress(const std::string& value, const Setting& s);
+
+ private:
+  std::map<std::string, std::string> flags_;
 };
 
 // Settings shared by every service binary. Each comes from a flag (--listen=...) or, failing

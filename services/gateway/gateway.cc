@@ -16,17 +16,12 @@
 namespace ctg::gateway {
 namespace {
 
-struct Setting {
-  const char* flag;
-  const char* env;
-};
-
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
 constexpr Setting kAuthz{"authz-file", "CTG_GATEWAY_AUTHZ_FILE"};
 constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
-constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_GATEWAY_JWT_PUBLIC_KEYS_FILE"};
+constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
 constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
 constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
 constexpr Setting kJwtLeeway{"jwt-leeway-seconds", "CTG_JWT_LEEWAY_SECONDS"};
@@ -50,38 +45,7 @@ constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,       kAuthz,  
                             kMaxStreams,  kDeadline,    kHealth,       kRetry,     kAccessLog,
                             kGrace,       kPortFile,    kJwtPublicKeys};
 
-std::string Describe(const Setting& s) { return std::string("--") + s.flag + " (" + s.env + ")"; }
-
-double ParseNumber(const std::string& value, const Setting& s, double min, double max) {
-  try {
-    size_t used = 0;
-    double v = std::stod(value, &used);
-    if (used == value.size() && v >= min && v <= max) return v;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError("setting " + Describe(s) + " must be a number between " +
-                    std::to_string(int64_t(min)) + " and " + std::to_string(int64_t(max)));
-}
-
-int ParseInt(const std::string& value, const Setting& s, int min, int max) {
-  const double v = ParseNumber(value, s, min, max);
-  if (v != double(int(v))) throw ConfigError("setting " + Describe(s) + " must be an integer");
-  return int(v);
-}
-
-bool ParseBool(const std::string& value, const Setting& s) {
-  if (value == "true" || value == "1" || value == "on") return true;
-  if (value == "false" || value == "0" || value == "off") return false;
-  throw ConfigError("setting " + Describe(s) + " must be true or false");
-}
-
-void CheckAddress(const std::string& value, const Setting& s) {
-  const auto colon = value.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw ConfigError("setting " + Describe(s) + " must be host:port, got '" + value + "'");
-  }
-  ParseInt(value.substr(colon + 1), s, 0, 65535);
-}
+using Reader = SettingsReader;
 
 }  // namespace
 
@@ -95,102 +59,83 @@ bool IsLoopbackAddress(const std::string& address) {
 }
 
 GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
-  std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || arg.find('=') == std::string::npos) {
-      throw ConfigError("unexpected argument '" + arg + "' (use --name=value)");
-    }
-    const auto eq = arg.find('=');
-    std::string name = arg.substr(2, eq - 2);
-    bool known = false;
-    for (const auto& s : kAll) known = known || name == s.flag;
-    if (!known) throw ConfigError("unknown setting --" + name);
-    flags[name] = arg.substr(eq + 1);
-  }
-  auto get = [&](const Setting& s, std::string* out) {
-    if (auto it = flags.find(s.flag); it != flags.end()) {
-      *out = it->second;
-      return true;
-    }
-    if (const char* v = std::getenv(s.env); v != nullptr) {
-      *out = v;
-      return true;
-    }
-    return false;
-  };
+  const SettingsReader reader(argc, argv, {std::begin(kAll), std::end(kAll)});
+  auto get = [&](const Setting& s, std::string* out) { return reader.Get(s, out); };
 
   GatewayConfig c;
   std::string v;
   if (get(kListen, &v)) c.listen_address = v;
-  CheckAddress(c.listen_address, kListen);
+  Reader::CheckAddress(c.listen_address, kListen);
   if (get(kMetrics, &v)) c.metrics_address = v;
-  if (c.metrics_address != "off") CheckAddress(c.metrics_address, kMetrics);
+  if (c.metrics_address != "off") Reader::CheckAddress(c.metrics_address, kMetrics);
   if (!get(kRoutes, &v) || v.empty()) {
-    throw ConfigError("setting " + Describe(kRoutes) + " is required");
+    throw ConfigError("setting " + Reader::Describe(kRoutes) + " is required");
   }
-  c.routes_text = ReadSecretFile(v, Describe(kRoutes));
+  c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
   if (!get(kAuthz, &v) || v.empty()) {
-    throw ConfigError("setting " + Describe(kAuthz) + " is required");
+    throw ConfigError("setting " + Reader::Describe(kAuthz) + " is required");
   }
-  c.authz_text = ReadSecretFile(v, Describe(kAuthz));
+  c.authz_text = ReadSecretFile(v, Reader::Describe(kAuthz));
   if (get(kJwtKeyFile, &v)) {
-    c.jwt_key = ReadSecretFile(v, Describe(kJwtKeyFile));
+    c.jwt_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
   } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
     c.jwt_key = key;
   }
   if (get(kJwtPublicKeys, &v)) {
-    c.jwt_public_keys = ReadSecretFile(v, Describe(kJwtPublicKeys));
+    c.jwt_public_keys = ReadSecretFile(v, Reader::Describe(kJwtPublicKeys));
     if (ParseJwtPublicKeys(c.jwt_public_keys).empty()) {
-      throw ConfigError("setting " + Describe(kJwtPublicKeys) + " holds no PEM public key");
+      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + " holds no PEM public key");
     }
   }
   if (!c.jwt_key.empty() && c.jwt_key.size() < 32) {
-    throw ConfigError("setting " + Describe(kJwtKeyFile) +
+    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) +
                       " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
   }
   if (c.jwt_key.empty() && c.jwt_public_keys.empty()) {
-    throw ConfigError("setting " + Describe(kJwtKeyFile) + " or " + Describe(kJwtPublicKeys) +
-                      " is required");
+    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) + " or " +
+                      Reader::Describe(kJwtPublicKeys) + " is required");
   }
   if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
-  if (c.jwt_issuer.empty()) throw ConfigError("setting " + Describe(kJwtIssuer) + " is empty");
+  if (c.jwt_issuer.empty())
+    throw ConfigError("setting " + Reader::Describe(kJwtIssuer) + " is empty");
   if (get(kJwtAudience, &v)) c.jwt_audience = v;
-  if (c.jwt_audience.empty()) throw ConfigError("setting " + Describe(kJwtAudience) + " is empty");
-  if (get(kJwtLeeway, &v)) c.jwt_leeway = std::chrono::seconds(ParseInt(v, kJwtLeeway, 0, 300));
-  if (get(kTlsCert, &v)) c.tls_cert = ReadSecretFile(v, Describe(kTlsCert));
-  if (get(kTlsKey, &v)) c.tls_key = ReadSecretFile(v, Describe(kTlsKey));
-  if (get(kTlsClientCa, &v)) c.tls_client_ca = ReadSecretFile(v, Describe(kTlsClientCa));
-  if (get(kPlaintext, &v)) c.plaintext = ParseBool(v, kPlaintext);
-  if (get(kRateRps, &v)) c.rate_limit_rps = ParseNumber(v, kRateRps, 0, 1e6);
-  if (get(kRateBurst, &v)) c.rate_limit_burst = ParseNumber(v, kRateBurst, 1, 1e6);
-  if (get(kMaxMessage, &v)) c.max_message_bytes = ParseInt(v, kMaxMessage, 1024, 256 << 20);
-  if (get(kMaxStreams, &v)) c.max_concurrent_streams = ParseInt(v, kMaxStreams, 1, 100000);
+  if (c.jwt_audience.empty())
+    throw ConfigError("setting " + Reader::Describe(kJwtAudience) + " is empty");
+  if (get(kJwtLeeway, &v))
+    c.jwt_leeway = std::chrono::seconds(Reader::ParseInt(v, kJwtLeeway, 0, 300));
+  if (get(kTlsCert, &v)) c.tls_cert = ReadSecretFile(v, Reader::Describe(kTlsCert));
+  if (get(kTlsKey, &v)) c.tls_key = ReadSecretFile(v, Reader::Describe(kTlsKey));
+  if (get(kTlsClientCa, &v)) c.tls_client_ca = ReadSecretFile(v, Reader::Describe(kTlsClientCa));
+  if (get(kPlaintext, &v)) c.plaintext = Reader::ParseBool(v, kPlaintext);
+  if (get(kRateRps, &v)) c.rate_limit_rps = Reader::ParseNumber(v, kRateRps, 0, 1e6);
+  if (get(kRateBurst, &v)) c.rate_limit_burst = Reader::ParseNumber(v, kRateBurst, 1, 1e6);
+  if (get(kMaxMessage, &v)) c.max_message_bytes = Reader::ParseInt(v, kMaxMessage, 1024, 256 << 20);
+  if (get(kMaxStreams, &v)) c.max_concurrent_streams = Reader::ParseInt(v, kMaxStreams, 1, 100000);
   if (get(kDeadline, &v)) {
-    c.default_deadline = std::chrono::milliseconds(ParseInt(v, kDeadline, 1, 3600000));
+    c.default_deadline = std::chrono::milliseconds(Reader::ParseInt(v, kDeadline, 1, 3600000));
   }
   if (get(kHealth, &v)) {
-    c.health_interval = std::chrono::milliseconds(ParseInt(v, kHealth, 10, 600000));
+    c.health_interval = std::chrono::milliseconds(Reader::ParseInt(v, kHealth, 10, 600000));
   }
-  if (get(kRetry, &v)) c.retry_max_attempts = ParseInt(v, kRetry, 1, 10);
-  if (get(kAccessLog, &v)) c.access_log = ParseBool(v, kAccessLog);
-  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(ParseInt(v, kGrace, 0, 600));
+  if (get(kRetry, &v)) c.retry_max_attempts = Reader::ParseInt(v, kRetry, 1, 10);
+  if (get(kAccessLog, &v)) c.access_log = Reader::ParseBool(v, kAccessLog);
+  if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
   // Transport security is checked here so that a bad combination never starts.
   if (c.tls_cert.empty() != c.tls_key.empty()) {
-    throw ConfigError("settings " + Describe(kTlsCert) + " and " + Describe(kTlsKey) +
-                      " go together");
+    throw ConfigError("settings " + Reader::Describe(kTlsCert) + " and " +
+                      Reader::Describe(kTlsKey) + " go together");
   }
   if (c.tls_cert.empty() && !c.plaintext) {
-    throw ConfigError("setting " + Describe(kTlsCert) + " is required (or " + Describe(kPlaintext) +
-                      " on a loopback address)");
+    throw ConfigError("setting " + Reader::Describe(kTlsCert) + " is required (or " +
+                      Reader::Describe(kPlaintext) + " on a loopback address)");
   }
   if (c.tls_cert.empty() && !IsLoopbackAddress(c.listen_address)) {
-    throw ConfigError("setting " + Describe(kPlaintext) + " is only allowed on a loopback " +
-                      Describe(kListen));
+    throw ConfigError("setting " + Reader::Describe(kPlaintext) +
+                      " is only allowed on a loopback " + Reader::Describe(kListen));
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
-    throw ConfigError("setting " + Describe(kTlsClientCa) + " needs TLS");
+    throw ConfigError("setting " + Reader::Describe(kTlsClientCa) + " needs TLS");
   }
   return c;
 }

@@ -24,7 +24,7 @@ struct GatewayConfig {
   std::string routes_text;  // contents of --routes-file / CTG_GATEWAY_ROUTES_FILE (required)
   std::string authz_text;   // contents of --authz-file / CTG_GATEWAY_AUTHZ_FILE (required)
   std::string jwt_key;  // --jwt-key-file / CTG_JWT_KEY_FILE (or CTG_JWT_KEY): HS256, >= 32 bytes
-  // --jwt-public-keys-file / CTG_GATEWAY_JWT_PUBLIC_KEYS_FILE: PEM public keys for RS256/ES256
+  // --jwt-public-keys-file / CTG_JWT_PUBLIC_KEYS_FILE: PEM public keys for RS256/ES256
   // tokens (production). At least one of the two must be given.
   std::string jwt_public_keys;
   std::string jwt_issuer = "ctg-dev";   // --jwt-issuer / CTG_JWT_ISSUER
