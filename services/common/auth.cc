@@ -137,6 +137,9 @@ std::optional<std::string> Base64UrlDecode(std::string_view data) {
       out += char((buffer >> bits) & 0xFF);
     }
   }
+  // Canonical encoding only: the unused low bits of the last character must be zero, so that
+  // one byte string has exactly one encoding (no malleable signatures or tokens).
+  if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 

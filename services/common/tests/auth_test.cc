@@ -37,6 +37,9 @@ TEST(Base64UrlTest, RoundTripsEveryLength) {
     EXPECT_EQ(*decoded, s);
   }
   EXPECT_FALSE(Base64UrlDecode("ab+c").has_value());
+  // "QQ" is the canonical encoding of "A"; "QR" differs only in unused bits: refused.
+  EXPECT_EQ(Base64UrlDecode("QQ"), "A");
+  EXPECT_FALSE(Base64UrlDecode("QR").has_value());
   EXPECT_FALSE(Base64UrlDecode("a").has_value());
 }
 
