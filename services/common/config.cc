@@ -99,6 +99,11 @@ void SettingsReader::CheckAddress(const std::string& value, const Setting& s) {
   ParseInt(value.substr(colon + 1), s, 0, 65535);
 }
 
+void SettingsReader::ReadAddress(const Setting& s, std::string* address, bool allow_off) const {
+  Get(s, address);
+  if (!(allow_off && *address == "off")) CheckAddress(*address, s);
+}
+
 std::string ReadSecretFile(const std::string& path, const std::string& setting) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("setting " + setting + ": cannot read file " + path);
@@ -115,10 +120,8 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
 
   ServiceConfig c;
   std::string v;
-  if (get(kListen, &v)) c.listen_address = v;
-  Reader::CheckAddress(c.listen_address, kListen);
-  if (get(kMetrics, &v)) c.metrics_address = v;
-  if (c.metrics_address != "off") Reader::CheckAddress(c.metrics_address, kMetrics);
+  reader.ReadAddress(kListen, &c.listen_address, /*allow_off=*/false);
+  reader.ReadAddress(kMetrics, &c.metrics_address, /*allow_off=*/true);
   if (!get(kDatabase, &v) || v.empty()) {
     throw ConfigError("setting " + Reader::Describe(kDatabase) + " is required");
   }

@@ -38,6 +38,9 @@ class SettingsReader {
   static bool ParseBool(const std::string& value, const Setting& s);
   // Throws unless `value` is host:port with a port in 0..65535.
   static void CheckAddress(const std::string& value, const Setting& s);
+  // Replaces `*address` (a default) by the setting's value when given, then checks it;
+  // "off" is accepted when `allow_off`.
+  void ReadAddress(const Setting& s, std::string* address, bool allow_off) const;
 
  private:
   std::map<std::string, std::string> flags_;

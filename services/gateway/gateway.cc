@@ -64,10 +64,8 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
 
   GatewayConfig c;
   std::string v;
-  if (get(kListen, &v)) c.listen_address = v;
-  Reader::CheckAddress(c.listen_address, kListen);
-  if (get(kMetrics, &v)) c.metrics_address = v;
-  if (c.metrics_address != "off") Reader::CheckAddress(c.metrics_address, kMetrics);
+  reader.ReadAddress(kListen, &c.listen_address, /*allow_off=*/false);
+  reader.ReadAddress(kMetrics, &c.metrics_address, /*allow_off=*/true);
   if (!get(kRoutes, &v) || v.empty()) {
     throw ConfigError("setting " + Reader::Describe(kRoutes) + " is required");
   }
