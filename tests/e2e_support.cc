@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "common/auth.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -204,6 +205,34 @@ std::optional<int> ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
 
 bool ChildProcess::running() { return !WaitExit(std::chrono::milliseconds(0)).has_value(); }
 
+namespace {
+
+// Waits for a binary's port file ("<grpc port> <metrics port>\n"); throws with the binary's log
+// when it ends first or 30 s pass.
+std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& port_file,
+                                    const std::string& log_file, const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    const std::string ports = ReadFile(port_file);
+    if (!ports.empty() && ports.back() == '\n') {
+      std::istringstream in(ports);
+      int grpc_port = 0, metrics_port = 0;
+      in >> grpc_port >> metrics_port;
+      if (grpc_port > 0) return {grpc_port, metrics_port};
+    }
+    if (!process.running()) {
+      throw std::runtime_error(name + " ended (status " + std::to_string(*process.WaitExit({})) +
+                               "): " + ReadFile(log_file));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error(name + " wrote no port file within 30 s: " + ReadFile(log_file));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
 PartnersProcess::PartnersProcess(const std::string& database_url,
                                  const std::vector<std::string>& extra_flags) {
   WriteFile(key_file(), std::string(kJwtKey) + "\n");
@@ -217,29 +246,14 @@ PartnersProcess::PartnersProcess(const std::string& database_url,
                                    "--port-file=" + dir_.File("ports")};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("service.log"));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (true) {
-    const std::string ports = ReadFile(dir_.File("ports"));
-    if (!ports.empty() && ports.back() == '\n') {
-      std::istringstream in(ports);
-      in >> grpc_port_ >> metrics_port_;
-      if (grpc_port_ > 0) break;
-    }
-    if (!process_->running()) {
-      throw std::runtime_error("ctg-partners ended (status " +
-                               std::to_string(*process_->WaitExit({})) + "): " + log());
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("ctg-partners wrote no port file within 30 s: " + log());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  std::tie(grpc_port_, metrics_port_) =
+      WaitForPortFile(*process_, dir_.File("ports"), dir_.File("service.log"), "ctg-partners");
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 
-std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> PartnersProcess::Health(
-    const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(channel_);
+std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
@@ -248,14 +262,44 @@ std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> PartnersProc
   return response.status();
 }
 
-bool PartnersProcess::WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
-                                    std::chrono::milliseconds timeout) {
+bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
+                   grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
+                   std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (Health() == wanted) return true;
+    if (CheckHealth(channel, "") == wanted) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+GatewayProcess::GatewayProcess(const std::string& routes, const std::string& key_file,
+                               const std::vector<std::string>& extra_flags) {
+  WriteFile(dir_.File("routes"), routes);
+  std::vector<std::string> argv = {
+      CTG_GATEWAY_BINARY,
+      "--listen=127.0.0.1:0",
+      "--metrics-listen=127.0.0.1:0",
+      "--plaintext=true",
+      "--routes-file=" + dir_.File("routes"),
+      "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
+      "--jwt-key-file=" + key_file,
+      "--jwt-issuer=" + std::string(kIssuer),
+      "--jwt-audience=" + std::string(kAudience),
+      "--health-interval-ms=100",
+      "--port-file=" + dir_.File("ports")};
+  // A flag given twice: the last one wins.
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("gateway.log"));
+  std::tie(grpc_port_, metrics_port_) =
+      WaitForPortFile(*process_, dir_.File("ports"), dir_.File("gateway.log"), "ctg-gateway");
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+}
+
+std::string PartnersRoutes(const std::vector<std::string>& backends) {
+  std::string routes = "ctg.partners.v1.PartnerService = ";
+  for (size_t i = 0; i < backends.size(); ++i) routes += (i ? ", " : "") + backends[i];
+  return routes + "\n";
 }
 
 std::string Token(const std::vector<std::string>& roles, const std::string& organisation) {

@@ -105,6 +105,16 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
+// The health status of `service` ("" = the whole server) behind `channel`, or nullopt when the
+// call fails.
+std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+// Polls the whole server's health until it reports `wanted` or `timeout` passes; returns whether
+// it did.
+bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
+                   grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
+                   std::chrono::milliseconds timeout);
+
 // The real ctg-partners binary (CTG_PARTNERS_BINARY), started with --listen=127.0.0.1:0,
 // --metrics-listen=127.0.0.1:0, a port file and a key file in its own temporary directory.
 class PartnersProcess {
@@ -127,10 +137,14 @@ class PartnersProcess {
 
   // The health status of `service` ("" = the whole server), or nullopt when the call fails.
   std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(
-      const std::string& service = "");
-  // Polls Health until it reports `wanted` or `timeout` passes; returns whether it did.
+      const std::string& service = "") {
+    return CheckHealth(channel_, service);
+  }
+  // Polls the server's health until it reports `wanted` or `timeout` passes.
   bool WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout) {
+    return ctg::e2e::WaitForHealth(channel_, wanted, timeout);
+  }
 
  private:
   TempDir dir_;
@@ -139,6 +153,39 @@ class PartnersProcess {
   int metrics_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// The real ctg-gateway binary (CTG_GATEWAY_BINARY) on 127.0.0.1:0 in plaintext, with the routing
+// table `routes`, the repository's authorization table (deploy/gateway.authz) unless
+// `extra_flags` names another, the test issuer and audience, and health checks every 100 ms.
+class GatewayProcess {
+ public:
+  // Starts the binary and waits for its port file (throws when it does not come).
+  GatewayProcess(const std::string& routes, const std::string& key_file,
+                 const std::vector<std::string>& extra_flags = {});
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  ChildProcess& process() { return *process_; }
+  std::string log() const { return ReadFile(dir_.File("gateway.log")); }
+
+  // Polls the gateway's own health (no token) until it reports `wanted`.
+  bool WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
+                     std::chrono::milliseconds timeout) {
+    return ctg::e2e::WaitForHealth(channel_, wanted, timeout);
+  }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A routing table sending ctg.partners.v1.PartnerService to `backends`.
+std::string PartnersRoutes(const std::vector<std::string>& backends);
 
 // A token for the test key with `roles` (wire names, e.g. "copil_secretariat").
 std::string Token(const std::vector<std::string>& roles, const std::string& organisation = "");

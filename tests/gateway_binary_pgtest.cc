@@ -18,68 +18,6 @@ namespace {
 namespace pv1 = ::ctg::partners::v1;
 using Serving = grpc::health::v1::HealthCheckResponse;
 
-// The gateway binary with a routing file naming `backends` for the partners service and the
-// repository's own authorization table.
-class GatewayProcess {
- public:
-  GatewayProcess(const std::vector<std::string>& backends, const std::string& key_file,
-                 const std::vector<std::string>& extra_flags = {}) {
-    std::string routes = "ctg.partners.v1.PartnerService = ";
-    for (size_t i = 0; i < backends.size(); ++i) routes += (i ? ", " : "") + backends[i];
-    WriteFile(dir_.File("routes"), routes + "\n");
-    std::vector<std::string> argv = {
-        CTG_GATEWAY_BINARY,
-        "--listen=127.0.0.1:0",
-        "--metrics-listen=127.0.0.1:0",
-        "--plaintext=true",
-        "--routes-file=" + dir_.File("routes"),
-        "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
-        "--jwt-key-file=" + key_file,
-        "--jwt-issuer=" + std::string(kIssuer),
-        "--jwt-audience=" + std::string(kAudience),
-        "--health-interval-ms=100",
-        "--port-file=" + dir_.File("ports")};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("gateway.log"));
-    for (int i = 0; i < 300 && port_ == 0; ++i) {
-      const auto ports = ReadFile(dir_.File("ports"));
-      if (!ports.empty() && ports.back() == '\n') port_ = std::stoi(ports);
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (!process_->running()) break;
-    }
-    if (port_ == 0) throw std::runtime_error("gateway did not start: " + log());
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
-                                   grpc::InsecureChannelCredentials());
-  }
-
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  ChildProcess& process() { return *process_; }
-  std::string log() const { return ReadFile(dir_.File("gateway.log")); }
-
-  // Polls the gateway's own health (no token) until it reports `wanted`.
-  bool WaitForHealth(Serving::ServingStatus wanted, std::chrono::milliseconds timeout) {
-    auto stub = grpc::health::v1::Health::NewStub(channel_);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-      grpc::health::v1::HealthCheckRequest request;
-      Serving response;
-      if (stub->Check(&context, request, &response).ok() && response.status() == wanted) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
-};
-
 grpc::StatusCode ListThrough(pv1::PartnerService::Stub& stub, const std::string& token) {
   pv1::ListOrganisationsRequest request;
   pv1::ListOrganisationsResponse response;
@@ -93,7 +31,7 @@ TEST(GatewayBinaryTest, FrontsRealServicesAndFollowsTheirHealth) {
   ASSERT_TRUE(a->WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
   ASSERT_TRUE(b->WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
   const std::string b_address = b->address();
-  GatewayProcess gateway({a->address(), b_address}, a->key_file());
+  GatewayProcess gateway(PartnersRoutes({a->address(), b_address}), a->key_file());
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
   auto stub = pv1::PartnerService::NewStub(gateway.channel());
   const auto secretariat = Token({"copil_secretariat"});
@@ -149,7 +87,7 @@ TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
   const std::string public_keys = "--jwt-public-keys-file=" + keys.File("idp.pem");
   PartnersProcess partners(db.url(), {public_keys});
   ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
-  GatewayProcess gateway({partners.address()}, partners.key_file(), {public_keys});
+  GatewayProcess gateway(PartnersRoutes({partners.address()}), partners.key_file(), {public_keys});
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
   auto stub = pv1::PartnerService::NewStub(gateway.channel());
 

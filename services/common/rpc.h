@@ -16,6 +16,9 @@
 
 namespace ctg {
 
+// The bytes of a raw message buffer, joined (empty when the buffer cannot be read).
+std::string ByteBufferToString(const grpc::ByteBuffer& buffer);
+
 // A fixed set of worker threads running queued tasks. RPC bodies run here, not on gRPC's own
 // callback threads, because they block on PostgreSQL. The queue is bounded so that an overload
 // is refused at once (RESOURCE_EXHAUSTED) instead of piling up calls that will time out.

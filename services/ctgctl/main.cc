@@ -39,6 +39,7 @@
 
 #include "common/auth.h"
 #include "common/config.h"
+#include "common/rpc.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
@@ -253,13 +254,7 @@ grpc::Status GenericUnaryCall(const Target& target, const std::string& path,
                  [&done](grpc::Status status) { done.set_value(std::move(status)); });
   grpc::Status status = done.get_future().get();
   if (!status.ok()) return status;
-  std::vector<grpc::Slice> slices;
-  if (!response_buffer.Dump(&slices).ok()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the response");
-  }
-  std::string answer;
-  for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  if (!response->ParseFromString(answer)) {
+  if (!response->ParseFromString(ByteBufferToString(response_buffer))) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "the response is not a valid " + response->GetTypeName());
   }

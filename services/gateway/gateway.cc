@@ -1,8 +1,11 @@
 #include "gateway/gateway.h"
 
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -33,17 +36,18 @@ constexpr Setting kRateRps{"rate-limit-rps", "CTG_GATEWAY_RATE_LIMIT_RPS"};
 constexpr Setting kRateBurst{"rate-limit-burst", "CTG_GATEWAY_RATE_LIMIT_BURST"};
 constexpr Setting kMaxMessage{"max-message-bytes", "CTG_GATEWAY_MAX_MESSAGE_BYTES"};
 constexpr Setting kMaxStreams{"max-concurrent-streams", "CTG_GATEWAY_MAX_CONCURRENT_STREAMS"};
+constexpr Setting kMaxCalls{"max-calls-per-caller", "CTG_GATEWAY_MAX_CALLS_PER_CALLER"};
 constexpr Setting kDeadline{"default-deadline-ms", "CTG_GATEWAY_DEFAULT_DEADLINE_MS"};
 constexpr Setting kHealth{"health-interval-ms", "CTG_GATEWAY_HEALTH_INTERVAL_MS"};
 constexpr Setting kRetry{"retry-max-attempts", "CTG_GATEWAY_RETRY_MAX_ATTEMPTS"};
 constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,       kAuthz,     kJwtKeyFile,
-                            kJwtIssuer,   kJwtAudience, kJwtLeeway,    kTlsCert,   kTlsKey,
-                            kTlsClientCa, kPlaintext,   kRateRps,      kRateBurst, kMaxMessage,
-                            kMaxStreams,  kDeadline,    kHealth,       kRetry,     kAccessLog,
-                            kGrace,       kPortFile,    kJwtPublicKeys};
+constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,        kAuthz,     kJwtKeyFile,
+                            kJwtIssuer,   kJwtAudience, kJwtLeeway,     kTlsCert,   kTlsKey,
+                            kTlsClientCa, kPlaintext,   kRateRps,       kRateBurst, kMaxMessage,
+                            kMaxStreams,  kDeadline,    kHealth,        kRetry,     kAccessLog,
+                            kGrace,       kPortFile,    kJwtPublicKeys, kMaxCalls};
 
 using Reader = SettingsReader;
 
@@ -109,6 +113,7 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   if (get(kRateBurst, &v)) c.rate_limit_burst = Reader::ParseNumber(v, kRateBurst, 1, 1e6);
   if (get(kMaxMessage, &v)) c.max_message_bytes = Reader::ParseInt(v, kMaxMessage, 1024, 256 << 20);
   if (get(kMaxStreams, &v)) c.max_concurrent_streams = Reader::ParseInt(v, kMaxStreams, 1, 100000);
+  if (get(kMaxCalls, &v)) c.max_calls_per_caller = Reader::ParseInt(v, kMaxCalls, 0, 100000);
   if (get(kDeadline, &v)) {
     c.default_deadline = std::chrono::milliseconds(Reader::ParseInt(v, kDeadline, 1, 3600000));
   }
@@ -142,7 +147,8 @@ Gateway::Gateway(GatewayConfig config)
     : config_(std::move(config)),
       authz_(AuthzTable::Parse(config_.authz_text)),
       routes_(ParseRoutes(config_.routes_text)),
-      limiter_(config_.rate_limit_rps, config_.rate_limit_burst) {
+      limiter_(config_.rate_limit_rps, config_.rate_limit_burst),
+      concurrency_(config_.max_calls_per_caller) {
   JwtSettings jwt{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience, config_.jwt_leeway};
   std::unique_ptr<TokenVerifier> verifier;
   if (config_.jwt_public_keys.empty()) {
@@ -163,8 +169,8 @@ Gateway::Gateway(GatewayConfig config)
   proxy_options.default_deadline = config_.default_deadline;
   proxy_options.max_attempts = config_.retry_max_attempts;
   proxy_options.access_log = config_.access_log;
-  proxy_ = std::make_unique<GatewayProxy>(*verifier_, authz_, limiter_, *router_, metrics_,
-                                          proxy_options);
+  proxy_ = std::make_unique<GatewayProxy>(*verifier_, authz_, limiter_, concurrency_, *router_,
+                                          catalog_, metrics_, proxy_options);
 }
 
 Gateway::~Gateway() { Shutdown(); }
@@ -174,6 +180,7 @@ void Gateway::Start() {
     metrics_endpoint_ =
         std::make_unique<MetricsEndpoint>(config_.metrics_address, metrics_.registry());
   }
+  router_->SetRecoveryListener([this](Backend* backend) { LearnMethods(backend); });
   router_->Start();
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -189,6 +196,9 @@ void Gateway::Start() {
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // Reflection is answered by the proxy from every backend's descriptors, never by the plugin
+  // (which a process hosting services too, like the tests, has registered globally).
+  builder.SetOption(WithoutReflectionPlugin());
   builder.AddListeningPort(config_.listen_address, credentials, &port_);
   builder.RegisterCallbackGenericService(proxy_.get());
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
@@ -213,6 +223,37 @@ void Gateway::Start() {
                   : config_.tls_client_ca.empty() ? "on"
                                                   : "mtls")
       .Emit();
+}
+
+std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin() {
+  class Option : public grpc::ServerBuilderOption {
+   public:
+    void UpdateArguments(grpc::ChannelArguments*) override {}
+    void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+      plugins->erase(
+          std::remove_if(plugins->begin(), plugins->end(),
+                         [](const auto& p) { return p->name() == "proto_server_reflection"; }),
+          plugins->end());
+    }
+  };
+  return std::make_unique<Option>();
+}
+
+void Gateway::LearnMethods(Backend* backend) {
+  if (backend->service().rfind("grpc.", 0) == 0) return;  // protocol services: nothing to learn
+  try {
+    const auto files = FetchServiceDescriptors(backend->channel(), {backend->service()},
+                                               std::chrono::milliseconds(1000));
+    if (!catalog_.AddFiles(files)) throw std::runtime_error("unreadable descriptor file");
+  } catch (const std::exception& e) {
+    // Its calls are still forwarded, all as streams, and it stays out of merged reflection.
+    LogLine("warning")
+        .Add("msg", "cannot learn the methods of a backend")
+        .Add("service", backend->service())
+        .Add("backend", backend->address())
+        .Add("error", e.what())
+        .Emit();
+  }
 }
 
 int Gateway::metrics_port() const { return metrics_endpoint_ ? metrics_endpoint_->port() : 0; }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/server_builder_option.h>
 
 #include <chrono>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/method_catalog.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/router.h"
@@ -42,6 +44,9 @@ struct GatewayConfig {
   double rate_limit_burst = 100;            // --rate-limit-burst
   int max_message_bytes = 4 * 1024 * 1024;  // --max-message-bytes
   int max_concurrent_streams = 100;         // --max-concurrent-streams: per client connection
+  // --max-calls-per-caller: calls in flight per principal (per peer address for open methods),
+  // whatever the number of connections; 0 disables.
+  int max_calls_per_caller = 200;
   std::chrono::milliseconds default_deadline{30000};  // --default-deadline-ms
   std::chrono::milliseconds health_interval{1000};    // --health-interval-ms
   int retry_max_attempts = 3;                         // --retry-max-attempts (1 = no retry)
@@ -53,6 +58,10 @@ struct GatewayConfig {
 // Reads and validates the configuration (files included); throws ConfigError naming the first
 // bad setting.
 GatewayConfig LoadGatewayConfig(int argc, const char* const* argv);
+
+// A server builder option that removes gRPC's reflection plugin from that one server (the plugin
+// registers itself for every server of the process).
+std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin();
 
 // Whether `address` ("host:port") names a loopback interface.
 bool IsLoopbackAddress(const std::string& address);
@@ -73,10 +82,13 @@ class Gateway {
   int port() const { return port_; }
   int metrics_port() const;
   Router& router() { return *router_; }
+  const MethodCatalog& catalog() const { return catalog_; }
   GatewayMetrics& metrics() { return metrics_; }
 
  private:
   void UpdateOwnHealth();
+  // Reads the methods of `backend`'s service from its server reflection into the catalog.
+  void LearnMethods(Backend* backend);
 
   GatewayConfig config_;
   AuthzTable authz_;
@@ -85,7 +97,9 @@ class Gateway {
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<TokenVerifier> verifier_;
   RateLimiter limiter_;
+  ConcurrencyLimiter concurrency_;
   std::unique_ptr<Router> router_;
+  MethodCatalog catalog_;
   std::unique_ptr<GatewayProxy> proxy_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -39,7 +39,8 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_shared<prometheus::Regist
                               "Histogram of response latency of RPCs forwarded to backends.");
   retries_ = counter("ctg_gateway_retries_total", "Forwarded calls retried on another backend.");
   rate_limited_ =
-      counter("ctg_gateway_rate_limited_total", "Calls refused by the per-principal rate limit.");
+      counter("ctg_gateway_rate_limited_total",
+              "Calls refused by a per-caller limit (label limit: rate or concurrency).");
   backend_healthy_ = &prometheus::BuildGauge()
                           .Name("ctg_gateway_backend_healthy")
                           .Help("1 when the backend instance passes its health check, else 0.")
@@ -183,7 +184,9 @@ void GatewayMetrics::Retried(const std::string& service, const std::string& meth
   retries_->Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
 }
 
-void GatewayMetrics::RateLimited() { rate_limited_->Add({}).Increment(); }
+void GatewayMetrics::Limited(const std::string& limit) {
+  rate_limited_->Add({{"limit", limit}}).Increment();
+}
 
 prometheus::Gauge& GatewayMetrics::BackendHealthy(const std::string& service,
                                                   const std::string& backend) {

@@ -64,8 +64,9 @@ class GatewayMetrics {
                      const std::string& backend, const std::string& code, double seconds);
   // Counts a retry of a forwarded call.
   void Retried(const std::string& service, const std::string& method);
-  // Counts a call refused by the rate limiter.
-  void RateLimited();
+  // Counts a call refused by a per-caller limit: "rate" (token bucket) or "concurrency" (calls
+  // in flight).
+  void Limited(const std::string& limit);
   // The health gauge of one backend instance (1 healthy, 0 not).
   prometheus::Gauge& BackendHealthy(const std::string& service, const std::string& backend);
 

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/rpc.h"
+#include "gateway/method_catalog.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -106,6 +107,16 @@ class Attempt : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
   bool done_ = false;
 };
 
+// One forwarding of a unary call (a method the catalog knows as unary): the request goes in one
+// batch and the response, metadata and status come back in one completion.
+struct UnaryAttempt {
+  Backend* backend = nullptr;
+  GatewayMetrics::BackendCallMetrics* metrics = nullptr;
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
 // One call received by the gateway: the server-side reactor, plus the attempts that forward it.
 // Every reaction takes `mu_`; operations are started with it held. gRPC defers the reactions
 // they trigger until the current one returns; the mutex is recursive should one run inline.
@@ -120,6 +131,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   void OnReadDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     server_read_pending_ = false;
+    if (mode_ == Mode::kUnary) return UnaryRequestRead(ok);
+    if (mode_ == Mode::kReflection) return ReflectionRequestRead(ok);
     if (ok) {
       ++msgs_received_;
       const size_t n = request_buffer_.Length();
@@ -154,6 +167,11 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       ServerGone();
       return;
     }
+    if (mode_ == Mode::kReflection) {
+      server_read_pending_ = true;
+      StartRead(&request_buffer_);
+      return;
+    }
     Attempt* a = current_;
     if (a != nullptr && !a->read_closed_ && !server_gone_) a->StartRead(&a->read_buffer_);
   }
@@ -163,7 +181,10 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     ServerGone();
   }
 
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    if (counted_in_flight_) proxy_->concurrency_.Release(caller_key_);
+    Unref();
+  }
 
   // Reactions of an attempt, forwarded here.
   void AttemptInitialMetadata(Attempt* a, bool ok) {
@@ -228,7 +249,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       proxy_->metrics_.ClientHandled(*a->metrics_, status.error_code(), seconds);
       if (a == current_) {
         current_ = nullptr;
-        if (!TryRetry(a, status)) {
+        if (!TryRetry(a->backend_, status)) {
           for (const auto& [k, v] : a->context_.GetServerTrailingMetadata()) {
             if (!IsHopHeader(k)) ctx_->AddTrailingMetadata(ToString(k), ToString(v));
           }
@@ -240,7 +261,31 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     if (last) delete this;
   }
 
+  // The end of a unary attempt: retried, or its response, metadata and status sent to the
+  // caller in one batch.
+  void UnaryDone(UnaryAttempt* a, const grpc::Status& status) {
+    bool last;
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - a->start).count();
+      proxy_->metrics_.ClientHandled(*a->metrics, status.error_code(), seconds);
+      if (a == unary_current_) {
+        unary_current_ = nullptr;
+        if (!TryRetry(a->backend, status)) FinishUnary(a, status);
+      }
+      last = --refs_ == 0;
+    }
+    if (last) delete this;
+  }
+
  private:
+  // How the call is served: forwarded as a stream (any shape), forwarded on the unary fast
+  // path, or answered by the gateway itself (server reflection merged across the backends).
+  enum class Mode { kStream, kUnary, kReflection };
+
+  static constexpr std::string_view kReflectionService = "grpc.reflection.v1alpha.ServerReflection";
+
   // Checks the caller and starts forwarding, or finishes the call with the reason it may not.
   void Admit() {
     const Metadata& md = ctx_->client_metadata();
@@ -274,19 +319,35 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       principal_ = principal.subject;
     }
     // Per principal; open methods are limited per peer address.
-    const auto wait =
-        proxy_->limiter_.Acquire(principal_.empty() ? "peer:" + ctx_->peer() : principal_);
+    caller_key_ = principal_.empty() ? "peer:" + ctx_->peer() : principal_;
+    const auto wait = proxy_->limiter_.Acquire(caller_key_);
     if (wait.count() > 0) {
-      proxy_->metrics_.RateLimited();
+      proxy_->metrics_.Limited("rate");
       ctx_->AddTrailingMetadata("retry-after-ms", std::to_string(wait.count()));
       return Complete(RateLimitedStatus(wait));
     }
-    if (!proxy_->router_.Knows(service_)) {
+    if (!proxy_->concurrency_.TryAcquire(caller_key_)) {
+      proxy_->metrics_.Limited("concurrency");
+      return Complete(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "too many calls in flight for this caller (limit " +
+                                       std::to_string(proxy_->concurrency_.limit()) + ")"));
+    }
+    counted_in_flight_ = true;
+    const bool local_reflection =
+        service_ == kReflectionService && !proxy_->router_.Knows(service_);
+    if (!local_reflection && !proxy_->router_.Knows(service_)) {
       return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown service " + service_));
     }
     if (!AuthzTable::Allows(rule, principal)) {
       return Complete(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                                    "no role of the caller may call " + service_ + "/" + method_));
+    }
+    if (local_reflection) {
+      // Answered here from every backend's descriptors (a route would send it to one backend).
+      mode_ = Mode::kReflection;
+      server_read_pending_ = true;
+      StartRead(&request_buffer_);
+      return;
     }
     Backend* backend = proxy_->router_.Pick(service_);
     if (backend == nullptr) {
@@ -299,7 +360,86 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     if (deadline_ == std::chrono::system_clock::time_point::max()) {
       deadline_ = std::chrono::system_clock::now() + proxy_->options_.default_deadline;
     }
+    if (proxy_->catalog_.Shape(ctx_->method()) == CallShape::kUnary) {
+      mode_ = Mode::kUnary;
+      first_backend_ = backend;
+      server_read_pending_ = true;
+      StartRead(&request_buffer_);
+      return;
+    }
     StartAttempt(backend);
+  }
+
+  // Unary fast path: the request message arrived (or the caller closed without one).
+  void UnaryRequestRead(bool ok) {
+    if (!ok) {
+      if (!server_gone_) {
+        Complete(grpc::Status(grpc::StatusCode::INTERNAL, "unary call without a request message"));
+      }
+      return;
+    }
+    ++msgs_received_;
+    bytes_received_ += request_buffer_.Length();
+    unary_request_.Swap(&request_buffer_);
+    StartUnaryAttempt(first_backend_);
+  }
+
+  void StartUnaryAttempt(Backend* backend) {
+    auto& a = *unary_attempts_.emplace_back(std::make_unique<UnaryAttempt>());
+    a.backend = backend;
+    unary_current_ = &a;
+    backend_address_ = backend->address();
+    ++refs_;
+    a.context.set_deadline(deadline_);
+    for (const auto& [k, v] : ctx_->client_metadata()) {
+      if (!IsHopHeader(k)) a.context.AddMetadata(ToString(k), ToString(v));
+    }
+    a.context.AddMetadata("x-request-id", request_id_);
+    a.metrics = &proxy_->metrics_.ForBackend(service_, method_, backend->address());
+    proxy_->metrics_.ClientStarted(*a.metrics);
+    UnaryAttempt* p = &a;
+    backend->stub().UnaryCall(&a.context, ctx_->method(), grpc::StubOptions(), &unary_request_,
+                              &a.response, [this, p](grpc::Status s) { UnaryDone(p, s); });
+  }
+
+  void FinishUnary(UnaryAttempt* a, const grpc::Status& status) {
+    for (const auto& [k, v] : a->context.GetServerInitialMetadata()) {
+      if (!IsHopHeader(k)) ctx_->AddInitialMetadata(ToString(k), ToString(v));
+    }
+    for (const auto& [k, v] : a->context.GetServerTrailingMetadata()) {
+      if (!IsHopHeader(k)) ctx_->AddTrailingMetadata(ToString(k), ToString(v));
+    }
+    if (!status.ok() || server_gone_) return Complete(status);
+    ++msgs_sent_;
+    bytes_sent_ += a->response.Length();
+    response_buffer_.Swap(&a->response);
+    final_code_ = 0;
+    server_finished_ = true;
+    Record();
+    StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), status);
+  }
+
+  // Server reflection answered by the gateway: one response per request, until the caller
+  // half-closes.
+  void ReflectionRequestRead(bool ok) {
+    if (!ok) {
+      if (!server_gone_) Complete(grpc::Status::OK);
+      return;
+    }
+    ++msgs_received_;
+    bytes_received_ += request_buffer_.Length();
+    std::string answer;
+    if (!AnswerReflection(proxy_->catalog_, ByteBufferToString(request_buffer_), &answer)) {
+      return Complete(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed reflection request"));
+    }
+    request_buffer_.Clear();
+    ++msgs_sent_;
+    bytes_sent_ += answer.size();
+    grpc::Slice slice(answer);
+    response_buffer_ = grpc::ByteBuffer(&slice, 1);
+    server_write_pending_ = true;
+    StartWrite(&response_buffer_);
   }
 
   // Starts forwarding to `backend`, replaying the request messages already received.
@@ -365,25 +505,31 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       current_->context_.TryCancel();
       ReleaseHold(current_);
     }
+    if (unary_current_ != nullptr) unary_current_->context.TryCancel();
   }
 
   // Whether the failed attempt `a` is retried on another instance (and starts the retry).
-  bool TryRetry(Attempt* a, const grpc::Status& status) {
+  bool TryRetry(Backend* failed, const grpc::Status& status) {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !response_started_) {
-      proxy_->router_.ReportUnavailable(a->backend_);
+      proxy_->router_.ReportUnavailable(failed);
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !replayable_ || response_started_ ||
-        server_gone_ || server_finished_ ||
-        int(attempts_.size()) >= proxy_->options_.max_attempts ||
+        server_gone_ || server_finished_ || AttemptCount() >= proxy_->options_.max_attempts ||
         std::chrono::system_clock::now() >= deadline_) {
       return false;
     }
-    Backend* next = proxy_->router_.Pick(service_, a->backend_);
-    if (next == nullptr || next == a->backend_ || !proxy_->retry_budget_.Withdraw()) return false;
+    Backend* next = proxy_->router_.Pick(service_, failed);
+    if (next == nullptr || next == failed || !proxy_->retry_budget_.Withdraw()) return false;
     proxy_->metrics_.Retried(service_, method_);
-    StartAttempt(next);
+    if (mode_ == Mode::kUnary) {
+      StartUnaryAttempt(next);
+    } else {
+      StartAttempt(next);
+    }
     return true;
   }
+
+  int AttemptCount() const { return int(attempts_.size() + unary_attempts_.size()); }
 
   // Finishes the call with `status` once no write to the caller is in flight.
   void Complete(grpc::Status status) {
@@ -422,7 +568,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
         .Add("duration_ms", seconds * 1000)
         .Add("bytes_in", int64_t(bytes_received_))
         .Add("bytes_out", int64_t(bytes_sent_))
-        .Add("attempts", int64_t(attempts_.size()))
+        .Add("attempts", int64_t(AttemptCount()))
         .Add("peer", ctx_->peer());
     if (!final_message_.empty() && final_code_ != 0) line.Add("error", final_message_);
     line.Emit();
@@ -443,10 +589,17 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   std::recursive_mutex mu_;
   int refs_ = 1;  // the server side, plus one per attempt not yet done
   std::string service_, method_, principal_, request_id_, backend_address_;
+  std::string caller_key_;          // what the limits count calls against
+  bool counted_in_flight_ = false;  // released when the call is done
   GatewayMetrics::MethodMetrics* method_metrics_ = nullptr;
   std::chrono::system_clock::time_point deadline_;
+  Mode mode_ = Mode::kStream;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   Attempt* current_ = nullptr;
+  Backend* first_backend_ = nullptr;  // unary: picked at admission, called once the request is in
+  std::vector<std::unique_ptr<UnaryAttempt>> unary_attempts_;
+  UnaryAttempt* unary_current_ = nullptr;
+  grpc::ByteBuffer unary_request_;
   grpc::ByteBuffer request_buffer_;
   grpc::ByteBuffer response_buffer_;
   std::vector<grpc::ByteBuffer> replay_;
@@ -472,12 +625,15 @@ void Attempt::OnWriteDone(bool ok) { call_->AttemptWrote(this, ok); }
 void Attempt::OnDone(const grpc::Status& status) { call_->AttemptDone(this, status); }
 
 GatewayProxy::GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz,
-                           RateLimiter& limiter, Router& router, GatewayMetrics& metrics,
+                           RateLimiter& limiter, ConcurrencyLimiter& concurrency, Router& router,
+                           const MethodCatalog& catalog, GatewayMetrics& metrics,
                            ProxyOptions options)
     : verifier_(verifier),
       authz_(authz),
       limiter_(limiter),
+      concurrency_(concurrency),
       router_(router),
+      catalog_(catalog),
       metrics_(metrics),
       options_(options),
       retry_budget_(options.retry_ratio, options.retry_burst) {}

@@ -9,6 +9,7 @@
 
 #include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/method_catalog.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/router.h"
 #include "gateway/tables.h"
@@ -58,8 +59,10 @@ bool IsSafeToRetry(const std::string& method,
 class GatewayProxy : public grpc::CallbackGenericService {
  public:
   // Every reference must outlive the service (and the server it is registered with).
+  // Unary methods known to `catalog` take a fast path; the others are forwarded as streams.
   GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz, RateLimiter& limiter,
-               Router& router, GatewayMetrics& metrics, ProxyOptions options);
+               ConcurrencyLimiter& concurrency, Router& router, const MethodCatalog& catalog,
+               GatewayMetrics& metrics, ProxyOptions options);
 
   // Creates the reactor that serves one call (gRPC calls this for every unregistered method).
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
@@ -69,7 +72,9 @@ class GatewayProxy : public grpc::CallbackGenericService {
   const TokenVerifier& verifier_;
   const AuthzTable& authz_;
   RateLimiter& limiter_;
+  ConcurrencyLimiter& concurrency_;
   Router& router_;
+  const MethodCatalog& catalog_;
   GatewayMetrics& metrics_;
   const ProxyOptions options_;
   RetryBudget retry_budget_;

@@ -43,4 +43,20 @@ void RateLimiter::EvictIdle(Clock::time_point now) {
   }
 }
 
+bool ConcurrencyLimiter::TryAcquire(const std::string& key) {
+  if (limit_ <= 0) return true;
+  std::lock_guard lock(mu_);
+  int& n = in_flight_[key];
+  if (n >= limit_) return false;
+  ++n;
+  return true;
+}
+
+void ConcurrencyLimiter::Release(const std::string& key) {
+  if (limit_ <= 0) return;
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(key);
+  if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+}
+
 }  // namespace ctg::gateway

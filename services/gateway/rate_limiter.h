@@ -36,4 +36,23 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// Counts the calls in flight per key (the caller's principal) and refuses one beyond `limit`:
+// a caller opening many connections still gets at most `limit` calls at once. Thread-safe.
+class ConcurrencyLimiter {
+ public:
+  // A limit of 0 disables limiting.
+  explicit ConcurrencyLimiter(int limit) : limit_(limit) {}
+
+  // Counts one more call for `key`; false (nothing counted) when `key` is at the limit.
+  bool TryAcquire(const std::string& key);
+  // Ends one call counted by TryAcquire.
+  void Release(const std::string& key);
+  int limit() const { return limit_; }
+
+ private:
+  const int limit_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int> in_flight_;  // keys with no call are erased
+};
+
 }  // namespace ctg::gateway

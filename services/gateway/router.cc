@@ -118,6 +118,20 @@ void Router::CheckNow() {
     std::unique_lock lock(done_mu);
     done_cv.wait(lock, [&] { return pending == 0; });
   }
+  std::vector<Backend*> recovered;
+  for (size_t i = 0; i < all_.size(); ++i) {
+    if (probes[i]->healthy && !all_[i]->healthy()) recovered.push_back(all_[i]);
+  }
+  if (!recovered.empty()) {
+    std::function<void(Backend*)> recovery;
+    {
+      std::lock_guard lock(mu_);
+      recovery = recovery_listener_;
+    }
+    if (recovery) {
+      for (Backend* b : recovered) recovery(b);
+    }
+  }
   bool changed = false;
   {
     // Compared with what was last published, not with healthy_: a passive ejection
@@ -179,6 +193,11 @@ std::map<std::string, bool> Router::ServiceHealth() const {
 void Router::SetHealthListener(std::function<void()> listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
+}
+
+void Router::SetRecoveryListener(std::function<void(Backend*)> listener) {
+  std::lock_guard lock(mu_);
+  recovery_listener_ = std::move(listener);
 }
 
 bool Router::WaitForHealth(const std::string& service, const std::string& address, bool healthy,

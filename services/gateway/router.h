@@ -85,6 +85,10 @@ class Router {
   std::map<std::string, bool> ServiceHealth() const;
   // Called (from the checker thread) after a round in which some instance changed state.
   void SetHealthListener(std::function<void()> listener);
+  // Called (from the checker thread, or from Start) for each instance that passes a check after
+  // failing one or never having been checked, before it is published as healthy: a restarted
+  // backend may serve new methods.
+  void SetRecoveryListener(std::function<void(Backend*)> listener);
 
   // Blocks until the instance `address` of `service` reports `healthy`, or `timeout` passes;
   // returns whether it did. For tests and start-up.
@@ -105,6 +109,7 @@ class Router {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::function<void()> listener_;
+  std::function<void(Backend*)> recovery_listener_;
   std::thread thread_;
 };
 

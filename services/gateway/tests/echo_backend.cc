@@ -1,6 +1,9 @@
 #include "gateway/tests/echo_backend.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include "gateway/gateway.h"
 
 namespace ctg::gateway::testing {
 
@@ -164,10 +167,12 @@ class EchoBackend::Service final : public v1::EchoService::CallbackService {
   EchoBackend* owner_;
 };
 
-EchoBackend::EchoBackend(std::string name, int port)
+EchoBackend::EchoBackend(std::string name, int port, bool reflection)
     : name_(std::move(name)), service_(std::make_unique<Service>(this)) {
   grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (!reflection) builder.SetOption(WithoutReflectionPlugin());
   builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
                            &port_);
   builder.RegisterService(service_.get());

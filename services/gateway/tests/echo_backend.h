@@ -21,12 +21,14 @@ struct SeenCall {
 };
 
 // A real gRPC Echo backend (ctg.testing.v1.EchoService) on 127.0.0.1, with the standard health
-// service reporting SERVING. Unary echoes "x-echo" metadata back as initial metadata
-// "x-echo-initial" and trailing metadata "x-echo-trailer" (and "x-echo-bin" as a binary trailer).
+// service reporting SERVING and (unless disabled) server reflection. Unary echoes "x-echo" metadata
+// back as initial metadata "x-echo-initial" and trailing metadata "x-echo-trailer" (and
+// "x-echo-bin" as a binary trailer).
 class EchoBackend {
  public:
-  // Starts serving; `port` 0 picks a free port (a fixed one restarts a stopped backend).
-  explicit EchoBackend(std::string name, int port = 0);
+  // Starts serving; `port` 0 picks a free port (a fixed one restarts a stopped backend). Without
+  // `reflection` the gateway cannot learn its methods and forwards every call as a stream.
+  explicit EchoBackend(std::string name, int port = 0, bool reflection = true);
   // Stops the server.
   ~EchoBackend();
 

@@ -1,14 +1,27 @@
 // The gateway in front of real Echo backends (in-process gRPC servers on port 0), called over
 // real loopback channels: every call type, metadata, deadlines, cancellation, tokens,
-// authorization, limits, health and failover.
+// authorization, limits, health, failover, reflection and misbehaving backends. Every test runs
+// twice: with backends that describe their methods by reflection (unary calls take the fast
+// path) and without (every call is forwarded as a stream).
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include "common/auth.h"
+#include "common/rpc.h"
 #include "gateway/gateway.h"
 #include "gateway/tests/echo_backend.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -83,11 +96,12 @@ std::vector<std::string> Values(const std::multimap<grpc::string_ref, grpc::stri
   return out;
 }
 
-class GatewayTest : public ::testing::Test {
+// The parameter: whether the backends serve reflection.
+class GatewayTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    a_ = std::make_unique<EchoBackend>("a");
-    b_ = std::make_unique<EchoBackend>("b");
+    a_ = std::make_unique<EchoBackend>("a", 0, GetParam());
+    b_ = std::make_unique<EchoBackend>("b", 0, GetParam());
   }
 
   void StartGateway(GatewayConfig config) {
@@ -124,7 +138,7 @@ class GatewayTest : public ::testing::Test {
   std::unique_ptr<v1::EchoService::Stub> stub_;
 };
 
-TEST_F(GatewayTest, UnaryPassesMetadataTrailersAndStatus) {
+TEST_P(GatewayTest, UnaryPassesMetadataTrailersAndStatus) {
   StartGateway();
   auto ctx = Context(Token({Role::kAuditor}));
   ctx->AddMetadata("x-echo", "bonjour");
@@ -151,7 +165,7 @@ TEST_F(GatewayTest, UnaryPassesMetadataTrailersAndStatus) {
   EXPECT_EQ(seen.metadata.find("x-request-id")->second, "req-42");
 }
 
-TEST_F(GatewayTest, RequestIdIsGeneratedWhenAbsent) {
+TEST_P(GatewayTest, RequestIdIsGeneratedWhenAbsent) {
   StartGateway();
   auto ctx = Context(Token({Role::kAuditor}));
   v1::EchoRequest req;
@@ -162,7 +176,7 @@ TEST_F(GatewayTest, RequestIdIsGeneratedWhenAbsent) {
   EXPECT_EQ(ids[0].size(), 36u);
 }
 
-TEST_F(GatewayTest, ErrorStatusMessageDetailsAndTrailersPassThrough) {
+TEST_P(GatewayTest, ErrorStatusMessageDetailsAndTrailersPassThrough) {
   StartGateway();
   auto ctx = Context(Token({Role::kAuditor}));
   ctx->AddMetadata("x-echo", "e");
@@ -179,7 +193,7 @@ TEST_F(GatewayTest, ErrorStatusMessageDetailsAndTrailersPassThrough) {
               ::testing::ElementsAre("e"));
 }
 
-TEST_F(GatewayTest, ClientStreaming) {
+TEST_P(GatewayTest, ClientStreaming) {
   StartGateway();
   auto ctx = Context(Token({Role::kCafAgent}));
   v1::EchoResponse resp;
@@ -196,7 +210,7 @@ TEST_F(GatewayTest, ClientStreaming) {
   EXPECT_EQ(resp.index(), 3);
 }
 
-TEST_F(GatewayTest, ServerStreamingWithTrailersAndFinalError) {
+TEST_P(GatewayTest, ServerStreamingWithTrailersAndFinalError) {
   StartGateway();
   auto ctx = Context(Token({Role::kAuditor}));
   ctx->AddMetadata("x-echo", "s");
@@ -219,7 +233,7 @@ TEST_F(GatewayTest, ServerStreamingWithTrailersAndFinalError) {
               ::testing::ElementsAre("s"));
 }
 
-TEST_F(GatewayTest, BidiStreamingInterleaves) {
+TEST_P(GatewayTest, BidiStreamingInterleaves) {
   StartGateway();
   auto ctx = Context(Token({Role::kService}));
   auto stream = stub_->Chat(ctx.get());
@@ -238,7 +252,7 @@ TEST_F(GatewayTest, BidiStreamingInterleaves) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
-TEST_F(GatewayTest, DeadlinePropagatesToTheBackend) {
+TEST_P(GatewayTest, DeadlinePropagatesToTheBackend) {
   StartGateway();
   const auto deadline = std::chrono::system_clock::now() + 300ms;
   grpc::ClientContext ctx;
@@ -256,7 +270,7 @@ TEST_F(GatewayTest, DeadlinePropagatesToTheBackend) {
   EXPECT_TRUE(seen->WaitForCancellations(1, 10s));
 }
 
-TEST_F(GatewayTest, DefaultDeadlineWhenTheCallerGivesNone) {
+TEST_P(GatewayTest, DefaultDeadlineWhenTheCallerGivesNone) {
   auto config = BaseConfig(Routes({a_.get()}));
   config.default_deadline = 200ms;
   StartGateway(std::move(config));
@@ -271,7 +285,7 @@ TEST_F(GatewayTest, DefaultDeadlineWhenTheCallerGivesNone) {
   EXPECT_TRUE(a_->WaitForCancellations(1, 10s));
 }
 
-TEST_F(GatewayTest, CancellationPropagatesToTheBackend) {
+TEST_P(GatewayTest, CancellationPropagatesToTheBackend) {
   StartGateway(BaseConfig(Routes({a_.get()})));
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + Token({Role::kAuditor}));
@@ -296,7 +310,7 @@ TEST_F(GatewayTest, CancellationPropagatesToTheBackend) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
 }
 
-TEST_F(GatewayTest, BadTokensAreRefusedBeforeAnyBackendSeesTheCall) {
+TEST_P(GatewayTest, BadTokensAreRefusedBeforeAnyBackendSeesTheCall) {
   StartGateway();
   const std::string good = Token({Role::kAuditor});
   const auto dot = good.find('.');
@@ -324,7 +338,7 @@ TEST_F(GatewayTest, BadTokensAreRefusedBeforeAnyBackendSeesTheCall) {
   EXPECT_TRUE(Echo(good).ok());
 }
 
-TEST_F(GatewayTest, AuthorizationMatrix) {
+TEST_P(GatewayTest, AuthorizationMatrix) {
   StartGateway();
   const std::vector<Role> roles = {
       Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
@@ -370,7 +384,7 @@ TEST_F(GatewayTest, AuthorizationMatrix) {
   EXPECT_EQ(BackendCalls(), expected_backend_calls);
 }
 
-TEST_F(GatewayTest, UnknownServiceAndMethodAreUnimplemented) {
+TEST_P(GatewayTest, UnknownServiceAndMethodAreUnimplemented) {
   StartGateway();
   grpc::GenericStub generic(channel_);
   for (const char* method : {"/ctg.nothing.v1.Nope/Get", "/ctg.testing.v1.EchoService/Nope"}) {
@@ -396,7 +410,7 @@ TEST_F(GatewayTest, UnknownServiceAndMethodAreUnimplemented) {
   }
 }
 
-TEST_F(GatewayTest, RateLimitPerPrincipal) {
+TEST_P(GatewayTest, RateLimitPerPrincipal) {
   auto config = BaseConfig(Routes({a_.get()}));
   config.rate_limit_rps = 0.001;  // practically no refill during the test
   config.rate_limit_burst = 3;
@@ -420,7 +434,7 @@ TEST_F(GatewayTest, RateLimitPerPrincipal) {
   EXPECT_TRUE(Echo(Token({Role::kAuditor}, "bob")).ok());
 }
 
-TEST_F(GatewayTest, OversizedMessageIsRefused) {
+TEST_P(GatewayTest, OversizedMessageIsRefused) {
   auto config = BaseConfig(Routes({a_.get()}));
   config.max_message_bytes = 4096;
   StartGateway(std::move(config));
@@ -430,7 +444,7 @@ TEST_F(GatewayTest, OversizedMessageIsRefused) {
   EXPECT_TRUE(Echo(Token({Role::kAuditor})).ok());
 }
 
-TEST_F(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
+TEST_P(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
   StartGateway();
   const std::string token = Token({Role::kAuditor});
   std::map<std::string, int> served;
@@ -455,7 +469,7 @@ TEST_F(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
   }
   EXPECT_EQ(served["b"], 10);
 
-  a_ = std::make_unique<EchoBackend>("a", port_a);  // restarted on the same address
+  a_ = std::make_unique<EchoBackend>("a", port_a, GetParam());  // restarted on the same address
   ASSERT_NE(a_->port(), 0);
   ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_a, true, 10s));
   served.clear();
@@ -467,7 +481,7 @@ TEST_F(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
   EXPECT_EQ(served["a"], 5);
 }
 
-TEST_F(GatewayTest, SafeCallsAreRetriedOnAnotherInstance) {
+TEST_P(GatewayTest, SafeCallsAreRetriedOnAnotherInstance) {
   auto config = BaseConfig(Routes({a_.get(), b_.get()}));
   config.health_interval = std::chrono::hours(1);  // the gateway does not notice the failure
   StartGateway(std::move(config));
@@ -484,7 +498,7 @@ TEST_F(GatewayTest, SafeCallsAreRetriedOnAnotherInstance) {
   }
 }
 
-TEST_F(GatewayTest, WritesAreNotRetriedAndADeadInstanceIsEjectedAtOnce) {
+TEST_P(GatewayTest, WritesAreNotRetriedAndADeadInstanceIsEjectedAtOnce) {
   auto config = BaseConfig(Routes({a_.get(), b_.get()}));
   config.health_interval = std::chrono::hours(1);  // only passive ejection can notice
   StartGateway(std::move(config));
@@ -499,7 +513,7 @@ TEST_F(GatewayTest, WritesAreNotRetriedAndADeadInstanceIsEjectedAtOnce) {
   EXPECT_EQ(unavailable, 1);
 }
 
-TEST_F(GatewayTest, OwnHealthFollowsBackendsAndNeedsNoToken) {
+TEST_P(GatewayTest, OwnHealthFollowsBackendsAndNeedsNoToken) {
   StartGateway();
   auto health = grpc::health::v1::Health::NewStub(channel_);
   auto check = [&](const std::string& service) {
@@ -525,7 +539,7 @@ TEST_F(GatewayTest, OwnHealthFollowsBackendsAndNeedsNoToken) {
   EXPECT_EQ(Echo(Token({Role::kAuditor})).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
-TEST_F(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
+TEST_P(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
   StartGateway();
   ASSERT_TRUE(Echo(Token({Role::kAuditor})).ok());
   EXPECT_EQ(Echo("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
@@ -541,6 +555,244 @@ TEST_F(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
   EXPECT_EQ(totals["grpc_client_handled_total"], 1);
   EXPECT_EQ(totals["ctg_gateway_backend_healthy"], 2);
 }
+
+TEST_P(GatewayTest, CallShapesAreLearntFromTheBackends) {
+  StartGateway();
+  const MethodCatalog& catalog = gateway_->catalog();
+  if (GetParam()) {
+    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Echo"), CallShape::kUnary);
+    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Collect"), CallShape::kClientStreaming);
+    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Expand"), CallShape::kServerStreaming);
+    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Chat"), CallShape::kBidiStreaming);
+  } else {
+    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Echo"), CallShape::kUnknown);
+  }
+  EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Nope"), CallShape::kUnknown);
+}
+
+TEST_P(GatewayTest, ReflectionIsAnsweredFromWhatTheBackendsDescribe) {
+  StartGateway();
+  std::vector<internal::ServerReflectionRequest> requests(4);
+  requests[0].set_list_services("");
+  requests[1].set_file_containing_symbol("ctg.testing.v1.EchoService.Echo");
+  requests[2].set_file_by_filename("ctg/testing/v1/echo.proto");
+  requests[3].set_file_containing_symbol("ctg.nothing.v1.Nope");
+  // No token: reflection is open in the table.
+  const auto responses = ExchangeReflection(channel_, requests, 10s);
+  ASSERT_EQ(responses.size(), 4u);
+  std::vector<std::string> services;
+  for (const auto& s : responses[0].list_services_response().service()) {
+    services.push_back(s.name());
+  }
+  EXPECT_THAT(services, ::testing::Contains("grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_EQ(std::count(services.begin(), services.end(), kEcho), GetParam() ? 1 : 0);
+  for (int i : {1, 2}) {
+    if (GetParam()) {
+      ASSERT_EQ(responses[i].file_descriptor_response().file_descriptor_proto_size(), 1) << i;
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(
+          file.ParseFromString(responses[i].file_descriptor_response().file_descriptor_proto(0)));
+      EXPECT_EQ(file.name(), "ctg/testing/v1/echo.proto");
+    } else {
+      EXPECT_EQ(responses[i].error_response().error_code(), grpc::StatusCode::NOT_FOUND) << i;
+    }
+  }
+  EXPECT_EQ(responses[3].error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_P(GatewayTest, CallsInFlightPerCallerAreCapped) {
+  auto config = BaseConfig(Routes({a_.get()}));
+  config.max_calls_per_caller = 2;
+  StartGateway(std::move(config));
+  const std::string alice = Token({Role::kAuditor}, "alice");
+  // Two calls of alice hang in the backend...
+  struct Pending {
+    grpc::ClientContext ctx;
+    v1::EchoRequest req;
+    v1::EchoResponse resp;
+    std::promise<grpc::Status> done;
+  };
+  std::vector<std::unique_ptr<Pending>> pending;
+  for (int i = 0; i < 2; ++i) {
+    auto p = std::make_unique<Pending>();
+    p->ctx.AddMetadata("authorization", "Bearer " + alice);
+    p->req.set_hang(true);
+    stub_->async()->Echo(&p->ctx, &p->req, &p->resp,
+                         [raw = p.get()](grpc::Status s) { raw->done.set_value(s); });
+    pending.push_back(std::move(p));
+  }
+  ASSERT_TRUE(a_->WaitForCalls(2, 10s));
+  // ... so her third is refused at the gateway, on any connection, while bob is served.
+  auto other_channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(gateway_->port()),
+                                                 grpc::InsecureChannelCredentials(), [] {
+                                                   grpc::ChannelArguments args;
+                                                   args.SetInt("test.distinct", 1);
+                                                   return args;
+                                                 }());
+  auto other_stub = v1::EchoService::NewStub(other_channel);
+  v1::EchoRequest req;
+  v1::EchoResponse resp;
+  grpc::Status refused = other_stub->Echo(Context(alice).get(), req, &resp);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("limit 2"));
+  EXPECT_TRUE(Echo(Token({Role::kAuditor}, "bob")).ok());
+  EXPECT_EQ(a_->calls(), 3);  // the refused call never reached the backend
+  // Once her calls end, she is served again.
+  for (auto& p : pending) p->ctx.TryCancel();
+  for (auto& p : pending) {
+    EXPECT_EQ(p->done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  grpc::Status again;
+  for (int i = 0; i < 50; ++i) {  // the gateway releases a slot when its side of the call ends
+    again = Echo(alice);
+    if (again.ok()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(again.ok()) << again.error_message();
+}
+
+// A gRPC server that passes its health check but answers every other call with bytes that are
+// no protobuf message. Everything, health included, is served by one generic service (gRPC's
+// built-in health service would turn the generic one off).
+class GarbageBackend {
+ public:
+  GarbageBackend() {
+    grpc::ServerBuilder builder;
+    builder.SetOption(WithoutReflectionPlugin());
+    builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterCallbackGenericService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~GarbageBackend() { server_->Shutdown(std::chrono::system_clock::now()); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(bool health) : health_(health) { StartRead(&in_); }
+    void OnReadDone(bool) override {
+      grpc::health::v1::HealthCheckResponse serving;
+      serving.set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+      grpc::Slice bytes(health_ ? serving.SerializeAsString()
+                                : std::string("\xff\xff\xff\xff\x0f garbage", 13));
+      out_ = grpc::ByteBuffer(&bytes, 1);
+      StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    const bool health_;
+    grpc::ByteBuffer in_, out_;
+  };
+  class Service : public grpc::CallbackGenericService {
+    grpc::ServerGenericBidiReactor* CreateReactor(
+        grpc::GenericCallbackServerContext* ctx) override {
+      return new Reactor(ctx->method() == "/grpc.health.v1.Health/Check");
+    }
+  };
+  Service service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// A TCP listener that answers every connection with an HTTP/1.1 error and closes it: not gRPC.
+class JunkListener {
+ public:
+  JunkListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
+    listen(fd_, 16);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        ++connections_;
+        const char junk[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        (void)!write(c, junk, sizeof(junk) - 1);
+        close(c);
+      }
+    });
+  }
+  ~JunkListener() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+TEST_P(GatewayTest, GarbageFromABackendFailsOnlyTheCallsItServes) {
+  GarbageBackend garbage;
+  JunkListener junk;
+  StartGateway(BaseConfig(std::string(kEcho) + " = " + garbage.address() + ", " + a_->address() +
+                          ", " + junk.address() + "\n"));
+  // The listener that does not speak gRPC never passes a health check: it gets no call.
+  EXPECT_TRUE(gateway_->router().WaitForHealth(kEcho, junk.address(), false, 10s));
+  EXPECT_GT(junk.connections(), 0);
+  const std::string token = Token({Role::kAuditor});
+  // Raw bytes through the gateway: each call gets what its instance sent, status included.
+  grpc::GenericStub generic(channel_);
+  int from_a = 0, junk_bytes = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto ctx = Context(token);
+    v1::EchoRequest req;
+    req.set_message("m" + std::to_string(i));
+    grpc::Slice slice(req.SerializeAsString());
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(ctx.get(), "/ctg.testing.v1.EchoService/Echo", grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status s) { done.set_value(s); });
+    const grpc::Status status = done.get_future().get();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const std::string bytes = ByteBufferToString(response);
+    v1::EchoResponse resp;
+    if (resp.ParseFromString(bytes) && resp.backend() == "a") {
+      ++from_a;
+      EXPECT_EQ(resp.message(), "m" + std::to_string(i));
+    } else {
+      EXPECT_EQ(bytes, std::string("\xff\xff\xff\xff\x0f garbage", 13));
+      ++junk_bytes;
+    }
+  }
+  EXPECT_GT(from_a, 0);
+  EXPECT_GT(junk_bytes, 0);
+  EXPECT_EQ(a_->calls(), from_a);
+  // A typed caller rejects the garbage itself (gRPC's stub reports a unary call without a
+  // usable message); the calls the good instance serves still succeed.
+  int failed = 0, succeeded = 0;
+  for (int i = 0; i < 4; ++i) (Echo(token).ok() ? succeeded : failed)++;
+  EXPECT_GT(failed, 0);
+  EXPECT_GT(succeeded, 0);
+  // The gateway itself is unharmed.
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  ASSERT_TRUE(health->Check(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "UnaryFastPath" : "EverythingStreamed";
+                         });
 
 }  // namespace
 }  // namespace ctg::gateway

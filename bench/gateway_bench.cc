@@ -1,0 +1,122 @@
+// gateway_bench: what the gateway costs, measured in one run on this machine with the real
+// binaries on a real PostgreSQL (CTG_TEST_ADMIN_URL, set by `./ctg bench`):
+//   1. a bare gRPC echo server, in process (the ceiling of this machine);
+//   2. a read RPC (PartnerService/GetOrganisation) sent straight to a ctg-partners process;
+//   3. the same read through a ctg-gateway process (TLS off on loopback, access log on);
+//   4. the echo call through the same gateway (the gateway's cost on a backend that does nothing).
+// Each at one call in flight (latency) and at 16 (throughput), then the ratios against the
+// issue's targets: throughput through the gateway >= 60% of direct, added p50 < 150 us, no error.
+// CTG_BENCH_SECONDS sets the length of each run (default 3).
+#include <cstdio>
+#include <cstdlib>
+
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "e2e_support.h"
+#include "gateway/loadgen.h"
+#include "gateway/tests/echo_backend.h"
+
+using namespace ctg;
+using namespace ctg::e2e;
+using namespace ctg::gateway;
+using Serving = grpc::health::v1::HealthCheckResponse;
+namespace pv1 = ::ctg::partners::v1;
+
+namespace {
+
+LoadResult Run(const std::string& target, const std::string& method, const std::string& request,
+               const std::string& token, int concurrency, int seconds) {
+  LoadSpec spec;
+  grpc::ChannelArguments args;
+  args.SetInt("bench.channel", concurrency);  // a fresh connection per run
+  spec.channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  spec.method = method;
+  spec.request = request;
+  spec.token = token;
+  spec.concurrency = concurrency;
+  spec.duration = std::chrono::seconds(seconds);
+  return RunLoad(spec);
+}
+
+void Print(const char* label, const LoadResult& r) {
+  std::printf("%-40s %s\n", label, FormatLoadResult(r).c_str());
+  if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
+}
+
+}  // namespace
+
+int main() {
+  const int seconds =
+      std::getenv("CTG_BENCH_SECONDS") ? std::atoi(std::getenv("CTG_BENCH_SECONDS")) : 3;
+  EmptyDatabase db;
+  PartnersProcess partners(db.url(), {"--workers=8", "--db-pool-size=8"});
+  if (!partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
+    std::fprintf(stderr, "ctg-partners did not become healthy: %s\n", partners.log().c_str());
+    return 1;
+  }
+  gateway::testing::EchoBackend echo("bench");
+  TempDir dir;
+  WriteFile(dir.File("authz"), ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz") +
+                                   "ctg.testing.v1.EchoService/* = *\n");
+  GatewayProcess gateway(PartnersRoutes({partners.address()}) +
+                             "ctg.testing.v1.EchoService = " + echo.address() + "\n",
+                         partners.key_file(),
+                         {"--authz-file=" + dir.File("authz"), "--rate-limit-rps=0"});
+  if (!gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
+    std::fprintf(stderr, "ctg-gateway did not become healthy: %s\n", gateway.log().c_str());
+    return 1;
+  }
+
+  // The organisation the read RPC fetches.
+  const std::string token = Token({"copil_secretariat"});
+  pv1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_kind(pv1::CAF);
+  create.mutable_organisation()->set_display_name("Caf de Lot-et-Garonne");
+  pv1::Organisation organisation;
+  auto stub = pv1::PartnerService::NewStub(partners.channel());
+  if (auto s = stub->CreateOrganisation(Context(token).get(), create, &organisation); !s.ok()) {
+    std::fprintf(stderr, "cannot create the organisation: %s\n", s.error_message().c_str());
+    return 1;
+  }
+  pv1::GetOrganisationRequest get;
+  get.set_name(organisation.name());
+  const std::string read_request = get.SerializeAsString();
+  const std::string read = "/ctg.partners.v1.PartnerService/GetOrganisation";
+  const std::string echo_method = "/ctg.testing.v1.EchoService/Echo";
+
+  const auto echo1 = Run(echo.address(), echo_method, "", token, 1, seconds);
+  const auto echo16 = Run(echo.address(), echo_method, "", token, 16, seconds);
+  const auto direct1 = Run(partners.address(), read, read_request, token, 1, seconds);
+  const auto direct16 = Run(partners.address(), read, read_request, token, 16, seconds);
+  const auto via1 = Run(gateway.address(), read, read_request, token, 1, seconds);
+  const auto via16 = Run(gateway.address(), read, read_request, token, 16, seconds);
+  const auto echo_via1 = Run(gateway.address(), echo_method, "", token, 1, seconds);
+  const auto echo_via16 = Run(gateway.address(), echo_method, "", token, 16, seconds);
+
+  Print("bare echo (ceiling),        1 in flight", echo1);
+  Print("bare echo (ceiling),       16 in flight", echo16);
+  Print("GetOrganisation direct,     1 in flight", direct1);
+  Print("GetOrganisation direct,    16 in flight", direct16);
+  Print("GetOrganisation via gateway, 1 in flight", via1);
+  Print("GetOrganisation via gateway,16 in flight", via16);
+  Print("echo via gateway,           1 in flight", echo_via1);
+  Print("echo via gateway,          16 in flight", echo_via16);
+
+  const double added_p50 = via1.p50_us - direct1.p50_us;
+  const double ratio = direct16.qps > 0 ? via16.qps / direct16.qps : 0;
+  const int64_t errors = echo1.errors + echo16.errors + direct1.errors + direct16.errors +
+                         via1.errors + via16.errors + echo_via1.errors + echo_via16.errors;
+  std::printf(
+      "read RPC: added p50 latency through the gateway at 1 in flight: %.0f us "
+      "(target < 150 us)\n",
+      added_p50);
+  std::printf(
+      "read RPC: throughput through the gateway / direct at 16 in flight: %.2f "
+      "(target >= 0.60)\n",
+      ratio);
+  std::printf(
+      "echo: added p50 %.0f us, throughput ratio %.2f (a backend that does nothing: the "
+      "gateway's whole cost shows)\n",
+      echo_via1.p50_us - echo1.p50_us, echo16.qps > 0 ? echo_via16.qps / echo16.qps : 0);
+  std::printf("errors: %lld (target 0)\n", static_cast<long long>(errors));
+  return 0;
+}

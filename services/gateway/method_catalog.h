@@ -1,0 +1,69 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ctg/gateway/internal/reflection_wire.pb.h"
+
+namespace ctg::gateway {
+
+// How many messages each side of a method sends.
+enum class CallShape { kUnknown, kUnary, kClientStreaming, kServerStreaming, kBidiStreaming };
+
+// What the gateway knows of the methods behind it: the descriptor files of every backend
+// service, learnt from the backends' own server reflection when they become healthy. It tells
+// the proxy which calls are unary (they take a fast path with one batch each way) and answers
+// server reflection for all services at once. Nothing here is configured by hand: a new RPC or
+// a new service is learnt from its backend. Thread-safe; readers never wait for a fetch.
+class MethodCatalog {
+ public:
+  MethodCatalog();
+
+  // Adds descriptor files (serialized google.protobuf.FileDescriptorProto); a file replaces an
+  // earlier one of the same name. Returns false, adding nothing, when one does not parse.
+  bool AddFiles(const std::vector<std::string>& serialized_files);
+
+  // The shape of "/pkg.Service/Method"; kUnknown when no backend described it.
+  CallShape Shape(std::string_view method_path) const;
+  // Fully qualified names of the services described, sorted.
+  std::vector<std::string> Services() const;
+  // The serialized file defining `symbol` (a message, enum, service or method, fully qualified),
+  // then every file it depends on, transitively; false when no file defines it.
+  bool FileContainingSymbol(const std::string& symbol, std::vector<std::string>* files) const;
+  // The serialized file named `name`, then its transitive dependencies; false when unknown.
+  bool FileByName(const std::string& name, std::vector<std::string>* files) const;
+
+ private:
+  struct Snapshot;
+  std::shared_ptr<const Snapshot> Current() const;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // replaced whole by AddFiles
+};
+
+// Answers one server reflection request (a serialized grpc.reflection.v1alpha
+// ServerReflectionRequest) from `catalog`, as a serialized ServerReflectionResponse: the services
+// of every backend, and the files defining their symbols. Unknown symbols and files get a
+// NOT_FOUND error response, like gRPC's own reflection. False when the request does not parse.
+bool AnswerReflection(const MethodCatalog& catalog, const std::string& request,
+                      std::string* response);
+
+// Sends `requests` on one grpc.reflection.v1alpha stream to the server behind `channel`, then
+// half-closes, and returns every response. Throws std::runtime_error when the stream fails.
+std::vector<internal::ServerReflectionResponse> ExchangeReflection(
+    const std::shared_ptr<grpc::Channel>& channel,
+    std::vector<internal::ServerReflectionRequest> requests, std::chrono::milliseconds timeout);
+
+// Asks the server behind `channel`, by grpc.reflection.v1alpha server reflection, for the files
+// defining `services` and their dependencies. Throws std::runtime_error naming the failure.
+std::vector<std::string> FetchServiceDescriptors(const std::shared_ptr<grpc::Channel>& channel,
+                                                 const std::vector<std::string>& services,
+                                                 std::chrono::milliseconds timeout);
+
+}  // namespace ctg::gateway
