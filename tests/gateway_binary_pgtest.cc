@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <set>
 #include <thread>
 
 #include "common/jwt_keys.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
+#include "gateway/method_catalog.h"
+#include "gateway/tests/echo_backend.h"
 #include "gateway/tests/test_pki.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace ctg::e2e {
@@ -107,6 +111,51 @@ TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
   EXPECT_EQ(ListThrough(*direct, MintAsymmetricToken(claims, rogue.private_pem)),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ListThrough(*direct, Token({"copil_secretariat"})), grpc::StatusCode::OK);  // HS256
+}
+
+// Reflection through the gateway covers every service behind it at once (each backend describes
+// itself; the gateway merges), so grpcurl or ctgctl pointed at the gateway sees the whole API.
+TEST(GatewayBinaryTest, ReflectionCoversEveryBackendService) {
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  gateway::testing::EchoBackend echo("echo");
+  GatewayProcess gateway(
+      PartnersRoutes({partners.address()}) + "ctg.testing.v1.EchoService = " + echo.address() + "\n",
+      partners.key_file());
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
+
+  std::vector<gateway::internal::ServerReflectionRequest> requests(3);
+  requests[0].set_list_services("");
+  requests[1].set_file_containing_symbol("ctg.partners.v1.PartnerService");
+  requests[2].set_file_containing_symbol("ctg.testing.v1.EchoService.Echo");
+  const auto responses =
+      gateway::ExchangeReflection(gateway.channel(), requests, std::chrono::seconds(10));
+  ASSERT_EQ(responses.size(), 3u);
+  std::set<std::string> services;
+  for (const auto& s : responses[0].list_services_response().service()) services.insert(s.name());
+  EXPECT_TRUE(services.count("ctg.partners.v1.PartnerService"));
+  EXPECT_TRUE(services.count("ctg.testing.v1.EchoService"));
+  auto first_file = [](const gateway::internal::ServerReflectionResponse& r) {
+    google::protobuf::FileDescriptorProto file;
+    if (r.file_descriptor_response().file_descriptor_proto_size() > 0) {
+      file.ParseFromString(r.file_descriptor_response().file_descriptor_proto(0));
+    }
+    return file;
+  };
+  const auto partners_file = first_file(responses[1]);
+  EXPECT_EQ(partners_file.name(), "ctg/partners/v1/partners.proto");
+  // Its imports come with it, so a client can build every message type.
+  EXPECT_EQ(responses[1].file_descriptor_response().file_descriptor_proto_size(),
+            partners_file.dependency_size() + 1);
+  EXPECT_EQ(first_file(responses[2]).name(), "ctg/testing/v1/echo.proto");
+
+  // Routed but absent from the role table: denied by default.
+  auto echo_stub = ctg::testing::v1::EchoService::NewStub(gateway.channel());
+  ctg::testing::v1::EchoRequest req;
+  ctg::testing::v1::EchoResponse resp;
+  EXPECT_EQ(echo_stub->Echo(Context(Token({"copil_secretariat"})).get(), req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace
