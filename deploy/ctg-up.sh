@@ -85,6 +85,30 @@ _ctg_up_wait_serving() {
   die "$name is not SERVING after 90 s (log: $STATE/logs/$name.log)"
 }
 
+# A development PKI under $STATE/tls, created once: a CA (ca.pem, which clients trust) and the
+# gateway's certificate for localhost / 127.0.0.1 signed by it. EC P-256 keys, mode 0600.
+_ctg_up_dev_tls() {
+  local dir="$STATE/tls"
+  [ -s "$dir/gateway.pem" ] && [ -s "$dir/gateway.key" ] && [ -s "$dir/ca.pem" ] && return 0
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  (
+    umask 077
+    cd "$dir"
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=CTG development CA" -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=localhost" -keyout gateway.key -out gateway.csr 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >gateway.ext
+    openssl x509 -req -in gateway.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 \
+      -extfile gateway.ext -out gateway.pem 2>/dev/null
+    rm -f gateway.csr gateway.ext ca.srl
+  ) || die "cannot create the development certificates in $dir"
+  chmod 644 "$dir/ca.pem"
+  log "generated a development CA and gateway certificate in $dir"
+}
+
 # Creates database `ctg` on the private cluster when it does not exist yet.
 _ctg_up_create_database() {
   local psql
@@ -249,7 +273,8 @@ ctg_up() {
   # ---- what is running, and how to use it
   # ---- the gateway, in front of every service: the single entry point for other systems.
   # Its routes are deploy/gateway.routes with each service's default port replaced by the port
-  # it really got (CTG_<SERVICE>_PORT). Plaintext is allowed on loopback only.
+  # it really got (CTG_<SERVICE>_PORT). It serves TLS with a development certificate; the
+  # services behind it listen in plaintext on loopback.
   local gw_bin="$BUILD/services/gateway/ctg-gateway" gateway_addr="" gport gmport sed_args=()
   if [ -x "$gw_bin" ]; then
     for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
@@ -264,9 +289,11 @@ ctg_up() {
     if (echo >"/dev/tcp/127.0.0.1/$gport") 2>/dev/null; then
       die "port $gport for the gateway is taken; set CTG_GATEWAY_PORT"
     fi
-    log "starting gateway on 127.0.0.1:$gport (log: $STATE/logs/gateway.log)"
+    _ctg_up_dev_tls
+    log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
-      --plaintext=true --routes-file="$CTG_UP_RUN/gateway.routes" \
+      --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
+      --routes-file="$CTG_UP_RUN/gateway.routes" \
       --authz-file="$ROOT/deploy/gateway.authz" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
     pid=$!
@@ -275,7 +302,7 @@ ctg_up() {
     CTG_UP_NAMES+=("gateway")
     ports+=("$gport")
     mports+=("$gmport")
-    _ctg_up_wait_serving gateway "$gport" "$pid"
+    CTG_CA_FILE="$STATE/tls/ca.pem" _ctg_up_wait_serving gateway "$gport" "$pid"
     log "gateway is SERVING"
     gateway_addr="127.0.0.1:$gport"
   fi
@@ -295,6 +322,7 @@ ctg_up() {
   echo "Development token (copil_secretariat, valid 12 h):"
   echo "  export CTG_ADDR=${gateway_addr:-${partners_addr:-127.0.0.1:${ports[0]}}}"
   echo "  export CTG_TOKEN=$dev_token"
+  [ -n "$gateway_addr" ] && echo "  export CTG_CA_FILE=$STATE/tls/ca.pem   # the gateway speaks TLS"
   echo "Examples:"
   echo "  $rel_ctgctl methods"
   echo "  $rel_ctgctl call ctg.partners.v1.PartnerService/ListConventions '{}'"

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "common/auth.h"
+#include "common/jwt_keys.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "e2e_support.h"
+#include "gateway/tests/test_pki.h"
 
 namespace ctg::e2e {
 namespace {
@@ -260,6 +263,83 @@ TEST_F(CtgctlTest, ImportConventionLoadsTheSeedOnceAndReportsTheTextsInconsisten
                                         "--document", "/nonexistent/convention.json"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("/nonexistent/convention.json"), std::string::npos) << missing.err;
+}
+
+TEST_F(CtgctlTest, TokenSignedWithAPrivateKeyVerifiesWithItsPublicKey) {
+  TempDir dir;
+  for (const auto& key : {gateway::testing::GenerateEcKey(), gateway::testing::GenerateRsaKey()}) {
+    WriteFile(dir.File("idp.key"), key.private_pem);
+    const CommandResult r = Ctgctl({"token", "--role", "service", "--sub", "si-caf47",
+                                    "--private-key-file", dir.File("idp.key"), "--kid", "idp-1",
+                                    "--issuer", kIssuer, "--audience", kAudience});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string token = r.out.substr(0, r.out.find('\n'));
+    MultiAlgTokenVerifier verifier(JwtSettings{"", kIssuer, kAudience},
+                                   ParseJwtPublicKeys("# kid: idp-1\n" + key.public_pem));
+    const Principal p = verifier.Verify(token);
+    EXPECT_EQ(p.subject, "si-caf47");
+    EXPECT_TRUE(p.Has(Role::kService));
+    // Another key's public half does not verify it.
+    MultiAlgTokenVerifier other(JwtSettings{"", kIssuer, kAudience},
+                                ParseJwtPublicKeys(gateway::testing::GenerateEcKey().public_pem));
+    EXPECT_THROW(other.Verify(token), std::exception);
+  }
+  const CommandResult missing =
+      Ctgctl({"token", "--role", "service", "--private-key-file", "/nonexistent/idp.key"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("--private-key-file"), std::string::npos) << missing.err;
+}
+
+// The gateway's public port speaks TLS, with client certificates required (mTLS): ctgctl
+// trusts the CA it is given and presents its certificate; without them it cannot connect.
+TEST_F(CtgctlTest, CallsGoThroughAGatewayOverTlsAndMutualTls) {
+  TempDir dir;
+  const auto pki = gateway::testing::MakeTestPki("localhost", "si-caf47");
+  WriteFile(dir.File("ca.pem"), pki.ca_cert);
+  WriteFile(dir.File("server.pem"), pki.server_cert);
+  WriteFile(dir.File("server.key"), pki.server_key);
+  WriteFile(dir.File("client.pem"), pki.client_cert);
+  WriteFile(dir.File("client.key"), pki.client_key);
+  GatewayProcess gateway(
+      PartnersRoutes({partners_->address()}), partners_->key_file(),
+      {"--plaintext=false", "--tls-cert-file=" + dir.File("server.pem"),
+       "--tls-key-file=" + dir.File("server.key"), "--tls-client-ca-file=" + dir.File("ca.pem")});
+  const std::string address = "localhost:" + std::to_string(gateway.grpc_port());
+  const std::string token = Token({"copil_secretariat"});
+  const std::string method = "ctg.partners.v1.PartnerService/ListOrganisations";
+  // Not before the gateway reports its backend healthy.
+  CommandResult ok;
+  for (int i = 0; i < 100; ++i) {
+    ok = Ctgctl({"call", "--addr", address, "--token", token, "--ca-file", dir.File("ca.pem"),
+                 "--client-cert-file", dir.File("client.pem"), "--client-key-file",
+                 dir.File("client.key"), "--timeout-seconds", "5", method, "{}"});
+    if (ok.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ok.exit_code, 0) << ok.err << gateway.log();
+  // The same from the environment.
+  EXPECT_EQ(Ctgctl({"call", "--addr", address, "--timeout-seconds", "5", method, "{}"},
+                   {"CTG_TOKEN=" + token, "CTG_CA_FILE=" + dir.File("ca.pem"),
+                    "CTG_CLIENT_CERT_FILE=" + dir.File("client.pem"),
+                    "CTG_CLIENT_KEY_FILE=" + dir.File("client.key")})
+                .exit_code,
+            0);
+  // No client certificate, or plaintext: the handshake fails.
+  const CommandResult no_cert =
+      Ctgctl({"call", "--addr", address, "--token", token, "--ca-file", dir.File("ca.pem"),
+              "--timeout-seconds", "5", method, "{}"});
+  EXPECT_EQ(no_cert.exit_code, 1);
+  EXPECT_NE(no_cert.err.find("UNAVAILABLE"), std::string::npos) << no_cert.err;
+  EXPECT_EQ(
+      Ctgctl({"call", "--addr", address, "--token", token, "--timeout-seconds", "5", method, "{}"})
+          .exit_code,
+      1);
+  // A certificate without its key is a usage error; the token never shows in messages.
+  const CommandResult half =
+      Ctgctl({"call", "--addr", address, "--token", token, "--ca-file", dir.File("ca.pem"),
+              "--client-cert-file", dir.File("client.pem"), method, "{}"});
+  EXPECT_EQ(half.exit_code, 2);
+  EXPECT_EQ(half.err.find(token), std::string::npos);
 }
 
 }  // namespace

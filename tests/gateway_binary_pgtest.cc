@@ -120,9 +120,9 @@ TEST(GatewayBinaryTest, ReflectionCoversEveryBackendService) {
   PartnersProcess partners(db.url());
   ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
   gateway::testing::EchoBackend echo("echo");
-  GatewayProcess gateway(
-      PartnersRoutes({partners.address()}) + "ctg.testing.v1.EchoService = " + echo.address() + "\n",
-      partners.key_file());
+  GatewayProcess gateway(PartnersRoutes({partners.address()}) +
+                             "ctg.testing.v1.EchoService = " + echo.address() + "\n",
+                         partners.key_file());
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
 
   std::vector<gateway::internal::ServerReflectionRequest> requests(3);

@@ -1,7 +1,8 @@
 // ctgctl: the command-line client of the CTG backend.
 //
 //   ctgctl token --role ROLE [--role ROLE...] [--org organisations/UUID] [--sub NAME]
-//                [--ttl-hours N] [--key-file F] [--issuer I] [--audience A]
+//                [--ttl-hours N] [--key-file F | --private-key-file PEM [--kid K]]
+//                [--issuer I] [--audience A]
 //   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
 //   ctgctl methods
 //   ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
@@ -39,6 +40,7 @@
 
 #include "common/auth.h"
 #include "common/config.h"
+#include "common/jwt_keys.h"
 #include "common/rpc.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
@@ -58,6 +60,7 @@ constexpr char kUsage[] =
   ctgctl token --role ROLE [--role ROLE...] [--org organisations/UUID] [--sub NAME]
                [--ttl-hours N] [--key-file FILE] [--issuer I] [--audience A]
       Prints an HS256 token. Key: --key-file, else CTG_JWT_KEY_FILE, else CTG_JWT_KEY.
+      With --private-key-file PEM [--kid K]: an RS256 or ES256 token instead (RSA or P-256 key).
       Issuer/audience: CTG_JWT_ISSUER / CTG_JWT_AUDIENCE, else "ctg-dev" / "ctg".
   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
       Calls a unary RPC, e.g. ctg.partners.v1.PartnerService/ListOrganisations '{"pageSize": 50}'.
@@ -75,6 +78,10 @@ constexpr char kUsage[] =
       prints a summary. Address: --addr, else CTG_ACTION_PLAN_ADDR, else 127.0.0.1:50052;
       partners: --partners-addr, else CTG_PARTNERS_ADDR, else CTG_ADDR, else 127.0.0.1:50051.
       Demonstration reports need a token with the `service` role.
+Connection flags of call, import-convention and load-action-plan: --ca-file FILE (else
+CTG_CA_FILE) switches to TLS, trusting that CA (the gateway's public port; `./ctg up` writes
+.ctg/tls/ca.pem); --client-cert-file / --client-key-file (else CTG_CLIENT_CERT_FILE /
+CTG_CLIENT_KEY_FILE) present a client certificate (mTLS).
 Exit status: 0 on success, 1 on a failed call or bad input, 2 on a usage error.
 )";
 
@@ -208,6 +215,11 @@ struct Target {
   std::string address;
   std::string token;
   int timeout_seconds = 30;
+  // TLS (the gateway's public port): the CA that signed the server's certificate, and for mTLS
+  // the client's own certificate and key, all PEM. Plaintext when no CA is given.
+  std::string tls_ca;
+  std::string tls_client_cert;
+  std::string tls_client_key;
 };
 
 Target TargetFrom(const Args& args, int default_timeout) {
@@ -215,6 +227,19 @@ Target TargetFrom(const Args& args, int default_timeout) {
   t.address = args.Get("addr", EnvOr("CTG_ADDR", "127.0.0.1:50051"));
   t.token = args.Get("token", EnvOr("CTG_TOKEN", ""));
   t.timeout_seconds = default_timeout;
+  if (const std::string ca = args.Get("ca-file", EnvOr("CTG_CA_FILE", "")); !ca.empty()) {
+    t.tls_ca = ReadSecretFile(ca, "--ca-file (CTG_CA_FILE)");
+  }
+  const std::string cert = args.Get("client-cert-file", EnvOr("CTG_CLIENT_CERT_FILE", ""));
+  const std::string key = args.Get("client-key-file", EnvOr("CTG_CLIENT_KEY_FILE", ""));
+  if (cert.empty() != key.empty()) {
+    throw UsageError("--client-cert-file and --client-key-file go together");
+  }
+  if (!cert.empty()) {
+    if (t.tls_ca.empty()) throw UsageError("a client certificate needs --ca-file (TLS)");
+    t.tls_client_cert = ReadSecretFile(cert, "--client-cert-file (CTG_CLIENT_CERT_FILE)");
+    t.tls_client_key = ReadSecretFile(key, "--client-key-file (CTG_CLIENT_KEY_FILE)");
+  }
   if (args.Has("timeout-seconds")) {
     t.timeout_seconds = PositiveInt(args.Get("timeout-seconds"), "timeout-seconds", 86400);
   }
@@ -224,8 +249,15 @@ Target TargetFrom(const Args& args, int default_timeout) {
 std::shared_ptr<grpc::Channel> Connect(const Target& target) {
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  return grpc::CreateCustomChannel(target.address, grpc::InsecureChannelCredentials(),
-                                   channel_args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!target.tls_ca.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = target.tls_ca;
+    tls.pem_cert_chain = target.tls_client_cert;
+    tls.pem_private_key = target.tls_client_key;
+    credentials = grpc::SslCredentials(tls);
+  }
+  return grpc::CreateCustomChannel(target.address, credentials, channel_args);
 }
 
 // A context with the bearer token (when any) and the deadline.
@@ -379,6 +411,12 @@ int Token(const Args& args) {
   claims.audience = args.Get("audience", EnvOr("CTG_JWT_AUDIENCE", "ctg"));
   if (args.Has("ttl-hours")) {
     claims.lifetime = std::chrono::hours(PositiveInt(args.Get("ttl-hours"), "ttl-hours", 8760));
+  }
+  if (args.Has("private-key-file")) {
+    // Production-style token: RS256 or ES256, as an identity provider signs them.
+    const std::string pem = ReadSecretFile(args.Get("private-key-file"), "--private-key-file");
+    std::cout << MintAsymmetricToken(claims, pem, args.Get("kid")) << "\n";
+    return 0;
   }
   std::string key;
   if (args.Has("key-file")) {
@@ -924,25 +962,32 @@ int LoadActionPlan(const Args& args) {
   return 0;
 }
 
+// `flags` plus the flags of every command that calls a service.
+std::set<std::string> WithConnectionFlags(std::set<std::string> flags) {
+  flags.insert(
+      {"addr", "token", "timeout-seconds", "ca-file", "client-cert-file", "client-key-file"});
+  return flags;
+}
+
 int Main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
     if (command == "token") {
-      return Token(ParseArgs(
-          argc, argv, 2, {"role", "org", "sub", "ttl-hours", "key-file", "issuer", "audience"}));
+      return Token(ParseArgs(argc, argv, 2,
+                             {"role", "org", "sub", "ttl-hours", "key-file", "issuer", "audience",
+                              "private-key-file", "kid"}));
     }
     if (command == "call") {
-      return Call(ParseArgs(argc, argv, 2, {"addr", "token", "timeout-seconds"}));
+      return Call(ParseArgs(argc, argv, 2, WithConnectionFlags({})));
     }
     if (command == "methods") return Methods(ParseArgs(argc, argv, 2, {}));
     if (command == "import-convention") {
       return ImportConvention(
-          ParseArgs(argc, argv, 2, {"addr", "token", "timeout-seconds", "document", "communes"}));
+          ParseArgs(argc, argv, 2, WithConnectionFlags({"document", "communes"})));
     }
     if (command == "load-action-plan") {
       return LoadActionPlan(
-          ParseArgs(argc, argv, 2,
-                    {"addr", "partners-addr", "token", "timeout-seconds", "plan", "convention"}));
+          ParseArgs(argc, argv, 2, WithConnectionFlags({"partners-addr", "plan", "convention"})));
     }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
