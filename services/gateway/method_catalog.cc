@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "common/metrics.h"
 #include "ctg/gateway/internal/reflection_wire.pb.h"
 
 namespace ctg::gateway {
@@ -256,7 +257,8 @@ std::vector<ServerReflectionResponse> ExchangeReflection(
   exchange.Start();
   const grpc::Status status = exchange.Wait();
   if (!status.ok()) {
-    throw std::runtime_error("server reflection failed: " + status.error_message());
+    throw std::runtime_error(std::string("server reflection failed: ") +
+                             StatusCodeName(status.error_code()) + " " + status.error_message());
   }
   return exchange.responses();
 }

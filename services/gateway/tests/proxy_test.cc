@@ -556,6 +556,36 @@ TEST_P(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
   EXPECT_EQ(totals["ctg_gateway_backend_healthy"], 2);
 }
 
+TEST_P(GatewayTest, ABackendDyingMidStreamEndsThatStreamOnly) {
+  StartGateway();
+  auto ctx = Context(Token({Role::kService}));
+  auto stream = stub_->Chat(ctx.get());
+  v1::EchoRequest req;
+  req.set_message("un");
+  v1::EchoResponse resp;
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Read(&resp));
+  EchoBackend* serving = resp.backend() == "a" ? a_.get() : b_.get();
+  const std::string dead_address = serving->address();
+  serving->Stop();  // in the middle of the conversation
+  req.set_message("deux");
+  stream->Write(req);  // may or may not be accepted: the backend is gone
+  EXPECT_FALSE(stream->Read(&resp));
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  EXPECT_THAT(status.error_code(),
+              ::testing::AnyOf(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::CANCELLED))
+      << status.error_message();
+  // Not retried (the caller had already received a message); the others are served.
+  ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, dead_address, false, 10s));
+  const std::string token = Token({Role::kAuditor});
+  for (int i = 0; i < 4; ++i) {
+    v1::EchoResponse r;
+    ASSERT_TRUE(Echo(token, &r).ok());
+    EXPECT_NE(r.backend(), resp.backend() == "a" ? "a" : "b");
+  }
+}
+
 TEST_P(GatewayTest, CallShapesAreLearntFromTheBackends) {
   StartGateway();
   const MethodCatalog& catalog = gateway_->catalog();
