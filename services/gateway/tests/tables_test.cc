@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/config.h"
+#include "ctg/action_plan/v1/action_plan.pb.h"
+#include "ctg/partners/v1/partners.pb.h"
 #include "gateway/gateway.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
@@ -169,6 +173,47 @@ TEST(DeployTables, TheShippedRoutesAndAuthzFilesParse) {
   EXPECT_FALSE(AuthzTable::Allows(create, reader));
   EXPECT_TRUE(AuthzTable::Allows(create, caf));
   EXPECT_TRUE(authz.Find("grpc.health.v1.Health", "Check")->open);
+}
+
+// The shipped role table against every method the services declare (from their compiled
+// descriptors), for every role: every method has a rule, every read is open to every role, and
+// the read-only roles (DPO, CDSF, auditor) may change nothing in the partner registry or the
+// action plan — the services would refuse them anyway, the gateway refuses them first.
+TEST(DeployTables, RoleMatrixOverEveryMethodOfTheShippedServices) {
+  const auto authz =
+      AuthzTable::Parse(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz"));
+  const std::vector<Role> all_roles = {
+      Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
+      Role::kCdsf,     Role::kAuditor,           Role::kService};
+  const std::vector<Role> read_only = {Role::kDpo, Role::kCdsf, Role::kAuditor};
+  int methods = 0;
+  for (const auto* service :
+       {ctg::partners::v1::Organisation::descriptor()->file()->FindServiceByName("PartnerService"),
+        ctg::action_plan::v1::Action::descriptor()->file()->FindServiceByName(
+            "ActionPlanService")}) {
+    ASSERT_NE(service, nullptr);
+    for (int m = 0; m < service->method_count(); ++m) {
+      const std::string method = service->method(m)->name();
+      ++methods;
+      const AuthzRule* rule = authz.Find(service->full_name(), method);
+      ASSERT_NE(rule, nullptr) << service->full_name() << "/" << method;
+      EXPECT_FALSE(rule->open) << method;
+      const bool read = method.rfind("Get", 0) == 0 || method.rfind("List", 0) == 0 ||
+                        method.rfind("Check", 0) == 0 || method.rfind("Export", 0) == 0;
+      for (Role role : all_roles) {
+        const Principal principal{"u", "", {role}};
+        const bool allowed = AuthzTable::Allows(rule, principal);
+        if (read) {
+          EXPECT_TRUE(allowed) << method << " for " << RoleName(role);
+        } else if (std::find(read_only.begin(), read_only.end(), role) != read_only.end()) {
+          EXPECT_FALSE(allowed) << method << " for " << RoleName(role);
+        }
+      }
+      // A caller without any role reads ('*' is any authenticated caller) but never writes.
+      EXPECT_EQ(AuthzTable::Allows(rule, Principal{"u", "", {}}), read) << method;
+    }
+  }
+  EXPECT_GE(methods, 38);  // 25 partners + 13 action plan RPCs today
 }
 
 }  // namespace
