@@ -3,14 +3,25 @@
 //   1. a bare gRPC echo server, in process (the ceiling of this machine);
 //   2. a read RPC (PartnerService/GetOrganisation) sent straight to a ctg-partners process;
 //   3. the same read through a ctg-gateway process (TLS off on loopback, access log on);
-//   4. the echo call through the same gateway (the gateway's cost on a backend that does nothing).
+//   4. the echo call through the same gateway (the gateway's cost on a backend that does nothing);
+//   5. the echo call through a bare TCP byte relay (the floor under any proxy on this machine).
 // Each at one call in flight (latency) and at 16 (throughput), then the ratios against the
 // issue's targets: throughput through the gateway >= 60% of direct, added p50 < 150 us, no error.
 // The added latency is split, from the gateway's own metrics, into its processing and the extra
 // network hop that any out-of-process proxy costs (about one bare round trip).
 // CTG_BENCH_SECONDS sets the length of each run (default 3).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
@@ -70,6 +81,92 @@ double GatewayOwnMicros(const std::string& before, const std::string& after,
          calls * 1e6;
 }
 
+// The cheapest possible out-of-process hop: a TCP relay that copies bytes between each client
+// connection and its own connection to `target_port`, one thread per connection, no parsing.
+// Its added latency is the floor under any proxy on this machine.
+class TcpRelay {
+ public:
+  explicit TcpRelay(int target_port) : target_port_(target_port) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    socklen_t len = sizeof(addr);
+    bind(listener_, reinterpret_cast<sockaddr*>(&addr), len);
+    listen(listener_, 64);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~TcpRelay() {
+    stop_ = true;
+    acceptor_.join();
+    for (auto& t : pipes_) t.join();
+    close(listener_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    return addr;
+  }
+  void Accept() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int client = accept(listener_, nullptr, nullptr);
+      if (client < 0) continue;
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in target = Loopback(target_port_);
+      if (connect(server, reinterpret_cast<sockaddr*>(&target), sizeof(target)) != 0) {
+        close(client);
+        close(server);
+        continue;
+      }
+      const int one = 1;
+      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      pipes_.emplace_back([this, client, server] { Pipe(client, server); });
+    }
+  }
+  void Pipe(int a, int b) {
+    char buffer[65536];
+    pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    while (!stop_) {
+      if (poll(fds, 2, 50) <= 0) continue;
+      bool closed = false;
+      for (int i = 0; i < 2 && !closed; ++i) {
+        if (fds[i].revents == 0) continue;
+        const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+        if (n <= 0) {
+          closed = true;
+          break;
+        }
+        for (ssize_t sent = 0; sent < n;) {
+          const ssize_t w = write(fds[1 - i].fd, buffer + sent, n - sent);
+          if (w <= 0) {
+            closed = true;
+            break;
+          }
+          sent += w;
+        }
+      }
+      if (closed) break;
+    }
+    close(a);
+    close(b);
+  }
+
+  const int target_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> pipes_;  // only the acceptor thread adds to it
+};
+
 void Print(const char* label, const LoadResult& r) {
   std::printf("%-40s %s\n", label, FormatLoadResult(r).c_str());
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
@@ -118,6 +215,11 @@ int main() {
 
   const auto echo1 = Run(echo.address(), echo_method, "", token, 1, seconds);
   const auto echo16 = Run(echo.address(), echo_method, "", token, 16, seconds);
+  LoadResult echo_relay1;
+  {
+    TcpRelay relay(echo.port());
+    echo_relay1 = Run(relay.address(), echo_method, "", token, 1, seconds);
+  }
   const auto direct1 = Run(partners.address(), read, read_request, token, 1, seconds);
   const auto direct16 = Run(partners.address(), read, read_request, token, 16, seconds);
   const std::string metrics_before = HttpGet(gateway.metrics_port(), "/metrics");
@@ -134,12 +236,14 @@ int main() {
   Print("GetOrganisation via gateway, 1 in flight", via1);
   Print("GetOrganisation via gateway,16 in flight", via16);
   Print("echo via gateway,           1 in flight", echo_via1);
+  Print("echo via a bare TCP relay,  1 in flight", echo_relay1);
   Print("echo via gateway,          16 in flight", echo_via16);
 
   const double added_p50 = via1.p50_us - direct1.p50_us;
   const double ratio = direct16.qps > 0 ? via16.qps / direct16.qps : 0;
-  const int64_t errors = echo1.errors + echo16.errors + direct1.errors + direct16.errors +
-                         via1.errors + via16.errors + echo_via1.errors + echo_via16.errors;
+  const int64_t errors = echo_relay1.errors + echo1.errors + echo16.errors + direct1.errors +
+                         direct16.errors + via1.errors + via16.errors + echo_via1.errors +
+                         echo_via16.errors;
   std::printf(
       "read RPC: added p50 latency through the gateway at 1 in flight: %.0f us "
       "(target < 150 us)\n",
@@ -148,6 +252,10 @@ int main() {
       "read RPC: of which the gateway's own processing per call: %.0f us; the rest is the "
       "extra loopback hop each way (one bare gRPC round trip here: %.0f us p50)\n",
       GatewayOwnMicros(metrics_before, metrics_after, "GetOrganisation"), echo1.p50_us);
+  std::printf(
+      "floor: a bare TCP byte relay (no parsing) adds %.0f us p50 to the echo call; the gateway "
+      "adds %.0f us\n",
+      echo_relay1.p50_us - echo1.p50_us, echo_via1.p50_us - echo1.p50_us);
   std::printf(
       "read RPC: throughput through the gateway / direct at 16 in flight: %.2f "
       "(target >= 0.60)\n",
