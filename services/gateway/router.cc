@@ -119,8 +119,9 @@ void Router::CheckNow() {
     done_cv.wait(lock, [&] { return pending == 0; });
   }
   std::vector<Backend*> recovered;
+  const bool relearn = options_.relearn_rounds > 0 && ++rounds_ % options_.relearn_rounds == 0;
   for (size_t i = 0; i < all_.size(); ++i) {
-    if (probes[i]->healthy && !all_[i]->healthy()) recovered.push_back(all_[i]);
+    if (probes[i]->healthy && (relearn || !all_[i]->healthy())) recovered.push_back(all_[i]);
   }
   if (!recovered.empty()) {
     std::function<void(Backend*)> recovery;

@@ -26,6 +26,7 @@ struct RouterOptions {
   std::chrono::milliseconds health_interval{1000};  // between two rounds of health checks
   std::chrono::milliseconds health_timeout{1000};   // deadline of one health check
   int max_message_bytes = 16 * 1024 * 1024;         // both directions, on backend channels
+  int relearn_rounds = 60;  // rounds between two calls of the recovery listener for all
 };
 
 // One instance of a backend service. Owned by the Router; lives as long as it.
@@ -86,8 +87,9 @@ class Router {
   // Called (from the checker thread) after a round in which some instance changed state.
   void SetHealthListener(std::function<void()> listener);
   // Called (from the checker thread, or from Start) for each instance that passes a check after
-  // failing one or never having been checked, before it is published as healthy: a restarted
-  // backend may serve new methods.
+  // failing one or never having been checked, before it is published as healthy — a restarted
+  // backend may serve new methods — and for every healthy instance every `relearn_rounds`
+  // rounds, since a restart quicker than a check interval goes unseen.
   void SetRecoveryListener(std::function<void(Backend*)> listener);
 
   // Blocks until the instance `address` of `service` reports `healthy`, or `timeout` passes;
@@ -110,6 +112,7 @@ class Router {
   bool stopping_ = false;
   std::function<void()> listener_;
   std::function<void(Backend*)> recovery_listener_;
+  std::atomic<uint64_t> rounds_{0};  // health-check rounds run
   std::thread thread_;
 };
 

@@ -819,6 +819,27 @@ TEST_P(GatewayTest, GarbageFromABackendFailsOnlyTheCallsItServes) {
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
+TEST(RouterTest, MethodsAreLearntOnRecoveryAndPeriodically) {
+  EchoBackend backend("a");
+  RouterOptions options;
+  options.relearn_rounds = 3;
+  Router router(ParseRoutes(Routes({&backend})), options, nullptr);
+  std::atomic<int> learnt{0};
+  router.SetRecoveryListener([&](Backend* b) {
+    EXPECT_EQ(b->address(), backend.address());
+    ++learnt;
+  });
+  router.CheckNow();  // first check: the instance becomes healthy
+  EXPECT_EQ(learnt, 1);
+  router.CheckNow();
+  EXPECT_EQ(learnt, 1);
+  router.CheckNow();  // third round: every healthy instance again
+  EXPECT_EQ(learnt, 2);
+  backend.Stop();
+  for (int i = 0; i < 3; ++i) router.CheckNow();  // an unhealthy instance is never asked
+  EXPECT_EQ(learnt, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GatewayTest, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "UnaryFastPath" : "EverythingStreamed";
