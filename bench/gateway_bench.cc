@@ -184,13 +184,9 @@ int main() {
     return 1;
   }
   gateway::testing::EchoBackend echo("bench");
-  TempDir dir;
-  WriteFile(dir.File("authz"), ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz") +
-                                   "ctg.testing.v1.EchoService/* = *\n");
   GatewayProcess gateway(PartnersRoutes({partners.address()}) +
                              "ctg.testing.v1.EchoService = " + echo.address() + "\n",
-                         partners.key_file(),
-                         {"--authz-file=" + dir.File("authz"), "--rate-limit-rps=0"});
+                         partners.key_file(), {"--rate-limit-rps=0"});
   if (!gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
     std::fprintf(stderr, "ctg-gateway did not become healthy: %s\n", gateway.log().c_str());
     return 1;

@@ -236,7 +236,8 @@ ctg_up() {
 
   # ---- the Val de Garonne convention (the service finds an already imported one)
   local partners_addr="" document="$ROOT/deploy/seed/vga/convention.json"
-  local communes="$SHARED/data/vga_communes.csv" service_token
+  local communes="$SHARED/data/vga_communes.csv" service_token="" registry_token import_out
+  local secretariat=""
   for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
     [ "${CTG_UP_NAMES[$i]}" = partners ] && partners_addr="127.0.0.1:${ports[$i]}"
   done
@@ -245,15 +246,22 @@ ctg_up() {
   elif [ ! -f "$document" ] || [ ! -f "$communes" ]; then
     log "seed files missing ($document, $communes): convention not loaded"
   else
-    service_token="$("$ctgctl" token --role service --sub ctg-up --ttl-hours 1 \
+    # Organisations are reference data: the import runs as the registry's administrator.
+    registry_token="$("$ctgctl" token --role registry_admin --sub ctg-up --ttl-hours 1 \
       --key-file "$STATE/jwt.key")"
     log "loading the Val de Garonne convention"
-    "$ctgctl" import-convention --addr "$partners_addr" --token "$service_token" \
-      --document "$document" --communes "$communes" ||
+    import_out="$("$ctgctl" import-convention --addr "$partners_addr" --token "$registry_token" \
+      --document "$document" --communes "$communes")" ||
       die "the convention import failed (log: $STATE/logs/partners.log)"
+    printf '%s\n' "$import_out"
+    # The plan is loaded by the COPIL secretariat (art. 8: the agglomeration), which also sets
+    # the demonstration flag of the sample reports.
+    secretariat="$(printf '%s\n' "$import_out" | sed -n 's/^  secrétariat : //p')"
+    [ -n "$secretariat" ] || die "the import did not name the convention's secretariat"
+    service_token="$("$ctgctl" token --role copil_secretariat --org "$secretariat" \
+      --sub ctg-up --ttl-hours 1 --key-file "$STATE/jwt.key")"
     # ---- the VGA action plan (art. 6) with its demonstration reports, when the action plan
-    # service runs; the loader creates only what is missing. Demonstration reports need the
-    # `service` role, which this token has.
+    # service runs; the loader creates only what is missing.
     local plan="$ROOT/deploy/seed/vga/action_plan.json" plan_running=0
     for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
       [ "${CTG_UP_NAMES[$i]}" = action-plan ] && plan_running=1
@@ -293,8 +301,7 @@ ctg_up() {
     log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
       --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
-      --routes-file="$CTG_UP_RUN/gateway.routes" \
-      --authz-file="$ROOT/deploy/gateway.authz" --jwt-key-file="$STATE/jwt.key" \
+      --routes-file="$CTG_UP_RUN/gateway.routes" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
     pid=$!
     echo "$pid" >"$CTG_UP_RUN/gateway.pid"
@@ -308,8 +315,8 @@ ctg_up() {
   fi
 
   local dev_token
-  dev_token="$("$ctgctl" token --role copil_secretariat --sub dev --ttl-hours 12 \
-    --key-file "$STATE/jwt.key")"
+  dev_token="$("$ctgctl" token --role copil_secretariat ${secretariat:+--org "$secretariat"} \
+    --sub dev --ttl-hours 12 --key-file "$STATE/jwt.key")"
   local rel_ctgctl="${ctgctl#"$ROOT"/}"
   echo
   echo "CTG is up."
@@ -319,7 +326,7 @@ ctg_up() {
   done
   echo "  database   $db_desc"
   echo
-  echo "Development token (copil_secretariat, valid 12 h):"
+  echo "Development token (copil_secretariat of ${secretariat:-no organisation}, valid 12 h):"
   echo "  export CTG_ADDR=${gateway_addr:-${partners_addr:-127.0.0.1:${ports[0]}}}"
   echo "  export CTG_TOKEN=$dev_token"
   [ -n "$gateway_addr" ] && echo "  export CTG_CA_FILE=$STATE/tls/ca.pem   # the gateway speaks TLS"

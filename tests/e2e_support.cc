@@ -282,7 +282,6 @@ GatewayProcess::GatewayProcess(const std::string& routes, const std::string& key
       "--metrics-listen=127.0.0.1:0",
       "--plaintext=true",
       "--routes-file=" + dir_.File("routes"),
-      "--authz-file=" + std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz",
       "--jwt-key-file=" + key_file,
       "--jwt-issuer=" + std::string(kIssuer),
       "--jwt-audience=" + std::string(kAudience),

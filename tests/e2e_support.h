@@ -155,8 +155,8 @@ class PartnersProcess {
 };
 
 // The real ctg-gateway binary (CTG_GATEWAY_BINARY) on 127.0.0.1:0 in plaintext, with the routing
-// table `routes`, the repository's authorization table (deploy/gateway.authz) unless
-// `extra_flags` names another, the test issuer and audience, and health checks every 100 ms.
+// table `routes`, the test issuer and audience, and health checks every 100 ms; `extra_flags`
+// come last (a flag given twice: the last one wins).
 class GatewayProcess {
  public:
   // Starts the binary and waits for its port file (throws when it does not come).

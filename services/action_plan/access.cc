@@ -1,39 +1,39 @@
 #include "action_plan/access.h"
 
-#include "common/errors.h"
-
 namespace ctg::action_plan {
 
-void RequireReader(const Principal& principal, const ConventionFacts& convention) {
-  if (principal.HasAny({Role::kService, Role::kAuditor, Role::kCopilSecretariat, Role::kCafAgent,
-                        Role::kCdsf})) {
-    return;
-  }
-  if (!principal.organisation.empty() && convention.parties.count(principal.organisation)) return;
-  throw PermissionDeniedError(
-      "not allowed to read this plan: the caller's organisation is not "
-      "a party to the convention");
+bool ReadsByDepartement(const Principal& principal) {
+  return principal.HasAny({Role::kCdsf, Role::kAuditor});
 }
 
-void RequirePlanEditor(const Principal& principal) {
-  if (!principal.HasAny({Role::kService, Role::kCopilSecretariat, Role::kCafAgent})) {
-    throw PermissionDeniedError(
-        "only the COPIL secretariat and the Caf change the action plan itself");
-  }
+PlanScope ScopeOf(const Principal& principal, const ConventionFacts& convention,
+                  const std::string& caller_departement) {
+  PlanScope scope;
+  const std::string& org = principal.organisation;
+  const bool agent =
+      principal.HasAny({Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat});
+  const bool party = !org.empty() && convention.parties.count(org) != 0;
+  scope.secretariat =
+      principal.Has(Role::kCopilSecretariat) && !org.empty() && org == convention.secretariat;
+  scope.edit = scope.secretariat ||
+               (principal.Has(Role::kCafAgent) && !org.empty() && convention.cafs.count(org) != 0);
+  scope.read = scope.edit || (agent && party) || principal.Has(Role::kService) ||
+               (ReadsByDepartement(principal) && !caller_departement.empty() &&
+                caller_departement == convention.departement);
+  return scope;
 }
 
-void RequireReporter(const Principal& principal,
-                     const google::protobuf::RepeatedPtrField<std::string>& pilots) {
-  if (principal.HasAny({Role::kService, Role::kCopilSecretariat})) return;
-  if (principal.HasAny({Role::kCafAgent, Role::kCollectivityAgent}) &&
-      !principal.organisation.empty()) {
-    for (const auto& pilot : pilots) {
-      if (pilot == principal.organisation) return;
-    }
+bool MayReport(const Principal& principal, const PlanScope& scope,
+               const google::protobuf::RepeatedPtrField<std::string>& pilots) {
+  if (scope.secretariat) return true;
+  if (!scope.read || principal.organisation.empty()) return false;
+  if (!principal.HasAny({Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat})) {
+    return false;
   }
-  throw PermissionDeniedError(
-      "only the action's pilot organisations and the COPIL secretariat "
-      "report its progress");
+  for (const auto& pilot : pilots) {
+    if (pilot == principal.organisation) return true;
+  }
+  return false;
 }
 
 }  // namespace ctg::action_plan

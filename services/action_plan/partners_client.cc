@@ -36,7 +36,12 @@ ConventionFacts PartnersClient::GetConvention(const std::string& name, const std
   const auto& e = convention.end_date();
   facts.start = CivilDate{s.year(), s.month(), s.day()};
   facts.end = CivilDate{e.year(), e.month(), e.day()};
-  for (const auto& p : convention.parties()) facts.parties.insert(p.organisation());
+  for (const auto& p : convention.parties()) {
+    facts.parties.insert(p.organisation());
+    if (p.kind() == pv1::CAF) facts.cafs.insert(p.organisation());
+  }
+  facts.secretariat = convention.secretariat();
+  facts.departement = convention.departement();
   std::lock_guard lock(mu_);
   if (conventions_.size() >= kMaxCached) conventions_.clear();
   conventions_[name] = {facts, now};
@@ -54,8 +59,27 @@ pv1::Organisation PartnersClient::FetchOrganisation(const std::string& name,
   if (!status.ok()) ThrowDependencyError(status, field + ": " + name);
   std::lock_guard lock(mu_);
   if (organisation_names_.size() >= kMaxCached) organisation_names_.clear();
-  organisation_names_[name] = {organisation.display_name(), std::chrono::steady_clock::now()};
+  if (departements_.size() >= kMaxCached) departements_.clear();
+  const auto now = std::chrono::steady_clock::now();
+  organisation_names_[name] = {organisation.display_name(), now};
+  departements_[name] = {organisation.departement(), now};
   return organisation;
+}
+
+std::string PartnersClient::DepartementOf(const std::string& name) {
+  if (name.empty()) return "";
+  {
+    std::lock_guard lock(mu_);
+    auto it = departements_.find(name);
+    if (it != departements_.end() && std::chrono::steady_clock::now() - it->second.at < kTtl) {
+      return it->second.value;
+    }
+  }
+  try {
+    return FetchOrganisation(name, "organisation").departement();
+  } catch (const NotFoundError&) {
+    return "";  // a token naming an unknown organisation reads nothing by département
+  }
 }
 
 std::map<std::string, std::string> PartnersClient::DisplayNames(

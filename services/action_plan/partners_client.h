@@ -20,6 +20,9 @@ struct ConventionFacts {
   CivilDate start;
   CivilDate end;
   std::set<std::string> parties;  // "organisations/{uuid}"
+  std::set<std::string> cafs;     // the parties that are Cafs
+  std::string secretariat;        // the organisation holding the COPIL's secretariat
+  std::string departement;        // the convention's département ("47")
 };
 
 // The partners service as seen from the action plan: conventions and organisations are checked
@@ -34,6 +37,8 @@ class PartnersClient {
   ConventionFacts GetConvention(const std::string& name, const std::string& field);
   // Throws NotFoundError naming the field of the first organisation that does not exist.
   void RequireOrganisations(const std::vector<std::pair<std::string, std::string>>& name_fields);
+  // The département of an organisation ("" when it has none or cannot be read now).
+  std::string DepartementOf(const std::string& organisation);
   // Display names of organisations ("organisations/{uuid}" -> official name); a name that cannot
   // be resolved maps to itself.
   std::map<std::string, std::string> DisplayNames(const std::set<std::string>& names);
@@ -55,6 +60,7 @@ class PartnersClient {
   std::mutex mu_;
   std::map<std::string, Cached<ConventionFacts>> conventions_;
   std::map<std::string, Cached<std::string>> organisation_names_;
+  std::map<std::string, Cached<std::string>> departements_;
 };
 
 }  // namespace ctg::action_plan

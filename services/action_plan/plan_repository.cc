@@ -64,6 +64,8 @@ const std::vector<PreparedStatement>& Statements() {
       " ORDER BY r.seq LIMIT $4";
   static const std::vector<PreparedStatement> statements = {
       {"axis_find", axis_find.c_str()},
+      {"actions_lock",
+       "SELECT 1 FROM actions WHERE convention_id = $1::uuid ORDER BY id FOR UPDATE"},
       {"axis_list", axis_list.c_str()},
       {"axis_all", axis_all.c_str()},
       {"axis_insert",
@@ -342,6 +344,10 @@ std::string PlanRepository::InsertReport(const std::string& action_id, int quart
                       r.completion_percent(), r.implementation(), r.progress(), r.difficulties(),
                       r.next_steps(), r.reason(), author, r.demonstration())[0]
       .as<std::string>();
+}
+
+void PlanRepository::LockActions(const std::string& convention_id) {
+  tx_.exec_prepared("actions_lock", convention_id);
 }
 
 std::optional<v1::ProgressReport> PlanRepository::FindReport(const std::string& id) {

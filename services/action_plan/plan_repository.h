@@ -53,6 +53,8 @@ class PlanRepository {
   // Every action of a convention, in number order.
   std::vector<v1::Action> AllActions(const std::string& convention_id);
 
+  // Locks every action of a convention until the end of the transaction.
+  void LockActions(const std::string& convention_id);
   // Appends a report as the next revision for its action and quarter; returns its id.
   std::string InsertReport(const std::string& action_id, int quarter_index,
                            const v1::ProgressReport& report, const std::string& author);

@@ -29,10 +29,12 @@ v1::Axis LoadAxis(PlanRepository& repo, const std::string& id, int64_t* version 
   return *axis;
 }
 
-// The action with its status taken from its latest report.
-v1::Action LoadAction(PlanRepository& repo, const std::string& id, int64_t* version = nullptr) {
+// The action with its status taken from its latest report. `field` prefixes the not-found
+// message when the action is named by a request field ("report.action: ").
+v1::Action LoadAction(PlanRepository& repo, const std::string& id, int64_t* version = nullptr,
+                      const std::string& field = "") {
   auto action = repo.FindAction(id, version);
-  if (!action) throw NotFoundError(ResourceName("actions", id) + " not found");
+  if (!action) throw NotFoundError(field + ResourceName("actions", id) + " not found");
   if (auto latest = repo.LatestReport(id)) action->set_status(latest->report.status());
   return *action;
 }
@@ -69,294 +71,347 @@ void CheckActionPlacement(PlanRepository& repo, const v1::Action& a, const std::
 
 }  // namespace
 
-ServerUnaryReactor* ActionPlanService::CreateAxis(CallbackServerContext* c,
-                                                  const v1::CreateAxisRequest* req,
-                                                  v1::Axis* resp) {
-  return runner_.Run(c, "CreateAxis", [this, req, resp](const CallContext& call) {
-    RequirePlanEditor(call.principal);
-    Violations v;
-    ValidateAxis(req->axis(), "axis.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    partners_->GetConvention(req->axis().convention(), "axis.convention");
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      PlanRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateAxis")) {
-        *resp = LoadAxis(repo, IdOf(*done));
-        return;
-      }
-      if (repo.AxisNumberTaken(IdOf(req->axis().convention()), req->axis().number(), "")) {
-        throw AlreadyExistsError("axis number " + std::to_string(req->axis().number()) +
-                                 " is already used in this convention");
-      }
-      const auto id = repo.InsertAxis(req->axis());
-      RememberRequest(tx, req->request_id(), "CreateAxis", ResourceName("axes", id));
-      *resp = LoadAxis(repo, id);
-    });
-  });
+PlanScope ActionPlanService::Scope(const Principal& principal, const ConventionFacts& convention) {
+  const std::string departement =
+      ReadsByDepartement(principal) ? partners_->DepartementOf(principal.organisation) : "";
+  return ScopeOf(principal, convention, departement);
 }
 
-ServerUnaryReactor* ActionPlanService::GetAxis(CallbackServerContext* c,
-                                               const v1::GetAxisRequest* req, v1::Axis* resp) {
-  return runner_.Run(c, "GetAxis", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "axes", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      *resp = LoadAxis(repo, *id);
-    });
-    RequireReader(call.principal, partners_->GetConvention(resp->convention(), "convention"));
-  });
+ConventionFacts ActionPlanService::ReadableConvention(const Principal& principal,
+                                                      const std::string& name,
+                                                      const std::string& field,
+                                                      PlanScope* scope) {
+  auto convention = partners_->GetConvention(name, field);
+  *scope = Scope(principal, convention);
+  // Exactly the answer for a convention that does not exist (AIP-211).
+  if (!scope->read) throw NotFoundError(field + ": " + name + " not found");
+  return convention;
 }
 
-ServerUnaryReactor* ActionPlanService::ListAxes(CallbackServerContext* c,
-                                                const v1::ListAxesRequest* req,
-                                                v1::ListAxesResponse* resp) {
-  return runner_.Run(c, "ListAxes", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto convention = ParseResourceName(req->convention(), "conventions", "convention", v);
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    v.ThrowIfAny();
-    RequireReader(call.principal, partners_->GetConvention(req->convention(), "convention"));
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      auto result = PlanRepository(tx).ListAxes(*convention, page);
-      for (auto& a : result.items) *resp->add_axes() = std::move(a);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
-  });
-}
-
-ServerUnaryReactor* ActionPlanService::UpdateAxis(CallbackServerContext* c,
-                                                  const v1::UpdateAxisRequest* req,
-                                                  v1::Axis* resp) {
-  return runner_.Run(c, "UpdateAxis", [this, req, resp](const CallContext& call) {
-    RequirePlanEditor(call.principal);
-    const auto& patch = req->axis();
-    Violations v;
-    auto id = ParseResourceName(patch.name(), "axes", "axis.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableAxisFields, v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      PlanRepository repo(tx);
-      int64_t version = 0;
-      auto merged = LoadAxis(repo, *id, &version);
-      CheckEtag(patch.etag(), version);
-      if (fields.count("number")) merged.set_number(patch.number());
-      if (fields.count("title")) merged.set_title(patch.title());
-      if (fields.count("weight")) merged.set_weight(patch.weight() > 0 ? patch.weight() : 1.0);
-      Violations after;
-      ValidateAxis(merged, "axis.", after);
-      after.ThrowIfAny();
-      if (repo.AxisNumberTaken(IdOf(merged.convention()), merged.number(), *id)) {
-        throw AlreadyExistsError("axis number " + std::to_string(merged.number()) +
-                                 " is already used in this convention");
-      }
-      repo.UpdateAxis(*id, merged);
-      *resp = LoadAxis(repo, *id);
-    });
-  });
-}
-
-ServerUnaryReactor* ActionPlanService::CreateAction(CallbackServerContext* c,
-                                                    const v1::CreateActionRequest* req,
-                                                    v1::Action* resp) {
-  return runner_.Run(c, "CreateAction", [this, req, resp](const CallContext& call) {
-    RequirePlanEditor(call.principal);
-    const auto& a = req->action();
-    Violations v;
-    ValidateAction(a, "action.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    partners_->GetConvention(a.convention(), "action.convention");
-    partners_->RequireOrganisations(ReferencedOrganisations(a));
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      PlanRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateAction")) {
-        *resp = LoadAction(repo, IdOf(*done));
-        return;
-      }
-      CheckActionPlacement(repo, a, "");
-      const auto id = repo.InsertAction(a);
-      RememberRequest(tx, req->request_id(), "CreateAction", ResourceName("actions", id));
-      *resp = LoadAction(repo, id);
-    });
-  });
-}
-
-ServerUnaryReactor* ActionPlanService::GetAction(CallbackServerContext* c,
-                                                 const v1::GetActionRequest* req,
-                                                 v1::Action* resp) {
-  return runner_.Run(c, "GetAction", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "actions", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      *resp = LoadAction(repo, *id);
-    });
-    RequireReader(call.principal, partners_->GetConvention(resp->convention(), "convention"));
-  });
-}
-
-ServerUnaryReactor* ActionPlanService::ListActions(CallbackServerContext* c,
-                                                   const v1::ListActionsRequest* req,
-                                                   v1::ListActionsResponse* resp) {
-  return runner_.Run(c, "ListActions", [this, req, resp](const CallContext& call) {
-    Violations v;
-    ActionFilter filter;
-    if (auto id = ParseResourceName(req->convention(), "conventions", "convention", v)) {
-      filter.convention_id = *id;
+void ActionPlanService::CreateAxis(const CallContext& call, const v1::CreateAxisRequest& req,
+                                   v1::Axis& resp) {
+  Violations v;
+  ValidateAxis(req.axis(), "axis.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  PlanScope scope;
+  ReadableConvention(call.principal, req.axis().convention(), "axis.convention", &scope);
+  RequireEditor(scope);
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    PlanRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateAxis")) {
+      resp = LoadAxis(repo, IdOf(*done));
+      return;
     }
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    if (auto axis = ParseResourceName(req->axis(), "axes", "axis", v, false)) {
-      filter.axis_id = *axis;
+    if (repo.AxisNumberTaken(IdOf(req.axis().convention()), req.axis().number(), "")) {
+      throw AlreadyExistsError("axis number " + std::to_string(req.axis().number()) +
+                               " is already used in this convention");
     }
-    if (auto pilot = ParseResourceName(req->pilot(), "organisations", "pilot", v, false)) {
-      filter.pilot_id = *pilot;
-    }
-    if (!v1::InterventionField_IsValid(req->field())) v.Add("field", "unknown field");
-    filter.field = req->field();
-    if (!v1::ActionStatus_IsValid(req->status())) v.Add("status", "unknown status");
-    v.ThrowIfAny();
-    RequireReader(call.principal, partners_->GetConvention(req->convention(), "convention"));
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      // The status is derived from reports, so it filters after loading; pages stay keyed on
-      // the action sequence and may come back shorter than page_size.
-      auto result = repo.ListActions(filter, page);
-      for (auto& a : result.items) {
-        if (auto latest = repo.LatestReport(IdOf(a.name()))) a.set_status(latest->report.status());
-        if (req->status() != v1::ACTION_STATUS_UNSPECIFIED && a.status() != req->status()) continue;
-        *resp->add_actions() = std::move(a);
-      }
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+    const auto id = repo.InsertAxis(req.axis());
+    RememberRequest(tx, req.request_id(), "CreateAxis", ResourceName("axes", id));
+    resp = LoadAxis(repo, id);
   });
 }
 
-ServerUnaryReactor* ActionPlanService::UpdateAction(CallbackServerContext* c,
-                                                    const v1::UpdateActionRequest* req,
-                                                    v1::Action* resp) {
-  return runner_.Run(c, "UpdateAction", [this, req, resp](const CallContext& call) {
-    RequirePlanEditor(call.principal);
-    const auto& patch = req->action();
-    Violations v;
-    auto id = ParseResourceName(patch.name(), "actions", "action.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableActionFields, v);
-    v.ThrowIfAny();
-    v1::Action merged;
-    int64_t version = 0;
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      merged = LoadAction(repo, *id, &version);
-    });
-    CheckEtag(patch.etag(), version);
-    google::protobuf::FieldMask mask;
-    for (const auto& f : fields) mask.add_paths(f);
-    google::protobuf::util::FieldMaskUtil::MergeOptions options;
-    options.set_replace_message_fields(true);
-    options.set_replace_repeated_fields(true);  // lists are replaced whole (AIP-134)
-    google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
-    if (merged.weight() <= 0) merged.set_weight(1.0);
+void ActionPlanService::GetAxis(const CallContext& call, const v1::GetAxisRequest& req,
+                                v1::Axis& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "axes", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    resp = LoadAxis(repo, *id);
+  });
+  RequireReadable(call.principal, resp.convention(), ResourceName("axes", *id) + " not found");
+}
+
+void ActionPlanService::ListAxes(const CallContext& call, const v1::ListAxesRequest& req,
+                                 v1::ListAxesResponse& resp) {
+  Violations v;
+  auto convention = ParseResourceName(req.convention(), "conventions", "convention", v);
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  v.ThrowIfAny();
+  PlanScope scope;
+  ReadableConvention(call.principal, req.convention(), "convention", &scope);
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = PlanRepository(tx).ListAxes(*convention, page);
+    for (auto& a : result.items) *resp.add_axes() = std::move(a);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+  });
+}
+
+void ActionPlanService::UpdateAxis(const CallContext& call, const v1::UpdateAxisRequest& req,
+                                   v1::Axis& resp) {
+  const auto& patch = req.axis();
+  Violations v;
+  auto id = ParseResourceName(patch.name(), "axes", "axis.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableAxisFields, v);
+  v.ThrowIfAny();
+  // The convention of an axis never changes: its access is checked once, outside any
+  // transaction (no database connection waits on the partners service).
+  v1::Axis current;
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    current = LoadAxis(repo, *id);
+  });
+  RequireEditor(RequireReadable(call.principal, current.convention(),
+                                ResourceName("axes", *id) + " not found"));
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    PlanRepository repo(tx);
+    // Locked, then compared: two updates sent with the same etag cannot both pass.
+    const auto version = LockRowVersion(tx, "axes", *id);
+    if (!version) throw NotFoundError(ResourceName("axes", *id) + " not found");
+    CheckEtag(patch.etag(), *version);
+    auto merged = LoadAxis(repo, *id);
+    if (fields.count("number")) merged.set_number(patch.number());
+    if (fields.count("title")) merged.set_title(patch.title());
+    if (fields.count("weight")) merged.set_weight(patch.weight() > 0 ? patch.weight() : 1.0);
     Violations after;
-    ValidateAction(merged, "action.", after);
+    ValidateAxis(merged, "axis.", after);
     after.ThrowIfAny();
-    partners_->RequireOrganisations(ReferencedOrganisations(merged));
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      PlanRepository repo(tx);
-      int64_t current = 0;
-      LoadAction(repo, *id, &current);
-      // The partners check ran outside the transaction: re-check the version under the lock.
-      if (current != version) throw StaleEtagError();
-      CheckActionPlacement(repo, merged, *id);
-      repo.UpdateAction(*id, merged);
-      *resp = LoadAction(repo, *id);
-    });
+    if (repo.AxisNumberTaken(IdOf(merged.convention()), merged.number(), *id)) {
+      throw AlreadyExistsError("axis number " + std::to_string(merged.number()) +
+                               " is already used in this convention");
+    }
+    repo.UpdateAxis(*id, merged);
+    resp = LoadAxis(repo, *id);
   });
 }
 
-ServerUnaryReactor* ActionPlanService::CreateProgressReport(
-    CallbackServerContext* c, const v1::CreateProgressReportRequest* req,
-    v1::ProgressReport* resp) {
-  return runner_.Run(c, "CreateProgressReport", [this, req, resp](const CallContext& call) {
-    const auto& r = req->report();
-    Violations v;
-    auto quarter = ValidateReport(r, "report.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    if (r.demonstration() && !call.principal.Has(Role::kService)) {
-      v.Add("report.demonstration", "only the loader of demonstration data sets it");
+void ActionPlanService::CreateAction(const CallContext& call, const v1::CreateActionRequest& req,
+                                     v1::Action& resp) {
+  const auto& a = req.action();
+  Violations v;
+  ValidateAction(a, "action.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  PlanScope scope;
+  ReadableConvention(call.principal, a.convention(), "action.convention", &scope);
+  RequireEditor(scope);
+  partners_->RequireOrganisations(ReferencedOrganisations(a));
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    PlanRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateAction")) {
+      resp = LoadAction(repo, IdOf(*done));
+      return;
     }
-    v.ThrowIfAny();
-    v1::Action action;
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      action = LoadAction(repo, IdOf(r.action()));
-    });
-    RequireReporter(call.principal, action.pilots());
-    const auto convention = partners_->GetConvention(action.convention(), "report.action");
-    if (auto refusal =
-            QuarterRefusal(*quarter, convention.start, convention.end, CivilDate::Today())) {
-      throw ValidationError("report.quarter", *refusal);
-    }
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      PlanRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateProgressReport")) {
-        *resp = *repo.FindReport(IdOf(*done));
-        return;
-      }
-      const auto id_of_action = IdOf(r.action());
-      const auto previous = repo.LatestReport(id_of_action);
-      const auto from = previous ? previous->report.status() : v1::NOT_STARTED;
-      if (auto refusal = StatusMoveRefusal(from, r.status(), r.reason())) {
-        throw FailedPreconditionError(*refusal);
-      }
-      const auto id = repo.InsertReport(id_of_action, quarter->Index(), r, call.principal.subject);
-      RememberRequest(tx, req->request_id(), "CreateProgressReport",
-                      ResourceName("progressReports", id));
-      *resp = *repo.FindReport(id);
-    });
+    CheckActionPlacement(repo, a, "");
+    const auto id = repo.InsertAction(a);
+    RememberRequest(tx, req.request_id(), "CreateAction", ResourceName("actions", id));
+    resp = LoadAction(repo, id);
   });
 }
 
-ServerUnaryReactor* ActionPlanService::ListProgressReports(
-    CallbackServerContext* c, const v1::ListProgressReportsRequest* req,
-    v1::ListProgressReportsResponse* resp) {
-  return runner_.Run(c, "ListProgressReports", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto action_id = ParseResourceName(req->action(), "actions", "action", v);
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    int quarter_index = -1;
-    if (!req->quarter().empty()) {
-      if (auto q = Quarter::Parse(req->quarter())) {
-        quarter_index = q->Index();
-      } else {
-        v.Add("quarter", "must be written YYYY-Qn");
-      }
-    }
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      PlanRepository repo(tx);
-      const auto action = LoadAction(repo, *action_id);
-      RequireReader(call.principal, partners_->GetConvention(action.convention(), "action"));
-      auto result = repo.ListReports(*action_id, quarter_index, page);
-      for (auto& r : result.items) *resp->add_reports() = std::move(r);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+void ActionPlanService::GetAction(const CallContext& call, const v1::GetActionRequest& req,
+                                  v1::Action& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "actions", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    resp = LoadAction(repo, *id);
   });
+  RequireReadable(call.principal, resp.convention(), ResourceName("actions", *id) + " not found");
+}
+
+void ActionPlanService::ListActions(const CallContext& call, const v1::ListActionsRequest& req,
+                                    v1::ListActionsResponse& resp) {
+  Violations v;
+  ActionFilter filter;
+  if (auto id = ParseResourceName(req.convention(), "conventions", "convention", v)) {
+    filter.convention_id = *id;
+  }
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  if (auto axis = ParseResourceName(req.axis(), "axes", "axis", v, false)) {
+    filter.axis_id = *axis;
+  }
+  if (auto pilot = ParseResourceName(req.pilot(), "organisations", "pilot", v, false)) {
+    filter.pilot_id = *pilot;
+  }
+  if (!v1::InterventionField_IsValid(req.field())) v.Add("field", "unknown field");
+  filter.field = req.field();
+  if (!v1::ActionStatus_IsValid(req.status())) v.Add("status", "unknown status");
+  v.ThrowIfAny();
+  PlanScope scope;
+  ReadableConvention(call.principal, req.convention(), "convention", &scope);
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    // The status is derived from reports, so it filters after loading; pages stay keyed on
+    // the action sequence and may come back shorter than page_size.
+    auto result = repo.ListActions(filter, page);
+    for (auto& a : result.items) {
+      if (auto latest = repo.LatestReport(IdOf(a.name()))) a.set_status(latest->report.status());
+      if (req.status() != v1::ACTION_STATUS_UNSPECIFIED && a.status() != req.status()) continue;
+      *resp.add_actions() = std::move(a);
+    }
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+  });
+}
+
+void ActionPlanService::UpdateAction(const CallContext& call, const v1::UpdateActionRequest& req,
+                                     v1::Action& resp) {
+  const auto& patch = req.action();
+  Violations v;
+  auto id = ParseResourceName(patch.name(), "actions", "action.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableActionFields, v);
+  v.ThrowIfAny();
+  v1::Action merged;
+  int64_t version = 0;
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    merged = LoadAction(repo, *id, &version);
+  });
+  RequireEditor(RequireReadable(call.principal, merged.convention(),
+                                ResourceName("actions", *id) + " not found"));
+  CheckEtag(patch.etag(), version);
+  google::protobuf::FieldMask mask;
+  for (const auto& f : fields) mask.add_paths(f);
+  google::protobuf::util::FieldMaskUtil::MergeOptions options;
+  options.set_replace_message_fields(true);
+  options.set_replace_repeated_fields(true);  // lists are replaced whole (AIP-134)
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
+  if (merged.weight() <= 0) merged.set_weight(1.0);
+  Violations after;
+  ValidateAction(merged, "action.", after);
+  after.ThrowIfAny();
+  partners_->RequireOrganisations(ReferencedOrganisations(merged));
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    PlanRepository repo(tx);
+    // The partners check ran outside the transaction: the row is locked, then its version
+    // compared with the one merged, so no concurrent update is lost.
+    const auto current = LockRowVersion(tx, "actions", *id);
+    if (!current) throw NotFoundError(ResourceName("actions", *id) + " not found");
+    if (*current != version) throw StaleEtagError();
+    CheckActionPlacement(repo, merged, *id);
+    repo.UpdateAction(*id, merged);
+    resp = LoadAction(repo, *id);
+  });
+}
+
+void ActionPlanService::CreateProgressReport(const CallContext& call,
+                                             const v1::CreateProgressReportRequest& req,
+                                             v1::ProgressReport& resp) {
+  const auto& r = req.report();
+  Violations v;
+  auto quarter = ValidateReport(r, "report.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  v1::Action action;
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    action = LoadAction(repo, IdOf(r.action()), nullptr, "report.action: ");
+  });
+  PlanScope scope;
+  const auto convention =
+      ReadableActionConvention(call.principal, action, "report.action: ", &scope);
+  if (!MayReport(call.principal, scope, action.pilots())) {
+    throw PermissionDeniedError(
+        "only the action's pilot organisations and the COPIL secretariat report its progress");
+  }
+  if (auto refusal = QuarterRefusal(*quarter, convention.start, convention.end,
+                                    CivilDate::InParis(call.now))) {
+    throw ValidationError("report.quarter", *refusal);
+  }
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    PlanRepository repo(tx);
+    const auto id_of_action = IdOf(r.action());
+    // Locked before the latest report is read: the status rule (an abandoned action resumes
+    // only with a reason) is checked against the report this one follows.
+    LockRowVersion(tx, "actions", id_of_action);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateProgressReport")) {
+      resp = *repo.FindReport(IdOf(*done));
+      return;
+    }
+    const auto previous = repo.LatestReport(id_of_action);
+    const auto from = previous ? previous->report.status() : v1::NOT_STARTED;
+    if (auto refusal = StatusMoveRefusal(from, r.status(), r.reason())) {
+      throw FailedPreconditionError(*refusal);
+    }
+    const auto id = repo.InsertReport(id_of_action, quarter->Index(), r, call.principal.subject);
+    RememberRequest(tx, req.request_id(), "CreateProgressReport",
+                    ResourceName("progressReports", id));
+    resp = *repo.FindReport(id);
+  });
+}
+
+void ActionPlanService::ListProgressReports(const CallContext& call,
+                                            const v1::ListProgressReportsRequest& req,
+                                            v1::ListProgressReportsResponse& resp) {
+  Violations v;
+  auto action_id = ParseResourceName(req.action(), "actions", "action", v);
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  int quarter_index = -1;
+  if (!req.quarter().empty()) {
+    if (auto q = Quarter::Parse(req.quarter())) {
+      quarter_index = q->Index();
+    } else {
+      v.Add("quarter", "must be written YYYY-Qn");
+    }
+  }
+  v.ThrowIfAny();
+  v1::Action action;
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    PlanRepository repo(tx);
+    action = LoadAction(repo, *action_id, nullptr, "action: ");
+  });
+  // The access check calls the partners service: between the two transactions, never while a
+  // connection is held.
+  PlanScope scope;
+  ReadableActionConvention(call.principal, action, "action: ", &scope);
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = PlanRepository(tx).ListReports(*action_id, quarter_index, page);
+    for (auto& r : result.items) *resp.add_reports() = std::move(r);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+  });
+}
+
+PlanScope ActionPlanService::RequireReadable(const Principal& principal,
+                                             const std::string& convention,
+                                             const std::string& not_found) {
+  ConventionFacts facts;
+  try {
+    facts = partners_->GetConvention(convention, "convention");
+  } catch (const NotFoundError&) {
+    throw NotFoundError(not_found);
+  }
+  const auto scope = Scope(principal, facts);
+  if (!scope.read) throw NotFoundError(not_found);
+  return scope;
+}
+
+ConventionFacts ActionPlanService::ReadableActionConvention(const Principal& principal,
+                                                            const v1::Action& action,
+                                                            const std::string& field,
+                                                            PlanScope* scope) {
+  const std::string not_found = field + action.name() + " not found";
+  ConventionFacts facts;
+  try {
+    facts = partners_->GetConvention(action.convention(), "convention");
+  } catch (const NotFoundError&) {
+    throw NotFoundError(not_found);
+  }
+  *scope = Scope(principal, facts);
+  if (!scope->read) throw NotFoundError(not_found);
+  return facts;
+}
+
+void ActionPlanService::RequireEditor(const PlanScope& scope) {
+  if (!scope.edit) {
+    throw PermissionDeniedError(
+        "only the COPIL secretariat and the Caf of the convention change the action plan itself");
+  }
 }
 
 ConventionFacts ActionPlanService::CheckTableRequest(const Principal& principal,
                                                      const std::string& convention_name,
                                                      const std::string& quarter_text,
-                                                     Quarter* quarter) {
+                                                     Quarter* quarter, PlanScope* scope) {
   Violations v;
   ParseResourceName(convention_name, "conventions", "convention", v);
   auto parsed = Quarter::Parse(quarter_text);
   if (!parsed) v.Add("quarter", "must be written YYYY-Qn, e.g. 2025-Q3");
   v.ThrowIfAny();
-  auto convention = partners_->GetConvention(convention_name, "convention");
-  RequireReader(principal, convention);
+  auto convention = ReadableConvention(principal, convention_name, "convention", scope);
   if (parsed->LastDay() < convention.start || convention.end < parsed->FirstDay()) {
     throw ValidationError("quarter", "outside the convention period");
   }
@@ -407,15 +462,12 @@ v1::TrackingTable ActionPlanService::LoadTrackingTable(pqxx::transaction_base& t
   return table;
 }
 
-ServerUnaryReactor* ActionPlanService::GetTrackingTable(CallbackServerContext* c,
-                                                        const v1::GetTrackingTableRequest* req,
-                                                        v1::TrackingTable* resp) {
-  return runner_.Run(c, "GetTrackingTable", [this, req, resp](const CallContext& call) {
-    Quarter quarter;
-    CheckTableRequest(call.principal, req->convention(), req->quarter(), &quarter);
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      *resp = LoadTrackingTable(tx, req->convention(), quarter);
-    });
+void ActionPlanService::GetTrackingTable(const CallContext& call, const v1::GetTrackingTableRequest& req, v1::TrackingTable& resp) {
+  Quarter quarter;
+  PlanScope scope;
+  CheckTableRequest(call.principal, req.convention(), req.quarter(), &quarter, &scope);
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    resp = LoadTrackingTable(tx, req.convention(), quarter);
   });
 }
 

@@ -98,150 +98,146 @@ void ParseImportResource(const std::string& resource, v1::ImportTrackingTableRes
 
 }  // namespace
 
-ServerUnaryReactor* ActionPlanService::ExportTrackingTable(
-    CallbackServerContext* c, const v1::ExportTrackingTableRequest* req, v1::ExportedFile* resp) {
-  return runner_.Run(c, "ExportTrackingTable", [this, req, resp](const CallContext& call) {
-    Violations v;
-    CheckFormat(req->format(), v);
-    v.ThrowIfAny();
-    Quarter quarter;
-    CheckTableRequest(call.principal, req->convention(), req->quarter(), &quarter);
-    const auto quarter_text = quarter.ToString();
-    v1::TrackingTable table;
-    std::map<std::string, std::string> axis_labels;
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      table = LoadTrackingTable(tx, req->convention(), quarter);
-      for (const auto& axis : PlanRepository(tx).AllAxes(IdOf(req->convention()))) {
-        axis_labels[axis.name()] = "Axe " + std::to_string(axis.number()) + " : " + axis.title();
-      }
-    });
-    // Pilots by their official names: the file is read by people (after the transaction, so no
-    // database connection waits on the partners service).
-    std::set<std::string> pilot_names;
-    for (const auto& row : table.rows()) {
-      pilot_names.insert(row.action().pilots().begin(), row.action().pilots().end());
+void ActionPlanService::ExportTrackingTable(const CallContext& call, const v1::ExportTrackingTableRequest& req, v1::ExportedFile& resp) {
+  Violations v;
+  CheckFormat(req.format(), v);
+  v.ThrowIfAny();
+  Quarter quarter;
+  PlanScope scope;
+  CheckTableRequest(call.principal, req.convention(), req.quarter(), &quarter, &scope);
+  const auto quarter_text = quarter.ToString();
+  v1::TrackingTable table;
+  std::map<std::string, std::string> axis_labels;
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    table = LoadTrackingTable(tx, req.convention(), quarter);
+    for (const auto& axis : PlanRepository(tx).AllAxes(IdOf(req.convention()))) {
+      axis_labels[axis.name()] = "Axe " + std::to_string(axis.number()) + " : " + axis.title();
     }
-    const auto display = partners_->DisplayNames(pilot_names);
-    std::vector<TableRow> rows;
-    for (const auto& row : table.rows()) {
-      std::string pilots;
-      for (const auto& p : row.action().pilots()) {
-        pilots += (pilots.empty() ? "" : ", ") + display.at(p);
-      }
-      rows.push_back(ExportRow(row, quarter_text, axis_labels[row.action().axis()], pilots));
-    }
-    const bool xlsx = req->format() == v1::XLSX;
-    resp->set_content(xlsx ? WriteXlsx(rows, quarter_text) : WriteCsv(rows));
-    resp->set_file_name(TableFileName(quarter_text, req->format()));
-    resp->set_mime_type(xlsx ? kXlsxMimeType : kCsvMimeType);
   });
+  // Pilots by their official names: the file is read by people (after the transaction, so no
+  // database connection waits on the partners service).
+  std::set<std::string> pilot_names;
+  for (const auto& row : table.rows()) {
+    pilot_names.insert(row.action().pilots().begin(), row.action().pilots().end());
+  }
+  const auto display = partners_->DisplayNames(pilot_names);
+  std::vector<TableRow> rows;
+  for (const auto& row : table.rows()) {
+    std::string pilots;
+    for (const auto& p : row.action().pilots()) {
+      pilots += (pilots.empty() ? "" : ", ") + display.at(p);
+    }
+    rows.push_back(ExportRow(row, quarter_text, axis_labels[row.action().axis()], pilots));
+  }
+  const bool xlsx = req.format() == v1::XLSX;
+  resp.set_content(xlsx ? WriteXlsx(rows, quarter_text) : WriteCsv(rows));
+  resp.set_file_name(TableFileName(quarter_text, req.format()));
+  resp.set_mime_type(xlsx ? kXlsxMimeType : kCsvMimeType);
 }
 
-ServerUnaryReactor* ActionPlanService::ImportTrackingTable(
-    CallbackServerContext* c, const v1::ImportTrackingTableRequest* req,
-    v1::ImportTrackingTableResponse* resp) {
-  return runner_.Run(c, "ImportTrackingTable", [this, req, resp](const CallContext& call) {
-    Violations v;
-    CheckFormat(req->format(), v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    if (req->content().size() > kMaxTableFileBytes) v.Add("content", "le fichier dépasse 10 Mio");
-    v.ThrowIfAny();
-    Quarter quarter;
-    const auto convention =
-        CheckTableRequest(call.principal, req->convention(), req->quarter(), &quarter);
-    if (auto refusal =
-            QuarterRefusal(quarter, convention.start, convention.end, CivilDate::Today())) {
-      throw ValidationError("quarter", *refusal);
-    }
-    const auto quarter_text = quarter.ToString();
+void ActionPlanService::ImportTrackingTable(const CallContext& call, const v1::ImportTrackingTableRequest& req, v1::ImportTrackingTableResponse& resp) {
+  Violations v;
+  CheckFormat(req.format(), v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  if (req.content().size() > kMaxTableFileBytes) v.Add("content", "le fichier dépasse 10 Mio");
+  v.ThrowIfAny();
+  Quarter quarter;
+  PlanScope scope;
+  const auto convention =
+      CheckTableRequest(call.principal, req.convention(), req.quarter(), &quarter, &scope);
+  if (auto refusal = QuarterRefusal(quarter, convention.start, convention.end,
+                                    CivilDate::InParis(call.now))) {
+    throw ValidationError("quarter", *refusal);
+  }
+  const auto quarter_text = quarter.ToString();
 
-    // The file, read and interpreted before any transaction.
-    const auto file = ReadTableFile(req->format(), req->content());
-    auto errors = file.errors;
-    std::vector<ImportedRow> rows;
-    if (errors.empty()) rows = InterpretRows(file, quarter_text, &errors);
+  // The file, read and interpreted before any transaction.
+  const auto file = ReadTableFile(req.format(), req.content());
+  auto errors = file.errors;
+  std::vector<ImportedRow> rows;
+  if (errors.empty()) rows = InterpretRows(file, quarter_text, &errors);
+  if (!errors.empty()) ThrowFileErrors(errors);
+
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    if (auto done = FindRequest(tx, req.request_id(), kImportMethod)) {
+      ParseImportResource(*done, &resp);
+      return;
+    }
+    PlanRepository repo(tx);
+    // Every action of the convention is locked first: the status rule of each row is checked
+    // against the newest report, which no concurrent report may change under it.
+    repo.LockActions(IdOf(req.convention()));
+    const auto table = LoadTrackingTable(tx, req.convention(), quarter);
+    std::map<int, const v1::TrackingRow*> by_number;
+    for (const auto& row : table.rows()) by_number[row.action().number()] = &row;
+
+    struct Change {
+      int row;
+      const v1::TrackingRow* current;
+      v1::ProgressReport report;
+    };
+    std::vector<Change> changes;
+    int unchanged = 0;
+    const auto number_header = ColumnSpec(TableColumn::kNumber).header;
+    for (const auto& row : rows) {
+      auto it = by_number.find(row.action_number);
+      if (it == by_number.end()) {
+        errors.push_back({row.row, number_header,
+                          "l'action " + std::to_string(row.action_number) +
+                              " n'existe pas dans cette convention"});
+        continue;
+      }
+      const auto& current = *it->second;
+      if (row.blank || SameAsLatest(row.report, current)) {
+        ++unchanged;
+        continue;
+      }
+      auto report = row.report;
+      report.set_action(current.action().name());
+      report.set_quarter(quarter_text);
+      Violations rv;
+      ValidateReport(report, "", rv);
+      try {
+        rv.ThrowIfAny();
+      } catch (const ValidationError& e) {
+        for (const auto& fv : e.violations()) {
+          errors.push_back(
+              {row.row, ColumnOfReportField(fv.field), FrenchTextProblem(fv.description)});
+        }
+        continue;
+      }
+      // The same status rule as CreateProgressReport, against the action's newest report.
+      const auto previous = repo.LatestReport(IdOf(current.action().name()));
+      const auto from = previous ? previous->report.status() : v1::NOT_STARTED;
+      if (StatusMoveRefusal(from, report.status(), report.reason())) {
+        errors.push_back({row.row, ColumnSpec(TableColumn::kReason).header,
+                          "une action abandonnée ne reprend qu'avec un motif"});
+        continue;
+      }
+      changes.push_back({row.row, &current, std::move(report)});
+    }
     if (!errors.empty()) ThrowFileErrors(errors);
 
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      if (auto done = FindRequest(tx, req->request_id(), kImportMethod)) {
-        ParseImportResource(*done, resp);
-        return;
+    std::string denied;
+    for (const auto& change : changes) {
+      if (!MayReport(call.principal, scope, change.current->action().pilots())) {
+        denied += (denied.empty() ? "" : ", ") + std::to_string(change.row);
       }
-      PlanRepository repo(tx);
-      const auto table = LoadTrackingTable(tx, req->convention(), quarter);
-      std::map<int, const v1::TrackingRow*> by_number;
-      for (const auto& row : table.rows()) by_number[row.action().number()] = &row;
-
-      struct Change {
-        int row;
-        const v1::TrackingRow* current;
-        v1::ProgressReport report;
-      };
-      std::vector<Change> changes;
-      int unchanged = 0;
-      const auto number_header = ColumnSpec(TableColumn::kNumber).header;
-      for (const auto& row : rows) {
-        auto it = by_number.find(row.action_number);
-        if (it == by_number.end()) {
-          errors.push_back({row.row, number_header,
-                            "l'action " + std::to_string(row.action_number) +
-                                " n'existe pas dans cette convention"});
-          continue;
-        }
-        const auto& current = *it->second;
-        if (row.blank || SameAsLatest(row.report, current)) {
-          ++unchanged;
-          continue;
-        }
-        auto report = row.report;
-        report.set_action(current.action().name());
-        report.set_quarter(quarter_text);
-        Violations rv;
-        ValidateReport(report, "", rv);
-        try {
-          rv.ThrowIfAny();
-        } catch (const ValidationError& e) {
-          for (const auto& fv : e.violations()) {
-            errors.push_back(
-                {row.row, ColumnOfReportField(fv.field), FrenchTextProblem(fv.description)});
-          }
-          continue;
-        }
-        // The same status rule as CreateProgressReport, against the action's newest report.
-        const auto previous = repo.LatestReport(IdOf(current.action().name()));
-        const auto from = previous ? previous->report.status() : v1::NOT_STARTED;
-        if (StatusMoveRefusal(from, report.status(), report.reason())) {
-          errors.push_back({row.row, ColumnSpec(TableColumn::kReason).header,
-                            "une action abandonnée ne reprend qu'avec un motif"});
-          continue;
-        }
-        changes.push_back({row.row, &current, std::move(report)});
-      }
-      if (!errors.empty()) ThrowFileErrors(errors);
-
-      std::string denied;
-      for (const auto& change : changes) {
-        try {
-          RequireReporter(call.principal, change.current->action().pilots());
-        } catch (const PermissionDeniedError&) {
-          denied += (denied.empty() ? "" : ", ") + std::to_string(change.row);
-        }
-      }
-      if (!denied.empty()) {
-        throw PermissionDeniedError(
-            "vous ne pouvez pas renseigner le suivi des actions modifiées aux lignes " + denied +
-            " : seuls leurs pilotes et le secrétariat du COPIL le peuvent ; rien n'a été "
-            "enregistré");
-      }
-      for (const auto& change : changes) {
-        repo.InsertReport(IdOf(change.current->action().name()), quarter.Index(), change.report,
-                          call.principal.subject);
-      }
-      const int created = static_cast<int>(changes.size());
-      RememberRequest(tx, req->request_id(), kImportMethod, ImportResource(created, unchanged));
-      resp->set_reports_created(created);
-      resp->set_rows_unchanged(unchanged);
-    });
+    }
+    if (!denied.empty()) {
+      throw PermissionDeniedError(
+          "vous ne pouvez pas renseigner le suivi des actions modifiées aux lignes " + denied +
+          " : seuls leurs pilotes et le secrétariat du COPIL le peuvent ; rien n'a été "
+          "enregistré");
+    }
+    for (const auto& change : changes) {
+      repo.InsertReport(IdOf(change.current->action().name()), quarter.Index(), change.report,
+                        call.principal.subject);
+    }
+    const int created = static_cast<int>(changes.size());
+    RememberRequest(tx, req.request_id(), kImportMethod, ImportResource(created, unchanged));
+    resp.set_reports_created(created);
+    resp.set_rows_unchanged(unchanged);
   });
 }
 

@@ -206,10 +206,9 @@ CivilDate CivilDate::Parse(std::string_view text) {
   return d;
 }
 
-CivilDate CivilDate::Today() {
+CivilDate CivilDate::InParis(std::chrono::system_clock::time_point now) {
   // Europe/Paris without tzdata parsing: UTC+1, +2 from the last Sunday of March 01:00 UTC to
   // the last Sunday of October 01:00 UTC (EU rule).
-  const auto now = std::chrono::system_clock::now();
   const int64_t secs =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const int64_t utc_days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;

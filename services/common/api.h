@@ -4,6 +4,7 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
@@ -102,8 +103,9 @@ struct CivilDate {
   google::type::Date ToProto() const;
   // Parses "YYYY-MM-DD" as returned by PostgreSQL; throws std::invalid_argument otherwise.
   static CivilDate Parse(std::string_view text);
-  // Today in Europe/Paris civil time (the convention's dates are French civil dates).
-  static CivilDate Today();
+  // The Europe/Paris civil date at instant `now` (the convention's dates are French civil
+  // dates). Rules take `now` from the injected clock (CallContext::now), never from the system.
+  static CivilDate InParis(std::chrono::system_clock::time_point now);
 
   friend bool operator<(const CivilDate& a, const CivilDate& b) { return a.ToDays() < b.ToDays(); }
   friend bool operator<=(const CivilDate& a, const CivilDate& b) {

@@ -6,22 +6,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cctype>
 #include <cmath>
 
 #include "common/errors.h"
+#include "ctg/api/v1/access.pb.h"
 
 namespace ctg {
 namespace {
-
-constexpr std::pair<Role, std::string_view> kRoleNames[] = {
-    {Role::kCafAgent, "caf_agent"},
-    {Role::kCollectivityAgent, "collectivity_agent"},
-    {Role::kCopilSecretariat, "copil_secretariat"},
-    {Role::kDpo, "dpo"},
-    {Role::kCdsf, "cdsf"},
-    {Role::kAuditor, "auditor"},
-    {Role::kService, "service"},
-};
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -67,16 +59,46 @@ std::optional<double> NumericClaim(const google::protobuf::Struct& claims, const
 
 }  // namespace
 
-std::string_view RoleName(Role role) {
-  for (const auto& [r, name] : kRoleNames) {
-    if (r == role) return name;
+namespace {
+
+// Wire names: the lower-case names of ctg.api.v1.Role ("caf_agent"), built once.
+struct RoleNames {
+  std::vector<Role> roles;
+  std::vector<std::string> names;  // indexed by role number
+  RoleNames() {
+    const auto* e = api::v1::Role_descriptor();
+    names.resize(e->value_count() + 1);
+    for (int i = 0; i < e->value_count(); ++i) {
+      const auto* v = e->value(i);
+      if (v->number() == api::v1::ROLE_UNSPECIFIED) continue;
+      std::string name = v->name();
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (static_cast<size_t>(v->number()) >= names.size()) names.resize(v->number() + 1);
+      names[v->number()] = name;
+      roles.push_back(static_cast<Role>(v->number()));
+    }
   }
-  return "unknown";
+};
+
+const RoleNames& Names() {
+  static const RoleNames names;
+  return names;
+}
+
+}  // namespace
+
+const std::vector<Role>& AllRoles() { return Names().roles; }
+
+std::string_view RoleName(Role role) {
+  const auto& names = Names().names;
+  const auto i = static_cast<size_t>(role);
+  return i < names.size() && !names[i].empty() ? std::string_view(names[i]) : "unknown";
 }
 
 std::optional<Role> ParseRole(std::string_view name) {
-  for (const auto& [r, n] : kRoleNames) {
-    if (n == name) return r;
+  const auto& n = Names();
+  for (Role r : n.roles) {
+    if (n.names[static_cast<size_t>(r)] == name) return r;
   }
   return std::nullopt;
 }

@@ -9,18 +9,23 @@
 
 namespace ctg {
 
-// The roles a token may carry. Their meaning is fixed across services; object-level rules
-// (which organisation's data a role may touch) stay in each service.
+// The roles a token may carry, numbered as ctg.api.v1.Role (protos/ctg/api/v1/access.proto),
+// which defines them and their wire names. What each role may do is declared per method in the
+// protos; object-level rules (which organisation's data a role may touch) are in each service's
+// access.cc.
 enum class Role {
-  kCafAgent,           // staff of a Caf
-  kCollectivityAgent,  // staff of a commune or EPCI
-  kCopilSecretariat,   // the COPIL's permanent secretariat
-  kDpo,                // a party's data protection officer
-  kCdsf,               // the comité départemental des services aux familles
-  kAuditor,            // read-only access for audits
-  kService,            // service-to-service calls inside the backend
+  kCafAgent = 1,           // staff of a Caf
+  kCollectivityAgent = 2,  // staff of a commune or EPCI
+  kCopilSecretariat = 3,   // the COPIL's permanent secretariat
+  kDpo = 4,                // a party's data protection officer
+  kCdsf = 5,               // the comité départemental des services aux familles
+  kAuditor = 6,            // read-only access for audits
+  kService = 7,            // service-to-service calls inside the backend
+  kRegistryAdmin = 8,      // administrators of the reference registry
 };
 
+// Every role, in number order.
+const std::vector<Role>& AllRoles();
 // Returns the wire name of a role ("caf_agent", ...).
 std::string_view RoleName(Role role);
 // Parses a wire role name; nullopt when unknown.

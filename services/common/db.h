@@ -5,8 +5,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace prometheus {
@@ -93,6 +95,13 @@ void WithTransaction(ConnectionPool& pool, const std::function<void(pqxx::work&)
 // Same, read-only (the database refuses writes).
 void WithReadTransaction(ConnectionPool& pool,
                          const std::function<void(pqxx::transaction_base&)>& body);
+
+// Locks the row `id` (a uuid) of `table` until the transaction ends and returns its `version`
+// column; nullopt when there is no such row. The one way to begin an update guarded by an etag
+// (AIP-154): compare the etag with what this returns, then write, so that two updates sent with
+// the same etag cannot both pass.
+std::optional<int64_t> LockRowVersion(pqxx::transaction_base& tx, std::string_view table,
+                                      const std::string& id);
 
 // Opens one connection to `url` with `schema` first on its search_path.
 std::unique_ptr<pqxx::connection> OpenConnection(const std::string& url, const std::string& schema);

@@ -70,51 +70,48 @@ std::string NewUuid() {
 
 namespace {
 
-std::string Metadata(const grpc::CallbackServerContext* context, const char* key) {
+std::string_view Metadata(const grpc::CallbackServerContext* context, const char* key) {
   const auto& md = context->client_metadata();
   auto it = md.find(key);
-  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
-
-// Request ids are echoed into logs and headers: accept only short, printable ones.
-bool UsableRequestId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    if (c < 0x21 || c > 0x7E || c == '"' || c == '\\') return false;
-  }
-  return true;
+  return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
 }
 
 }  // namespace
 
-UnaryRunner::UnaryRunner(std::string service_name, const TokenVerifier& verifier,
-                         RpcMetrics& metrics, Executor& executor)
-    : service_name_(std::move(service_name)),
-      verifier_(verifier),
-      metrics_(metrics),
-      executor_(executor) {}
+std::string RequestIdFromHeader(std::string_view id) {
+  bool usable = !id.empty() && id.size() <= 128;
+  for (char c : id) usable = usable && c >= 0x21 && c <= 0x7E && c != '"' && c != '\\';
+  return usable ? std::string(id) : NewUuid();
+}
 
-grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context, const char* method,
+UnaryRunner::UnaryRunner(const TokenVerifier& verifier, RpcMetrics& metrics, Executor& executor,
+                         Clock clock)
+    : verifier_(verifier), metrics_(metrics), executor_(executor), clock_(std::move(clock)) {}
+
+grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
+                                           const MethodPolicy& policy,
+                                           const google::protobuf::Message& request,
                                            std::function<void(const CallContext&)> body) {
   const auto started = std::chrono::steady_clock::now();
   auto* reactor = context->DefaultReactor();
-  metrics_.Started(service_name_, method);
+  metrics_.Started(policy.service, policy.method);
 
   auto call = std::make_shared<CallContext>();
-  call->request_id = Metadata(context, "x-request-id");
-  if (!UsableRequestId(call->request_id)) call->request_id = NewUuid();
+  call->request_id = RequestIdFromHeader(Metadata(context, "x-request-id"));
   call->deadline = context->deadline();
+  call->now = clock_();
+  call->policy = &policy;
   context->AddInitialMetadata("x-request-id", call->request_id);
 
-  auto finish = [this, reactor, started, call, method = std::string(method)](
-                    const grpc::Status& status, const std::string& detail) {
+  auto finish = [this, reactor, started, call, &policy](const grpc::Status& status,
+                                                        const std::string& detail) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const char* code = StatusCodeName(status.error_code());
-    metrics_.Handled(service_name_, method, code, seconds);
+    metrics_.Handled(policy.service, policy.method, code, seconds);
     LogLine line(status.ok() ? "info" : "warn");
     line.Add("msg", "rpc")
-        .Add("method", "/" + service_name_ + "/" + method)
+        .Add("method", "/" + policy.FullName())
         .Add("code", code)
         .Add("duration_ms", seconds * 1000)
         .Add("request_id", call->request_id)
@@ -126,6 +123,13 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
 
   try {
     call->principal = verifier_.VerifyAuthorizationHeader(Metadata(context, "authorization"));
+    // The declared access comes first: a caller who may not make this call learns nothing about
+    // its request or the objects it names.
+    if (!policy.Allows(call->principal)) {
+      throw PermissionDeniedError("no role of the caller may call " + policy.FullName() +
+                                  " (allowed: " + DescribeRoles(policy) + ")");
+    }
+    CheckFieldAccess(policy, call->principal, request);
   } catch (...) {
     std::string detail;
     grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
@@ -157,6 +161,16 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
            "executor queue full");
   }
   return reactor;
+}
+
+ServiceRuntime::ServiceRuntime(UnaryRunner& runner, std::string_view service_full_name)
+    : runner_(runner), policies_(ServicePolicies(service_full_name)) {}
+
+grpc::ServerUnaryReactor* ServiceRuntime::Run(grpc::CallbackServerContext* context,
+                                              int method_index,
+                                              const google::protobuf::Message& request,
+                                              std::function<void(const CallContext&)> body) {
+  return runner_.Run(context, policies_.at(method_index), request, std::move(body));
 }
 
 }  // namespace ctg

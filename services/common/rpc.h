@@ -7,10 +7,13 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "common/access.h"
 #include "common/auth.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/token_verifier.h"
 
@@ -42,28 +45,62 @@ class Executor {
 // What a handler knows about the call it serves.
 struct CallContext {
   Principal principal;
-  std::string request_id;  // from x-request-id, or generated
+  std::string request_id;  // from x-request-id (see RequestIdFromHeader), or generated
   std::chrono::system_clock::time_point deadline;
+  // The injected clock read once when the call started: every rule about "today" uses it.
+  std::chrono::system_clock::time_point now;
+  // The declared access of the method being served.
+  const MethodPolicy* policy = nullptr;
 };
 
+// The request id a call carries on: the caller's x-request-id when usable (1 to 128 printable
+// ASCII characters without quotes or backslashes, so it can be logged and echoed safely), a new
+// UUID otherwise. The one rule of the gateway and every service, so one call keeps one id.
+std::string RequestIdFromHeader(std::string_view header);
+
 // Runs unary RPC bodies with everything every RPC needs, in one place: authentication of the
-// bearer token, the request id, execution on the executor, mapping of exceptions to statuses,
-// metrics and one JSON log line per call.
+// bearer token, the role and field checks of the method's declared access (before the body, so
+// before the request is validated or any object is read), the request id, execution on the
+// executor, mapping of exceptions to statuses, metrics and one JSON log line per call. Services
+// never call it directly: their generated base class (protoc-gen-ctg) routes every RPC here.
 class UnaryRunner {
  public:
-  UnaryRunner(std::string service_name, const TokenVerifier& verifier, RpcMetrics& metrics,
-              Executor& executor);
+  UnaryRunner(const TokenVerifier& verifier, RpcMetrics& metrics, Executor& executor,
+              Clock clock = SystemClock());
 
-  // Authenticates the call and schedules `body`; the reactor finishes with OK when `body`
-  // returns, or with the status mapped from what it throws. `method` is the bare method name.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+  // Authenticates and authorizes the call and schedules `body`; the reactor finishes with OK
+  // when `body` returns, or with the status mapped from what it throws.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const MethodPolicy& policy,
+                                const google::protobuf::Message& request,
                                 std::function<void(const CallContext&)> body);
 
+  const Clock& clock() const { return clock_; }
+
  private:
-  const std::string service_name_;
   const TokenVerifier& verifier_;
   RpcMetrics& metrics_;
   Executor& executor_;
+  const Clock clock_;
+};
+
+// The runtime side of one service's generated base class: the declared access of each of its
+// methods (read from the descriptors at construction) and the runner that serves them.
+class ServiceRuntime {
+ public:
+  // Throws ConfigError when a method of `service_full_name` has no access declaration: such a
+  // service never starts.
+  ServiceRuntime(UnaryRunner& runner, std::string_view service_full_name);
+
+  // Serves the method at `method_index` (declaration order) with `body`.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, int method_index,
+                                const google::protobuf::Message& request,
+                                std::function<void(const CallContext&)> body);
+
+  const std::vector<MethodPolicy>& policies() const { return policies_; }
+
+ private:
+  UnaryRunner& runner_;
+  const std::vector<MethodPolicy> policies_;
 };
 
 // Returns a fresh random UUID (version 4) in its canonical text form.

@@ -12,9 +12,10 @@
 
 namespace ctg {
 
-ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config)
+ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config, Clock clock)
     : spec_(std::move(spec)),
       config_(std::move(config)),
+      clock_(std::move(clock)),
       verifier_(std::make_unique<MultiAlgTokenVerifier>(
           JwtSettings{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience},
           ParseJwtPublicKeys(config_.jwt_public_keys))) {}
@@ -40,8 +41,8 @@ void ServiceHost::Start() {
   pool_ = std::make_unique<ConnectionPool>(pool_options, std::move(statements),
                                            metrics_.PoolGaugesFor(pool_options.schema));
   executor_ = std::make_unique<Executor>(config_.workers);
-  runner_ =
-      std::make_unique<UnaryRunner>(spec_.grpc_service_name, *verifier_, metrics_, *executor_);
+  runner_ = std::make_unique<UnaryRunner>(*verifier_, metrics_, *executor_, clock_);
+  // Throws ConfigError when a method has no access declaration: such a service never starts.
   service_ = spec_.make_service(ServiceEnv{*pool_, *runner_, config_});
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/auth.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/jwt_keys.h"
@@ -47,7 +48,8 @@ struct ServiceSpec {
 // migrations, metrics endpoint. Used by every `main` and by the in-process tests.
 class ServiceHost {
  public:
-  ServiceHost(ServiceSpec spec, ServiceConfig config);
+  // `clock` is the wall clock of every call (CallContext::now); tests pass a fixed one.
+  ServiceHost(ServiceSpec spec, ServiceConfig config, Clock clock = SystemClock());
   ~ServiceHost();
 
   // Starts listening. Health reports NOT_SERVING until the database is reachable and the
@@ -69,6 +71,7 @@ class ServiceHost {
 
   ServiceSpec spec_;
   ServiceConfig config_;
+  Clock clock_;
   RpcMetrics metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   // HS256 and/or RS256/ES256, as configured: the services check the same tokens as the gateway.

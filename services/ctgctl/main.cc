@@ -77,7 +77,7 @@ constexpr char kUsage[] =
       of the territory the file names (or --convention), creating only what is missing, and
       prints a summary. Address: --addr, else CTG_ACTION_PLAN_ADDR, else 127.0.0.1:50052;
       partners: --partners-addr, else CTG_PARTNERS_ADDR, else CTG_ADDR, else 127.0.0.1:50051.
-      Demonstration reports need a token with the `service` role.
+      Demonstration reports need a token with the `copil_secretariat` role.
 Connection flags of call, import-convention and load-action-plan: --ca-file FILE (else
 CTG_CA_FILE) switches to TLS, trusting that CA (the gateway's public port; `./ctg up` writes
 .ctg/tls/ca.pem); --client-cert-file / --client-key-file (else CTG_CLIENT_CERT_FILE /
@@ -528,6 +528,7 @@ int ImportConvention(const Args& args) {
             << "  période : du " << FormatDate(conv.start_date()) << " au "
             << FormatDate(conv.end_date()) << "\n"
             << "  territoire : " << conv.territory() << "\n"
+            << "  secrétariat : " << conv.secretariat() << "\n"
             << "  parties : " << conv.parties_size() << "\n"
             << "Communes membres chargées : " << response.communes_loaded() << "\n"
             << "Communes citées comme parties : " << response.communes_listed_as_parties() << "\n"

@@ -22,7 +22,6 @@ namespace {
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
-constexpr Setting kAuthz{"authz-file", "CTG_GATEWAY_AUTHZ_FILE"};
 constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
 constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
 constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
@@ -41,9 +40,10 @@ constexpr Setting kDeadline{"default-deadline-ms", "CTG_GATEWAY_DEFAULT_DEADLINE
 constexpr Setting kHealth{"health-interval-ms", "CTG_GATEWAY_HEALTH_INTERVAL_MS"};
 constexpr Setting kRetry{"retry-max-attempts", "CTG_GATEWAY_RETRY_MAX_ATTEMPTS"};
 constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
+constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,        kAuthz,     kJwtKeyFile,
+constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,        kFastPath,  kJwtKeyFile,
                             kJwtIssuer,   kJwtAudience, kJwtLeeway,     kTlsCert,   kTlsKey,
                             kTlsClientCa, kPlaintext,   kRateRps,       kRateBurst, kMaxMessage,
                             kMaxStreams,  kDeadline,    kHealth,        kRetry,     kAccessLog,
@@ -74,10 +74,6 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
     throw ConfigError("setting " + Reader::Describe(kRoutes) + " is required");
   }
   c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
-  if (!get(kAuthz, &v) || v.empty()) {
-    throw ConfigError("setting " + Reader::Describe(kAuthz) + " is required");
-  }
-  c.authz_text = ReadSecretFile(v, Reader::Describe(kAuthz));
   if (get(kJwtKeyFile, &v)) {
     c.jwt_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
   } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
@@ -122,6 +118,7 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   }
   if (get(kRetry, &v)) c.retry_max_attempts = Reader::ParseInt(v, kRetry, 1, 10);
   if (get(kAccessLog, &v)) c.access_log = Reader::ParseBool(v, kAccessLog);
+  if (get(kFastPath, &v)) c.unary_fast_path = Reader::ParseBool(v, kFastPath);
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
   // Transport security is checked here so that a bad combination never starts.
@@ -145,7 +142,6 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
 
 Gateway::Gateway(GatewayConfig config)
     : config_(std::move(config)),
-      authz_(AuthzTable::Parse(config_.authz_text)),
       routes_(ParseRoutes(config_.routes_text)),
       limiter_(config_.rate_limit_rps, config_.rate_limit_burst),
       concurrency_(config_.max_calls_per_caller) {
@@ -169,7 +165,8 @@ Gateway::Gateway(GatewayConfig config)
   proxy_options.default_deadline = config_.default_deadline;
   proxy_options.max_attempts = config_.retry_max_attempts;
   proxy_options.access_log = config_.access_log;
-  proxy_ = std::make_unique<GatewayProxy>(*verifier_, authz_, limiter_, concurrency_, *router_,
+  proxy_options.unary_fast_path = config_.unary_fast_path;
+  proxy_ = std::make_unique<GatewayProxy>(*verifier_, limiter_, concurrency_, *router_,
                                           catalog_, metrics_, proxy_options);
 }
 
@@ -242,11 +239,18 @@ std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin() {
 void Gateway::LearnMethods(Backend* backend) {
   if (backend->service().rfind("grpc.", 0) == 0) return;  // protocol services: nothing to learn
   try {
-    const auto files = FetchServiceDescriptors(backend->channel(), {backend->service()},
+    // A channel of its own: descriptor files are larger than the message limit the gateway
+    // sets on its forwarding channels, and they come from a trusted backend.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+    const auto channel = grpc::CreateCustomChannel(backend->address(),
+                                                   grpc::InsecureChannelCredentials(), args);
+    const auto files = FetchServiceDescriptors(channel, {backend->service()},
                                                std::chrono::milliseconds(1000));
     if (!catalog_.AddFiles(files)) throw std::runtime_error("unreadable descriptor file");
   } catch (const std::exception& e) {
-    // Its calls are still forwarded, all as streams, and it stays out of merged reflection.
+    // Until it describes its methods the gateway knows no access rule for them and refuses its
+    // calls (UNAVAILABLE); it stays out of merged reflection.
     LogLine("warning")
         .Add("msg", "cannot learn the methods of a backend")
         .Add("service", backend->service())

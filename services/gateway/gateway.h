@@ -24,7 +24,6 @@ struct GatewayConfig {
   std::string listen_address = "127.0.0.1:0";   // --listen / CTG_GATEWAY_LISTEN
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
   std::string routes_text;  // contents of --routes-file / CTG_GATEWAY_ROUTES_FILE (required)
-  std::string authz_text;   // contents of --authz-file / CTG_GATEWAY_AUTHZ_FILE (required)
   std::string jwt_key;  // --jwt-key-file / CTG_JWT_KEY_FILE (or CTG_JWT_KEY): HS256, >= 32 bytes
   // --jwt-public-keys-file / CTG_JWT_PUBLIC_KEYS_FILE: PEM public keys for RS256/ES256
   // tokens (production). At least one of the two must be given.
@@ -51,6 +50,9 @@ struct GatewayConfig {
   std::chrono::milliseconds health_interval{1000};    // --health-interval-ms
   int retry_max_attempts = 3;                         // --retry-max-attempts (1 = no retry)
   bool access_log = true;                             // --access-log=true|false
+  // --unary-fast-path=true|false: forward the unary methods learnt from the backends with one
+  // batch each way (false: every call as a stream).
+  bool unary_fast_path = true;
   std::chrono::seconds shutdown_grace{10};            // --shutdown-grace-seconds
   std::string port_file;  // --port-file: written with "grpc_port metrics_port"
 };
@@ -70,7 +72,8 @@ bool IsLoopbackAddress(const std::string& address);
 // proxy and the gateway's own grpc.health.v1, backend health checking and the metrics port.
 class Gateway {
  public:
-  // Parses the routing and authorization tables; throws ConfigError.
+  // Parses the routing table; throws ConfigError. Who may call what is not configured here: it is
+// each method's declared access, learnt from the backends with their methods.
   explicit Gateway(GatewayConfig config);
   ~Gateway();
 
@@ -91,7 +94,6 @@ class Gateway {
   void LearnMethods(Backend* backend);
 
   GatewayConfig config_;
-  AuthzTable authz_;
   std::vector<ServiceRoute> routes_;
   GatewayMetrics metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;

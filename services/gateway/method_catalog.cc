@@ -23,6 +23,8 @@ struct MethodCatalog::Snapshot {
   std::map<std::string, std::vector<std::string>> deps;  // name -> dependency names
   std::unordered_map<std::string, std::string> symbols;  // symbol -> file name
   std::unordered_map<std::string, CallShape> shapes;     // "/pkg.Service/Method" -> shape
+  // "/pkg.Service/Method" -> declared access (absent: undeclared, refused)
+  std::unordered_map<std::string, std::shared_ptr<const MethodPolicy>> policies;
   std::set<std::string> services;
 
   void Index(const FileDescriptorProto& file);
@@ -68,7 +70,14 @@ void MethodCatalog::Snapshot::Index(const FileDescriptorProto& file) {
     services.insert(service);
     for (const auto& m : s.method()) {
       symbols[service + "." + m.name()] = file.name();
-      shapes["/" + service + "/" + m.name()] = ShapeOf(m.client_streaming(), m.server_streaming());
+      const std::string path = "/" + service + "/" + m.name();
+      shapes[path] = ShapeOf(m.client_streaming(), m.server_streaming());
+      try {
+        policies[path] =
+            std::make_shared<const MethodPolicy>(PolicyFromOptions(m.options(), service, m.name()));
+      } catch (const std::exception&) {
+        // No usable declaration: the method stays refused (the backend would not start).
+      }
     }
   }
 }
@@ -116,6 +125,17 @@ CallShape MethodCatalog::Shape(std::string_view method_path) const {
   std::lock_guard lock(mu_);
   auto it = snapshot_->shapes.find(std::string(method_path));
   return it == snapshot_->shapes.end() ? CallShape::kUnknown : it->second;
+}
+
+std::shared_ptr<const MethodPolicy> MethodCatalog::Policy(std::string_view method_path) const {
+  auto s = Current();
+  auto it = s->policies.find(std::string(method_path));
+  return it == s->policies.end() ? nullptr : it->second;
+}
+
+bool MethodCatalog::Knows(std::string_view service) const {
+  auto s = Current();
+  return s->services.count(std::string(service)) != 0;
 }
 
 std::vector<std::string> MethodCatalog::Services() const {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/access.h"
 #include "ctg/gateway/internal/reflection_wire.pb.h"
 
 namespace ctg::gateway {
@@ -31,6 +32,13 @@ class MethodCatalog {
 
   // The shape of "/pkg.Service/Method"; kUnknown when no backend described it.
   CallShape Shape(std::string_view method_path) const;
+  // The declared access of "/pkg.Service/Method" (its (ctg.api.v1.access) option, as the
+  // backend described it), or nullptr when no backend described the method or it carries no
+  // usable declaration: the gateway then refuses the call, as the backend itself would refuse
+  // to start.
+  std::shared_ptr<const MethodPolicy> Policy(std::string_view method_path) const;
+  // Whether some backend described the service `service` (fully qualified).
+  bool Knows(std::string_view service) const;
   // Fully qualified names of the services described, sorted.
   std::vector<std::string> Services() const;
   // The serialized file defining `symbol` (a message, enum, service or method, fully qualified),

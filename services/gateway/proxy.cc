@@ -67,16 +67,12 @@ bool RetryBudget::Withdraw() {
   return true;
 }
 
-bool IsSafeToRetry(const std::string& method, const Metadata& metadata) {
-  static constexpr std::string_view kReadPrefixes[] = {"Get",    "List",     "Check",
-                                                       "Search", "BatchGet", "Watch"};
-  for (auto p : kReadPrefixes) {
-    if (method.size() > p.size() && method.compare(0, p.size(), p) == 0 &&
-        method[p.size()] >= 'A' && method[p.size()] <= 'Z') {
-      return true;
-    }
-  }
-  return FindHeader(metadata, "idempotency-key") != nullptr ||
+bool IsOpenMethod(std::string_view service) {
+  return service == "grpc.health.v1.Health" || service.rfind("grpc.reflection.", 0) == 0;
+}
+
+bool IsSafeToRetry(const MethodPolicy& policy, const Metadata& metadata) {
+  return policy.read_only || FindHeader(metadata, "idempotency-key") != nullptr ||
          FindHeader(metadata, "x-idempotency-key") != nullptr;
 }
 
@@ -289,12 +285,9 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   // Checks the caller and starts forwarding, or finishes the call with the reason it may not.
   void Admit() {
     const Metadata& md = ctx_->client_metadata();
-    if (const auto* id = FindHeader(md, "x-request-id");
-        id != nullptr && !id->empty() && id->size() <= 128) {
-      request_id_ = ToString(*id);
-    } else {
-      request_id_ = NewUuid();
-    }
+    const auto* id = FindHeader(md, "x-request-id");
+    request_id_ = RequestIdFromHeader(id == nullptr ? std::string_view()
+                                                    : std::string_view(id->data(), id->size()));
     ctx_->AddInitialMetadata("x-request-id", request_id_);
     if (!SplitMethodPath(ctx_->method(), &service_, &method_)) {
       service_ = "unknown";
@@ -305,9 +298,9 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     }
     method_metrics_ = &proxy_->metrics_.ForMethod(service_, method_);
     proxy_->metrics_.ServerStarted(*method_metrics_);
-    const AuthzRule* rule = proxy_->authz_.Find(service_, method_);
+    const bool open = IsOpenMethod(service_);
     Principal principal;
-    if (rule == nullptr || !rule->open) {
+    if (!open) {
       const auto* header = FindHeader(md, "authorization");
       try {
         principal = proxy_->verifier_.VerifyAuthorizationHeader(
@@ -338,9 +331,26 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     if (!local_reflection && !proxy_->router_.Knows(service_)) {
       return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown service " + service_));
     }
-    if (!AuthzTable::Allows(rule, principal)) {
-      return Complete(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                   "no role of the caller may call " + service_ + "/" + method_));
+    std::shared_ptr<const MethodPolicy> policy;
+    if (!open) {
+      // The method's declared access, as its backend described it: the very rule the service
+      // enforces, so the gateway never refuses what the service allows.
+      policy = proxy_->catalog_.Policy(ctx_->method());
+      if (policy == nullptr) {
+        if (!proxy_->catalog_.Knows(service_)) {
+          return Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "the access rules of " + service_ +
+                                           " are not known yet (its backends have not described "
+                                           "their methods); retry later"));
+        }
+        return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                     "unknown method " + service_ + "/" + method_));
+      }
+      if (!policy->Allows(principal)) {
+        return Complete(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                     "no role of the caller may call " + policy->FullName() +
+                                         " (allowed: " + DescribeRoles(*policy) + ")"));
+      }
     }
     if (local_reflection) {
       // Answered here from every backend's descriptors (a route would send it to one backend).
@@ -355,12 +365,13 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
           grpc::Status(grpc::StatusCode::UNAVAILABLE, "no healthy backend for " + service_));
     }
     proxy_->retry_budget_.Deposit();
-    replayable_ = IsSafeToRetry(method_, md);
+    replayable_ = policy != nullptr && IsSafeToRetry(*policy, md);
     deadline_ = ctx_->deadline();
     if (deadline_ == std::chrono::system_clock::time_point::max()) {
       deadline_ = std::chrono::system_clock::now() + proxy_->options_.default_deadline;
     }
-    if (proxy_->catalog_.Shape(ctx_->method()) == CallShape::kUnary) {
+    if (proxy_->options_.unary_fast_path &&
+        proxy_->catalog_.Shape(ctx_->method()) == CallShape::kUnary) {
       mode_ = Mode::kUnary;
       first_backend_ = backend;
       server_read_pending_ = true;
@@ -624,12 +635,11 @@ void Attempt::OnReadDone(bool ok) { call_->AttemptRead(this, ok); }
 void Attempt::OnWriteDone(bool ok) { call_->AttemptWrote(this, ok); }
 void Attempt::OnDone(const grpc::Status& status) { call_->AttemptDone(this, status); }
 
-GatewayProxy::GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz,
+GatewayProxy::GatewayProxy(const TokenVerifier& verifier,
                            RateLimiter& limiter, ConcurrencyLimiter& concurrency, Router& router,
                            const MethodCatalog& catalog, GatewayMetrics& metrics,
                            ProxyOptions options)
     : verifier_(verifier),
-      authz_(authz),
       limiter_(limiter),
       concurrency_(concurrency),
       router_(router),

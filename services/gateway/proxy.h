@@ -30,6 +30,9 @@ struct ProxyOptions {
   double retry_burst = 10;
   // One JSON access-log line per call on stderr.
   bool access_log = true;
+  // Unary methods learnt from the backends are forwarded with one batch each way; false
+  // forwards every call as a stream (the general path, which works for any call shape).
+  bool unary_fast_path = true;
 };
 
 // A bounded budget of retries shared by every call (thread-safe).
@@ -48,19 +51,23 @@ class RetryBudget {
   double tokens_;
 };
 
-// Whether a call may be sent again after UNAVAILABLE: reads (Get*, List*, Check*, Search*,
-// BatchGet*, Watch*) and calls carrying an "idempotency-key" / "x-idempotency-key" header.
-bool IsSafeToRetry(const std::string& method,
+// Methods any caller may call without a token: health checking and server reflection.
+bool IsOpenMethod(std::string_view service);
+
+// Whether a call may be sent again after UNAVAILABLE: methods declared read_only, and calls
+// carrying an "idempotency-key" / "x-idempotency-key" header.
+bool IsSafeToRetry(const MethodPolicy& policy,
                    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 // The transparent proxy: a generic callback service that accepts every method, checks the
-// caller (token, rate limit, route, authorization table), then forwards raw messages both ways
+// caller (token, rate limit, route, the method's declared access as its backend described it),
+// then forwards raw messages both ways
 // to a healthy backend, with metadata, deadline, cancellation, trailing metadata and status.
 class GatewayProxy : public grpc::CallbackGenericService {
  public:
   // Every reference must outlive the service (and the server it is registered with).
   // Unary methods known to `catalog` take a fast path; the others are forwarded as streams.
-  GatewayProxy(const TokenVerifier& verifier, const AuthzTable& authz, RateLimiter& limiter,
+  GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter,
                ConcurrencyLimiter& concurrency, Router& router, const MethodCatalog& catalog,
                GatewayMetrics& metrics, ProxyOptions options);
 
@@ -70,7 +77,6 @@ class GatewayProxy : public grpc::CallbackGenericService {
  private:
   friend class ProxyCall;
   const TokenVerifier& verifier_;
-  const AuthzTable& authz_;
   RateLimiter& limiter_;
   ConcurrencyLimiter& concurrency_;
   Router& router_;

@@ -39,54 +39,50 @@ int ResolveEpciPopulations(const std::vector<v1::Organisation>& members, v1::Org
 
 }  // namespace
 
-ServerUnaryReactor* PartnerService::GetAoCompetences(CallbackServerContext* c,
-                                                     const v1::GetAoCompetencesRequest* req,
-                                                     v1::AoCompetences* resp) {
-  return runner_.Run(c, "GetAoCompetences", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto id = ParseResourceName(req->organisation(), "organisations", "organisation", v);
-    auto date = ParseDate(req->date(), "date", v, /*required=*/true);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      OrganisationRepository repo(tx);
-      auto organisation = repo.Find(*id);
-      if (!organisation) throw NotFoundError(req->organisation() + " not found");
-      if (organisation->kind() != v1::COMMUNE && organisation->kind() != v1::EPCI) {
-        throw FailedPreconditionError("AO competences belong to communes and EPCIs only; " +
-                                      req->organisation() + " is a " +
-                                      v1::OrganisationKind_Name(organisation->kind()));
+void PartnerService::GetAoCompetences(const CallContext& call, const v1::GetAoCompetencesRequest& req, v1::AoCompetences& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.organisation(), "organisations", "organisation", v);
+  auto date = ParseDate(req.date(), "date", v, /*required=*/true);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    OrganisationRepository repo(tx);
+    auto organisation = repo.Find(*id);
+    if (!organisation) throw NotFoundError(req.organisation() + " not found");
+    if (organisation->kind() != v1::COMMUNE && organisation->kind() != v1::EPCI) {
+      throw FailedPreconditionError("AO competences belong to communes and EPCIs only; " +
+                                    req.organisation() + " is a " +
+                                    v1::OrganisationKind_Name(organisation->kind()));
+    }
+    AoSubject subject;
+    subject.organisation = *organisation;
+    if (organisation->kind() == v1::EPCI) {
+      const auto members = MemberCommunes(repo, *id);
+      subject.member_count = static_cast<int>(members.size());
+      subject.transferring_members = static_cast<int>(
+          std::count_if(members.begin(), members.end(),
+                        [](const v1::Organisation& m) { return m.ao_competence_transferred(); }));
+      subject.summed_members = ResolveEpciPopulations(members, subject.organisation);
+    } else if (organisation->ao_competence_transferred()) {
+      // Validation of organisations guarantees a parent EPCI for a transferring commune.
+      const std::string epci_id = IdOf(organisation->parent_epci());
+      auto epci = repo.Find(epci_id);
+      if (!epci) {
+        throw FailedPreconditionError(req.organisation() +
+                                      " transferred the AO competence to an unknown EPCI");
       }
-      AoSubject subject;
-      subject.organisation = *organisation;
-      if (organisation->kind() == v1::EPCI) {
-        const auto members = MemberCommunes(repo, *id);
-        subject.member_count = static_cast<int>(members.size());
-        subject.transferring_members = static_cast<int>(
-            std::count_if(members.begin(), members.end(),
-                          [](const v1::Organisation& m) { return m.ao_competence_transferred(); }));
-        subject.summed_members = ResolveEpciPopulations(members, subject.organisation);
-      } else if (organisation->ao_competence_transferred()) {
-        // Validation of organisations guarantees a parent EPCI for a transferring commune.
-        const std::string epci_id = IdOf(organisation->parent_epci());
-        auto epci = repo.Find(epci_id);
-        if (!epci) {
-          throw FailedPreconditionError(req->organisation() +
-                                        " transferred the AO competence to an unknown EPCI");
-        }
-        if (epci->populations_size() == 0) {
-          subject.summed_members = ResolveEpciPopulations(MemberCommunes(repo, epci_id), *epci);
-        }
-        subject.epci = std::move(*epci);
+      if (epci->populations_size() == 0) {
+        subject.summed_members = ResolveEpciPopulations(MemberCommunes(repo, epci_id), *epci);
       }
-      const auto& holder = subject.epci ? *subject.epci : subject.organisation;
-      if (holder.populations_size() == 0 && !(*date < AoRegimeStart())) {
-        throw FailedPreconditionError(
-            "no legal population is recorded for " + holder.name() +
-            (holder.kind() == v1::EPCI ? " nor for all of its member communes" : "") +
-            ": the thresholds of art. 3 cannot be applied");
-      }
-      *resp = EvaluateAoCompetences(subject, *date);
-    });
+      subject.epci = std::move(*epci);
+    }
+    const auto& holder = subject.epci ? *subject.epci : subject.organisation;
+    if (holder.populations_size() == 0 && !(*date < AoRegimeStart())) {
+      throw FailedPreconditionError(
+          "no legal population is recorded for " + holder.name() +
+          (holder.kind() == v1::EPCI ? " nor for all of its member communes" : "") +
+          ": the thresholds of art. 3 cannot be applied");
+    }
+    resp = EvaluateAoCompetences(subject, *date);
   });
 }
 

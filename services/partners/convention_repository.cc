@@ -12,7 +12,12 @@ constexpr char kConventionColumns[] =
     "coalesce(c.termination_ground, 0), coalesce(c.termination_initiated_by::text, ''), "
     "coalesce(c.termination_notice_date::text, ''), "
     "coalesce(c.termination_effective_date::text, ''), coalesce(c.termination_reason, ''), "
-    "c.version";
+    "c.version, c.secretariat_id::text, "
+    // The convention's département: its Caf's (a Caf is departmental), else its territory's.
+    "coalesce((SELECT o.departement FROM convention_parties p JOIN organisations o "
+    "          ON o.id = p.organisation_id WHERE p.convention_id = c.id AND o.kind = 3 "
+    "          AND o.departement IS NOT NULL ORDER BY p.position LIMIT 1), "
+    "         (SELECT t.departement FROM organisations t WHERE t.id = c.territory_id), '')";
 
 const std::string kSelectConvention =
     std::string("SELECT ") + kConventionColumns + " FROM conventions c";
@@ -29,8 +34,9 @@ const std::vector<PreparedStatement>& Statements() {
       {"conv_find_for_update", find_for_update.c_str()},
       {"conv_list", list.c_str()},
       {"conv_parties",
-       "SELECT organisation_id::text FROM convention_parties WHERE convention_id = $1::uuid "
-       "ORDER BY position"},
+       "SELECT p.organisation_id::text, o.kind FROM convention_parties p "
+       "JOIN organisations o ON o.id = p.organisation_id WHERE p.convention_id = $1::uuid "
+       "ORDER BY p.position"},
       {"conv_signers",
        "SELECT s.organisation_id::text, s.representative_id::text "
        "FROM convention_party_signers s JOIN representatives r ON r.id = s.representative_id "
@@ -44,11 +50,12 @@ const std::vector<PreparedStatement>& Statements() {
        "FROM amendments a, unnest(a.changes) WITH ORDINALITY AS ch(change, ord) "
        "WHERE a.convention_id = $1::uuid ORDER BY a.number, ch.ord"},
       {"conv_insert",
-       "INSERT INTO conventions (title, territory_id, start_date, end_date) "
-       "VALUES ($1, $2::uuid, $3::date, $4::date) RETURNING id::text"},
+       "INSERT INTO conventions (title, territory_id, start_date, end_date, secretariat_id) "
+       "VALUES ($1, $2::uuid, $3::date, $4::date, $5::uuid) RETURNING id::text"},
       {"conv_update",
        "UPDATE conventions SET title = $2, territory_id = $3::uuid, start_date = $4::date, "
-       "end_date = $5::date, version = version + 1, update_time = now() WHERE id = $1::uuid"},
+       "end_date = $5::date, secretariat_id = $6::uuid, version = version + 1, "
+       "update_time = now() WHERE id = $1::uuid"},
       {"conv_touch",
        "UPDATE conventions SET version = version + 1, update_time = now() WHERE id = $1::uuid"},
       {"conv_parties_delete", "DELETE FROM convention_parties WHERE convention_id = $1::uuid"},
@@ -122,6 +129,10 @@ const std::vector<PreparedStatement>& ConventionStatements() { return Statements
 
 std::string ConventionName(const std::string& id) { return ResourceName("conventions", id); }
 
+const std::string& SecretariatOf(const v1::Convention& c) {
+  return c.secretariat().empty() ? c.territory() : c.secretariat();
+}
+
 v1::Convention ConventionRepository::Complete(const pqxx::row& row, int64_t* version) {
   v1::Convention c;
   const auto id = row[0].as<std::string>();
@@ -143,9 +154,13 @@ v1::Convention ConventionRepository::Complete(const pqxx::row& row, int64_t* ver
   const auto v = row[11].as<int64_t>();
   c.set_etag(FormatEtag(v));
   if (version != nullptr) *version = v;
+  c.set_secretariat(OrganisationName(row[12].as<std::string>()));
+  c.set_departement(row[13].as<std::string>());
 
   for (const auto& p : tx_.exec_prepared("conv_parties", id)) {
-    c.add_parties()->set_organisation(OrganisationName(p[0].as<std::string>()));
+    auto* party = c.add_parties();
+    party->set_organisation(OrganisationName(p[0].as<std::string>()));
+    party->set_kind(static_cast<v1::OrganisationKind>(p[1].as<int>()));
   }
   for (const auto& s : tx_.exec_prepared("conv_signers", id)) {
     const auto org = OrganisationName(s[0].as<std::string>());
@@ -197,16 +212,17 @@ Page<v1::Convention> ConventionRepository::List(const std::string& territory_id,
 }
 
 std::string ConventionRepository::Insert(const v1::Convention& c) {
-  const auto id = tx_.exec_prepared1("conv_insert", c.title(), IdOf(c.territory()),
-                                     DateParam(c.start_date()), DateParam(c.end_date()))[0]
-                      .as<std::string>();
+  const auto id =
+      tx_.exec_prepared1("conv_insert", c.title(), IdOf(c.territory()), DateParam(c.start_date()),
+                         DateParam(c.end_date()), IdOf(SecretariatOf(c)))[0]
+          .as<std::string>();
   InsertParties(id, c);
   return id;
 }
 
 void ConventionRepository::Update(const std::string& id, const v1::Convention& c) {
   tx_.exec_prepared0("conv_update", id, c.title(), IdOf(c.territory()), DateParam(c.start_date()),
-                     DateParam(c.end_date()));
+                     DateParam(c.end_date()), IdOf(SecretariatOf(c)));
   tx_.exec_prepared0("conv_parties_delete", id);
   InsertParties(id, c);
 }

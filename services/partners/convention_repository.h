@@ -32,7 +32,7 @@ class ConventionRepository {
   Page<v1::Convention> List(const std::string& territory_id, const PageRequest& page);
   // Inserts the convention's own fields and parties (with designated signers); returns its id.
   std::string Insert(const v1::Convention& convention);
-  // Overwrites title, territory, period and parties (with designated signers), bumping the
+  // Overwrites title, territory, period, secretariat and parties (with designated signers), bumping the
   // version.
   void Update(const std::string& id, const v1::Convention& convention);
   // Records a signature and bumps the convention's version.
@@ -66,5 +66,9 @@ class ConventionRepository {
 
 // "conventions/{id}" for a convention id.
 std::string ConventionName(const std::string& id);
+
+// The organisation holding the convention's permanent secretariat: `secretariat`, or the
+// territory when it is not set (art. 8: the agglomeration).
+const std::string& SecretariatOf(const v1::Convention& convention);
 
 }  // namespace ctg::partners

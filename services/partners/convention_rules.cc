@@ -48,6 +48,12 @@ void ValidateConvention(const v1::Convention& c, const std::string& prefix,
   if (territory && c.parties_size() > 0 && !parties.count(c.territory())) {
     violations.Add(prefix + "territory", "the territory's organisation must be among the parties");
   }
+  if (!c.secretariat().empty() &&
+      ParseResourceName(c.secretariat(), "organisations", prefix + "secretariat", violations) &&
+      c.parties_size() > 0 && !parties.count(c.secretariat())) {
+    violations.Add(prefix + "secretariat",
+                   "the organisation holding the secretariat must be among the parties");
+  }
 }
 
 bool IsFullySigned(const v1::Convention& c) {

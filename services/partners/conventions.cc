@@ -9,24 +9,33 @@
 #include "partners/convention_repository.h"
 #include "partners/convention_rules.h"
 #include "partners/organisation_repository.h"
+#include "partners/organisation_rules.h"
 #include "partners/service.h"
 
 namespace ctg::partners {
 namespace {
 
-const std::set<std::string> kUpdatableConventionFields = {"title", "start_date", "end_date",
-                                                          "parties", "territory"};
+const std::set<std::string> kUpdatableConventionFields = {
+    "title", "start_date", "end_date", "parties", "territory", "secretariat"};
 
 // A date already validated by ParseDate.
 CivilDate ToCivil(const google::type::Date& d) { return CivilDate{d.year(), d.month(), d.day()}; }
 
-// Loads a convention and computes its state for today.
+// Loads a convention and computes its state on `today`.
 v1::Convention LoadConvention(ConventionRepository& repo, const std::string& id,
-                              int64_t* version = nullptr, bool for_update = false) {
+                              const CivilDate& today, int64_t* version = nullptr,
+                              bool for_update = false) {
   auto c = repo.Find(id, version, for_update);
   if (!c) throw NotFoundError(ConventionName(id) + " not found");
-  c->set_state(ComputeConventionState(*c, CivilDate::Today()));
+  c->set_state(ComputeConventionState(*c, today));
   return *c;
+}
+
+// The parties of a convention, as organisation names.
+std::vector<std::string> PartyNames(const v1::Convention& c) {
+  std::vector<std::string> out;
+  for (const auto& p : c.parties()) out.push_back(p.organisation());
+  return out;
 }
 
 // Checks that the territory, the parties and their designated signers exist, and that each
@@ -95,6 +104,8 @@ bool MergePopulations(const google::protobuf::RepeatedPtrField<v1::LegalPopulati
 struct Importer {
   OrganisationRepository& orgs;
   ConventionRepository& conventions;
+  // The territory's département, given to the EPCI and the other parties created.
+  std::string departement;
 
   // The EPCI, found by SIREN or by kind and name, created otherwise.
   std::string Epci(const v1::ImportConventionRequest& req) {
@@ -112,6 +123,7 @@ struct Importer {
     o.set_kind(v1::EPCI);
     o.set_display_name(req.epci_name());
     o.set_siren(req.epci_siren());
+    o.set_departement(departement);
     return orgs.Insert(o);
   }
 
@@ -129,6 +141,7 @@ struct Importer {
       o.set_insee_code(m.insee_code());
       o.set_parent_epci(parent);
       *o.mutable_populations() = m.populations();
+      DeriveOrganisationFields(o);
       return orgs.Insert(o);
     }
     auto existing = orgs.Find(*id);
@@ -169,6 +182,9 @@ struct Importer {
     o.set_kind(p.kind());
     o.set_display_name(p.official_name());
     o.set_siren(p.siren());
+    if (p.kind() != v1::EDUCATION_NATIONALE && p.kind() != v1::ASSOCIATION) {
+      o.set_departement(departement);
+    }
     return orgs.Insert(o);
   }
 
@@ -192,277 +208,269 @@ struct Importer {
 
 }  // namespace
 
-ServerUnaryReactor* PartnerService::CreateConvention(CallbackServerContext* c,
-                                                     const v1::CreateConventionRequest* req,
-                                                     v1::Convention* resp) {
-  return runner_.Run(c, "CreateConvention", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "create conventions");
-    Violations v;
-    ValidateConvention(req->convention(), "convention.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      OrganisationRepository orgs(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateConvention")) {
-        *resp = LoadConvention(repo, IdOf(*done));
-        return;
-      }
-      CheckReferences(orgs, req->convention(), "convention.");
-      const auto id = repo.Insert(req->convention());
-      RememberRequest(tx, req->request_id(), "CreateConvention", ConventionName(id));
-      *resp = LoadConvention(repo, id);
-    });
+void PartnerService::CreateConvention(const CallContext& call, const v1::CreateConventionRequest& req, v1::Convention& resp) {
+  const auto today = CivilDate::InParis(call.now);
+  Violations v;
+  ValidateConvention(req.convention(), "convention.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    OrganisationRepository orgs(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateConvention")) {
+      resp = LoadConvention(repo, IdOf(*done), today);
+      return;
+    }
+    CheckReferences(orgs, req.convention(), "convention.");
+    if (!ObjectAccess(tx, call.principal).IsCafAmong(PartyNames(req.convention()))) {
+      throw PermissionDeniedError(
+          "not allowed to create this convention: a caf_agent creates conventions its own Caf is "
+          "a party to");
+    }
+    const auto id = repo.Insert(req.convention());
+    RememberRequest(tx, req.request_id(), "CreateConvention", ConventionName(id));
+    resp = LoadConvention(repo, id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::GetConvention(CallbackServerContext* c,
-                                                  const v1::GetConventionRequest* req,
-                                                  v1::Convention* resp) {
-  return runner_.Run(c, "GetConvention", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "conventions", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      ConventionRepository repo(tx);
-      *resp = LoadConvention(repo, *id);
-    });
+void PartnerService::GetConvention(const CallContext& call, const v1::GetConventionRequest& req, v1::Convention& resp) {
+  const auto today = CivilDate::InParis(call.now);
+  Violations v;
+  auto id = ParseResourceName(req.name(), "conventions", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    ConventionRepository repo(tx);
+    resp = LoadConvention(repo, *id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::ListConventions(CallbackServerContext* c,
-                                                    const v1::ListConventionsRequest* req,
-                                                    v1::ListConventionsResponse* resp) {
-  return runner_.Run(c, "ListConventions", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    auto territory = ParseResourceName(req->territory(), "organisations", "territory", v,
-                                       /*required=*/false);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      auto result = ConventionRepository(tx).List(territory.value_or(""), page);
-      const auto today = CivilDate::Today();
-      for (auto& conv : result.items) {
-        conv.set_state(ComputeConventionState(conv, today));
-        *resp->add_conventions() = std::move(conv);
-      }
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+void PartnerService::ListConventions(const CallContext& call, const v1::ListConventionsRequest& req, v1::ListConventionsResponse& resp) {
+  Violations v;
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto territory = ParseResourceName(req.territory(), "organisations", "territory", v,
+                                     /*required=*/false);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = ConventionRepository(tx).List(territory.value_or(""), page);
+    const auto today = CivilDate::InParis(call.now);
+    for (auto& conv : result.items) {
+      conv.set_state(ComputeConventionState(conv, today));
+      *resp.add_conventions() = std::move(conv);
+    }
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
   });
 }
 
-ServerUnaryReactor* PartnerService::UpdateConvention(CallbackServerContext* c,
-                                                     const v1::UpdateConventionRequest* req,
-                                                     v1::Convention* resp) {
-  return runner_.Run(c, "UpdateConvention", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "change conventions");
-    const auto& patch = req->convention();
-    Violations v;
-    auto id = ParseResourceName(patch.name(), "conventions", "convention.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableConventionFields, v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      OrganisationRepository orgs(tx);
-      int64_t version = 0;
-      v1::Convention merged = LoadConvention(repo, *id, &version, /*for_update=*/true);
-      CheckEtag(patch.etag(), version);
-      if (merged.state() != v1::DRAFT) {
-        throw FailedPreconditionError(
-            "only a DRAFT convention changes; a signed one changes through AddAmendment "
-            "(art. 13); this one is " +
-            v1::ConventionState_Name(merged.state()));
+void PartnerService::UpdateConvention(const CallContext& call, const v1::UpdateConventionRequest& req, v1::Convention& resp) {
+  const auto today = CivilDate::InParis(call.now);
+  const auto& patch = req.convention();
+  Violations v;
+  auto id = ParseResourceName(patch.name(), "conventions", "convention.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableConventionFields, v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    OrganisationRepository orgs(tx);
+    int64_t version = 0;
+    v1::Convention merged = LoadConvention(repo, *id, today, &version, /*for_update=*/true);
+    ObjectAccess(tx, call.principal).RequireAdministers(*id, "change this convention");
+    CheckEtag(patch.etag(), version);
+    if (merged.state() != v1::DRAFT) {
+      throw FailedPreconditionError(
+          "only a DRAFT convention changes; a signed one changes through AddAmendment "
+          "(art. 13); this one is " +
+          v1::ConventionState_Name(merged.state()));
+    }
+    if (fields.count("title")) merged.set_title(patch.title());
+    if (fields.count("territory")) merged.set_territory(patch.territory());
+    if (fields.count("start_date")) *merged.mutable_start_date() = patch.start_date();
+    if (fields.count("end_date")) *merged.mutable_end_date() = patch.end_date();
+    if (fields.count("parties")) *merged.mutable_parties() = patch.parties();
+    if (fields.count("secretariat")) merged.set_secretariat(patch.secretariat());
+    Violations after;
+    ValidateConvention(merged, "convention.", after);
+    after.ThrowIfAny();
+    CheckReferences(orgs, merged, "convention.");
+    // A party that already signed cannot be removed from the convention.
+    std::set<std::string> parties;
+    for (const auto& p : merged.parties()) parties.insert(p.organisation());
+    for (const auto& s : merged.signatures()) {
+      if (!parties.count(s.organisation())) {
+        throw FailedPreconditionError(s.organisation() +
+                                      " has already signed and cannot be removed from the "
+                                      "parties");
       }
-      if (fields.count("title")) merged.set_title(patch.title());
-      if (fields.count("territory")) merged.set_territory(patch.territory());
-      if (fields.count("start_date")) *merged.mutable_start_date() = patch.start_date();
-      if (fields.count("end_date")) *merged.mutable_end_date() = patch.end_date();
-      if (fields.count("parties")) *merged.mutable_parties() = patch.parties();
-      Violations after;
-      ValidateConvention(merged, "convention.", after);
-      after.ThrowIfAny();
-      CheckReferences(orgs, merged, "convention.");
-      // A party that already signed cannot be removed from the convention.
-      std::set<std::string> parties;
-      for (const auto& p : merged.parties()) parties.insert(p.organisation());
-      for (const auto& s : merged.signatures()) {
-        if (!parties.count(s.organisation())) {
-          throw FailedPreconditionError(s.organisation() +
-                                        " has already signed and cannot be removed from the "
-                                        "parties");
-        }
-      }
-      repo.Update(*id, merged);
-      *resp = LoadConvention(repo, *id);
-    });
+    }
+    repo.Update(*id, merged);
+    resp = LoadConvention(repo, *id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::SignConvention(CallbackServerContext* c,
-                                                   const v1::SignConventionRequest* req,
-                                                   v1::Convention* resp) {
-  return runner_.Run(c, "SignConvention", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "conventions", "name", v);
-    auto rep_id = ParseResourceName(req->representative(), "representatives", "representative", v);
-    const auto today = CivilDate::Today();
-    auto signed_on = ParseDate(req->signed_on(), "signed_on", v, true);
-    if (signed_on && today < *signed_on) v.Add("signed_on", "must not be in the future");
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      OrganisationRepository orgs(tx);
-      int64_t version = 0;
-      const v1::Convention conv = LoadConvention(repo, *id, &version, /*for_update=*/true);
-      auto rep = orgs.FindRepresentative(*rep_id);
-      if (!rep) throw NotFoundError("representative: " + req->representative() + " not found");
-      RequireAdministratorOrAgentOf(call.principal, {rep->organisation()},
-                                    "sign for this organisation");
-      CheckEtag(req->etag(), version);
-      CheckCanSign(conv, rep->organisation(), req->representative(), today);
-      repo.AddSignature(*id, IdOf(rep->organisation()), *rep_id, *signed_on);
-      *resp = LoadConvention(repo, *id);
-    });
+void PartnerService::SignConvention(const CallContext& call, const v1::SignConventionRequest& req, v1::Convention& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "conventions", "name", v);
+  auto rep_id = ParseResourceName(req.representative(), "representatives", "representative", v);
+  const auto today = CivilDate::InParis(call.now);
+  auto signed_on = ParseDate(req.signed_on(), "signed_on", v, true);
+  if (signed_on && today < *signed_on) v.Add("signed_on", "must not be in the future");
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    OrganisationRepository orgs(tx);
+    int64_t version = 0;
+    const v1::Convention conv = LoadConvention(repo, *id, today, &version, /*for_update=*/true);
+    auto rep = orgs.FindRepresentative(*rep_id);
+    if (!rep) throw NotFoundError("representative: " + req.representative() + " not found");
+    ObjectAccess access(tx, call.principal);
+    if (!access.IsAgentOf(rep->organisation()) && !access.Administers(*id)) {
+      throw PermissionDeniedError(
+          "not allowed to sign for this organisation: only its own agents, or an administrator "
+          "of the convention, record its signature");
+    }
+    CheckEtag(req.etag(), version);
+    CheckCanSign(conv, rep->organisation(), req.representative(), today);
+    repo.AddSignature(*id, IdOf(rep->organisation()), *rep_id, *signed_on);
+    resp = LoadConvention(repo, *id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::AddAmendment(CallbackServerContext* c,
-                                                 const v1::AddAmendmentRequest* req,
-                                                 v1::Convention* resp) {
-  return runner_.Run(c, "AddAmendment", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "record amendments");
-    Violations v;
-    auto id = ParseResourceName(req->name(), "conventions", "name", v);
-    const auto today = CivilDate::Today();
-    ValidateAmendment(req->signed_on(), req->changes(), today, v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      int64_t version = 0;
-      const v1::Convention conv = LoadConvention(repo, *id, &version, /*for_update=*/true);
-      CheckEtag(req->etag(), version);
-      CheckCanAmend(conv, today);
-      const std::vector<std::string> changes(req->changes().begin(), req->changes().end());
-      repo.AddAmendment(*id, ToCivil(req->signed_on()), changes);
-      *resp = LoadConvention(repo, *id);
-    });
+void PartnerService::AddAmendment(const CallContext& call, const v1::AddAmendmentRequest& req, v1::Convention& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "conventions", "name", v);
+  const auto today = CivilDate::InParis(call.now);
+  ValidateAmendment(req.signed_on(), req.changes(), today, v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    int64_t version = 0;
+    const v1::Convention conv = LoadConvention(repo, *id, today, &version, /*for_update=*/true);
+    ObjectAccess(tx, call.principal).RequireAdministers(*id, "record amendments");
+    CheckEtag(req.etag(), version);
+    CheckCanAmend(conv, today);
+    const std::vector<std::string> changes(req.changes().begin(), req.changes().end());
+    repo.AddAmendment(*id, ToCivil(req.signed_on()), changes);
+    resp = LoadConvention(repo, *id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::TerminateConvention(CallbackServerContext* c,
-                                                        const v1::TerminateConventionRequest* req,
-                                                        v1::Convention* resp) {
-  return runner_.Run(c, "TerminateConvention", [this, req, resp](const CallContext& call) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "conventions", "name", v);
-    if (!req->has_termination()) v.Add("termination", "required");
-    v.ThrowIfAny();
-    const auto& t = req->termination();
-    RequireAdministratorOrAgentOf(call.principal, {t.initiated_by()},
-                                  "terminate a convention for this organisation");
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      OrganisationRepository orgs(tx);
-      int64_t version = 0;
-      const v1::Convention conv = LoadConvention(repo, *id, &version, /*for_update=*/true);
-      Violations fields;
-      ValidateTermination(conv, t, PartyKinds(orgs, conv), "termination.", fields);
-      fields.ThrowIfAny();
-      CheckEtag(req->etag(), version);
-      CheckCanTerminate(conv, CivilDate::Today());
-      v1::Termination recorded = t;
-      if (t.ground() == v1::MODIFICATION_WITHOUT_AMENDMENT) recorded.clear_notice_date();
-      repo.RecordTermination(*id, recorded);
-      *resp = LoadConvention(repo, *id);
-    });
+void PartnerService::TerminateConvention(const CallContext& call, const v1::TerminateConventionRequest& req, v1::Convention& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "conventions", "name", v);
+  if (!req.has_termination()) v.Add("termination", "required");
+  v.ThrowIfAny();
+  const auto& t = req.termination();
+  const auto today = CivilDate::InParis(call.now);
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    OrganisationRepository orgs(tx);
+    int64_t version = 0;
+    const v1::Convention conv = LoadConvention(repo, *id, today, &version, /*for_update=*/true);
+    ObjectAccess access(tx, call.principal);
+    if (!access.IsAgentOf(t.initiated_by()) && !access.Administers(*id)) {
+      throw PermissionDeniedError(
+          "not allowed to terminate this convention for this organisation: only the initiating "
+          "party's agents, or an administrator of the convention");
+    }
+    Violations fields;
+    ValidateTermination(conv, t, PartyKinds(orgs, conv), "termination.", fields);
+    fields.ThrowIfAny();
+    CheckEtag(req.etag(), version);
+    CheckCanTerminate(conv, today);
+    v1::Termination recorded = t;
+    if (t.ground() == v1::MODIFICATION_WITHOUT_AMENDMENT) recorded.clear_notice_date();
+    repo.RecordTermination(*id, recorded);
+    resp = LoadConvention(repo, *id, today);
   });
 }
 
-ServerUnaryReactor* PartnerService::ImportConvention(CallbackServerContext* c,
-                                                     const v1::ImportConventionRequest* req,
-                                                     v1::ImportConventionResponse* resp) {
-  return runner_.Run(c, "ImportConvention", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "import conventions");
-    Violations v;
-    ValidateImportRequest(*req, v);
-    v.ThrowIfAny();
-    const ImportPlan plan = PlanImport(*req);
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      ConventionRepository repo(tx);
-      OrganisationRepository orgs(tx);
-      // Imports run one at a time: organisations without SIREN are found by kind and name,
-      // which no unique index protects.
-      repo.LockImports();
-      Importer importer{orgs, repo};
-      const auto done = FindRequest(tx, req->request_id(), "ImportConvention");
+void PartnerService::ImportConvention(const CallContext& call, const v1::ImportConventionRequest& req, v1::ImportConventionResponse& resp) {
+  const auto today = CivilDate::InParis(call.now);
+  Violations v;
+  ValidateImportRequest(req, v);
+  v.ThrowIfAny();
+  const ImportPlan plan = PlanImport(req);
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    ConventionRepository repo(tx);
+    OrganisationRepository orgs(tx);
+    // Imports run one at a time: organisations without SIREN are found by kind and name,
+    // which no unique index protects.
+    repo.LockImports();
+    Importer importer{orgs, repo, req.departement()};
+    const auto done = FindRequest(tx, req.request_id(), "ImportConvention");
 
-      const std::string epci_id = importer.Epci(*req);
-      // Every member commune is loaded, listed in the text or not.
-      std::vector<std::string> member_ids;
-      for (const auto& m : req->member_communes()) {
-        member_ids.push_back(importer.Commune(m, epci_id));
-      }
+    const std::string epci_id = importer.Epci(req);
+    // Every member commune is loaded, listed in the text or not.
+    std::vector<std::string> member_ids;
+    for (const auto& m : req.member_communes()) {
+      member_ids.push_back(importer.Commune(m, epci_id));
+    }
 
-      // Parties in the order of the text; the EPCI first when it has no block of its own.
-      v1::Convention conv;
-      conv.set_title(req->title());
-      conv.set_territory(OrganisationName(epci_id));
-      *conv.mutable_start_date() = req->start_date();
-      *conv.mutable_end_date() = req->end_date();
-      std::vector<std::string> party_ids(req->parties_size());
-      bool has_epci_block = false;
-      for (const auto& p : req->parties()) has_epci_block |= p.kind() == v1::EPCI;
-      if (!has_epci_block) conv.add_parties()->set_organisation(OrganisationName(epci_id));
-      for (int i = 0; i < req->parties_size(); ++i) {
-        const auto& p = req->parties(i);
-        std::string org_id;
-        if (p.kind() == v1::EPCI) {
-          org_id = epci_id;
-        } else if (p.kind() == v1::COMMUNE) {
-          if (plan.party_member[i] < 0) continue;  // unknown commune: reported, not a party
-          org_id = member_ids[plan.party_member[i]];
-        } else {
-          org_id = importer.Other(p);
-        }
-        party_ids[i] = org_id;
-        auto signers = importer.Representatives(p, org_id);
-        auto* party = conv.add_parties();
-        party->set_organisation(OrganisationName(org_id));
-        // Several representatives written for one party (the Caf's présidente and directrice)
-        // must all sign; a single one leaves any representative free to sign.
-        if (signers.size() > 1) {
-          for (const auto& s : signers) party->add_signers(s);
-        }
+    // Parties in the order of the text; the EPCI first when it has no block of its own.
+    v1::Convention conv;
+    conv.set_title(req.title());
+    conv.set_territory(OrganisationName(epci_id));
+    *conv.mutable_start_date() = req.start_date();
+    *conv.mutable_end_date() = req.end_date();
+    std::vector<std::string> party_ids(req.parties_size());
+    bool has_epci_block = false;
+    for (const auto& p : req.parties()) has_epci_block |= p.kind() == v1::EPCI;
+    if (!has_epci_block) conv.add_parties()->set_organisation(OrganisationName(epci_id));
+    for (int i = 0; i < req.parties_size(); ++i) {
+      const auto& p = req.parties(i);
+      std::string org_id;
+      if (p.kind() == v1::EPCI) {
+        org_id = epci_id;
+      } else if (p.kind() == v1::COMMUNE) {
+        if (plan.party_member[i] < 0) continue;  // unknown commune: reported, not a party
+        org_id = member_ids[plan.party_member[i]];
+      } else {
+        org_id = importer.Other(p);
       }
-      Violations built;
-      ValidateConvention(conv, "convention.", built);
-      built.ThrowIfAny();
+      party_ids[i] = org_id;
+      auto signers = importer.Representatives(p, org_id);
+      auto* party = conv.add_parties();
+      party->set_organisation(OrganisationName(org_id));
+      // Several representatives written for one party (the Caf's présidente and directrice)
+      // must all sign; a single one leaves any representative free to sign.
+      if (signers.size() > 1) {
+        for (const auto& s : signers) party->add_signers(s);
+      }
+    }
+    Violations built;
+    ValidateConvention(conv, "convention.", built);
+    built.ThrowIfAny();
+    if (!call.principal.Has(Role::kRegistryAdmin) &&
+        !ObjectAccess(tx, call.principal).IsCafAmong(PartyNames(conv))) {
+      // Rolls back every organisation the import created.
+      throw PermissionDeniedError(
+          "not allowed to import this convention: a caf_agent imports conventions its own Caf "
+          "(already in the registry) is a party to");
+    }
 
-      std::optional<std::string> conv_id;
-      if (done) conv_id = IdOf(*done);
-      if (!conv_id) {
-        conv_id = repo.FindIdByKey(epci_id, req->title(), ToCivil(req->start_date()),
-                                   ToCivil(req->end_date()));
-      }
-      if (!conv_id) conv_id = repo.Insert(conv);
-      if (!done)
-        RememberRequest(tx, req->request_id(), "ImportConvention", ConventionName(*conv_id));
+    std::optional<std::string> conv_id;
+    if (done) conv_id = IdOf(*done);
+    if (!conv_id) {
+      conv_id = repo.FindIdByKey(epci_id, req.title(), ToCivil(req.start_date()),
+                                 ToCivil(req.end_date()));
+    }
+    if (!conv_id) conv_id = repo.Insert(conv);
+    if (!done)
+      RememberRequest(tx, req.request_id(), "ImportConvention", ConventionName(*conv_id));
 
-      *resp->mutable_convention() = LoadConvention(repo, *conv_id);
-      for (const auto& w : plan.warnings) {
-        auto* out = resp->add_warnings();
-        out->set_code(w.code);
-        out->set_message(w.message);
-        if (w.member >= 0) {
-          out->set_organisation(OrganisationName(member_ids[w.member]));
-        } else if (w.party >= 0 && !party_ids[w.party].empty()) {
-          out->set_organisation(OrganisationName(party_ids[w.party]));
-        }
+    *resp.mutable_convention() = LoadConvention(repo, *conv_id, today);
+    for (const auto& w : plan.warnings) {
+      auto* out = resp.add_warnings();
+      out->set_code(w.code);
+      out->set_message(w.message);
+      if (w.member >= 0) {
+        out->set_organisation(OrganisationName(member_ids[w.member]));
+      } else if (w.party >= 0 && !party_ids[w.party].empty()) {
+        out->set_organisation(OrganisationName(party_ids[w.party]));
       }
-      resp->set_communes_loaded(plan.communes_loaded);
-      resp->set_communes_listed_as_parties(plan.communes_listed_as_parties);
-      resp->set_commune_signature_blocks(plan.commune_signature_blocks);
-    });
+    }
+    resp.set_communes_loaded(plan.communes_loaded);
+    resp.set_communes_listed_as_parties(plan.communes_listed_as_parties);
+    resp.set_commune_signature_blocks(plan.commune_signature_blocks);
   });
 }
 

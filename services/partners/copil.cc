@@ -45,90 +45,83 @@ void RequireConvention(CopilRepository& repo, const std::string& id) {
 
 }  // namespace
 
-ServerUnaryReactor* PartnerService::CreateCopilMember(CallbackServerContext* c,
-                                                      const v1::CreateCopilMemberRequest* req,
-                                                      v1::CopilMember* resp) {
-  return runner_.Run(c, "CreateCopilMember", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "appoint COPIL members");
-    const auto& m = req->member();
-    Violations v;
-    std::optional<std::string> convention_id, organisation_id;
-    ValidateMember(m, &convention_id, &organisation_id, v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      CopilRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateCopilMember")) {
-        *resp = LoadMember(repo, IdOf(*done));
-        return;
+void PartnerService::CreateCopilMember(const CallContext& call, const v1::CreateCopilMemberRequest& req, v1::CopilMember& resp) {
+  const auto& m = req.member();
+  Violations v;
+  std::optional<std::string> convention_id, organisation_id;
+  ValidateMember(m, &convention_id, &organisation_id, v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    CopilRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateCopilMember")) {
+      resp = LoadMember(repo, IdOf(*done));
+      return;
+    }
+    RequireConvention(repo, *convention_id);
+    ObjectAccess(tx, call.principal).RequireAdministers(*convention_id, "appoint COPIL members");
+    if (organisation_id) {
+      const int kind = OrganisationRepository(tx).KindOf(*organisation_id);
+      if (kind == 0)
+        throw NotFoundError("member.organisation: " + m.organisation() + " not found");
+      // Art. 8: the COPIL gathers representatives of the parties; only resource persons with a
+      // consultative voice come from outside the convention.
+      if (m.college() != v1::COLLEGE_CONSULTATIVE &&
+          !repo.IsParty(*convention_id, *organisation_id)) {
+        throw ValidationError("member.organisation",
+                              "must be a party to the convention (art. 8); only consultative "
+                              "members come from outside");
       }
-      RequireConvention(repo, *convention_id);
-      if (organisation_id) {
-        const int kind = OrganisationRepository(tx).KindOf(*organisation_id);
-        if (kind == 0)
-          throw NotFoundError("member.organisation: " + m.organisation() + " not found");
-        if (!KindFitsCollege(static_cast<v1::OrganisationKind>(kind), m.college())) {
-          Violations wrong;
-          wrong.Add("member.organisation",
-                    "an organisation of kind " +
-                        v1::OrganisationKind_Name(static_cast<v1::OrganisationKind>(kind)) +
-                        " cannot sit in " + v1::CopilCollege_Name(m.college()));
-          wrong.ThrowIfAny();
-        }
+      if (!KindFitsCollege(static_cast<v1::OrganisationKind>(kind), m.college())) {
+        Violations wrong;
+        wrong.Add("member.organisation",
+                  "an organisation of kind " +
+                      v1::OrganisationKind_Name(static_cast<v1::OrganisationKind>(kind)) +
+                      " cannot sit in " + v1::CopilCollege_Name(m.college()));
+        wrong.ThrowIfAny();
       }
-      const auto id = repo.Insert(m);
-      RememberRequest(tx, req->request_id(), "CreateCopilMember", CopilMemberName(id));
-      *resp = LoadMember(repo, id);
-    });
+    }
+    const auto id = repo.Insert(m);
+    RememberRequest(tx, req.request_id(), "CreateCopilMember", CopilMemberName(id));
+    resp = LoadMember(repo, id);
   });
 }
 
-ServerUnaryReactor* PartnerService::ListCopilMembers(CallbackServerContext* c,
-                                                     const v1::ListCopilMembersRequest* req,
-                                                     v1::ListCopilMembersResponse* resp) {
-  return runner_.Run(c, "ListCopilMembers", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto convention_id = ParseResourceName(req->convention(), "conventions", "convention", v);
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      CopilRepository repo(tx);
-      RequireConvention(repo, *convention_id);
-      auto result = repo.List(*convention_id, page);
-      for (auto& m : result.items) *resp->add_members() = std::move(m);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+void PartnerService::ListCopilMembers(const CallContext& call, const v1::ListCopilMembersRequest& req, v1::ListCopilMembersResponse& resp) {
+  Violations v;
+  auto convention_id = ParseResourceName(req.convention(), "conventions", "convention", v);
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    CopilRepository repo(tx);
+    RequireConvention(repo, *convention_id);
+    auto result = repo.List(*convention_id, page);
+    for (auto& m : result.items) *resp.add_members() = std::move(m);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
   });
 }
 
-ServerUnaryReactor* PartnerService::DeleteCopilMember(CallbackServerContext* c,
-                                                      const v1::DeleteCopilMemberRequest* req,
-                                                      v1::DeleteCopilMemberResponse* resp) {
-  return runner_.Run(c, "DeleteCopilMember", [this, req](const CallContext& call) {
-    RequireAdministrator(call.principal, "remove COPIL members");
-    Violations v;
-    auto id = ParseResourceName(req->name(), "copilMembers", "name", v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      if (!CopilRepository(tx).Delete(*id)) {
-        throw NotFoundError(CopilMemberName(*id) + " not found");
-      }
-    });
+void PartnerService::DeleteCopilMember(const CallContext& call, const v1::DeleteCopilMemberRequest& req, v1::DeleteCopilMemberResponse& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "copilMembers", "name", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    CopilRepository repo(tx);
+    const auto member = LoadMember(repo, *id);
+    ObjectAccess(tx, call.principal)
+        .RequireAdministers(IdOf(member.convention()), "remove COPIL members");
+    if (!repo.Delete(*id)) throw NotFoundError(CopilMemberName(*id) + " not found");
   });
 }
 
-ServerUnaryReactor* PartnerService::CheckCopilComposition(
-    CallbackServerContext* c, const v1::CheckCopilCompositionRequest* req,
-    v1::CopilComposition* resp) {
-  return runner_.Run(c, "CheckCopilComposition", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto convention_id = ParseResourceName(req->convention(), "conventions", "convention", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      CopilRepository repo(tx);
-      RequireConvention(repo, *convention_id);
-      *resp = CheckComposition(repo.All(*convention_id));
-    });
+void PartnerService::CheckCopilComposition(const CallContext& call, const v1::CheckCopilCompositionRequest& req, v1::CopilComposition& resp) {
+  Violations v;
+  auto convention_id = ParseResourceName(req.convention(), "conventions", "convention", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    CopilRepository repo(tx);
+    RequireConvention(repo, *convention_id);
+    resp = CheckComposition(repo.All(*convention_id));
   });
 }
 

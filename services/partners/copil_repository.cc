@@ -21,6 +21,9 @@ const std::vector<PreparedStatement>& Statements() {
       std::string(kSelectMember) + " WHERE m.convention_id = $1::uuid ORDER BY m.seq";
   static const std::vector<PreparedStatement> statements = {
       {"copil_convention_exists", "SELECT 1 FROM conventions WHERE id = $1::uuid"},
+      {"copil_is_party",
+       "SELECT 1 FROM convention_parties WHERE convention_id = $1::uuid "
+       "AND organisation_id = $2::uuid"},
       {"copil_find", find.c_str()},
       {"copil_list", list.c_str()},
       {"copil_all", all.c_str()},
@@ -52,6 +55,11 @@ std::string CopilMemberName(const std::string& id) { return ResourceName("copilM
 
 bool CopilRepository::ConventionExists(const std::string& convention_id) {
   return !tx_.exec_prepared("copil_convention_exists", convention_id).empty();
+}
+
+bool CopilRepository::IsParty(const std::string& convention_id,
+                              const std::string& organisation_id) {
+  return !tx_.exec_prepared("copil_is_party", convention_id, organisation_id).empty();
 }
 
 std::optional<v1::CopilMember> CopilRepository::Find(const std::string& id) {

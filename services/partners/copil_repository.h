@@ -19,6 +19,8 @@ class CopilRepository {
 
   // True when the convention with this id exists (read directly from the conventions table).
   bool ConventionExists(const std::string& convention_id);
+  // True when the organisation is one of the convention's parties.
+  bool IsParty(const std::string& convention_id, const std::string& organisation_id);
   // The member with this id; nullopt if none.
   std::optional<::ctg::partners::v1::CopilMember> Find(const std::string& id);
   // Inserts a member (its `convention` and `organisation` are resource names already validated)

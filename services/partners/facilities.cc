@@ -54,10 +54,18 @@ void CheckReferences(OrganisationRepository& repo, const v1::Facility& f,
   v.ThrowIfAny();
 }
 
-// Administrators, or agents of the facility's commune, manager or supporting AO.
-void RequireResponsible(const Principal& principal, const v1::Facility& f,
+// Annexe 2 rule: an agent records the facilities its own organisation manages; the Caf and the
+// secretariat record those of the communes covered by their conventions, whoever manages them.
+void RequireResponsible(ObjectAccess& access, const Principal& principal, const v1::Facility& f,
                         const std::string& action) {
-  RequireAdministratorOrAgentOf(principal, {f.commune(), f.manager(), f.supporting_ao()}, action);
+  if (access.IsAgentOf(f.manager())) return;
+  if (principal.HasAny({Role::kCafAgent, Role::kCopilSecretariat}) &&
+      access.ActsFor(IdOf(f.commune()))) {
+    return;
+  }
+  throw PermissionDeniedError("not allowed to " + action +
+                              ": a collectivity records the facilities it manages; the Caf or "
+                              "the secretariat of the commune's convention records the others");
 }
 
 v1::Facility LoadFacility(FacilityRepository& repo, const std::string& id,
@@ -69,105 +77,92 @@ v1::Facility LoadFacility(FacilityRepository& repo, const std::string& id,
 
 }  // namespace
 
-ServerUnaryReactor* PartnerService::CreateFacility(CallbackServerContext* c,
-                                                   const v1::CreateFacilityRequest* req,
-                                                   v1::Facility* resp) {
-  return runner_.Run(c, "CreateFacility", [this, req, resp](const CallContext& call) {
-    const auto& f = req->facility();
-    Violations v;
-    ValidateFacility(f, "facility.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    RequireResponsible(call.principal, f, "record facilities of this commune");
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      FacilityRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateFacility")) {
-        *resp = LoadFacility(repo, IdOf(*done));
-        return;
-      }
-      OrganisationRepository organisations(tx);
-      CheckReferences(organisations, f, "facility.");
-      const auto id = repo.Insert(f);
-      RememberRequest(tx, req->request_id(), "CreateFacility", FacilityName(id));
-      *resp = LoadFacility(repo, id);
-    });
-  });
-}
-
-ServerUnaryReactor* PartnerService::GetFacility(CallbackServerContext* c,
-                                                const v1::GetFacilityRequest* req,
-                                                v1::Facility* resp) {
-  return runner_.Run(c, "GetFacility", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "facilities", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      FacilityRepository repo(tx);
-      *resp = LoadFacility(repo, *id);
-    });
-  });
-}
-
-ServerUnaryReactor* PartnerService::ListFacilities(CallbackServerContext* c,
-                                                   const v1::ListFacilitiesRequest* req,
-                                                   v1::ListFacilitiesResponse* resp) {
-  return runner_.Run(c, "ListFacilities", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    FacilityFilter filter;
-    if (auto commune = ParseResourceName(req->commune(), "organisations", "commune", v,
-                                         /*required=*/false)) {
-      filter.commune_id = *commune;
+void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFacilityRequest& req, v1::Facility& resp) {
+  const auto& f = req.facility();
+  Violations v;
+  ValidateFacility(f, "facility.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    FacilityRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateFacility")) {
+      resp = LoadFacility(repo, IdOf(*done));
+      return;
     }
-    if (!v1::FacilityKind_IsValid(req->kind())) v.Add("kind", "unknown facility kind");
-    filter.kind = req->kind();
-    if (auto ao = ParseResourceName(req->supporting_ao(), "organisations", "supporting_ao", v,
-                                    /*required=*/false)) {
-      filter.supporting_ao_id = *ao;
-    }
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      auto result = FacilityRepository(tx).List(filter, page);
-      for (auto& f : result.items) *resp->add_facilities() = std::move(f);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+    OrganisationRepository organisations(tx);
+    CheckReferences(organisations, f, "facility.");
+    ObjectAccess access(tx, call.principal);
+    RequireResponsible(access, call.principal, f, "record this facility");
+    const auto id = repo.Insert(f);
+    RememberRequest(tx, req.request_id(), "CreateFacility", FacilityName(id));
+    resp = LoadFacility(repo, id);
   });
 }
 
-ServerUnaryReactor* PartnerService::UpdateFacility(CallbackServerContext* c,
-                                                   const v1::UpdateFacilityRequest* req,
-                                                   v1::Facility* resp) {
-  return runner_.Run(c, "UpdateFacility", [this, req, resp](const CallContext& call) {
-    const auto& patch = req->facility();
-    Violations v;
-    auto id = ParseResourceName(patch.name(), "facilities", "facility.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableFacilityFields, v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      FacilityRepository repo(tx);
-      int64_t version = 0;
-      v1::Facility merged = LoadFacility(repo, *id, &version, /*for_update=*/true);
-      RequireResponsible(call.principal, merged, "update this facility");
-      CheckEtag(patch.etag(), version);
-      if (fields.count("kind")) merged.set_kind(patch.kind());
-      if (fields.count("display_name")) merged.set_display_name(patch.display_name());
-      if (fields.count("manager")) merged.set_manager(patch.manager());
-      if (fields.count("commune")) merged.set_commune(patch.commune());
-      if (fields.count("capacity")) merged.set_capacity(patch.capacity());
-      if (fields.count("supporting_ao")) merged.set_supporting_ao(patch.supporting_ao());
-      if (fields.count("opening_date")) *merged.mutable_opening_date() = patch.opening_date();
-      if (fields.count("closing_date")) *merged.mutable_closing_date() = patch.closing_date();
-      Violations after;
-      ValidateFacility(merged, "facility.", after);
-      after.ThrowIfAny();
-      // The caller must still act for the facility after the change: an agent cannot hand it
-      // over to organisations it does not act for.
-      RequireResponsible(call.principal, merged, "move this facility under that responsibility");
-      OrganisationRepository organisations(tx);
-      CheckReferences(organisations, merged, "facility.");
-      repo.Update(*id, merged);
-      *resp = LoadFacility(repo, *id);
-    });
+void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityRequest& req, v1::Facility& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "facilities", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    FacilityRepository repo(tx);
+    resp = LoadFacility(repo, *id);
+  });
+}
+
+void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacilitiesRequest& req, v1::ListFacilitiesResponse& resp) {
+  Violations v;
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  FacilityFilter filter;
+  if (auto commune = ParseResourceName(req.commune(), "organisations", "commune", v,
+                                       /*required=*/false)) {
+    filter.commune_id = *commune;
+  }
+  if (!v1::FacilityKind_IsValid(req.kind())) v.Add("kind", "unknown facility kind");
+  filter.kind = req.kind();
+  if (auto ao = ParseResourceName(req.supporting_ao(), "organisations", "supporting_ao", v,
+                                  /*required=*/false)) {
+    filter.supporting_ao_id = *ao;
+  }
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = FacilityRepository(tx).List(filter, page);
+    for (auto& f : result.items) *resp.add_facilities() = std::move(f);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+  });
+}
+
+void PartnerService::UpdateFacility(const CallContext& call, const v1::UpdateFacilityRequest& req, v1::Facility& resp) {
+  const auto& patch = req.facility();
+  Violations v;
+  auto id = ParseResourceName(patch.name(), "facilities", "facility.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableFacilityFields, v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    FacilityRepository repo(tx);
+    int64_t version = 0;
+    v1::Facility merged = LoadFacility(repo, *id, &version, /*for_update=*/true);
+    ObjectAccess access(tx, call.principal);
+    RequireResponsible(access, call.principal, merged, "update this facility");
+    CheckEtag(patch.etag(), version);
+    if (fields.count("kind")) merged.set_kind(patch.kind());
+    if (fields.count("display_name")) merged.set_display_name(patch.display_name());
+    if (fields.count("manager")) merged.set_manager(patch.manager());
+    if (fields.count("commune")) merged.set_commune(patch.commune());
+    if (fields.count("capacity")) merged.set_capacity(patch.capacity());
+    if (fields.count("supporting_ao")) merged.set_supporting_ao(patch.supporting_ao());
+    if (fields.count("opening_date")) *merged.mutable_opening_date() = patch.opening_date();
+    if (fields.count("closing_date")) *merged.mutable_closing_date() = patch.closing_date();
+    Violations after;
+    ValidateFacility(merged, "facility.", after);
+    after.ThrowIfAny();
+    // The caller must still act for the facility after the change: an agent cannot hand it
+    // over to organisations it does not act for.
+    RequireResponsible(access, call.principal, merged,
+                       "move this facility under that responsibility");
+    OrganisationRepository organisations(tx);
+    CheckReferences(organisations, merged, "facility.");
+    repo.Update(*id, merged);
+    resp = LoadFacility(repo, *id);
   });
 }
 

@@ -14,7 +14,8 @@ constexpr char kOrganisationColumns[] =
     "o.ao_competence_transferred, o.version, extract(epoch FROM o.create_time)::float8, "
     "extract(epoch FROM o.update_time)::float8, "
     "coalesce((SELECT string_agg(p.vintage || ':' || p.municipale || ':' || p.totale, ',' "
-    "          ORDER BY p.vintage) FROM legal_populations p WHERE p.organisation_id = o.id), '')";
+    "          ORDER BY p.vintage) FROM legal_populations p WHERE p.organisation_id = o.id), ''), "
+    "coalesce(o.departement, '')";
 
 const std::string kSelectOrganisation =
     std::string("SELECT ") + kOrganisationColumns + " FROM organisations o";
@@ -45,13 +46,13 @@ const std::vector<PreparedStatement>& Statements() {
       {"rep_lock", "SELECT 1 FROM representatives WHERE id = $1::uuid FOR UPDATE"},
       {"org_insert",
        "INSERT INTO organisations (kind, display_name, siren, insee_code, parent_epci, "
-       "ao_competence_transferred) VALUES ($1, $2, nullif($3, ''), nullif($4, ''), "
-       "nullif($5, '')::uuid, $6) RETURNING id::text"},
+       "ao_competence_transferred, departement) VALUES ($1, $2, nullif($3, ''), nullif($4, ''), "
+       "nullif($5, '')::uuid, $6, nullif($7, '')) RETURNING id::text"},
       {"org_update",
        "UPDATE organisations SET display_name = $2, siren = nullif($3, ''), "
        "insee_code = nullif($4, ''), parent_epci = nullif($5, '')::uuid, "
-       "ao_competence_transferred = $6, version = version + 1, update_time = now() "
-       "WHERE id = $1::uuid"},
+       "ao_competence_transferred = $6, departement = nullif($7, ''), version = version + 1, "
+       "update_time = now() WHERE id = $1::uuid"},
       {"org_by_insee", "SELECT id::text FROM organisations WHERE insee_code = $1"},
       {"org_by_siren", "SELECT id::text FROM organisations WHERE siren = $1"},
       {"pop_delete", "DELETE FROM legal_populations WHERE organisation_id = $1::uuid"},
@@ -95,6 +96,7 @@ v1::Organisation OrganisationFromRow(const pqxx::row& row, int64_t* version) {
     p->set_municipale(municipale);
     p->set_totale(totale);
   }
+  o.set_departement(row[12].as<std::string>());
   return o;
 }
 
@@ -152,7 +154,8 @@ int OrganisationRepository::KindOf(const std::string& id) {
 std::string OrganisationRepository::Insert(const v1::Organisation& o) {
   const auto id =
       tx_.exec_prepared1("org_insert", static_cast<int>(o.kind()), o.display_name(), o.siren(),
-                         o.insee_code(), IdOf(o.parent_epci()), o.ao_competence_transferred())[0]
+                         o.insee_code(), IdOf(o.parent_epci()), o.ao_competence_transferred(),
+                         o.departement())[0]
           .as<std::string>();
   ReplacePopulations(id, o);
   return id;
@@ -160,7 +163,7 @@ std::string OrganisationRepository::Insert(const v1::Organisation& o) {
 
 void OrganisationRepository::Update(const std::string& id, const v1::Organisation& o) {
   tx_.exec_prepared0("org_update", id, o.display_name(), o.siren(), o.insee_code(),
-                     IdOf(o.parent_epci()), o.ao_competence_transferred());
+                     IdOf(o.parent_epci()), o.ao_competence_transferred(), o.departement());
   ReplacePopulations(id, o);
 }
 

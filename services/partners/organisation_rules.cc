@@ -32,8 +32,36 @@ bool IsValidInseeCode(std::string_view code) {
   return department && digit(code[2]) && digit(code[3]) && digit(code[4]);
 }
 
+bool IsValidDepartement(std::string_view code) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (code.size() == 2) {
+    return (digit(code[0]) && digit(code[1]) && code != "00" && code != "20") || code == "2A" ||
+           code == "2B";
+  }
+  return code.size() == 3 && code[0] == '9' && code[1] == '7' && code[2] >= '1' && code[2] <= '8';
+}
+
+std::string DepartementOfInsee(std::string_view insee_code) {
+  if (!IsValidInseeCode(insee_code)) return "";
+  const std::string_view d = insee_code.substr(0, insee_code.substr(0, 2) == "97" ? 3 : 2);
+  return IsValidDepartement(d) ? std::string(d) : "";
+}
+
+void DeriveOrganisationFields(v1::Organisation& o) {
+  if (o.kind() == v1::COMMUNE && o.departement().empty()) {
+    o.set_departement(DepartementOfInsee(o.insee_code()));
+  }
+}
+
 void ValidateOrganisation(const v1::Organisation& o, const std::string& prefix,
                           Violations& violations) {
+  if (!o.departement().empty() && !IsValidDepartement(o.departement())) {
+    violations.Add(prefix + "departement", "must be a département code (\"47\", \"2A\", \"974\")");
+  } else if (o.kind() == v1::COMMUNE && !o.departement().empty() &&
+             IsValidInseeCode(o.insee_code()) &&
+             o.departement() != DepartementOfInsee(o.insee_code())) {
+    violations.Add(prefix + "departement", "differs from the département of the INSEE code");
+  }
   if (o.kind() == v1::ORGANISATION_KIND_UNSPECIFIED || !v1::OrganisationKind_IsValid(o.kind())) {
     violations.Add(prefix + "kind", "required: one of EPCI, COMMUNE, CAF, ...");
   }

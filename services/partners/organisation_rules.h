@@ -14,6 +14,16 @@ bool IsValidSiren(std::string_view siren);
 // True for an INSEE commune code: two digits (or 2A/2B for Corsica) then three digits.
 bool IsValidInseeCode(std::string_view code);
 
+// True for a département code: two digits, 2A/2B (Corsica) or 971-978 (overseas).
+bool IsValidDepartement(std::string_view code);
+
+// The département of an INSEE commune code ("47157" -> "47", "2A004" -> "2A",
+// "97411" -> "974"); "" for a code that is not valid.
+std::string DepartementOfInsee(std::string_view insee_code);
+
+// Fills what the registry derives: a commune's département from its INSEE code.
+void DeriveOrganisationFields(::ctg::partners::v1::Organisation& organisation);
+
 // Checks the caller-settable fields of an organisation (kind, names, identifiers, populations),
 // recording violations under `prefix` ("organisation."). References to other organisations are
 // checked against the database by the service.

@@ -57,199 +57,173 @@ v1::Representative LoadRepresentative(OrganisationRepository& repo, const std::s
 
 const std::set<std::string> kUpdatableOrganisationFields = {
     "display_name", "siren",       "insee_code",
-    "parent_epci",  "populations", "ao_competence_transferred"};
+    "parent_epci",  "populations", "ao_competence_transferred", "departement"};
 const std::set<std::string> kUpdatableRepresentativeFields = {"person_name", "title",
                                                               "mandate_start", "mandate_end"};
 
 }  // namespace
 
-ServerUnaryReactor* PartnerService::CreateOrganisation(CallbackServerContext* c,
-                                                       const v1::CreateOrganisationRequest* req,
-                                                       v1::Organisation* resp) {
-  return runner_.Run(c, "CreateOrganisation", [this, req, resp](const CallContext& call) {
-    RequireAdministrator(call.principal, "create organisations");
-    Violations v;
-    ValidateOrganisation(req->organisation(), "organisation.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      OrganisationRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateOrganisation")) {
-        *resp = LoadOrganisation(repo, IdOf(*done));
-        return;
-      }
-      CheckParentEpci(repo, req->organisation(), "organisation.parent_epci");
-      CheckUniqueIdentifiers(repo, req->organisation(), "");
-      const auto id = repo.Insert(req->organisation());
-      RememberRequest(tx, req->request_id(), "CreateOrganisation", OrganisationName(id));
-      *resp = LoadOrganisation(repo, id);
-    });
-  });
-}
-
-ServerUnaryReactor* PartnerService::GetOrganisation(CallbackServerContext* c,
-                                                    const v1::GetOrganisationRequest* req,
-                                                    v1::Organisation* resp) {
-  return runner_.Run(c, "GetOrganisation", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "organisations", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      OrganisationRepository repo(tx);
-      *resp = LoadOrganisation(repo, *id);
-    });
-  });
-}
-
-ServerUnaryReactor* PartnerService::ListOrganisations(CallbackServerContext* c,
-                                                      const v1::ListOrganisationsRequest* req,
-                                                      v1::ListOrganisationsResponse* resp) {
-  return runner_.Run(c, "ListOrganisations", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    OrganisationFilter filter;
-    if (!v1::OrganisationKind_IsValid(req->kind())) v.Add("kind", "unknown organisation kind");
-    filter.kind = req->kind();
-    if (auto epci = ParseResourceName(req->parent_epci(), "organisations", "parent_epci", v,
-                                      /*required=*/false)) {
-      filter.parent_epci_id = *epci;
+void PartnerService::CreateOrganisation(const CallContext& call, const v1::CreateOrganisationRequest& req, v1::Organisation& resp) {
+  v1::Organisation organisation = req.organisation();
+  DeriveOrganisationFields(organisation);
+  Violations v;
+  ValidateOrganisation(organisation, "organisation.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    OrganisationRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateOrganisation")) {
+      resp = LoadOrganisation(repo, IdOf(*done));
+      return;
     }
-    if (!req->insee_code().empty() && !IsValidInseeCode(req->insee_code())) {
-      v.Add("insee_code", "must be a 5-character INSEE commune code");
+    CheckParentEpci(repo, organisation, "organisation.parent_epci");
+    CheckUniqueIdentifiers(repo, organisation, "");
+    const auto id = repo.Insert(organisation);
+    RememberRequest(tx, req.request_id(), "CreateOrganisation", OrganisationName(id));
+    resp = LoadOrganisation(repo, id);
+  });
+}
+
+void PartnerService::GetOrganisation(const CallContext& call, const v1::GetOrganisationRequest& req, v1::Organisation& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "organisations", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    OrganisationRepository repo(tx);
+    resp = LoadOrganisation(repo, *id);
+  });
+}
+
+void PartnerService::ListOrganisations(const CallContext& call, const v1::ListOrganisationsRequest& req, v1::ListOrganisationsResponse& resp) {
+  Violations v;
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  OrganisationFilter filter;
+  if (!v1::OrganisationKind_IsValid(req.kind())) v.Add("kind", "unknown organisation kind");
+  filter.kind = req.kind();
+  if (auto epci = ParseResourceName(req.parent_epci(), "organisations", "parent_epci", v,
+                                    /*required=*/false)) {
+    filter.parent_epci_id = *epci;
+  }
+  if (!req.insee_code().empty() && !IsValidInseeCode(req.insee_code())) {
+    v.Add("insee_code", "must be a 5-character INSEE commune code");
+  }
+  filter.insee_code = req.insee_code();
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = OrganisationRepository(tx).List(filter, page);
+    for (auto& o : result.items) *resp.add_organisations() = std::move(o);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+  });
+}
+
+void PartnerService::UpdateOrganisation(const CallContext& call, const v1::UpdateOrganisationRequest& req, v1::Organisation& resp) {
+  Violations v;
+  const auto& patch = req.organisation();
+  auto id = ParseResourceName(patch.name(), "organisations", "organisation.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableOrganisationFields, v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    OrganisationRepository repo(tx);
+    repo.LockOrganisation(*id);
+    int64_t version = 0;
+    v1::Organisation merged = LoadOrganisation(repo, *id, &version);
+    ObjectAccess(tx, call.principal).RequireActsFor(*id, "update this organisation");
+    CheckEtag(patch.etag(), version);
+    if (fields.count("display_name")) merged.set_display_name(patch.display_name());
+    if (fields.count("siren")) merged.set_siren(patch.siren());
+    if (fields.count("insee_code")) {
+      merged.set_insee_code(patch.insee_code());
+      if (!fields.count("departement")) merged.clear_departement();  // derived again below
     }
-    filter.insee_code = req->insee_code();
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      auto result = OrganisationRepository(tx).List(filter, page);
-      for (auto& o : result.items) *resp->add_organisations() = std::move(o);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
+    if (fields.count("departement")) merged.set_departement(patch.departement());
+    if (fields.count("parent_epci")) merged.set_parent_epci(patch.parent_epci());
+    if (fields.count("populations")) *merged.mutable_populations() = patch.populations();
+    if (fields.count("ao_competence_transferred")) {
+      merged.set_ao_competence_transferred(patch.ao_competence_transferred());
+    }
+    DeriveOrganisationFields(merged);
+    Violations after;
+    ValidateOrganisation(merged, "organisation.", after);
+    after.ThrowIfAny();
+    CheckParentEpci(repo, merged, "organisation.parent_epci");
+    CheckUniqueIdentifiers(repo, merged, *id);
+    repo.Update(*id, merged);
+    resp = LoadOrganisation(repo, *id);
   });
 }
 
-ServerUnaryReactor* PartnerService::UpdateOrganisation(CallbackServerContext* c,
-                                                       const v1::UpdateOrganisationRequest* req,
-                                                       v1::Organisation* resp) {
-  return runner_.Run(c, "UpdateOrganisation", [this, req, resp](const CallContext& call) {
-    Violations v;
-    const auto& patch = req->organisation();
-    auto id = ParseResourceName(patch.name(), "organisations", "organisation.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableOrganisationFields, v);
-    v.ThrowIfAny();
-    RequireAdministratorOrAgentOf(call.principal, {patch.name()}, "update this organisation");
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      OrganisationRepository repo(tx);
-      repo.LockOrganisation(*id);
-      int64_t version = 0;
-      v1::Organisation merged = LoadOrganisation(repo, *id, &version);
-      CheckEtag(patch.etag(), version);
-      if (fields.count("display_name")) merged.set_display_name(patch.display_name());
-      if (fields.count("siren")) merged.set_siren(patch.siren());
-      if (fields.count("insee_code")) merged.set_insee_code(patch.insee_code());
-      if (fields.count("parent_epci")) merged.set_parent_epci(patch.parent_epci());
-      if (fields.count("populations")) *merged.mutable_populations() = patch.populations();
-      if (fields.count("ao_competence_transferred")) {
-        merged.set_ao_competence_transferred(patch.ao_competence_transferred());
-      }
-      Violations after;
-      ValidateOrganisation(merged, "organisation.", after);
-      after.ThrowIfAny();
-      CheckParentEpci(repo, merged, "organisation.parent_epci");
-      CheckUniqueIdentifiers(repo, merged, *id);
-      repo.Update(*id, merged);
-      *resp = LoadOrganisation(repo, *id);
-    });
+void PartnerService::CreateRepresentative(const CallContext& call, const v1::CreateRepresentativeRequest& req, v1::Representative& resp) {
+  const auto& r = req.representative();
+  Violations v;
+  auto org =
+      ParseResourceName(r.organisation(), "organisations", "representative.organisation", v);
+  ValidateRepresentative(r, "representative.", v);
+  CheckRequestId(req.request_id(), "request_id", v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    OrganisationRepository repo(tx);
+    if (auto done = FindRequest(tx, req.request_id(), "CreateRepresentative")) {
+      resp = LoadRepresentative(repo, IdOf(*done));
+      return;
+    }
+    if (repo.KindOf(*org) == 0) {
+      throw NotFoundError("representative.organisation: " + r.organisation() + " not found");
+    }
+    ObjectAccess(tx, call.principal)
+        .RequireActsFor(*org, "record representatives of this organisation");
+    const auto id = repo.InsertRepresentative(r);
+    RememberRequest(tx, req.request_id(), "CreateRepresentative",
+                    ResourceName("representatives", id));
+    resp = LoadRepresentative(repo, id);
   });
 }
 
-ServerUnaryReactor* PartnerService::CreateRepresentative(CallbackServerContext* c,
-                                                         const v1::CreateRepresentativeRequest* req,
-                                                         v1::Representative* resp) {
-  return runner_.Run(c, "CreateRepresentative", [this, req, resp](const CallContext& call) {
-    const auto& r = req->representative();
-    Violations v;
-    auto org =
-        ParseResourceName(r.organisation(), "organisations", "representative.organisation", v);
-    ValidateRepresentative(r, "representative.", v);
-    CheckRequestId(req->request_id(), "request_id", v);
-    v.ThrowIfAny();
-    RequireAdministratorOrAgentOf(call.principal, {r.organisation()},
-                                  "record representatives of this organisation");
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      OrganisationRepository repo(tx);
-      if (auto done = FindRequest(tx, req->request_id(), "CreateRepresentative")) {
-        *resp = LoadRepresentative(repo, IdOf(*done));
-        return;
-      }
-      if (repo.KindOf(*org) == 0) {
-        throw NotFoundError("representative.organisation: " + r.organisation() + " not found");
-      }
-      const auto id = repo.InsertRepresentative(r);
-      RememberRequest(tx, req->request_id(), "CreateRepresentative",
-                      ResourceName("representatives", id));
-      *resp = LoadRepresentative(repo, id);
-    });
+void PartnerService::GetRepresentative(const CallContext& call, const v1::GetRepresentativeRequest& req, v1::Representative& resp) {
+  Violations v;
+  auto id = ParseResourceName(req.name(), "representatives", "name", v);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    OrganisationRepository repo(tx);
+    resp = LoadRepresentative(repo, *id);
   });
 }
 
-ServerUnaryReactor* PartnerService::GetRepresentative(CallbackServerContext* c,
-                                                      const v1::GetRepresentativeRequest* req,
-                                                      v1::Representative* resp) {
-  return runner_.Run(c, "GetRepresentative", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto id = ParseResourceName(req->name(), "representatives", "name", v);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      OrganisationRepository repo(tx);
-      *resp = LoadRepresentative(repo, *id);
-    });
+void PartnerService::ListRepresentatives(const CallContext& call, const v1::ListRepresentativesRequest& req, v1::ListRepresentativesResponse& resp) {
+  Violations v;
+  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto org = ParseResourceName(req.organisation(), "organisations", "organisation", v,
+                               /*required=*/false);
+  v.ThrowIfAny();
+  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+    auto result = OrganisationRepository(tx).ListRepresentatives(org.value_or(""), page);
+    for (auto& r : result.items) *resp.add_representatives() = std::move(r);
+    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
   });
 }
 
-ServerUnaryReactor* PartnerService::ListRepresentatives(CallbackServerContext* c,
-                                                        const v1::ListRepresentativesRequest* req,
-                                                        v1::ListRepresentativesResponse* resp) {
-  return runner_.Run(c, "ListRepresentatives", [this, req, resp](const CallContext&) {
-    Violations v;
-    auto page = ParsePageRequest(req->page_size(), req->page_token(), v);
-    auto org = ParseResourceName(req->organisation(), "organisations", "organisation", v,
-                                 /*required=*/false);
-    v.ThrowIfAny();
-    WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
-      auto result = OrganisationRepository(tx).ListRepresentatives(org.value_or(""), page);
-      for (auto& r : result.items) *resp->add_representatives() = std::move(r);
-      if (result.more) resp->set_next_page_token(NextPageToken(result.last_seq));
-    });
-  });
-}
-
-ServerUnaryReactor* PartnerService::UpdateRepresentative(CallbackServerContext* c,
-                                                         const v1::UpdateRepresentativeRequest* req,
-                                                         v1::Representative* resp) {
-  return runner_.Run(c, "UpdateRepresentative", [this, req, resp](const CallContext& call) {
-    const auto& patch = req->representative();
-    Violations v;
-    auto id = ParseResourceName(patch.name(), "representatives", "representative.name", v);
-    auto fields = EffectiveMask(patch, req->update_mask(), kUpdatableRepresentativeFields, v);
-    v.ThrowIfAny();
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      OrganisationRepository repo(tx);
-      repo.LockRepresentative(*id);
-      int64_t version = 0;
-      v1::Representative merged = LoadRepresentative(repo, *id, &version);
-      RequireAdministratorOrAgentOf(call.principal, {merged.organisation()},
-                                    "update representatives of this organisation");
-      CheckEtag(patch.etag(), version);
-      if (fields.count("person_name")) merged.set_person_name(patch.person_name());
-      if (fields.count("title")) merged.set_title(patch.title());
-      if (fields.count("mandate_start")) *merged.mutable_mandate_start() = patch.mandate_start();
-      if (fields.count("mandate_end")) *merged.mutable_mandate_end() = patch.mandate_end();
-      Violations after;
-      ValidateRepresentative(merged, "representative.", after);
-      after.ThrowIfAny();
-      repo.UpdateRepresentative(*id, merged);
-      *resp = LoadRepresentative(repo, *id);
-    });
+void PartnerService::UpdateRepresentative(const CallContext& call, const v1::UpdateRepresentativeRequest& req, v1::Representative& resp) {
+  const auto& patch = req.representative();
+  Violations v;
+  auto id = ParseResourceName(patch.name(), "representatives", "representative.name", v);
+  auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableRepresentativeFields, v);
+  v.ThrowIfAny();
+  WithTransaction(pool_, [&](pqxx::work& tx) {
+    OrganisationRepository repo(tx);
+    repo.LockRepresentative(*id);
+    int64_t version = 0;
+    v1::Representative merged = LoadRepresentative(repo, *id, &version);
+    ObjectAccess(tx, call.principal)
+        .RequireActsFor(IdOf(merged.organisation()), "update representatives of this organisation");
+    CheckEtag(patch.etag(), version);
+    if (fields.count("person_name")) merged.set_person_name(patch.person_name());
+    if (fields.count("title")) merged.set_title(patch.title());
+    if (fields.count("mandate_start")) *merged.mutable_mandate_start() = patch.mandate_start();
+    if (fields.count("mandate_end")) *merged.mutable_mandate_end() = patch.mandate_end();
+    Violations after;
+    ValidateRepresentative(merged, "representative.", after);
+    after.ThrowIfAny();
+    repo.UpdateRepresentative(*id, merged);
+    resp = LoadRepresentative(repo, *id);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "partners/service.h"
 
+#include "partners/access.h"
 #include "partners/statements.h"
 
 namespace ctg {
@@ -14,7 +15,7 @@ ServiceSpec PartnerServiceSpec() {
   spec.grpc_service_name = v1::PartnerService::service_full_name();
   spec.migrations = &PartnersMigrations();
   for (const auto* group : {&OrganisationStatements(), &ConventionStatements(), &CopilStatements(),
-                            &FacilityStatements()}) {
+                            &FacilityStatements(), &AccessStatements()}) {
     spec.statements.insert(spec.statements.end(), group->begin(), group->end());
   }
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {

@@ -23,7 +23,7 @@ std::string TestToken(std::vector<Role> roles, const std::string& organisation,
 }
 
 InProcessService::InProcessService(ServiceSpec spec, const std::string& database_url,
-                                   std::map<std::string, std::string> backends) {
+                                   std::map<std::string, std::string> backends, Clock clock) {
   ServiceConfig config;
   config.listen_address = "127.0.0.1:0";
   config.metrics_address = "off";
@@ -35,7 +35,7 @@ InProcessService::InProcessService(ServiceSpec spec, const std::string& database
   config.jwt_audience = kTestAudience;
   config.shutdown_grace = std::chrono::seconds(2);
   config.backends = std::move(backends);
-  host_ = std::make_unique<ServiceHost>(std::move(spec), config);
+  host_ = std::make_unique<ServiceHost>(std::move(spec), config, std::move(clock));
   host_->Start();
   if (!host_->WaitUntilReady(std::chrono::seconds(30))) {
     throw std::runtime_error("in-process service did not become ready");

@@ -24,9 +24,10 @@ std::string TestToken(std::vector<Role> roles, const std::string& organisation =
 // Hosts a service in-process on 127.0.0.1:0 against `database_url` and waits until it is ready.
 class InProcessService {
  public:
-  // `backends` are the --backends entries (name -> host:port) of services it calls.
+  // `backends` are the --backends entries (name -> host:port) of services it calls; `clock` is
+  // the service's wall clock (a fixed one keeps a test independent of today's date).
   InProcessService(ServiceSpec spec, const std::string& database_url,
-                   std::map<std::string, std::string> backends = {});
+                   std::map<std::string, std::string> backends = {}, Clock clock = SystemClock());
   ~InProcessService();
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   ServiceHost& host() { return *host_; }

@@ -1,8 +1,8 @@
 // The gateway in front of real Echo backends (in-process gRPC servers on port 0), called over
 // real loopback channels: every call type, metadata, deadlines, cancellation, tokens,
-// authorization, limits, health, failover, reflection and misbehaving backends. Every test runs
-// twice: with backends that describe their methods by reflection (unary calls take the fast
-// path) and without (every call is forwarded as a stream).
+// authorization (the access declared in echo.proto, learnt from the backends), limits, health,
+// failover, reflection and misbehaving backends. Every test runs twice: with the unary fast path
+// (unary calls forwarded with one batch each way) and with every call forwarded as a stream.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
@@ -38,17 +38,6 @@ constexpr char kIssuer[] = "ctg-test";
 constexpr char kAudience[] = "ctg";
 constexpr char kEcho[] = "ctg.testing.v1.EchoService";
 
-// The role table under test: Echo is open to any authenticated caller (as is any unknown
-// method of the service), the streaming methods to a few roles each.
-constexpr char kAuthz[] = R"(
-ctg.testing.v1.EchoService/*       = *
-ctg.testing.v1.EchoService/Collect = caf_agent, copil_secretariat
-ctg.testing.v1.EchoService/Expand  = copil_secretariat, auditor
-ctg.testing.v1.EchoService/Chat    = service
-grpc.health.v1.*                   = open
-grpc.reflection.*                  = open
-)";
-
 std::string Token(std::vector<Role> roles, const std::string& subject = "alice",
                   const std::string& key = kKey, const std::string& audience = kAudience,
                   std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
@@ -66,7 +55,6 @@ GatewayConfig BaseConfig(const std::string& routes) {
   c.listen_address = "127.0.0.1:0";
   c.metrics_address = "off";
   c.routes_text = routes;
-  c.authz_text = kAuthz;
   c.jwt_key = kKey;
   c.jwt_issuer = kIssuer;
   c.jwt_audience = kAudience;
@@ -96,15 +84,16 @@ std::vector<std::string> Values(const std::multimap<grpc::string_ref, grpc::stri
   return out;
 }
 
-// The parameter: whether the backends serve reflection.
+// The parameter: whether unary calls take the fast path.
 class GatewayTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    a_ = std::make_unique<EchoBackend>("a", 0, GetParam());
-    b_ = std::make_unique<EchoBackend>("b", 0, GetParam());
+    a_ = std::make_unique<EchoBackend>("a", 0);
+    b_ = std::make_unique<EchoBackend>("b", 0);
   }
 
   void StartGateway(GatewayConfig config) {
+    config.unary_fast_path = GetParam();
     gateway_ = std::make_unique<Gateway>(std::move(config));
     gateway_->Start();
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(gateway_->port()),
@@ -340,10 +329,8 @@ TEST_P(GatewayTest, BadTokensAreRefusedBeforeAnyBackendSeesTheCall) {
 
 TEST_P(GatewayTest, AuthorizationMatrix) {
   StartGateway();
-  const std::vector<Role> roles = {
-      Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
-      Role::kCdsf,     Role::kAuditor,           Role::kService};
-  // Expected: method -> roles allowed (from kAuthz).
+  const std::vector<Role>& roles = AllRoles();
+  // Expected: method -> roles allowed (as declared in echo.proto).
   const std::map<std::string, std::set<Role>> allowed = {
       {"Echo", {roles.begin(), roles.end()}},
       {"Collect", {Role::kCafAgent, Role::kCopilSecretariat}},
@@ -469,7 +456,7 @@ TEST_P(GatewayTest, RoundRobinThenFailoverToTheHealthyInstanceAndBack) {
   }
   EXPECT_EQ(served["b"], 10);
 
-  a_ = std::make_unique<EchoBackend>("a", port_a, GetParam());  // restarted on the same address
+  a_ = std::make_unique<EchoBackend>("a", port_a);  // restarted on the same address
   ASSERT_NE(a_->port(), 0);
   ASSERT_TRUE(gateway_->router().WaitForHealth(kEcho, address_a, true, 10s));
   served.clear();
@@ -496,6 +483,39 @@ TEST_P(GatewayTest, SafeCallsAreRetriedOnAnotherInstance) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(resp.backend(), "b");
   }
+}
+
+TEST_P(GatewayTest, ReadOnlyMethodsAreRetriedWithoutAKey) {
+  auto config = BaseConfig(Routes({a_.get(), b_.get()}));
+  config.health_interval = std::chrono::hours(1);
+  StartGateway(std::move(config));
+  a_->Stop();
+  // Expand is declared read_only: retried on the live instance, no idempotency key needed.
+  for (int i = 0; i < 4; ++i) {
+    auto ctx = Context(Token({Role::kAuditor}));
+    v1::EchoRequest req;
+    req.set_repeat(2);
+    auto reader = stub_->Expand(ctx.get(), req);
+    v1::EchoResponse resp;
+    int n = 0;
+    while (reader->Read(&resp)) {
+      EXPECT_EQ(resp.backend(), "b");
+      ++n;
+    }
+    const grpc::Status status = reader->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(n, 2);
+  }
+}
+
+TEST_P(GatewayTest, ABackendThatDoesNotDescribeItsMethodsGetsNoCall) {
+  EchoBackend silent("silent", 0, /*reflection=*/false);
+  StartGateway(BaseConfig(Routes({&silent})));
+  // Its access rules are unknown: the gateway refuses rather than guess (fail closed).
+  const grpc::Status status = Echo(Token({Role::kAuditor}));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("access rules"));
+  EXPECT_EQ(silent.calls(), 0);
 }
 
 TEST_P(GatewayTest, WritesAreNotRetriedAndADeadInstanceIsEjectedAtOnce) {
@@ -589,15 +609,18 @@ TEST_P(GatewayTest, ABackendDyingMidStreamEndsThatStreamOnly) {
 TEST_P(GatewayTest, CallShapesAreLearntFromTheBackends) {
   StartGateway();
   const MethodCatalog& catalog = gateway_->catalog();
-  if (GetParam()) {
-    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Echo"), CallShape::kUnary);
-    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Collect"), CallShape::kClientStreaming);
-    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Expand"), CallShape::kServerStreaming);
-    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Chat"), CallShape::kBidiStreaming);
-  } else {
-    EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Echo"), CallShape::kUnknown);
-  }
+  EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Echo"), CallShape::kUnary);
+  EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Collect"), CallShape::kClientStreaming);
+  EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Expand"), CallShape::kServerStreaming);
+  EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Chat"), CallShape::kBidiStreaming);
   EXPECT_EQ(catalog.Shape("/ctg.testing.v1.EchoService/Nope"), CallShape::kUnknown);
+  // So are their declared access rules, exactly as echo.proto states them.
+  const auto expand = catalog.Policy("/ctg.testing.v1.EchoService/Expand");
+  ASSERT_NE(expand, nullptr);
+  EXPECT_TRUE(expand->read_only);
+  EXPECT_EQ(expand->roles, (std::set<Role>{Role::kCopilSecretariat, Role::kAuditor}));
+  EXPECT_TRUE(catalog.Policy("/ctg.testing.v1.EchoService/Echo")->every_role);
+  EXPECT_EQ(catalog.Policy("/ctg.testing.v1.EchoService/Nope"), nullptr);
 }
 
 TEST_P(GatewayTest, ReflectionIsAnsweredFromWhatTheBackendsDescribe) {
@@ -607,7 +630,7 @@ TEST_P(GatewayTest, ReflectionIsAnsweredFromWhatTheBackendsDescribe) {
   requests[1].set_file_containing_symbol("ctg.testing.v1.EchoService.Echo");
   requests[2].set_file_by_filename("ctg/testing/v1/echo.proto");
   requests[3].set_file_containing_symbol("ctg.nothing.v1.Nope");
-  // No token: reflection is open in the table.
+  // No token: reflection is open.
   const auto responses = ExchangeReflection(channel_, requests, 10s);
   ASSERT_EQ(responses.size(), 4u);
   std::vector<std::string> services;
@@ -615,17 +638,14 @@ TEST_P(GatewayTest, ReflectionIsAnsweredFromWhatTheBackendsDescribe) {
     services.push_back(s.name());
   }
   EXPECT_THAT(services, ::testing::Contains("grpc.reflection.v1alpha.ServerReflection"));
-  EXPECT_EQ(std::count(services.begin(), services.end(), kEcho), GetParam() ? 1 : 0);
+  EXPECT_EQ(std::count(services.begin(), services.end(), kEcho), 1);
   for (int i : {1, 2}) {
-    if (GetParam()) {
-      ASSERT_EQ(responses[i].file_descriptor_response().file_descriptor_proto_size(), 1) << i;
-      google::protobuf::FileDescriptorProto file;
-      ASSERT_TRUE(
-          file.ParseFromString(responses[i].file_descriptor_response().file_descriptor_proto(0)));
-      EXPECT_EQ(file.name(), "ctg/testing/v1/echo.proto");
-    } else {
-      EXPECT_EQ(responses[i].error_response().error_code(), grpc::StatusCode::NOT_FOUND) << i;
-    }
+    // The file and the access declarations it imports.
+    ASSERT_EQ(responses[i].file_descriptor_response().file_descriptor_proto_size(), 3) << i;
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(
+        file.ParseFromString(responses[i].file_descriptor_response().file_descriptor_proto(0)));
+    EXPECT_EQ(file.name(), "ctg/testing/v1/echo.proto");
   }
   EXPECT_EQ(responses[3].error_response().error_code(), grpc::StatusCode::NOT_FOUND);
 }

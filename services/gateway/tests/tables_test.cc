@@ -53,39 +53,6 @@ TEST(ParseRoutes, RejectsBadLinesNamingThem) {
   }
 }
 
-TEST(AuthzTable, MostSpecificPatternWinsAndDefaultDenies) {
-  auto table = AuthzTable::Parse(
-      "ctg.p.v1.S/* = *\n"
-      "ctg.p.v1.S/Create* = caf_agent, copil_secretariat\n"
-      "ctg.p.v1.S/CreateThing = service\n"
-      "grpc.health.v1.* = open\n");
-  Principal caf{"u", "", {Role::kCafAgent}};
-  Principal auditor{"u", "", {Role::kAuditor}};
-  Principal service{"u", "", {Role::kService}};
-  const auto* get = table.Find("ctg.p.v1.S", "GetThing");
-  ASSERT_NE(get, nullptr);
-  EXPECT_TRUE(AuthzTable::Allows(get, auditor));
-  const auto* create = table.Find("ctg.p.v1.S", "CreateOther");
-  EXPECT_TRUE(AuthzTable::Allows(create, caf));
-  EXPECT_FALSE(AuthzTable::Allows(create, auditor));
-  const auto* exact = table.Find("ctg.p.v1.S", "CreateThing");
-  EXPECT_TRUE(AuthzTable::Allows(exact, service));
-  EXPECT_FALSE(AuthzTable::Allows(exact, caf));
-  EXPECT_EQ(table.Find("ctg.other.v1.S", "Get"), nullptr);
-  EXPECT_FALSE(AuthzTable::Allows(nullptr, caf));
-  const auto* health = table.Find("grpc.health.v1.Health", "Check");
-  ASSERT_NE(health, nullptr);
-  EXPECT_TRUE(health->open);
-}
-
-TEST(AuthzTable, RejectsUnknownRolesAndBadPatterns) {
-  EXPECT_THROW(AuthzTable::Parse("ctg.p.v1.S/M = wizard\n"), ConfigError);
-  EXPECT_THROW(AuthzTable::Parse("ctg.p.v1.S = *\n"), ConfigError);
-  EXPECT_THROW(AuthzTable::Parse("ctg.p.v1.S/M =\n"), ConfigError);
-  EXPECT_THROW(AuthzTable::Parse("ctg.p.v1.S/M = open, dpo\n"), ConfigError);
-  EXPECT_THROW(AuthzTable::Parse("ctg.p.v1.S/M = dpo\nctg.p.v1.S/M = dpo\n"), ConfigError);
-}
-
 TEST(RateLimiter, RefillsAtTheConfiguredRate) {
   RateLimiter limiter(2, 3);  // 2 per second, burst 3
   const auto t0 = RateLimiter::Clock::time_point() + std::chrono::hours(1);
@@ -112,14 +79,22 @@ TEST(RetryBudget, BoundsRetries) {
   EXPECT_TRUE(budget.Withdraw());
 }
 
-TEST(IsSafeToRetry, ReadsAndIdempotentWrites) {
+TEST(IsSafeToRetry, DeclaredReadsAndIdempotentWrites) {
   std::multimap<grpc::string_ref, grpc::string_ref> none;
-  EXPECT_TRUE(IsSafeToRetry("GetOrganisation", none));
-  EXPECT_TRUE(IsSafeToRetry("ListFacilities", none));
-  EXPECT_FALSE(IsSafeToRetry("Getaway", none));
-  EXPECT_FALSE(IsSafeToRetry("CreateOrganisation", none));
+  MethodPolicy read;
+  read.read_only = true;
+  MethodPolicy write;
+  EXPECT_TRUE(IsSafeToRetry(read, none));
+  EXPECT_FALSE(IsSafeToRetry(write, none));
   std::multimap<grpc::string_ref, grpc::string_ref> keyed{{"idempotency-key", "k"}};
-  EXPECT_TRUE(IsSafeToRetry("CreateOrganisation", keyed));
+  EXPECT_TRUE(IsSafeToRetry(write, keyed));
+}
+
+TEST(IsOpenMethod, OnlyHealthAndReflection) {
+  EXPECT_TRUE(IsOpenMethod("grpc.health.v1.Health"));
+  EXPECT_TRUE(IsOpenMethod("grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_FALSE(IsOpenMethod("grpc.healthy.Thing"));
+  EXPECT_FALSE(IsOpenMethod("ctg.partners.v1.PartnerService"));
 }
 
 TEST(GatewayConfig, PlaintextOnlyOnLoopback) {
@@ -150,68 +125,23 @@ namespace {
 
 std::string ReadFile(const std::string& path) { return ReadSecretFile(path, path); }
 
-TEST(DeployTables, TheShippedRoutesAndAuthzFilesParse) {
+TEST(DeployTables, TheShippedRoutesParse) {
   const auto routes = ParseRoutes(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.routes"));
   EXPECT_FALSE(routes.empty());
-  const auto authz =
-      AuthzTable::Parse(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz"));
-  // Every routed service has at least one rule, so none is silently unreachable.
-  for (const auto& r : routes) {
-    bool covered = false;
-    for (const auto& rule : authz.rules()) {
-      covered = covered || rule.pattern.rfind(r.service, 0) == 0 ||
-                (rule.pattern.back() == '*' &&
-                 r.service.rfind(rule.pattern.substr(0, rule.pattern.size() - 1), 0) == 0);
-    }
-    EXPECT_TRUE(covered) << r.service;
-  }
-  Principal reader{"u", "", {Role::kAuditor}};
-  Principal caf{"u", "", {Role::kCafAgent}};
-  const auto* get = authz.Find("ctg.partners.v1.PartnerService", "GetOrganisation");
-  EXPECT_TRUE(AuthzTable::Allows(get, reader));
-  const auto* create = authz.Find("ctg.partners.v1.PartnerService", "CreateOrganisation");
-  EXPECT_FALSE(AuthzTable::Allows(create, reader));
-  EXPECT_TRUE(AuthzTable::Allows(create, caf));
-  EXPECT_TRUE(authz.Find("grpc.health.v1.Health", "Check")->open);
 }
 
-// The shipped role table against every method the services declare (from their compiled
-// descriptors), for every role: every method has a rule, every read is open to every role, and
-// the read-only roles (DPO, CDSF, auditor) may change nothing in the partner registry or the
-// action plan — the services would refuse them anyway, the gateway refuses them first.
-TEST(DeployTables, RoleMatrixOverEveryMethodOfTheShippedServices) {
-  const auto authz =
-      AuthzTable::Parse(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.authz"));
-  const std::vector<Role> all_roles = {
-      Role::kCafAgent, Role::kCollectivityAgent, Role::kCopilSecretariat, Role::kDpo,
-      Role::kCdsf,     Role::kAuditor,           Role::kService};
-  const std::vector<Role> read_only = {Role::kDpo, Role::kCdsf, Role::kAuditor};
+// Every routed service declares the access of every one of its methods (the gateway learns
+// them; a method without one would stop the service at start-up).
+TEST(DeployTables, EveryMethodOfTheRoutedServicesDeclaresItsAccess) {
+  const auto routes = ParseRoutes(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.routes"));
+  // Links the services' descriptors into the generated pool.
+  ASSERT_NE(ctg::partners::v1::Organisation::descriptor(), nullptr);
+  ASSERT_NE(ctg::action_plan::v1::Action::descriptor(), nullptr);
   int methods = 0;
-  for (const auto* service :
-       {ctg::partners::v1::Organisation::descriptor()->file()->FindServiceByName("PartnerService"),
-        ctg::action_plan::v1::Action::descriptor()->file()->FindServiceByName(
-            "ActionPlanService")}) {
-    ASSERT_NE(service, nullptr);
-    for (int m = 0; m < service->method_count(); ++m) {
-      const std::string method = service->method(m)->name();
-      ++methods;
-      const AuthzRule* rule = authz.Find(service->full_name(), method);
-      ASSERT_NE(rule, nullptr) << service->full_name() << "/" << method;
-      EXPECT_FALSE(rule->open) << method;
-      const bool read = method.rfind("Get", 0) == 0 || method.rfind("List", 0) == 0 ||
-                        method.rfind("Check", 0) == 0 || method.rfind("Export", 0) == 0;
-      for (Role role : all_roles) {
-        const Principal principal{"u", "", {role}};
-        const bool allowed = AuthzTable::Allows(rule, principal);
-        if (read) {
-          EXPECT_TRUE(allowed) << method << " for " << RoleName(role);
-        } else if (std::find(read_only.begin(), read_only.end(), role) != read_only.end()) {
-          EXPECT_FALSE(allowed) << method << " for " << RoleName(role);
-        }
-      }
-      // A caller without any role reads ('*' is any authenticated caller) but never writes.
-      EXPECT_EQ(AuthzTable::Allows(rule, Principal{"u", "", {}}), read) << method;
-    }
+  for (const auto& r : routes) {
+    const auto policies = ServicePolicies(r.service);
+    EXPECT_FALSE(policies.empty()) << r.service;
+    methods += static_cast<int>(policies.size());
   }
   EXPECT_GE(methods, 38);  // 25 partners + 13 action plan RPCs today
 }

@@ -28,7 +28,6 @@ class TlsTest : public ::testing::Test {
     c.listen_address = "127.0.0.1:0";
     c.metrics_address = "off";
     c.routes_text = "ctg.testing.v1.EchoService = " + backend_->address() + "\n";
-    c.authz_text = "ctg.testing.v1.EchoService/* = *\n";
     c.jwt_key = kKey;
     c.tls_cert = pki_.server_cert;
     c.tls_key = pki_.server_key;
@@ -94,19 +93,18 @@ TEST(GatewayConfigTls, PlaintextIsRefusedOffLoopback) {
   GatewayConfig c;
   setenv("CTG_JWT_KEY", kKey, 1);
   const char* argv[] = {"ctg-gateway", "--listen=0.0.0.0:8443", "--plaintext=true",
-                        "--routes-file=/dev/null", "--authz-file=/dev/null"};
+                        "--routes-file=/dev/null"};
   try {
-    LoadGatewayConfig(5, argv);
+    LoadGatewayConfig(4, argv);
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("loopback"), std::string::npos) << e.what();
   }
-  const char* no_tls[] = {"ctg-gateway", "--listen=127.0.0.1:0", "--routes-file=/dev/null",
-                          "--authz-file=/dev/null"};
-  EXPECT_THROW(LoadGatewayConfig(4, no_tls), ConfigError);
+  const char* no_tls[] = {"ctg-gateway", "--listen=127.0.0.1:0", "--routes-file=/dev/null"};
+  EXPECT_THROW(LoadGatewayConfig(3, no_tls), ConfigError);
   const char* loopback[] = {"ctg-gateway", "--listen=127.0.0.1:0", "--plaintext=true",
-                            "--routes-file=/dev/null", "--authz-file=/dev/null"};
-  EXPECT_NO_THROW(LoadGatewayConfig(5, loopback));
+                            "--routes-file=/dev/null"};
+  EXPECT_NO_THROW(LoadGatewayConfig(4, loopback));
 }
 
 }  // namespace
