@@ -44,9 +44,9 @@ class CtgctlTest : public ::testing::Test {
     return RunCommand(argv, full_env, input, seconds(120));
   }
 
-  // `ctgctl call` against the suite's binary with a copil_secretariat token.
+  // `ctgctl call` against the suite's binary with a registry_admin token.
   static CommandResult Call(const std::string& method, const std::string& json,
-                            const std::string& token = Token({"copil_secretariat"})) {
+                            const std::string& token = Token({"registry_admin"})) {
     std::vector<std::string> args = {"call", "--addr", partners_->address()};
     if (!token.empty()) args.insert(args.end(), {"--token", token});
     args.insert(args.end(), {method, json});
@@ -184,7 +184,7 @@ TEST_F(CtgctlTest, BadInputExitsOneWithAClearMessage) {
 }
 
 TEST_F(CtgctlTest, FailedCallsPrintTheCodeAndFieldViolationsButNeverTheToken) {
-  const std::string token = Token({"copil_secretariat"});
+  const std::string token = Token({"registry_admin"});
   const CommandResult invalid =
       Call("ctg.partners.v1.PartnerService/CreateOrganisation",
            R"({"organisation": {"kind": "COMMUNE", "displayName": "", "siren": "123"}})", token);
@@ -234,7 +234,7 @@ TEST_F(CtgctlTest, ImportConventionLoadsTheSeedOnceAndReportsTheTextsInconsisten
     GTEST_SKIP() << "seed files not found";
   }
   const std::vector<std::string> args = {
-      "import-convention", "--addr", partners_->address(), "--token", Token({"copil_secretariat"}),
+      "import-convention", "--addr", partners_->address(), "--token", Token({"registry_admin"}),
       "--document",        document, "--communes",         communes};
   const CommandResult first = Ctgctl(args);
   ASSERT_EQ(first.exit_code, 0) << first.err;
@@ -305,7 +305,7 @@ TEST_F(CtgctlTest, CallsGoThroughAGatewayOverTlsAndMutualTls) {
       {"--plaintext=false", "--tls-cert-file=" + dir.File("server.pem"),
        "--tls-key-file=" + dir.File("server.key"), "--tls-client-ca-file=" + dir.File("ca.pem")});
   const std::string address = "localhost:" + std::to_string(gateway.grpc_port());
-  const std::string token = Token({"copil_secretariat"});
+  const std::string token = Token({"registry_admin"});
   const std::string method = "ctg.partners.v1.PartnerService/ListOrganisations";
   // Not before the gateway reports its backend healthy.
   CommandResult ok;

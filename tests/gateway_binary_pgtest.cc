@@ -38,7 +38,7 @@ TEST(GatewayBinaryTest, FrontsRealServicesAndFollowsTheirHealth) {
   GatewayProcess gateway(PartnersRoutes({a->address(), b_address}), a->key_file());
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
   auto stub = pv1::PartnerService::NewStub(gateway.channel());
-  const auto secretariat = Token({"copil_secretariat"});
+  const auto secretariat = Token({"registry_admin"});
 
   // Authenticated and authorized calls reach a backend; the others are refused at the gateway.
   EXPECT_EQ(ListThrough(*stub, secretariat), grpc::StatusCode::OK);
@@ -110,7 +110,7 @@ TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
             grpc::StatusCode::OK);
   EXPECT_EQ(ListThrough(*direct, MintAsymmetricToken(claims, rogue.private_pem)),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(ListThrough(*direct, Token({"copil_secretariat"})), grpc::StatusCode::OK);  // HS256
+  EXPECT_EQ(ListThrough(*direct, Token({"registry_admin"})), grpc::StatusCode::OK);  // HS256
 }
 
 // Reflection through the gateway covers every service behind it at once (each backend describes
@@ -145,17 +145,29 @@ TEST(GatewayBinaryTest, ReflectionCoversEveryBackendService) {
   };
   const auto partners_file = first_file(responses[1]);
   EXPECT_EQ(partners_file.name(), "ctg/partners/v1/partners.proto");
-  // Its imports come with it, so a client can build every message type.
-  EXPECT_EQ(responses[1].file_descriptor_response().file_descriptor_proto_size(),
-            partners_file.dependency_size() + 1);
+  // Its imports come with it (and theirs), so a client can build every message type.
+  std::set<std::string> sent;
+  for (const auto& bytes : responses[1].file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto f;
+    ASSERT_TRUE(f.ParseFromString(bytes));
+    sent.insert(f.name());
+  }
+  for (const auto& dependency : partners_file.dependency()) {
+    EXPECT_EQ(sent.count(dependency), 1u) << dependency;
+  }
   EXPECT_EQ(first_file(responses[2]).name(), "ctg/testing/v1/echo.proto");
 
-  // Routed but absent from the role table: denied by default.
+  // The gateway applies what each backend declares: Echo is open to every role, Chat to the
+  // service role only.
   auto echo_stub = ctg::testing::v1::EchoService::NewStub(gateway.channel());
   ctg::testing::v1::EchoRequest req;
   ctg::testing::v1::EchoResponse resp;
-  EXPECT_EQ(echo_stub->Echo(Context(Token({"copil_secretariat"})).get(), req, &resp).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(echo_stub->Echo(Context(Token({"auditor"})).get(), req, &resp).error_code(),
+            grpc::StatusCode::OK);
+  auto chat_context = Context(Token({"auditor"}));
+  auto chat = echo_stub->Chat(chat_context.get());
+  chat->WritesDone();
+  EXPECT_EQ(chat->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

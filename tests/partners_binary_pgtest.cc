@@ -50,7 +50,7 @@ class PartnersBinaryTest : public ::testing::Test {
     request.mutable_organisation()->set_kind(v1::EPCI);
     request.mutable_organisation()->set_display_name(display_name);
     v1::Organisation created;
-    auto context = Context(Token({"copil_secretariat"}));
+    auto context = Context(Token({"registry_admin"}));
     const grpc::Status status = stub->CreateOrganisation(context.get(), request, &created);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return created;
@@ -256,7 +256,7 @@ TEST_F(PartnersBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {
     request.mutable_organisation()->set_display_name("Agglomération renommée");
     request.mutable_update_mask()->add_paths("display_name");
     v1::Organisation updated;
-    auto context = Context(Token({"copil_secretariat"}), seconds(60));
+    auto context = Context(Token({"registry_admin"}), seconds(60));
     grpc::Status status = stub->UpdateOrganisation(context.get(), request, &updated);
     return std::make_pair(status, updated);
   });

@@ -79,8 +79,7 @@ PlanScope ActionPlanService::Scope(const Principal& principal, const ConventionF
 
 ConventionFacts ActionPlanService::ReadableConvention(const Principal& principal,
                                                       const std::string& name,
-                                                      const std::string& field,
-                                                      PlanScope* scope) {
+                                                      const std::string& field, PlanScope* scope) {
   auto convention = partners_->GetConvention(name, field);
   *scope = Scope(principal, convention);
   // Exactly the answer for a convention that does not exist (AIP-211).
@@ -462,7 +461,9 @@ v1::TrackingTable ActionPlanService::LoadTrackingTable(pqxx::transaction_base& t
   return table;
 }
 
-void ActionPlanService::GetTrackingTable(const CallContext& call, const v1::GetTrackingTableRequest& req, v1::TrackingTable& resp) {
+void ActionPlanService::GetTrackingTable(const CallContext& call,
+                                         const v1::GetTrackingTableRequest& req,
+                                         v1::TrackingTable& resp) {
   Quarter quarter;
   PlanScope scope;
   CheckTableRequest(call.principal, req.convention(), req.quarter(), &quarter, &scope);

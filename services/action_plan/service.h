@@ -1,11 +1,11 @@
 #pragma once
 
+#include "action_plan/access.h"
 #include "action_plan/partners_client.h"
 #include "action_plan/plan_rules.h"
 #include "common/db.h"
 #include "common/rpc.h"
 #include "common/server.h"
-#include "action_plan/access.h"
 #include "ctg/action_plan/v1/action_plan.ctg.h"
 
 namespace ctg::action_plan {
@@ -22,20 +22,32 @@ class ActionPlanService final : public v1::ActionPlanServiceBase {
                     std::unique_ptr<PartnersClient> partners)
       : v1::ActionPlanServiceBase(runner), pool_(pool), partners_(std::move(partners)) {}
 
-  void CreateAxis(const CallContext& call, const v1::CreateAxisRequest& req, v1::Axis& resp) override;
+  void CreateAxis(const CallContext& call, const v1::CreateAxisRequest& req,
+                  v1::Axis& resp) override;
   void GetAxis(const CallContext& call, const v1::GetAxisRequest& req, v1::Axis& resp) override;
-  void ListAxes(const CallContext& call, const v1::ListAxesRequest& req, v1::ListAxesResponse& resp) override;
-  void UpdateAxis(const CallContext& call, const v1::UpdateAxisRequest& req, v1::Axis& resp) override;
-  void CreateAction(const CallContext& call, const v1::CreateActionRequest& req, v1::Action& resp) override;
-  void GetAction(const CallContext& call, const v1::GetActionRequest& req, v1::Action& resp) override;
-  void ListActions(const CallContext& call, const v1::ListActionsRequest& req, v1::ListActionsResponse& resp) override;
-  void UpdateAction(const CallContext& call, const v1::UpdateActionRequest& req, v1::Action& resp) override;
-  void CreateProgressReport(const CallContext& call, const v1::CreateProgressReportRequest& req, v1::ProgressReport& resp) override;
-  void ListProgressReports(const CallContext& call, const v1::ListProgressReportsRequest& req, v1::ListProgressReportsResponse& resp) override;
-  void GetTrackingTable(const CallContext& call, const v1::GetTrackingTableRequest& req, v1::TrackingTable& resp) override;
+  void ListAxes(const CallContext& call, const v1::ListAxesRequest& req,
+                v1::ListAxesResponse& resp) override;
+  void UpdateAxis(const CallContext& call, const v1::UpdateAxisRequest& req,
+                  v1::Axis& resp) override;
+  void CreateAction(const CallContext& call, const v1::CreateActionRequest& req,
+                    v1::Action& resp) override;
+  void GetAction(const CallContext& call, const v1::GetActionRequest& req,
+                 v1::Action& resp) override;
+  void ListActions(const CallContext& call, const v1::ListActionsRequest& req,
+                   v1::ListActionsResponse& resp) override;
+  void UpdateAction(const CallContext& call, const v1::UpdateActionRequest& req,
+                    v1::Action& resp) override;
+  void CreateProgressReport(const CallContext& call, const v1::CreateProgressReportRequest& req,
+                            v1::ProgressReport& resp) override;
+  void ListProgressReports(const CallContext& call, const v1::ListProgressReportsRequest& req,
+                           v1::ListProgressReportsResponse& resp) override;
+  void GetTrackingTable(const CallContext& call, const v1::GetTrackingTableRequest& req,
+                        v1::TrackingTable& resp) override;
   // Implemented in table_files.cc.
-  void ExportTrackingTable(const CallContext& call, const v1::ExportTrackingTableRequest& req, v1::ExportedFile& resp) override;
-  void ImportTrackingTable(const CallContext& call, const v1::ImportTrackingTableRequest& req, v1::ImportTrackingTableResponse& resp) override;
+  void ExportTrackingTable(const CallContext& call, const v1::ExportTrackingTableRequest& req,
+                           v1::ExportedFile& resp) override;
+  void ImportTrackingTable(const CallContext& call, const v1::ImportTrackingTableRequest& req,
+                           v1::ImportTrackingTableResponse& resp) override;
 
  private:
   // The caller's scope on the plan of `convention` (access.h), reading the caller's département

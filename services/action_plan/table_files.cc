@@ -98,7 +98,9 @@ void ParseImportResource(const std::string& resource, v1::ImportTrackingTableRes
 
 }  // namespace
 
-void ActionPlanService::ExportTrackingTable(const CallContext& call, const v1::ExportTrackingTableRequest& req, v1::ExportedFile& resp) {
+void ActionPlanService::ExportTrackingTable(const CallContext& call,
+                                            const v1::ExportTrackingTableRequest& req,
+                                            v1::ExportedFile& resp) {
   Violations v;
   CheckFormat(req.format(), v);
   v.ThrowIfAny();
@@ -135,7 +137,9 @@ void ActionPlanService::ExportTrackingTable(const CallContext& call, const v1::E
   resp.set_mime_type(xlsx ? kXlsxMimeType : kCsvMimeType);
 }
 
-void ActionPlanService::ImportTrackingTable(const CallContext& call, const v1::ImportTrackingTableRequest& req, v1::ImportTrackingTableResponse& resp) {
+void ActionPlanService::ImportTrackingTable(const CallContext& call,
+                                            const v1::ImportTrackingTableRequest& req,
+                                            v1::ImportTrackingTableResponse& resp) {
   Violations v;
   CheckFormat(req.format(), v);
   CheckRequestId(req.request_id(), "request_id", v);
@@ -145,8 +149,8 @@ void ActionPlanService::ImportTrackingTable(const CallContext& call, const v1::I
   PlanScope scope;
   const auto convention =
       CheckTableRequest(call.principal, req.convention(), req.quarter(), &quarter, &scope);
-  if (auto refusal = QuarterRefusal(quarter, convention.start, convention.end,
-                                    CivilDate::InParis(call.now))) {
+  if (auto refusal =
+          QuarterRefusal(quarter, convention.start, convention.end, CivilDate::InParis(call.now))) {
     throw ValidationError("quarter", *refusal);
   }
   const auto quarter_text = quarter.ToString();

@@ -41,7 +41,8 @@ bool IsSet(const pb::Message& message, const std::vector<std::string>& parts, si
   const auto* field = message.GetDescriptor()->FindFieldByName(parts[i]);
   if (field == nullptr) return false;
   const auto* reflection = message.GetReflection();
-  if (field->is_repeated()) return i + 1 == parts.size() && reflection->FieldSize(message, field) > 0;
+  if (field->is_repeated())
+    return i + 1 == parts.size() && reflection->FieldSize(message, field) > 0;
   if (!reflection->HasField(message, field)) return false;
   if (i + 1 == parts.size()) return true;
   if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) return false;

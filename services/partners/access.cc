@@ -59,7 +59,8 @@ bool ObjectAccess::ActsFor(const std::string& organisation_id) {
   const bool caf = principal_.Has(Role::kCafAgent);
   const bool secretariat = principal_.Has(Role::kCopilSecretariat);
   if (!caf && !secretariat) return false;
-  return tx_.exec_prepared1("access_acts_for", own, organisation_id, caf, secretariat)[0].as<bool>();
+  return tx_.exec_prepared1("access_acts_for", own, organisation_id, caf, secretariat)[0]
+      .as<bool>();
 }
 
 void ObjectAccess::RequireActsFor(const std::string& organisation_id, const std::string& action) {
@@ -79,8 +80,7 @@ bool ObjectAccess::Administers(const std::string& convention_id) {
       .as<bool>();
 }
 
-void ObjectAccess::RequireAdministers(const std::string& convention_id,
-                                      const std::string& action) {
+void ObjectAccess::RequireAdministers(const std::string& convention_id, const std::string& action) {
   if (!Administers(convention_id)) {
     throw PermissionDeniedError(
         "not allowed to " + action +

@@ -39,7 +39,9 @@ int ResolveEpciPopulations(const std::vector<v1::Organisation>& members, v1::Org
 
 }  // namespace
 
-void PartnerService::GetAoCompetences(const CallContext& call, const v1::GetAoCompetencesRequest& req, v1::AoCompetences& resp) {
+void PartnerService::GetAoCompetences(const CallContext& call,
+                                      const v1::GetAoCompetencesRequest& req,
+                                      v1::AoCompetences& resp) {
   Violations v;
   auto id = ParseResourceName(req.organisation(), "organisations", "organisation", v);
   auto date = ParseDate(req.date(), "date", v, /*required=*/true);

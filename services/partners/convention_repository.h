@@ -32,8 +32,8 @@ class ConventionRepository {
   Page<v1::Convention> List(const std::string& territory_id, const PageRequest& page);
   // Inserts the convention's own fields and parties (with designated signers); returns its id.
   std::string Insert(const v1::Convention& convention);
-  // Overwrites title, territory, period, secretariat and parties (with designated signers), bumping the
-  // version.
+  // Overwrites title, territory, period, secretariat and parties (with designated signers), bumping
+  // the version.
   void Update(const std::string& id, const v1::Convention& convention);
   // Records a signature and bumps the convention's version.
   void AddSignature(const std::string& id, const std::string& organisation_id,

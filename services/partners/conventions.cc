@@ -15,8 +15,8 @@
 namespace ctg::partners {
 namespace {
 
-const std::set<std::string> kUpdatableConventionFields = {
-    "title", "start_date", "end_date", "parties", "territory", "secretariat"};
+const std::set<std::string> kUpdatableConventionFields = {"title",   "start_date", "end_date",
+                                                          "parties", "territory",  "secretariat"};
 
 // A date already validated by ParseDate.
 CivilDate ToCivil(const google::type::Date& d) { return CivilDate{d.year(), d.month(), d.day()}; }
@@ -208,7 +208,9 @@ struct Importer {
 
 }  // namespace
 
-void PartnerService::CreateConvention(const CallContext& call, const v1::CreateConventionRequest& req, v1::Convention& resp) {
+void PartnerService::CreateConvention(const CallContext& call,
+                                      const v1::CreateConventionRequest& req,
+                                      v1::Convention& resp) {
   const auto today = CivilDate::InParis(call.now);
   Violations v;
   ValidateConvention(req.convention(), "convention.", v);
@@ -233,7 +235,8 @@ void PartnerService::CreateConvention(const CallContext& call, const v1::CreateC
   });
 }
 
-void PartnerService::GetConvention(const CallContext& call, const v1::GetConventionRequest& req, v1::Convention& resp) {
+void PartnerService::GetConvention(const CallContext& call, const v1::GetConventionRequest& req,
+                                   v1::Convention& resp) {
   const auto today = CivilDate::InParis(call.now);
   Violations v;
   auto id = ParseResourceName(req.name(), "conventions", "name", v);
@@ -244,7 +247,8 @@ void PartnerService::GetConvention(const CallContext& call, const v1::GetConvent
   });
 }
 
-void PartnerService::ListConventions(const CallContext& call, const v1::ListConventionsRequest& req, v1::ListConventionsResponse& resp) {
+void PartnerService::ListConventions(const CallContext& call, const v1::ListConventionsRequest& req,
+                                     v1::ListConventionsResponse& resp) {
   Violations v;
   auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
   auto territory = ParseResourceName(req.territory(), "organisations", "territory", v,
@@ -261,7 +265,9 @@ void PartnerService::ListConventions(const CallContext& call, const v1::ListConv
   });
 }
 
-void PartnerService::UpdateConvention(const CallContext& call, const v1::UpdateConventionRequest& req, v1::Convention& resp) {
+void PartnerService::UpdateConvention(const CallContext& call,
+                                      const v1::UpdateConventionRequest& req,
+                                      v1::Convention& resp) {
   const auto today = CivilDate::InParis(call.now);
   const auto& patch = req.convention();
   Violations v;
@@ -306,7 +312,8 @@ void PartnerService::UpdateConvention(const CallContext& call, const v1::UpdateC
   });
 }
 
-void PartnerService::SignConvention(const CallContext& call, const v1::SignConventionRequest& req, v1::Convention& resp) {
+void PartnerService::SignConvention(const CallContext& call, const v1::SignConventionRequest& req,
+                                    v1::Convention& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "conventions", "name", v);
   auto rep_id = ParseResourceName(req.representative(), "representatives", "representative", v);
@@ -334,7 +341,8 @@ void PartnerService::SignConvention(const CallContext& call, const v1::SignConve
   });
 }
 
-void PartnerService::AddAmendment(const CallContext& call, const v1::AddAmendmentRequest& req, v1::Convention& resp) {
+void PartnerService::AddAmendment(const CallContext& call, const v1::AddAmendmentRequest& req,
+                                  v1::Convention& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "conventions", "name", v);
   const auto today = CivilDate::InParis(call.now);
@@ -353,7 +361,9 @@ void PartnerService::AddAmendment(const CallContext& call, const v1::AddAmendmen
   });
 }
 
-void PartnerService::TerminateConvention(const CallContext& call, const v1::TerminateConventionRequest& req, v1::Convention& resp) {
+void PartnerService::TerminateConvention(const CallContext& call,
+                                         const v1::TerminateConventionRequest& req,
+                                         v1::Convention& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "conventions", "name", v);
   if (!req.has_termination()) v.Add("termination", "required");
@@ -383,7 +393,9 @@ void PartnerService::TerminateConvention(const CallContext& call, const v1::Term
   });
 }
 
-void PartnerService::ImportConvention(const CallContext& call, const v1::ImportConventionRequest& req, v1::ImportConventionResponse& resp) {
+void PartnerService::ImportConvention(const CallContext& call,
+                                      const v1::ImportConventionRequest& req,
+                                      v1::ImportConventionResponse& resp) {
   const auto today = CivilDate::InParis(call.now);
   Violations v;
   ValidateImportRequest(req, v);
@@ -454,8 +466,7 @@ void PartnerService::ImportConvention(const CallContext& call, const v1::ImportC
                                  ToCivil(req.end_date()));
     }
     if (!conv_id) conv_id = repo.Insert(conv);
-    if (!done)
-      RememberRequest(tx, req.request_id(), "ImportConvention", ConventionName(*conv_id));
+    if (!done) RememberRequest(tx, req.request_id(), "ImportConvention", ConventionName(*conv_id));
 
     *resp.mutable_convention() = LoadConvention(repo, *conv_id, today);
     for (const auto& w : plan.warnings) {

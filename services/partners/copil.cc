@@ -45,7 +45,9 @@ void RequireConvention(CopilRepository& repo, const std::string& id) {
 
 }  // namespace
 
-void PartnerService::CreateCopilMember(const CallContext& call, const v1::CreateCopilMemberRequest& req, v1::CopilMember& resp) {
+void PartnerService::CreateCopilMember(const CallContext& call,
+                                       const v1::CreateCopilMemberRequest& req,
+                                       v1::CopilMember& resp) {
   const auto& m = req.member();
   Violations v;
   std::optional<std::string> convention_id, organisation_id;
@@ -62,8 +64,7 @@ void PartnerService::CreateCopilMember(const CallContext& call, const v1::Create
     ObjectAccess(tx, call.principal).RequireAdministers(*convention_id, "appoint COPIL members");
     if (organisation_id) {
       const int kind = OrganisationRepository(tx).KindOf(*organisation_id);
-      if (kind == 0)
-        throw NotFoundError("member.organisation: " + m.organisation() + " not found");
+      if (kind == 0) throw NotFoundError("member.organisation: " + m.organisation() + " not found");
       // Art. 8: the COPIL gathers representatives of the parties; only resource persons with a
       // consultative voice come from outside the convention.
       if (m.college() != v1::COLLEGE_CONSULTATIVE &&
@@ -87,7 +88,9 @@ void PartnerService::CreateCopilMember(const CallContext& call, const v1::Create
   });
 }
 
-void PartnerService::ListCopilMembers(const CallContext& call, const v1::ListCopilMembersRequest& req, v1::ListCopilMembersResponse& resp) {
+void PartnerService::ListCopilMembers(const CallContext& call,
+                                      const v1::ListCopilMembersRequest& req,
+                                      v1::ListCopilMembersResponse& resp) {
   Violations v;
   auto convention_id = ParseResourceName(req.convention(), "conventions", "convention", v);
   auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
@@ -101,7 +104,9 @@ void PartnerService::ListCopilMembers(const CallContext& call, const v1::ListCop
   });
 }
 
-void PartnerService::DeleteCopilMember(const CallContext& call, const v1::DeleteCopilMemberRequest& req, v1::DeleteCopilMemberResponse& resp) {
+void PartnerService::DeleteCopilMember(const CallContext& call,
+                                       const v1::DeleteCopilMemberRequest& req,
+                                       v1::DeleteCopilMemberResponse& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "copilMembers", "name", v);
   v.ThrowIfAny();
@@ -114,7 +119,9 @@ void PartnerService::DeleteCopilMember(const CallContext& call, const v1::Delete
   });
 }
 
-void PartnerService::CheckCopilComposition(const CallContext& call, const v1::CheckCopilCompositionRequest& req, v1::CopilComposition& resp) {
+void PartnerService::CheckCopilComposition(const CallContext& call,
+                                           const v1::CheckCopilCompositionRequest& req,
+                                           v1::CopilComposition& resp) {
   Violations v;
   auto convention_id = ParseResourceName(req.convention(), "conventions", "convention", v);
   v.ThrowIfAny();

@@ -77,7 +77,8 @@ v1::Facility LoadFacility(FacilityRepository& repo, const std::string& id,
 
 }  // namespace
 
-void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFacilityRequest& req, v1::Facility& resp) {
+void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFacilityRequest& req,
+                                    v1::Facility& resp) {
   const auto& f = req.facility();
   Violations v;
   ValidateFacility(f, "facility.", v);
@@ -99,7 +100,8 @@ void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFac
   });
 }
 
-void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityRequest& req, v1::Facility& resp) {
+void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityRequest& req,
+                                 v1::Facility& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "facilities", "name", v);
   v.ThrowIfAny();
@@ -109,7 +111,8 @@ void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityR
   });
 }
 
-void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacilitiesRequest& req, v1::ListFacilitiesResponse& resp) {
+void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacilitiesRequest& req,
+                                    v1::ListFacilitiesResponse& resp) {
   Violations v;
   auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
   FacilityFilter filter;
@@ -131,7 +134,8 @@ void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacil
   });
 }
 
-void PartnerService::UpdateFacility(const CallContext& call, const v1::UpdateFacilityRequest& req, v1::Facility& resp) {
+void PartnerService::UpdateFacility(const CallContext& call, const v1::UpdateFacilityRequest& req,
+                                    v1::Facility& resp) {
   const auto& patch = req.facility();
   Violations v;
   auto id = ParseResourceName(patch.name(), "facilities", "facility.name", v);

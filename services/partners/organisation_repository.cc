@@ -152,11 +152,10 @@ int OrganisationRepository::KindOf(const std::string& id) {
 }
 
 std::string OrganisationRepository::Insert(const v1::Organisation& o) {
-  const auto id =
-      tx_.exec_prepared1("org_insert", static_cast<int>(o.kind()), o.display_name(), o.siren(),
-                         o.insee_code(), IdOf(o.parent_epci()), o.ao_competence_transferred(),
-                         o.departement())[0]
-          .as<std::string>();
+  const auto id = tx_.exec_prepared1("org_insert", static_cast<int>(o.kind()), o.display_name(),
+                                     o.siren(), o.insee_code(), IdOf(o.parent_epci()),
+                                     o.ao_competence_transferred(), o.departement())[0]
+                      .as<std::string>();
   ReplacePopulations(id, o);
   return id;
 }

@@ -57,13 +57,16 @@ v1::Representative LoadRepresentative(OrganisationRepository& repo, const std::s
 
 const std::set<std::string> kUpdatableOrganisationFields = {
     "display_name", "siren",       "insee_code",
-    "parent_epci",  "populations", "ao_competence_transferred", "departement"};
+    "parent_epci",  "populations", "ao_competence_transferred",
+    "departement"};
 const std::set<std::string> kUpdatableRepresentativeFields = {"person_name", "title",
                                                               "mandate_start", "mandate_end"};
 
 }  // namespace
 
-void PartnerService::CreateOrganisation(const CallContext& call, const v1::CreateOrganisationRequest& req, v1::Organisation& resp) {
+void PartnerService::CreateOrganisation(const CallContext& call,
+                                        const v1::CreateOrganisationRequest& req,
+                                        v1::Organisation& resp) {
   v1::Organisation organisation = req.organisation();
   DeriveOrganisationFields(organisation);
   Violations v;
@@ -84,7 +87,8 @@ void PartnerService::CreateOrganisation(const CallContext& call, const v1::Creat
   });
 }
 
-void PartnerService::GetOrganisation(const CallContext& call, const v1::GetOrganisationRequest& req, v1::Organisation& resp) {
+void PartnerService::GetOrganisation(const CallContext& call, const v1::GetOrganisationRequest& req,
+                                     v1::Organisation& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "organisations", "name", v);
   v.ThrowIfAny();
@@ -94,7 +98,9 @@ void PartnerService::GetOrganisation(const CallContext& call, const v1::GetOrgan
   });
 }
 
-void PartnerService::ListOrganisations(const CallContext& call, const v1::ListOrganisationsRequest& req, v1::ListOrganisationsResponse& resp) {
+void PartnerService::ListOrganisations(const CallContext& call,
+                                       const v1::ListOrganisationsRequest& req,
+                                       v1::ListOrganisationsResponse& resp) {
   Violations v;
   auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
   OrganisationFilter filter;
@@ -116,7 +122,9 @@ void PartnerService::ListOrganisations(const CallContext& call, const v1::ListOr
   });
 }
 
-void PartnerService::UpdateOrganisation(const CallContext& call, const v1::UpdateOrganisationRequest& req, v1::Organisation& resp) {
+void PartnerService::UpdateOrganisation(const CallContext& call,
+                                        const v1::UpdateOrganisationRequest& req,
+                                        v1::Organisation& resp) {
   Violations v;
   const auto& patch = req.organisation();
   auto id = ParseResourceName(patch.name(), "organisations", "organisation.name", v);
@@ -152,11 +160,12 @@ void PartnerService::UpdateOrganisation(const CallContext& call, const v1::Updat
   });
 }
 
-void PartnerService::CreateRepresentative(const CallContext& call, const v1::CreateRepresentativeRequest& req, v1::Representative& resp) {
+void PartnerService::CreateRepresentative(const CallContext& call,
+                                          const v1::CreateRepresentativeRequest& req,
+                                          v1::Representative& resp) {
   const auto& r = req.representative();
   Violations v;
-  auto org =
-      ParseResourceName(r.organisation(), "organisations", "representative.organisation", v);
+  auto org = ParseResourceName(r.organisation(), "organisations", "representative.organisation", v);
   ValidateRepresentative(r, "representative.", v);
   CheckRequestId(req.request_id(), "request_id", v);
   v.ThrowIfAny();
@@ -178,7 +187,9 @@ void PartnerService::CreateRepresentative(const CallContext& call, const v1::Cre
   });
 }
 
-void PartnerService::GetRepresentative(const CallContext& call, const v1::GetRepresentativeRequest& req, v1::Representative& resp) {
+void PartnerService::GetRepresentative(const CallContext& call,
+                                       const v1::GetRepresentativeRequest& req,
+                                       v1::Representative& resp) {
   Violations v;
   auto id = ParseResourceName(req.name(), "representatives", "name", v);
   v.ThrowIfAny();
@@ -188,7 +199,9 @@ void PartnerService::GetRepresentative(const CallContext& call, const v1::GetRep
   });
 }
 
-void PartnerService::ListRepresentatives(const CallContext& call, const v1::ListRepresentativesRequest& req, v1::ListRepresentativesResponse& resp) {
+void PartnerService::ListRepresentatives(const CallContext& call,
+                                         const v1::ListRepresentativesRequest& req,
+                                         v1::ListRepresentativesResponse& resp) {
   Violations v;
   auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
   auto org = ParseResourceName(req.organisation(), "organisations", "organisation", v,
@@ -201,7 +214,9 @@ void PartnerService::ListRepresentatives(const CallContext& call, const v1::List
   });
 }
 
-void PartnerService::UpdateRepresentative(const CallContext& call, const v1::UpdateRepresentativeRequest& req, v1::Representative& resp) {
+void PartnerService::UpdateRepresentative(const CallContext& call,
+                                          const v1::UpdateRepresentativeRequest& req,
+                                          v1::Representative& resp) {
   const auto& patch = req.representative();
   Violations v;
   auto id = ParseResourceName(patch.name(), "representatives", "representative.name", v);

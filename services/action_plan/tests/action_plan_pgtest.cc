@@ -209,8 +209,11 @@ TEST_F(ActionPlanTest, OnlyTheSecretariatAndTheCafChangeThePlan) {
   v1::Action out;
   EXPECT_EQ(CreateAction(ActionDraft(1, marmande_), &out, AgentOf(marmande_)).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(
-      CreateAction(ActionDraft(1, marmande_), &out, TestToken({Role::kCafAgent}, "", "caf")).ok());
+  // A Caf agent without an organisation, or of another Caf, does not even see the plan.
+  EXPECT_EQ(CreateAction(ActionDraft(1, marmande_), &out, TestToken({Role::kCafAgent}, "", "caf"))
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &out, CafAgent()).ok());
   v1::UpdateActionRequest update;
   update.mutable_action()->set_name(out.name());
   update.mutable_action()->set_title("Pirated");
@@ -233,7 +236,7 @@ TEST_F(ActionPlanTest, OnlyTheSecretariatAndTheCafChangeThePlan) {
   EXPECT_EQ(axis_after.title(), "Garantir l'équité d'accès et la qualité des accueils");
   EXPECT_EQ(
       stub_->GetAxis(AuthedContext(AgentOf(outsider_)).get(), get_axis, &axis_after).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+      grpc::StatusCode::NOT_FOUND);
   v1::CreateAxisRequest axis;
   axis.mutable_axis()->set_convention(convention_);
   axis.mutable_axis()->set_number(2);
@@ -242,11 +245,11 @@ TEST_F(ActionPlanTest, OnlyTheSecretariatAndTheCafChangeThePlan) {
   EXPECT_EQ(
       stub_->CreateAxis(AuthedContext(AgentOf(marmande_)).get(), axis, &axis_out).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
-  // A commune outside the convention does not even read it.
+  // A commune outside the convention does not even read it (AIP-211).
   v1::GetActionRequest get;
   get.set_name(out.name());
   EXPECT_EQ(stub_->GetAction(AuthedContext(AgentOf(outsider_)).get(), get, &ignored).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(CountActions(), 1);
 }
 
@@ -285,7 +288,7 @@ TEST_F(ActionPlanTest, RefusesBadReports) {
   v1::ProgressReport out;
   auto status = Report(action.name(), "2024-Q4", v1::IN_PROGRESS, 10, Secretariat(), &out);
   EXPECT_THAT(ViolatedFields(status), ElementsAre("report.quarter"));  // before the period
-  const auto future = Quarter::Of(CivilDate::Today().AddMonths(3)).ToString();
+  const auto future = Quarter::Of(kToday.AddMonths(3)).ToString();
   status = Report(action.name(), future, v1::IN_PROGRESS, 10, Secretariat(), &out);
   EXPECT_THAT(ViolatedFields(status), ElementsAre("report.quarter"));
   status = Report(action.name(), "2025-Q1", v1::IN_PROGRESS, 101, Secretariat(), &out);
@@ -339,7 +342,138 @@ TEST_F(ActionPlanTest, TrackingTableFlagsAndRollsUp) {
   req.set_quarter("2026-Q1");
   EXPECT_EQ(
       stub_->GetTrackingTable(AuthedContext(AgentOf(outsider_)).get(), req, &table).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+      grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace ctg::action_plan
+
+namespace ctg::action_plan {
+namespace {
+
+// AIP-211: an object the caller may not read answers exactly like one that does not exist, so a
+// stranger cannot learn whether a convention's axis, action or plan exists.
+TEST_F(ActionPlanTest, AStrangerCannotTellAnUnreadableObjectFromAMissingOne) {
+  v1::Action action;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &action).ok());
+  const std::string missing_uuid = "00000000-0000-4000-8000-000000000000";
+  const auto stranger = AgentOf(outsider_);
+  // Replaces the uuid of `name` in `message` by a placeholder.
+  auto normalise = [](std::string message, const std::string& name) {
+    const auto id = name.substr(name.find('/') + 1);
+    for (size_t at; (at = message.find(id)) != std::string::npos;) {
+      message.replace(at, id.size(), "<id>");
+    }
+    return message;
+  };
+  auto same = [&](const std::function<grpc::Status(const std::string&)>& call,
+                  const std::string& existing, const std::string& missing) {
+    const auto a = call(existing), b = call(missing);
+    EXPECT_EQ(a.error_code(), grpc::StatusCode::NOT_FOUND) << existing;
+    EXPECT_EQ(a.error_code(), b.error_code()) << existing;
+    EXPECT_EQ(normalise(a.error_message(), existing), normalise(b.error_message(), missing));
+  };
+  same(
+      [&](const std::string& name) {
+        v1::GetAxisRequest req;
+        req.set_name(name);
+        v1::Axis out;
+        return stub_->GetAxis(AuthedContext(stranger).get(), req, &out);
+      },
+      axis_, "axes/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::GetActionRequest req;
+        req.set_name(name);
+        v1::Action out;
+        return stub_->GetAction(AuthedContext(stranger).get(), req, &out);
+      },
+      action.name(), "actions/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::ListProgressReportsRequest req;
+        req.set_action(name);
+        v1::ListProgressReportsResponse out;
+        return stub_->ListProgressReports(AuthedContext(stranger).get(), req, &out);
+      },
+      action.name(), "actions/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::ListAxesRequest req;
+        req.set_convention(name);
+        v1::ListAxesResponse out;
+        return stub_->ListAxes(AuthedContext(stranger).get(), req, &out);
+      },
+      convention_, "conventions/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::GetTrackingTableRequest req;
+        req.set_convention(name);
+        req.set_quarter("2026-Q1");
+        v1::TrackingTable out;
+        return stub_->GetTrackingTable(AuthedContext(stranger).get(), req, &out);
+      },
+      convention_, "conventions/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::CreateProgressReportRequest req;
+        req.mutable_report()->set_action(name);
+        req.mutable_report()->set_quarter("2026-Q1");
+        req.mutable_report()->set_status(v1::IN_PROGRESS);
+        req.mutable_report()->set_completion_percent(10);
+        v1::ProgressReport out;
+        return stub_->CreateProgressReport(AuthedContext(stranger).get(), req, &out);
+      },
+      action.name(), "actions/" + missing_uuid);
+  same(
+      [&](const std::string& name) {
+        v1::UpdateAxisRequest req;
+        req.mutable_axis()->set_name(name);
+        req.mutable_axis()->set_title("x");
+        req.mutable_update_mask()->add_paths("title");
+        v1::Axis out;
+        // A Caf agent of another Caf: as much a stranger to this plan.
+        return stub_->UpdateAxis(
+            AuthedContext(ctg::testing::TestToken({Role::kCafAgent}, outsider_, "caf33")).get(),
+            req, &out);
+      },
+      axis_, "axes/" + missing_uuid);
+}
+
+// The cdsf and auditors read the plans of their own département only.
+TEST_F(ActionPlanTest, CdsfAndAuditorsReadWithinTheirDepartement) {
+  const auto cdsf47 = CreateOrganisation(::ctg::partners::v1::CDSF, "CDSF 47", "", "47");
+  const auto cdsf33 = CreateOrganisation(::ctg::partners::v1::CDSF, "CDSF 33", "", "33");
+  v1::ListAxesRequest req;
+  req.set_convention(convention_);
+  v1::ListAxesResponse out;
+  auto status = stub_->ListAxes(
+      AuthedContext(ctg::testing::TestToken({Role::kCdsf}, cdsf47, "cdsf47")).get(), req, &out);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(out.axes_size(), 1);
+  EXPECT_EQ(
+      stub_
+          ->ListAxes(
+              AuthedContext(ctg::testing::TestToken({Role::kAuditor}, cdsf33, "audit33")).get(),
+              req, &out)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  // Without an organisation, no département: nothing.
+  EXPECT_EQ(stub_
+                ->ListAxes(AuthedContext(ctg::testing::TestToken({Role::kCdsf}, "", "x")).get(),
+                           req, &out)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Read-only: the cdsf reports nothing (refused by its role before anything is read).
+  v1::CreateProgressReportRequest report;
+  report.mutable_report()->set_action("actions/00000000-0000-4000-8000-000000000000");
+  v1::ProgressReport r;
+  EXPECT_EQ(stub_
+                ->CreateProgressReport(
+                    AuthedContext(ctg::testing::TestToken({Role::kCdsf}, cdsf47, "cdsf47")).get(),
+                    report, &r)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ TEST_F(TableFilesTest, ExportsBothFormatsWithNamesAndMimeTypes) {
 
   v1::ExportedFile denied;
   EXPECT_EQ(Export(v1::XLSX, &denied, AgentOf(outsider_)).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Export(v1::FILE_FORMAT_UNSPECIFIED, &denied).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -291,7 +291,7 @@ TEST_F(TableFilesTest, ABadFileWritesNothingAndListsRowErrors) {
   status = Import(v1::CSV, header + "1,,,,2025-Q3,En cours,40,caf\xE9,,,,,,\r\n", &resp);
   EXPECT_THAT(ViolatedFields(status), UnorderedElementsAre("rows[2].implementation"));
   // A future quarter is refused before the file is read.
-  const auto future = Quarter::Of(CivilDate::Today().AddMonths(3)).ToString();
+  const auto future = Quarter::Of(kToday.AddMonths(3)).ToString();
   status = Import(v1::CSV, ExportOk(v1::CSV), &resp, Secretariat(), "", future);
   EXPECT_THAT(ViolatedFields(status), UnorderedElementsAre("quarter"));
   EXPECT_EQ(ReportSummary(), before);
@@ -324,7 +324,7 @@ TEST_F(TableFilesTest, AnotherCommunesAgentIsDeniedAndNothingIsWritten) {
   EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp, AgentOf(tonneins_)).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp, AgentOf(outsider_)).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ReportSummary(), before);
   // Unchanged rows of other pilots' actions do not stand in the way.
   Set(rows[0], TableColumn::kCompletion, "40");

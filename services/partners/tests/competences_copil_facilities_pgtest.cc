@@ -43,9 +43,11 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
     state_ = CreateOrg(Org(v1::STATE, "Préfecture de Lot-et-Garonne"));
     education_ = CreateOrg(Org(v1::EDUCATION_NATIONALE, "DSDEN de Lot-et-Garonne"));
     association_ = CreateOrg(Org(v1::ASSOCIATION, "Association Les Petits Pas"));
+    convention_ = WriteConvention();
   }
 
-  static std::string Admin() { return TestToken({Role::kCopilSecretariat}, "", "secretariat"); }
+  // An administrator of the convention: an agent of its Caf party.
+  std::string Admin() const { return TestToken({Role::kCafAgent}, caf_.name(), "caf"); }
   static std::string AgentOf(const v1::Organisation& o) {
     return TestToken({Role::kCollectivityAgent}, o.name(), "agent-" + o.display_name());
   }
@@ -75,25 +77,35 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
     v1::CreateOrganisationRequest req;
     *req.mutable_organisation() = o;
     v1::Organisation out;
-    auto status = stub_->CreateOrganisation(AuthedContext(Admin()).get(), req, &out);
+    auto status = stub_->CreateOrganisation(AuthedContext(Registry()).get(), req, &out);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return out;
   }
 
-  // A convention row written directly (the conventions RPCs are tested elsewhere).
-  std::string InsertConvention() {
+  // The convention of every test, written directly (the conventions RPCs are tested elsewhere):
+  // the EPCI (holding the secretariat), its communes and the other parties, not the association.
+  std::string WriteConvention() {
+    auto id_of = [](const v1::Organisation& o) { return IdOf(o.name()); };
     pqxx::connection conn(db_->url());
     pqxx::work tx(conn);
-    const auto id =
-        tx.exec_params1(
-              "INSERT INTO partners.conventions (title, territory_id, start_date, end_date) "
-              "VALUES ('CTG Val de Garonne 2025-2029', $1::uuid, '2025-01-01', '2029-12-31') "
-              "RETURNING id::text",
-              epci_.name().substr(std::string("organisations/").size()))[0]
-            .as<std::string>();
+    const auto id = tx.exec_params1(
+                          "INSERT INTO partners.conventions (title, territory_id, start_date, "
+                          "end_date, secretariat_id) VALUES ('CTG Val de Garonne 2025-2029', "
+                          "$1::uuid, '2025-01-01', '2029-12-31', $1::uuid) RETURNING id::text",
+                          id_of(epci_))[0]
+                        .as<std::string>();
+    int position = 0;
+    for (const auto* o : {&epci_, &marmande_, &tonneins_, &bazeille_, &agme_, &caf_, &departement_,
+                          &state_, &education_}) {
+      tx.exec_params0(
+          "INSERT INTO partners.convention_parties (convention_id, organisation_id, position) "
+          "VALUES ($1::uuid, $2::uuid, $3)",
+          id, id_of(*o), ++position);
+    }
     tx.commit();
     return "conventions/" + id;
   }
+  std::string InsertConvention() const { return convention_; }
 
   int CountRows(const std::string& table) {
     pqxx::connection conn(db_->url());
@@ -103,7 +115,8 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
 
   // ---- AO competences ----
   grpc::Status Competences(const std::string& organisation, const CivilDate& date,
-                           v1::AoCompetences* out, const std::string& token = Admin()) {
+                           v1::AoCompetences* out, std::string token = "") {
+    if (token.empty()) token = Admin();
     v1::GetAoCompetencesRequest req;
     req.set_organisation(organisation);
     *req.mutable_date() = date.ToProto();
@@ -122,15 +135,17 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
     m.set_role(role);
     return m;
   }
-  grpc::Status AddMember(const v1::CopilMember& m, v1::CopilMember* out,
-                         const std::string& token = Admin(), const std::string& request_id = "") {
+  grpc::Status AddMember(const v1::CopilMember& m, v1::CopilMember* out, std::string token = "",
+                         const std::string& request_id = "") {
+    if (token.empty()) token = Admin();
     v1::CreateCopilMemberRequest req;
     *req.mutable_member() = m;
     req.set_request_id(request_id);
     return stub_->CreateCopilMember(AuthedContext(token).get(), req, out);
   }
   grpc::Status Check(const std::string& convention, v1::CopilComposition* out,
-                     const std::string& token = Admin()) {
+                     std::string token = "") {
+    if (token.empty()) token = Admin();
     v1::CheckCopilCompositionRequest req;
     req.set_convention(convention);
     return stub_->CheckCopilComposition(AuthedContext(token).get(), req, out);
@@ -179,9 +194,9 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
     *f.mutable_opening_date() = CivilDate{2010, 9, 1}.ToProto();
     return f;
   }
-  grpc::Status CreateFacility(const v1::Facility& f, v1::Facility* out,
-                              const std::string& token = Admin(),
+  grpc::Status CreateFacility(const v1::Facility& f, v1::Facility* out, std::string token = "",
                               const std::string& request_id = "") {
+    if (token.empty()) token = Admin();
     v1::CreateFacilityRequest req;
     *req.mutable_facility() = f;
     req.set_request_id(request_id);
@@ -195,7 +210,8 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
     return out;
   }
   grpc::Status UpdateFacility(const v1::Facility& patch, std::vector<std::string> paths,
-                              v1::Facility* out, const std::string& token = Admin()) {
+                              v1::Facility* out, std::string token = "") {
+    if (token.empty()) token = Admin();
     v1::UpdateFacilityRequest req;
     *req.mutable_facility() = patch;
     for (const auto& p : paths) req.mutable_update_mask()->add_paths(p);
@@ -204,6 +220,7 @@ class CompetencesCopilFacilitiesTest : public PartnersServiceTest {
 
   v1::Organisation epci_, marmande_, tonneins_, bazeille_, agme_, caf_, departement_, state_,
       education_, association_;
+  std::string convention_;
 };
 
 std::vector<v1::AoCompetence> Held(const v1::AoCompetences& r) {
@@ -309,7 +326,8 @@ TEST_F(CompetencesCopilFacilitiesTest, CompetencesBadRequests) {
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Competences(caf_.name(), CivilDate{2026, 1, 1}, &r).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Competences(marmande_.name(), CivilDate{2026, 1, 1}, &r, "").error_code(),
+  req.mutable_date()->set_day(1);
+  EXPECT_EQ(stub_->GetAoCompetences(AuthedContext("").get(), req, &r).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 
   // A commune without any legal population: thresholds cannot be applied.
@@ -706,11 +724,25 @@ TEST_F(CompetencesCopilFacilitiesTest, AgentsOnlyTouchTheirOwnFacilities) {
       grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(CountRows("facilities"), 0);
 
-  // A crèche of Marmande managed by an association.
+  // A crèche of Marmande managed by an association: Marmande's agent may not record a facility
+  // managed by someone else, even naming Marmande as its supporting AO; the Caf of the
+  // convention (or its secretariat) records it.
   v1::Facility creche_in = Creche();
   creche_in.set_manager(association_.name());
   v1::Facility creche;
-  ASSERT_TRUE(CreateFacility(creche_in, &creche, AgentOf(marmande_)).ok());
+  EXPECT_EQ(CreateFacility(creche_in, &creche, AgentOf(marmande_)).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Nor one managed by Tonneins, located in Tonneins.
+  v1::Facility elsewhere = Creche();
+  elsewhere.set_manager(tonneins_.name());
+  elsewhere.set_commune(tonneins_.name());
+  EXPECT_EQ(CreateFacility(elsewhere, &creche, AgentOf(marmande_)).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CountRows("facilities"), 0);
+  ASSERT_TRUE(CreateFacility(creche_in, &creche, Admin()).ok());
+  const auto secretariat = TestToken({Role::kCopilSecretariat}, epci_.name(), "secretariat");
+  v1::Facility by_secretariat;
+  ASSERT_TRUE(CreateFacility(elsewhere, &by_secretariat, secretariat).ok());
 
   // Tonneins' agent cannot update it.
   v1::Facility patch;
@@ -756,6 +788,58 @@ TEST_F(CompetencesCopilFacilitiesTest, FacilityRequestIdMakesCreateIdempotent) {
   ASSERT_TRUE(CreateFacility(Creche(), &second, Admin(), request_id).ok());
   EXPECT_EQ(first.name(), second.name());
   EXPECT_EQ(CountRows("facilities"), 1);
+}
+
+}  // namespace
+}  // namespace ctg::partners
+
+namespace ctg::partners {
+namespace {
+
+// Art. 8: the COPIL gathers representatives of the parties. A Caf that is not a party cannot sit
+// in the Caf college (nor co-chair it), and the parity check never counts it; resource persons
+// with a consultative voice are the only members from outside.
+TEST_F(CompetencesCopilFacilitiesTest, CopilMembersComeFromThePartiesOnly) {
+  const auto convention = InsertConvention();
+  const auto other_caf = CreateOrg(Org(v1::CAF, "Caf de la Gironde"));
+  v1::CopilMember out;
+  auto status =
+      AddMember(Member(convention, v1::COLLEGE_CAF, other_caf, "Intruse", v1::CO_CHAIR), &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("member.organisation"));
+  // The association is not a party either; as a consultative member it may sit.
+  status = AddMember(Member(convention, v1::COLLEGE_COMMUNES, association_, "X"), &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = AddMember(
+      Member(convention, v1::COLLEGE_CONSULTATIVE, association_, "Directrice de l'association"),
+      &out);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(CountRows("copil_members"), 1);
+  // The Caf of the convention sits and co-chairs.
+  ASSERT_TRUE(
+      AddMember(Member(convention, v1::COLLEGE_CAF, caf_, "Béatrice Lavit", v1::CO_CHAIR), &out)
+          .ok());
+}
+
+// The convention's administrators are its Caf party and the organisation holding its
+// secretariat; a Caf agent of another Caf, or a secretariat agent of another organisation, is
+// refused (PERMISSION_DENIED: the COPIL is public, the caller may know it exists).
+TEST_F(CompetencesCopilFacilitiesTest, OnlyThisConventionsAdministratorsChangeItsCopil) {
+  const auto convention = InsertConvention();
+  const auto other_caf = CreateOrg(Org(v1::CAF, "Caf de la Gironde"));
+  v1::CopilMember out;
+  for (const auto& token :
+       {TestToken({Role::kCafAgent}, other_caf.name(), "caf33"),
+        TestToken({Role::kCopilSecretariat}, marmande_.name(), "not-the-secretariat"),
+        TestToken({Role::kCafAgent}, "", "caf-without-organisation")}) {
+    EXPECT_EQ(AddMember(Member(convention, v1::COLLEGE_CAF, caf_, "X"), &out, token).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(CountRows("copil_members"), 0);
+  const auto secretariat = TestToken({Role::kCopilSecretariat}, epci_.name(), "secretariat");
+  EXPECT_TRUE(
+      AddMember(Member(convention, v1::COLLEGE_CAF, caf_, "Virginie Monti"), &out, secretariat)
+          .ok());
 }
 
 }  // namespace

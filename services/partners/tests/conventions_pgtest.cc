@@ -37,10 +37,6 @@ constexpr char kUnknownOrganisation[] = "organisations/00000000-0000-4000-8000-0
 constexpr char kUnknownRepresentative[] = "representatives/00000000-0000-4000-8000-000000000000";
 constexpr char kUnknownConvention[] = "conventions/00000000-0000-4000-8000-000000000000";
 
-google::type::Date Days(int offset) {
-  return CivilDate::FromDays(CivilDate::Today().ToDays() + offset).ToProto();
-}
-
 std::string Dir(const char* env, const char* fallback) {
   const char* value = std::getenv(env);
   return value != nullptr && *value != '\0' ? value : fallback;
@@ -48,7 +44,12 @@ std::string Dir(const char* env, const char* fallback) {
 
 class ConventionsTest : public PartnersServiceTest {
  protected:
-  static std::string Admin() { return TestToken({Role::kCopilSecretariat}, "", "secretariat"); }
+  // An administrator of the conventions of most tests: an agent of their Caf party (before the
+  // Caf exists, the registry's administrator).
+  std::string Admin() const {
+    return caf_.name().empty() ? Registry() : TestToken({Role::kCafAgent}, caf_.name(), "caf");
+  }
+  using PartnersServiceTest::AgentOf;
   static std::string AgentOf(const v1::Organisation& o) {
     return TestToken({Role::kCollectivityAgent}, o.name(), "agent");
   }
@@ -60,7 +61,7 @@ class ConventionsTest : public PartnersServiceTest {
     req.mutable_organisation()->set_display_name(name);
     req.mutable_organisation()->set_insee_code(insee);
     v1::Organisation out;
-    EXPECT_TRUE(stub_->CreateOrganisation(AuthedContext(Admin()).get(), req, &out).ok());
+    EXPECT_TRUE(stub_->CreateOrganisation(AuthedContext(Registry()).get(), req, &out).ok());
     return out;
   }
   v1::Representative Rep(const v1::Organisation& o, const std::string& person,
@@ -70,7 +71,7 @@ class ConventionsTest : public PartnersServiceTest {
     req.mutable_representative()->set_person_name(person);
     req.mutable_representative()->set_title(title);
     v1::Representative out;
-    EXPECT_TRUE(stub_->CreateRepresentative(AuthedContext(Admin()).get(), req, &out).ok());
+    EXPECT_TRUE(stub_->CreateRepresentative(AuthedContext(Registry()).get(), req, &out).ok());
     return out;
   }
 
@@ -104,8 +105,9 @@ class ConventionsTest : public PartnersServiceTest {
     return c;
   }
 
-  grpc::Status Create(const v1::Convention& c, v1::Convention* out,
-                      const std::string& token = Admin(), const std::string& request_id = "") {
+  grpc::Status Create(const v1::Convention& c, v1::Convention* out, std::string token = "",
+                      const std::string& request_id = "") {
+    if (token.empty()) token = Admin();
     v1::CreateConventionRequest req;
     *req.mutable_convention() = c;
     req.set_request_id(request_id);
@@ -119,8 +121,9 @@ class ConventionsTest : public PartnersServiceTest {
     return out;
   }
   grpc::Status Sign(const std::string& convention, const v1::Representative& rep,
-                    v1::Convention* out, const std::string& token = Admin(),
+                    v1::Convention* out, std::string token = "",
                     const google::type::Date& on = Days(-30), const std::string& etag = "") {
+    if (token.empty()) token = Admin();
     v1::SignConventionRequest req;
     req.set_name(convention);
     req.set_representative(rep.name());
@@ -139,8 +142,8 @@ class ConventionsTest : public PartnersServiceTest {
     return c;
   }
   grpc::Status Amend(const std::string& convention, std::vector<std::string> changes,
-                     v1::Convention* out, const std::string& token = Admin(),
-                     const std::string& etag = "") {
+                     v1::Convention* out, std::string token = "", const std::string& etag = "") {
+    if (token.empty()) token = Admin();
     v1::AddAmendmentRequest req;
     req.set_name(convention);
     *req.mutable_signed_on() = Days(0);
@@ -149,8 +152,9 @@ class ConventionsTest : public PartnersServiceTest {
     return stub_->AddAmendment(AuthedContext(token).get(), req, out);
   }
   grpc::Status Terminate(const std::string& convention, const v1::Termination& t,
-                         v1::Convention* out, const std::string& token = Admin(),
+                         v1::Convention* out, std::string token = "",
                          const std::string& etag = "") {
+    if (token.empty()) token = Admin();
     v1::TerminateConventionRequest req;
     req.set_name(convention);
     *req.mutable_termination() = t;
@@ -483,7 +487,7 @@ TEST_F(ConventionsTest, TerminationFollowsArticle14) {
   t.set_ground(v1::MUTUAL_CONSENT);
   t.set_initiated_by(marmande_.name());
   *t.mutable_notice_date() = Days(0);
-  *t.mutable_effective_date() = CivilDate::Today().AddMonths(6).ToProto();
+  *t.mutable_effective_date() = kToday.AddMonths(6).ToProto();
   t.set_reason("Dénonciation par la commune");
   EXPECT_EQ(Terminate(draft.name(), t, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 
@@ -491,7 +495,7 @@ TEST_F(ConventionsTest, TerminationFollowsArticle14) {
   // Six months' notice, one day short.
   auto short_notice = t;
   *short_notice.mutable_effective_date() =
-      CivilDate::FromDays(CivilDate::Today().AddMonths(6).ToDays() - 1).ToProto();
+      CivilDate::FromDays(kToday.AddMonths(6).ToDays() - 1).ToProto();
   auto status = Terminate(c.name(), short_notice, &out);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(ViolatedFields(status), ElementsAre("termination.effective_date"));

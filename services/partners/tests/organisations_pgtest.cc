@@ -35,7 +35,7 @@ class OrganisationsTest : public PartnersServiceTest {
     return resp.organisations_size();
   }
 
-  static std::string Admin() { return TestToken({Role::kCopilSecretariat}, "", "secretariat"); }
+  static std::string Admin() { return Registry(); }
 
   static v1::Organisation Epci() {
     v1::Organisation o;
@@ -314,6 +314,205 @@ TEST_F(OrganisationsTest, RepresentativesLifecycle) {
   get.set_name("representatives/00000000-0000-4000-8000-000000000000");
   EXPECT_EQ(stub_->GetRepresentative(AuthedContext(Admin()).get(), get, &out).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace ctg::partners
+
+namespace ctg::partners {
+namespace {
+
+// Property-level authorization (OWASP API3): the identifiers and the figures that decide the
+// AO competences are reference data. A commune's agent changes its display name, never them.
+class ReferenceFieldsTest : public PartnersServiceTest {
+ protected:
+  void SetUp() override {
+    PartnersServiceTest::SetUp();
+    epci_ = CreateOrg(v1::EPCI, "Val de Garonne Agglomération", "", "", "47");
+    marmande_ = CreateOrg(v1::COMMUNE, "Marmande", "47157", epci_.name());
+  }
+
+  v1::Organisation CreateOrg(v1::OrganisationKind kind, const std::string& name,
+                             const std::string& insee, const std::string& epci,
+                             const std::string& departement = "") {
+    v1::CreateOrganisationRequest req;
+    auto* o = req.mutable_organisation();
+    o->set_kind(kind);
+    o->set_display_name(name);
+    o->set_insee_code(insee);
+    o->set_parent_epci(epci);
+    o->set_departement(departement);
+    if (kind == v1::COMMUNE) {
+      auto* p = o->add_populations();
+      p->set_vintage(2023);
+      p->set_municipale(17000);
+      p->set_totale(17500);
+    }
+    v1::Organisation out;
+    EXPECT_TRUE(stub_->CreateOrganisation(AuthedContext(Registry()).get(), req, &out).ok());
+    return out;
+  }
+
+  grpc::Status Update(const std::string& token, const std::string& path,
+                      const v1::Organisation& patch, v1::Organisation* out) {
+    v1::UpdateOrganisationRequest req;
+    *req.mutable_organisation() = patch;
+    req.mutable_organisation()->set_name(marmande_.name());
+    if (!path.empty()) req.mutable_update_mask()->add_paths(path);
+    return stub_->UpdateOrganisation(AuthedContext(token).get(), req, out);
+  }
+
+  v1::Organisation Fetch(const std::string& name) {
+    v1::GetOrganisationRequest get;
+    get.set_name(name);
+    v1::Organisation out;
+    EXPECT_TRUE(stub_->GetOrganisation(AuthedContext(Registry()).get(), get, &out).ok());
+    return out;
+  }
+
+  v1::Organisation epci_, marmande_;
+};
+
+TEST_F(ReferenceFieldsTest, ACommuneAgentChangesNoReferenceField) {
+  const auto agent = AgentOf(marmande_.name());
+  const auto before = Fetch(marmande_.name());
+  v1::Organisation other_epci = CreateOrg(v1::EPCI, "Autre EPCI", "", "", "47");
+  struct Case {
+    std::string path;
+    v1::Organisation patch;
+  };
+  std::vector<Case> cases;
+  {
+    v1::Organisation p;
+    p.set_siren("200030674");
+    cases.push_back({"siren", p});
+  }
+  {
+    v1::Organisation p;
+    p.set_insee_code("47158");
+    cases.push_back({"insee_code", p});
+  }
+  {
+    v1::Organisation p;
+    p.set_parent_epci(other_epci.name());
+    cases.push_back({"parent_epci", p});
+  }
+  {
+    v1::Organisation p;
+    auto* pop = p.add_populations();
+    pop->set_vintage(2023);
+    pop->set_municipale(2000);
+    pop->set_totale(2100);  // would drop Marmande below the 10,000 threshold
+    cases.push_back({"populations", p});
+  }
+  {
+    v1::Organisation p;
+    p.set_ao_competence_transferred(true);
+    cases.push_back({"ao_competence_transferred", p});
+  }
+  {
+    v1::Organisation p;
+    p.set_departement("33");
+    cases.push_back({"departement", p});
+  }
+  for (const auto& c : cases) {
+    v1::Organisation out;
+    auto status = Update(agent, c.path, c.patch, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << c.path;
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("organisation." + c.path)) << c.path;
+    // The same field without a mask (set in the request) is refused too.
+    status = Update(agent, "", c.patch, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << c.path << " (no mask)";
+  }
+  const auto after = Fetch(marmande_.name());
+  EXPECT_EQ(after.etag(), before.etag());  // nothing was written
+  // Its display name is its own to change.
+  v1::Organisation patch;
+  patch.set_display_name("Ville de Marmande");
+  v1::Organisation out;
+  ASSERT_TRUE(Update(agent, "display_name", patch, &out).ok());
+  EXPECT_EQ(out.display_name(), "Ville de Marmande");
+  // The registry's administrator corrects reference data.
+  patch.Clear();
+  patch.set_siren("214701575");
+  auto status = Update(Registry(), "siren", patch, &out);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(out.siren(), "214701575");
+}
+
+TEST_F(ReferenceFieldsTest, TheDepartementOfACommuneComesFromItsInseeCode) {
+  EXPECT_EQ(marmande_.departement(), "47");
+  auto corse = CreateOrg(v1::COMMUNE, "Ajaccio", "2A004", "");
+  EXPECT_EQ(corse.departement(), "2A");
+  v1::CreateOrganisationRequest req;
+  req.mutable_organisation()->set_kind(v1::COMMUNE);
+  req.mutable_organisation()->set_display_name("Incohérente");
+  req.mutable_organisation()->set_insee_code("47001");
+  req.mutable_organisation()->set_departement("33");
+  v1::Organisation out;
+  auto status = stub_->CreateOrganisation(AuthedContext(Registry()).get(), req, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("organisation.departement"));
+  req.mutable_organisation()->set_departement("4");
+  req.mutable_organisation()->set_kind(v1::CAF);
+  req.mutable_organisation()->clear_insee_code();
+  status = stub_->CreateOrganisation(AuthedContext(Registry()).get(), req, &out);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("organisation.departement"));
+}
+
+// A national deployment: a Caf agent acts for the organisations of the conventions its own Caf
+// is a party to, not for those of another Caf's conventions.
+TEST_F(ReferenceFieldsTest, ACafAgentActsForTheOrganisationsOfItsOwnConventionsOnly) {
+  const auto caf47 = CreateOrg(v1::CAF, "Caf de Lot-et-Garonne", "", "", "47");
+  const auto caf33 = CreateOrg(v1::CAF, "Caf de la Gironde", "", "", "33");
+  const auto cub = CreateOrg(v1::EPCI, "Bordeaux Métropole", "", "", "33");
+  const auto bordeaux = CreateOrg(v1::COMMUNE, "Bordeaux", "33063", cub.name());
+  auto convention = [&](const v1::Organisation& caf, const v1::Organisation& epci,
+                        const v1::Organisation& commune) {
+    v1::CreateConventionRequest req;
+    auto* c = req.mutable_convention();
+    c->set_title("CTG " + epci.display_name());
+    c->set_territory(epci.name());
+    *c->mutable_start_date() = Days(-100);
+    *c->mutable_end_date() = Days(1000);
+    for (const auto* o : {&epci, &commune, &caf}) c->add_parties()->set_organisation(o->name());
+    v1::Convention out;
+    const auto status = stub_->CreateConvention(
+        AuthedContext(AgentOf(caf.name(), Role::kCafAgent)).get(), req, &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return out;
+  };
+  const auto vga_ctg = convention(caf47, epci_, marmande_);
+  convention(caf33, cub, bordeaux);
+  EXPECT_EQ(vga_ctg.departement(), "47");
+  EXPECT_EQ(vga_ctg.secretariat(), epci_.name());  // the territory by default (art. 8)
+
+  const auto agent47 = AgentOf(caf47.name(), Role::kCafAgent);
+  v1::UpdateOrganisationRequest req;
+  req.mutable_organisation()->set_name(bordeaux.name());
+  req.mutable_organisation()->set_display_name("Pirated");
+  req.mutable_update_mask()->add_paths("display_name");
+  v1::Organisation out;
+  EXPECT_EQ(stub_->UpdateOrganisation(AuthedContext(agent47).get(), req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Its own convention's commune, reference data included.
+  req.mutable_organisation()->set_name(marmande_.name());
+  req.mutable_organisation()->set_insee_code("47157");
+  req.mutable_update_mask()->add_paths("insee_code");
+  const auto status = stub_->UpdateOrganisation(AuthedContext(agent47).get(), req, &out);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // A Caf agent creates conventions only for its own Caf.
+  v1::CreateConventionRequest create;
+  auto* c = create.mutable_convention();
+  c->set_title("CTG usurpée");
+  c->set_territory(cub.name());
+  *c->mutable_start_date() = Days(0);
+  *c->mutable_end_date() = Days(10);
+  c->add_parties()->set_organisation(cub.name());
+  c->add_parties()->set_organisation(caf33.name());
+  v1::Convention conv;
+  EXPECT_EQ(stub_->CreateConvention(AuthedContext(agent47).get(), create, &conv).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace
