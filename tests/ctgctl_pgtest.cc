@@ -344,3 +344,28 @@ TEST_F(CtgctlTest, CallsGoThroughAGatewayOverTlsAndMutualTls) {
 
 }  // namespace
 }  // namespace ctg::e2e
+
+namespace ctg::e2e {
+namespace {
+
+// The README's table of who may call what is the output of `ctgctl access-table`, printed from
+// the declarations the services enforce: the two cannot drift apart.
+TEST(CtgctlAccessTable, TheReadmeShowsExactlyTheDeclaredAccess) {
+  const CommandResult table = RunCommand({CTGCTL_BINARY, "access-table"}, CleanEnvironment());
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("| CreateOrganisation | caf_agent, registry_admin |"), std::string::npos)
+      << table.out;
+  const std::string readme = ReadFile(std::string(CTG_SOURCE_DIR) + "/README.md");
+  const std::string begin = "<!-- ctgctl access-table: begin -->\n";
+  const std::string end = "<!-- ctgctl access-table: end -->";
+  const auto from = readme.find(begin);
+  const auto to = readme.find(end);
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  EXPECT_EQ(readme.substr(from + begin.size(), to - from - begin.size()), table.out)
+      << "README.md is out of date: paste the output of `ctgctl access-table` between the "
+         "markers";
+}
+
+}  // namespace
+}  // namespace ctg::e2e

@@ -233,10 +233,11 @@ std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& po
 
 }  // namespace
 
-PartnersProcess::PartnersProcess(const std::string& database_url,
-                                 const std::vector<std::string>& extra_flags) {
+ServiceProcess::ServiceProcess(const std::string& binary, const std::string& name,
+                               const std::string& database_url,
+                               const std::vector<std::string>& extra_flags) {
   WriteFile(key_file(), std::string(kJwtKey) + "\n");
-  std::vector<std::string> argv = {CTG_PARTNERS_BINARY,
+  std::vector<std::string> argv = {binary,
                                    "--listen=127.0.0.1:0",
                                    "--metrics-listen=127.0.0.1:0",
                                    "--database-url=" + database_url,
@@ -247,9 +248,23 @@ PartnersProcess::PartnersProcess(const std::string& database_url,
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("service.log"));
   std::tie(grpc_port_, metrics_port_) =
-      WaitForPortFile(*process_, dir_.File("ports"), dir_.File("service.log"), "ctg-partners");
+      WaitForPortFile(*process_, dir_.File("ports"), dir_.File("service.log"), name);
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
+
+namespace {
+std::vector<std::string> WithBackends(const std::string& partners_address,
+                                      std::vector<std::string> flags) {
+  flags.insert(flags.begin(), "--backends=partners=" + partners_address);
+  return flags;
+}
+}  // namespace
+
+ActionPlanProcess::ActionPlanProcess(const std::string& database_url,
+                                     const std::string& partners_address,
+                                     const std::vector<std::string>& extra_flags)
+    : ServiceProcess(CTG_ACTION_PLAN_BINARY, "ctg-action-plan", database_url,
+                     WithBackends(partners_address, extra_flags)) {}
 
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
@@ -276,17 +291,16 @@ bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
 GatewayProcess::GatewayProcess(const std::string& routes, const std::string& key_file,
                                const std::vector<std::string>& extra_flags) {
   WriteFile(dir_.File("routes"), routes);
-  std::vector<std::string> argv = {
-      CTG_GATEWAY_BINARY,
-      "--listen=127.0.0.1:0",
-      "--metrics-listen=127.0.0.1:0",
-      "--plaintext=true",
-      "--routes-file=" + dir_.File("routes"),
-      "--jwt-key-file=" + key_file,
-      "--jwt-issuer=" + std::string(kIssuer),
-      "--jwt-audience=" + std::string(kAudience),
-      "--health-interval-ms=100",
-      "--port-file=" + dir_.File("ports")};
+  std::vector<std::string> argv = {CTG_GATEWAY_BINARY,
+                                   "--listen=127.0.0.1:0",
+                                   "--metrics-listen=127.0.0.1:0",
+                                   "--plaintext=true",
+                                   "--routes-file=" + dir_.File("routes"),
+                                   "--jwt-key-file=" + key_file,
+                                   "--jwt-issuer=" + std::string(kIssuer),
+                                   "--jwt-audience=" + std::string(kAudience),
+                                   "--health-interval-ms=100",
+                                   "--port-file=" + dir_.File("ports")};
   // A flag given twice: the last one wins.
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("gateway.log"));

@@ -115,14 +115,15 @@ bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
                    grpc::health::v1::HealthCheckResponse::ServingStatus wanted,
                    std::chrono::milliseconds timeout);
 
-// The real ctg-partners binary (CTG_PARTNERS_BINARY), started with --listen=127.0.0.1:0,
-// --metrics-listen=127.0.0.1:0, a port file and a key file in its own temporary directory.
-class PartnersProcess {
+// A real service binary, started with --listen=127.0.0.1:0, --metrics-listen=127.0.0.1:0, the
+// test JWT settings, a port file and a key file in its own temporary directory.
+class ServiceProcess {
  public:
-  // Starts the binary against `database_url`, adding `extra_flags`, and waits for its port file
-  // (throws when it does not appear within 30 seconds or the process ends).
-  explicit PartnersProcess(const std::string& database_url,
-                           const std::vector<std::string>& extra_flags = {});
+  // Starts `binary` (named `name` in errors) against `database_url`, adding `extra_flags`, and
+  // waits for its port file (throws when it does not appear within 30 seconds or the process
+  // ends).
+  ServiceProcess(const std::string& binary, const std::string& name,
+                 const std::string& database_url, const std::vector<std::string>& extra_flags);
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -152,6 +153,22 @@ class PartnersProcess {
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
+};
+
+// The real ctg-partners binary (CTG_PARTNERS_BINARY).
+class PartnersProcess : public ServiceProcess {
+ public:
+  explicit PartnersProcess(const std::string& database_url,
+                           const std::vector<std::string>& extra_flags = {})
+      : ServiceProcess(CTG_PARTNERS_BINARY, "ctg-partners", database_url, extra_flags) {}
+};
+
+// The real ctg-action-plan binary (CTG_ACTION_PLAN_BINARY), calling the partners service at
+// `partners_address`.
+class ActionPlanProcess : public ServiceProcess {
+ public:
+  ActionPlanProcess(const std::string& database_url, const std::string& partners_address,
+                    const std::vector<std::string>& extra_flags = {});
 };
 
 // The real ctg-gateway binary (CTG_GATEWAY_BINARY) on 127.0.0.1:0 in plaintext, with the routing

@@ -5,6 +5,7 @@
 //                [--issuer I] [--audience A]
 //   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
 //   ctgctl methods
+//   ctgctl access-table
 //   ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
 //                            --document FILE.json [--communes FILE.csv]
 //   ctgctl load-action-plan --plan FILE.json [--addr ...] [--partners-addr ...] [--token ...]
@@ -38,6 +39,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/access.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/jwt_keys.h"
@@ -67,6 +69,9 @@ constexpr char kUsage[] =
       Address: --addr, else CTG_ADDR, else 127.0.0.1:50051. Token: --token, else CTG_TOKEN.
   ctgctl methods
       Lists every RPC this client knows.
+  ctgctl access-table
+      Prints, from the access declared in the protos, who may call each method (Markdown; the
+      README's role tables are this output).
   ctgctl import-convention [--addr ...] [--token ...] [--timeout-seconds N]
                            --document FILE.json [--communes FILE.csv]
       Imports a convention document (JSON ImportConventionRequest) with the member communes of
@@ -480,6 +485,34 @@ int Methods(const Args& args) {
         if (method->client_streaming() || method->server_streaming()) std::cout << " [streaming]";
         std::cout << "\n";
       }
+    }
+  }
+  return 0;
+}
+
+// Markdown: one table per service of who may call each method, printed from the declarations
+// compiled in (the README embeds this output; a test keeps the two equal).
+int AccessTable(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("access-table takes no argument");
+  for (const auto* file : LinkedFiles()) {
+    for (int s = 0; s < file->service_count(); ++s) {
+      const auto* service = file->service(s);
+      if (service->full_name().rfind("ctg.", 0) != 0) continue;
+      std::cout << "`" << service->full_name() << "`\n\n"
+                << "| method | roles | object-level rule | reserved fields |\n"
+                << "|---|---|---|---|\n";
+      for (const auto& policy : ServicePolicies(*service)) {
+        std::string fields;
+        for (const auto& f : policy.fields) {
+          MethodPolicy only;
+          only.roles = f.roles;
+          fields += (fields.empty() ? "" : "; ") + ("`" + f.path + "`: " + DescribeRoles(only));
+        }
+        std::cout << "| " << policy.method << (policy.read_only ? " (read)" : "") << " | "
+                  << DescribeRoles(policy) << " | " << policy.object_rule << " | " << fields
+                  << " |\n";
+      }
+      std::cout << "\n";
     }
   }
   return 0;
@@ -982,6 +1015,7 @@ int Main(int argc, char** argv) {
       return Call(ParseArgs(argc, argv, 2, WithConnectionFlags({})));
     }
     if (command == "methods") return Methods(ParseArgs(argc, argv, 2, {}));
+    if (command == "access-table") return AccessTable(ParseArgs(argc, argv, 2, {}));
     if (command == "import-convention") {
       return ImportConvention(
           ParseArgs(argc, argv, 2, WithConnectionFlags({"document", "communes"})));

@@ -1,0 +1,206 @@
+// End-to-end test of the real ctg-action-plan binary, with the real ctg-partners binary it calls,
+// on an empty throwaway database (each applies its own migrations): health, reflection, metrics,
+// bad settings, the VGA plan loaded by `ctgctl load-action-plan`, and a SIGTERM that lets an
+// in-flight call finish.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <future>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "e2e_support.h"
+#include "gateway/method_catalog.h"
+
+namespace ctg::e2e {
+namespace {
+
+namespace v1 = ::ctg::action_plan::v1;
+namespace pv1 = ::ctg::partners::v1;
+using grpc::health::v1::HealthCheckResponse;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kService[] = "ctg.action_plan.v1.ActionPlanService";
+
+CommandResult Ctgctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CTGCTL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, CleanEnvironment(), "", seconds(120));
+}
+
+// The value after `label` on its line of `text` ("" when absent).
+std::string LineValue(const std::string& text, const std::string& label) {
+  const auto at = text.find(label);
+  if (at == std::string::npos) return "";
+  const auto end = text.find('\n', at);
+  return text.substr(at + label.size(), end - at - label.size());
+}
+
+class ActionPlanBinaryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new EmptyDatabase();
+    partners_ = new PartnersProcess(db_->url());
+    ASSERT_TRUE(partners_->WaitForHealth(HealthCheckResponse::SERVING, seconds(30)))
+        << partners_->log();
+    plan_ = new ActionPlanProcess(db_->url(), partners_->address());
+    ASSERT_TRUE(plan_->WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << plan_->log();
+  }
+  static void TearDownTestSuite() {
+    delete plan_;
+    delete partners_;
+    delete db_;
+  }
+
+  // Imports the VGA convention as `./ctg up` does (registry_admin); returns the organisation
+  // holding its secretariat ("" when the seed files are missing).
+  static std::string ImportVga() {
+    const std::string document = std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/convention.json";
+    const std::string communes = std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv";
+    if (!std::filesystem::exists(document) || !std::filesystem::exists(communes)) return "";
+    const CommandResult imported =
+        Ctgctl({"import-convention", "--addr", partners_->address(), "--token",
+                Token({"registry_admin"}), "--document", document, "--communes", communes});
+    EXPECT_EQ(imported.exit_code, 0) << imported.err;
+    const std::string secretariat = LineValue(imported.out, "  secrétariat : ");
+    EXPECT_EQ(secretariat.rfind("organisations/", 0), 0u) << imported.out;
+    return secretariat;
+  }
+  // Loads the VGA plan with `token`.
+  static CommandResult LoadPlan(const std::string& token) {
+    return Ctgctl({"load-action-plan", "--addr", plan_->address(), "--partners-addr",
+                   partners_->address(), "--token", token, "--plan",
+                   std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/action_plan.json"});
+  }
+  // Imports the convention and loads its plan as the secretariat; returns the secretariat.
+  static std::string LoadVga() {
+    const std::string secretariat = ImportVga();
+    if (secretariat.empty()) return "";
+    const CommandResult loaded = LoadPlan(Token({"copil_secretariat"}, secretariat));
+    EXPECT_EQ(loaded.exit_code, 0) << loaded.err << plan_->log();
+    return secretariat;
+  }
+
+  static EmptyDatabase* db_;
+  static PartnersProcess* partners_;
+  static ActionPlanProcess* plan_;
+};
+
+EmptyDatabase* ActionPlanBinaryTest::db_ = nullptr;
+PartnersProcess* ActionPlanBinaryTest::partners_ = nullptr;
+ActionPlanProcess* ActionPlanBinaryTest::plan_ = nullptr;
+
+TEST_F(ActionPlanBinaryTest, HealthReflectionAndMetrics) {
+  EXPECT_EQ(plan_->Health(""), HealthCheckResponse::SERVING);
+  EXPECT_EQ(plan_->Health(kService), HealthCheckResponse::SERVING);
+  std::vector<gateway::internal::ServerReflectionRequest> requests(1);
+  requests[0].set_list_services("");
+  const auto responses = gateway::ExchangeReflection(plan_->channel(), requests, seconds(10));
+  ASSERT_EQ(responses.size(), 1u);
+  std::set<std::string> services;
+  for (const auto& s : responses[0].list_services_response().service()) services.insert(s.name());
+  EXPECT_EQ(services.count(kService), 1u);
+  // A refused call is counted and logged like any other.
+  auto stub = v1::ActionPlanService::NewStub(plan_->channel());
+  v1::ListAxesRequest req;
+  v1::ListAxesResponse resp;
+  EXPECT_EQ(stub->ListAxes(Context("").get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const std::string metrics = HttpGet(plan_->metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("grpc_server_handled_total{grpc_code=\"UNAUTHENTICATED\","
+                         "grpc_method=\"ListAxes\",grpc_service=\"" +
+                         std::string(kService) + "\",grpc_type=\"unary\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(plan_->log().find("\"method\":\"/ctg.action_plan.v1.ActionPlanService/ListAxes\""),
+            std::string::npos);
+}
+
+TEST_F(ActionPlanBinaryTest, WithoutThePartnersBackendItRefusesToStart) {
+  const CommandResult result = RunCommand({CTG_ACTION_PLAN_BINARY, "--database-url=" + db_->url(),
+                                           "--jwt-key-file=" + partners_->key_file()},
+                                          CleanEnvironment(), "", seconds(30));
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("--backends"), std::string::npos) << result.err;
+}
+
+TEST_F(ActionPlanBinaryTest, CtgctlLoadsTheVgaPlanOnceAndOnlyTheSecretariatMayLoadIt) {
+  const std::string secretariat = ImportVga();
+  if (secretariat.empty()) GTEST_SKIP() << "seed files not found";
+  auto count = [] {
+    pqxx::connection conn(db_->url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM action_plan.actions")[0].as<int>();
+  };
+  // An agent of the same organisation without the secretariat role may not change the plan.
+  const CommandResult refused = LoadPlan(Token({"collectivity_agent"}, secretariat));
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.err.find("PERMISSION_DENIED"), std::string::npos) << refused.err;
+  EXPECT_EQ(count(), 0);
+  const CommandResult first = LoadPlan(Token({"copil_secretariat"}, secretariat));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("axes : 5 créé(s), 0 déjà présent(s)"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("actions : 38 créée(s), 0 déjà présente(s)"), std::string::npos)
+      << first.out;
+  // Again: nothing new.
+  const CommandResult second = LoadPlan(Token({"copil_secretariat"}, secretariat));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("axes : 0 créé(s), 5 déjà présent(s)"), std::string::npos)
+      << second.out;
+  EXPECT_NE(second.out.find("actions : 0 créée(s), 38 déjà présente(s)"), std::string::npos)
+      << second.out;
+  EXPECT_EQ(count(), 38);
+}
+
+TEST_F(ActionPlanBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {
+  const std::string secretariat = LoadVga();
+  if (secretariat.empty()) GTEST_SKIP() << "seed files not found";
+  ActionPlanProcess draining(db_->url(), partners_->address(), {"--shutdown-grace-seconds=20"});
+  ASSERT_TRUE(draining.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << draining.log();
+  pqxx::connection locker(db_->url());
+  pqxx::work lock_tx(locker);
+  const auto axis = lock_tx.exec1(
+      "SELECT id::text, version FROM action_plan.axes WHERE number = 1 "
+      "FOR UPDATE");
+  const std::string axis_name = "axes/" + axis[0].as<std::string>();
+
+  auto update = std::async(std::launch::async, [&] {
+    auto stub = v1::ActionPlanService::NewStub(draining.channel());
+    v1::UpdateAxisRequest request;
+    request.mutable_axis()->set_name(axis_name);
+    request.mutable_axis()->set_weight(2);
+    request.mutable_update_mask()->add_paths("weight");
+    v1::Axis updated;
+    auto context = Context(Token({"copil_secretariat"}, secretariat), seconds(60));
+    grpc::Status status = stub->UpdateAxis(context.get(), request, &updated);
+    return std::make_pair(status, updated);
+  });
+  pqxx::connection watcher(db_->url());
+  bool blocked = false;
+  for (int i = 0; i < 200 && !blocked; ++i) {
+    pqxx::nontransaction tx(watcher);
+    blocked = tx.exec_params1(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
+                    "wait_event_type = 'Lock'",
+                    db_->name())[0]
+                  .as<int>() > 0;
+    if (!blocked) std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_TRUE(blocked) << "the update never blocked on the row lock";
+  draining.process().Signal(SIGTERM);
+  EXPECT_FALSE(draining.process().WaitExit(milliseconds(700)).has_value()) << draining.log();
+  lock_tx.commit();
+  const auto [status, updated] = update.get();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.weight(), 2);
+  const auto exit_code = draining.process().WaitExit(seconds(25));
+  ASSERT_TRUE(exit_code.has_value()) << draining.log();
+  EXPECT_EQ(*exit_code, 0) << draining.log();
+}
+
+}  // namespace
+}  // namespace ctg::e2e
