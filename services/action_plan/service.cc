@@ -98,7 +98,8 @@ void ActionPlanService::CreateAxis(const CallContext& call, const v1::CreateAxis
   RequireEditor(scope);
   WithTransaction(pool_, [&](pqxx::work& tx) {
     PlanRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateAxis")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadAxis(repo, IdOf(*done));
       return;
     }
@@ -107,7 +108,7 @@ void ActionPlanService::CreateAxis(const CallContext& call, const v1::CreateAxis
                                " is already used in this convention");
     }
     const auto id = repo.InsertAxis(req.axis());
-    RememberRequest(tx, req.request_id(), "CreateAxis", ResourceName("axes", id));
+    key.Remember(ResourceName("axes", id));
     resp = LoadAxis(repo, id);
   });
 }
@@ -190,13 +191,14 @@ void ActionPlanService::CreateAction(const CallContext& call, const v1::CreateAc
   partners_->RequireOrganisations(ReferencedOrganisations(a));
   WithTransaction(pool_, [&](pqxx::work& tx) {
     PlanRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateAction")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadAction(repo, IdOf(*done));
       return;
     }
     CheckActionPlacement(repo, a, "");
     const auto id = repo.InsertAction(a);
-    RememberRequest(tx, req.request_id(), "CreateAction", ResourceName("actions", id));
+    key.Remember(ResourceName("actions", id));
     resp = LoadAction(repo, id);
   });
 }
@@ -317,7 +319,8 @@ void ActionPlanService::CreateProgressReport(const CallContext& call,
     // Locked before the latest report is read: the status rule (an abandoned action resumes
     // only with a reason) is checked against the report this one follows.
     LockRowVersion(tx, "actions", id_of_action);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateProgressReport")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = *repo.FindReport(IdOf(*done));
       return;
     }
@@ -327,8 +330,7 @@ void ActionPlanService::CreateProgressReport(const CallContext& call,
       throw FailedPreconditionError(*refusal);
     }
     const auto id = repo.InsertReport(id_of_action, quarter->Index(), r, call.principal.subject);
-    RememberRequest(tx, req.request_id(), "CreateProgressReport",
-                    ResourceName("progressReports", id));
+    key.Remember(ResourceName("progressReports", id));
     resp = *repo.FindReport(id);
   });
 }

@@ -163,7 +163,8 @@ void ActionPlanService::ImportTrackingTable(const CallContext& call,
   if (!errors.empty()) ThrowFileErrors(errors);
 
   WithTransaction(pool_, [&](pqxx::work& tx) {
-    if (auto done = FindRequest(tx, req.request_id(), kImportMethod)) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       ParseImportResource(*done, &resp);
       return;
     }
@@ -239,7 +240,7 @@ void ActionPlanService::ImportTrackingTable(const CallContext& call,
                         call.principal.subject);
     }
     const int created = static_cast<int>(changes.size());
-    RememberRequest(tx, req.request_id(), kImportMethod, ImportResource(created, unchanged));
+    key.Remember(ImportResource(created, unchanged));
     resp.set_reports_created(created);
     resp.set_rows_unchanged(unchanged);
   });

@@ -1,15 +1,20 @@
 #include "common/api.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <openssl/sha.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <memory>
 
 #include "common/auth.h"
+#include "common/rpc.h"
 
 namespace ctg {
 
@@ -86,11 +91,14 @@ void CheckEtag(const std::string& sent, int64_t current_version) {
 
 const std::vector<PreparedStatement>& RuntimeStatements() {
   static const std::vector<PreparedStatement> statements = {
-      {"ctg_request_find",
-       "SELECT resource FROM request_ids WHERE request_id = $1::uuid AND method = $2"},
-      {"ctg_request_lock", "SELECT pg_advisory_xact_lock(hashtext($1 || $2))"},
-      {"ctg_request_save",
-       "INSERT INTO request_ids (request_id, method, resource) VALUES ($1::uuid, $2, $3)"},
+      {"ctg_idempotency_find",
+       "SELECT fingerprint, resource FROM idempotency_keys WHERE principal = $1 AND method = $2 "
+       "AND request_id = $3::uuid"},
+      {"ctg_idempotency_lock",
+       "SELECT pg_advisory_xact_lock(hashtext($1 || '|' || $2 || '|' || $3))"},
+      {"ctg_idempotency_save",
+       "INSERT INTO idempotency_keys (principal, method, request_id, fingerprint, resource) "
+       "VALUES ($1, $2, $3::uuid, $4, $5)"},
   };
   return statements;
 }
@@ -102,20 +110,68 @@ void CheckRequestId(const std::string& request_id, const std::string& field,
   }
 }
 
-std::optional<std::string> FindRequest(pqxx::transaction_base& tx, const std::string& request_id,
-                                       const std::string& method) {
-  if (request_id.empty()) return std::nullopt;
-  // Serialises creates that share a request id until the first one commits.
-  tx.exec_prepared("ctg_request_lock", request_id, method);
-  auto r = tx.exec_prepared("ctg_request_find", request_id, method);
-  if (r.empty()) return std::nullopt;
-  return r[0][0].as<std::string>();
+namespace {
+
+// SHA-256 (hex) of the deterministic serialization of `request` without its request_id.
+std::string RequestFingerprint(const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  if (const auto* f = copy->GetDescriptor()->FindFieldByName("request_id")) {
+    copy->GetReflection()->ClearField(copy.get(), f);
+  }
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
 }
 
-void RememberRequest(pqxx::transaction_base& tx, const std::string& request_id,
-                     const std::string& method, const std::string& resource) {
-  if (request_id.empty()) return;
-  tx.exec_prepared("ctg_request_save", request_id, method, resource);
+std::string RequestIdOf(const google::protobuf::Message& request) {
+  const auto* f = request.GetDescriptor()->FindFieldByName("request_id");
+  if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_STRING) return "";
+  return request.GetReflection()->GetString(request, f);
+}
+
+}  // namespace
+
+IdempotencyKey::IdempotencyKey(pqxx::transaction_base& tx, const CallContext& call,
+                               const google::protobuf::Message& request)
+    : tx_(tx),
+      request_id_(RequestIdOf(request)),
+      principal_(call.principal.subject + "|" + call.principal.organisation),
+      method_(call.policy != nullptr ? call.policy->FullName() : request.GetTypeName()) {
+  if (!request_id_.empty()) fingerprint_ = RequestFingerprint(request);
+}
+
+std::optional<std::string> IdempotencyKey::Previous() {
+  if (request_id_.empty()) return std::nullopt;
+  // Serialises the uses of one key until the first one commits.
+  tx_.exec_prepared("ctg_idempotency_lock", principal_, method_, request_id_);
+  auto r = tx_.exec_prepared("ctg_idempotency_find", principal_, method_, request_id_);
+  if (r.empty()) return std::nullopt;
+  if (r[0][0].as<std::string>() != fingerprint_) {
+    throw ValidationError("request_id",
+                          "already used by this caller for a different request: a request id "
+                          "names one request; send a new one");
+  }
+  return r[0][1].as<std::string>();
+}
+
+void IdempotencyKey::Remember(const std::string& resource) {
+  if (request_id_.empty()) return;
+  tx_.exec_prepared("ctg_idempotency_save", principal_, method_, request_id_, fingerprint_,
+                    resource);
 }
 
 std::set<std::string> EffectiveMask(const google::protobuf::Message& message,

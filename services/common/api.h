@@ -21,6 +21,8 @@
 // tokens, etags, request ids, field masks, dates and text checks.
 namespace ctg {
 
+struct CallContext;
+
 // ---- Resource names (AIP-122) ----
 
 // "collection/id".
@@ -64,18 +66,42 @@ void CheckEtag(const std::string& sent, int64_t current_version);
 
 // ---- Request ids (AIP-155) ----
 
-// Prepared statements of the runtime's request_ids table, present in every service schema.
+// Prepared statements of the runtime's idempotency_keys table, present in every service schema.
 const std::vector<PreparedStatement>& RuntimeStatements();
 // Validates an optional request id (empty, or a UUID).
 void CheckRequestId(const std::string& request_id, const std::string& field,
                     Violations& violations);
-// The resource created earlier for this request id and method, if any.
-std::optional<std::string> FindRequest(pqxx::transaction_base& tx, const std::string& request_id,
-                                       const std::string& method);
-// Records the resource created for this request id (no-op for an empty id). Locks the key so two
-// concurrent creates with the same id cannot both succeed.
-void RememberRequest(pqxx::transaction_base& tx, const std::string& request_id,
-                     const std::string& method, const std::string& resource);
+
+// The idempotency key of a create request (AIP-155): its `request_id` field. A key belongs to
+// the principal that used it (token subject and organisation) and to the method, so one caller
+// can never read another's result by replaying its key; and to one set of parameters (as
+// Stripe's keys do): the same key with a different request is refused. Used inside the create's
+// own transaction:
+//
+//   IdempotencyKey key(tx, call, req);
+//   if (auto done = key.Previous()) { resp = Load(*done); return; }
+//   ... create ...
+//   key.Remember(ResourceName("axes", id));
+class IdempotencyKey {
+ public:
+  // `request` is the whole create request (its `request_id`, "" for none, was validated).
+  IdempotencyKey(pqxx::transaction_base& tx, const CallContext& call,
+                 const google::protobuf::Message& request);
+  // The resource this principal created earlier with this key and the same request, or nullopt
+  // (first use, or no key). Locks the key until the transaction ends, so two concurrent uses
+  // cannot both create. Throws ValidationError on `request_id` when the key was used by this
+  // principal for a different request.
+  std::optional<std::string> Previous();
+  // Records the resource created for the key (no-op without a key).
+  void Remember(const std::string& resource);
+
+ private:
+  pqxx::transaction_base& tx_;
+  std::string request_id_;
+  std::string principal_;
+  std::string method_;
+  std::string fingerprint_;
+};
 
 // ---- Field masks (AIP-134) ----
 

@@ -105,9 +105,9 @@ void WithReadTransaction(ConnectionPool& pool,
 
 std::optional<int64_t> LockRowVersion(pqxx::transaction_base& tx, std::string_view table,
                                       const std::string& id) {
-  const auto r = tx.exec_params(
-      "SELECT version FROM " + tx.quote_name(std::string(table)) + " WHERE id = $1::uuid FOR UPDATE",
-      id);
+  const auto r = tx.exec_params("SELECT version FROM " + tx.quote_name(std::string(table)) +
+                                    " WHERE id = $1::uuid FOR UPDATE",
+                                id);
   if (r.empty()) return std::nullopt;
   return r[0][0].as<int64_t>();
 }

@@ -32,14 +32,19 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
       "  version integer PRIMARY KEY,"
       "  file_name text NOT NULL,"
       "  applied_at timestamptz NOT NULL DEFAULT now())");
-  // Idempotency keys of create requests (AIP-155): the resource created for each request id.
+  // Idempotency keys of create requests (AIP-155): the resource created for each key, per
+  // principal and method, with a fingerprint of the request it was used for. (Replaces the
+  // global request_ids table, whose keys anyone could replay.)
+  tx.exec("DROP TABLE IF EXISTS request_ids");
   tx.exec(
-      "CREATE TABLE IF NOT EXISTS request_ids ("
-      "  request_id uuid NOT NULL,"
+      "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+      "  principal text NOT NULL,"
       "  method text NOT NULL,"
+      "  request_id uuid NOT NULL,"
+      "  fingerprint text NOT NULL,"
       "  resource text NOT NULL,"
       "  created_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (request_id, method))");
+      "  PRIMARY KEY (principal, method, request_id))");
   // Every migration not yet recorded runs, not only those above the highest applied one: a
   // migration merged late with a lower number must not be skipped silently.
   std::set<int> applied;

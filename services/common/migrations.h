@@ -21,7 +21,7 @@ struct MigrationSet {
 
 // Applies the pending migrations of `set` in version order, all in one transaction held under a
 // database-wide advisory lock so that services starting together never race. Creates the schema
-// and the runtime's own tables (schema_migrations, request_ids) when missing. Idempotent: a
+// and the runtime's own tables (schema_migrations, idempotency_keys) when missing. Idempotent: a
 // second call applies nothing. Returns the number of migrations applied.
 int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set);
 

@@ -73,7 +73,8 @@ namespace {
 std::string_view Metadata(const grpc::CallbackServerContext* context, const char* key) {
   const auto& md = context->client_metadata();
   auto it = md.find(key);
-  return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+  return it == md.end() ? std::string_view()
+                        : std::string_view(it->second.data(), it->second.size());
 }
 
 }  // namespace

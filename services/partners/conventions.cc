@@ -219,7 +219,8 @@ void PartnerService::CreateConvention(const CallContext& call,
   WithTransaction(pool_, [&](pqxx::work& tx) {
     ConventionRepository repo(tx);
     OrganisationRepository orgs(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateConvention")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadConvention(repo, IdOf(*done), today);
       return;
     }
@@ -230,7 +231,7 @@ void PartnerService::CreateConvention(const CallContext& call,
           "a party to");
     }
     const auto id = repo.Insert(req.convention());
-    RememberRequest(tx, req.request_id(), "CreateConvention", ConventionName(id));
+    key.Remember(ConventionName(id));
     resp = LoadConvention(repo, id, today);
   });
 }
@@ -408,7 +409,8 @@ void PartnerService::ImportConvention(const CallContext& call,
     // which no unique index protects.
     repo.LockImports();
     Importer importer{orgs, repo, req.departement()};
-    const auto done = FindRequest(tx, req.request_id(), "ImportConvention");
+    IdempotencyKey key(tx, call, req);
+    const auto done = key.Previous();
 
     const std::string epci_id = importer.Epci(req);
     // Every member commune is loaded, listed in the text or not.
@@ -466,7 +468,7 @@ void PartnerService::ImportConvention(const CallContext& call,
                                  ToCivil(req.end_date()));
     }
     if (!conv_id) conv_id = repo.Insert(conv);
-    if (!done) RememberRequest(tx, req.request_id(), "ImportConvention", ConventionName(*conv_id));
+    if (!done) key.Remember(ConventionName(*conv_id));
 
     *resp.mutable_convention() = LoadConvention(repo, *conv_id, today);
     for (const auto& w : plan.warnings) {

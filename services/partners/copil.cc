@@ -56,7 +56,8 @@ void PartnerService::CreateCopilMember(const CallContext& call,
   v.ThrowIfAny();
   WithTransaction(pool_, [&](pqxx::work& tx) {
     CopilRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateCopilMember")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadMember(repo, IdOf(*done));
       return;
     }
@@ -83,7 +84,7 @@ void PartnerService::CreateCopilMember(const CallContext& call,
       }
     }
     const auto id = repo.Insert(m);
-    RememberRequest(tx, req.request_id(), "CreateCopilMember", CopilMemberName(id));
+    key.Remember(CopilMemberName(id));
     resp = LoadMember(repo, id);
   });
 }

@@ -86,7 +86,8 @@ void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFac
   v.ThrowIfAny();
   WithTransaction(pool_, [&](pqxx::work& tx) {
     FacilityRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateFacility")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadFacility(repo, IdOf(*done));
       return;
     }
@@ -95,7 +96,7 @@ void PartnerService::CreateFacility(const CallContext& call, const v1::CreateFac
     ObjectAccess access(tx, call.principal);
     RequireResponsible(access, call.principal, f, "record this facility");
     const auto id = repo.Insert(f);
-    RememberRequest(tx, req.request_id(), "CreateFacility", FacilityName(id));
+    key.Remember(FacilityName(id));
     resp = LoadFacility(repo, id);
   });
 }

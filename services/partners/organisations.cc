@@ -75,14 +75,15 @@ void PartnerService::CreateOrganisation(const CallContext& call,
   v.ThrowIfAny();
   WithTransaction(pool_, [&](pqxx::work& tx) {
     OrganisationRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateOrganisation")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadOrganisation(repo, IdOf(*done));
       return;
     }
     CheckParentEpci(repo, organisation, "organisation.parent_epci");
     CheckUniqueIdentifiers(repo, organisation, "");
     const auto id = repo.Insert(organisation);
-    RememberRequest(tx, req.request_id(), "CreateOrganisation", OrganisationName(id));
+    key.Remember(OrganisationName(id));
     resp = LoadOrganisation(repo, id);
   });
 }
@@ -171,7 +172,8 @@ void PartnerService::CreateRepresentative(const CallContext& call,
   v.ThrowIfAny();
   WithTransaction(pool_, [&](pqxx::work& tx) {
     OrganisationRepository repo(tx);
-    if (auto done = FindRequest(tx, req.request_id(), "CreateRepresentative")) {
+    IdempotencyKey key(tx, call, req);
+    if (auto done = key.Previous()) {
       resp = LoadRepresentative(repo, IdOf(*done));
       return;
     }
@@ -181,8 +183,7 @@ void PartnerService::CreateRepresentative(const CallContext& call,
     ObjectAccess(tx, call.principal)
         .RequireActsFor(*org, "record representatives of this organisation");
     const auto id = repo.InsertRepresentative(r);
-    RememberRequest(tx, req.request_id(), "CreateRepresentative",
-                    ResourceName("representatives", id));
+    key.Remember(ResourceName("representatives", id));
     resp = LoadRepresentative(repo, id);
   });
 }

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
+#include <pqxx/pqxx>
+#include <thread>
+
 #include "action_plan/plan_rules.h"
 #include "action_plan/service.h"
 #include "action_plan/tests/plan_fixture.h"
@@ -474,6 +478,93 @@ TEST_F(ActionPlanTest, CdsfAndAuditorsReadWithinTheirDepartement) {
                     report, &r)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace ctg::action_plan
+
+namespace ctg::action_plan {
+namespace {
+
+// A request id belongs to the caller that used it: replaying Marmande's key, Tonneins' agent
+// creates its own report on its own action instead of receiving Marmande's; and Marmande reusing
+// its key for another report is refused.
+TEST_F(ActionPlanTest, RequestIdsAreScopedToTheirPrincipalAndTheirRequest) {
+  v1::Action marmande_action, tonneins_action;
+  ASSERT_TRUE(CreateAction(ActionDraft(1, marmande_), &marmande_action).ok());
+  ASSERT_TRUE(CreateAction(ActionDraft(2, tonneins_), &tonneins_action).ok());
+  auto report = [&](const std::string& action, int completion, const std::string& token,
+                    v1::ProgressReport* out) {
+    v1::CreateProgressReportRequest req;
+    req.set_request_id("7d4c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a09");
+    req.mutable_report()->set_action(action);
+    req.mutable_report()->set_quarter("2026-Q1");
+    req.mutable_report()->set_status(v1::IN_PROGRESS);
+    req.mutable_report()->set_completion_percent(completion);
+    return stub_->CreateProgressReport(AuthedContext(token).get(), req, out);
+  };
+  v1::ProgressReport first, again, theirs;
+  ASSERT_TRUE(report(marmande_action.name(), 30, AgentOf(marmande_), &first).ok());
+  ASSERT_TRUE(report(marmande_action.name(), 30, AgentOf(marmande_), &again).ok());
+  EXPECT_EQ(again.name(), first.name());  // a retry: the first result
+  const auto status = report(tonneins_action.name(), 50, AgentOf(tonneins_), &theirs);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_NE(theirs.name(), first.name());
+  EXPECT_EQ(theirs.action(), tonneins_action.name());
+  v1::ProgressReport refused;
+  const auto reuse = report(marmande_action.name(), 60, AgentOf(marmande_), &refused);
+  EXPECT_EQ(reuse.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(reuse), ::testing::ElementsAre("request_id"));
+}
+
+}  // namespace
+}  // namespace ctg::action_plan
+
+namespace ctg::action_plan {
+namespace {
+
+// Two updates sent with the same etag at the same time: exactly one wins, the other is ABORTED
+// (the row is locked before its version is compared). Both are made to wait on a lock held here,
+// so they really overlap.
+TEST_F(ActionPlanTest, ConcurrentUpdatesWithTheSameEtagLoseNothing) {
+  v1::GetAxisRequest get;
+  get.set_name(axis_);
+  v1::Axis axis;
+  ASSERT_TRUE(stub_->GetAxis(AuthedContext(Secretariat()).get(), get, &axis).ok());
+  pqxx::connection locker(db_->url());
+  pqxx::work lock(locker);
+  lock.exec_params("SELECT 1 FROM action_plan.axes WHERE id = $1::uuid FOR UPDATE", IdOf(axis_));
+  auto update = [&](const std::string& title) {
+    return std::async(std::launch::async, [&, title] {
+      v1::UpdateAxisRequest req;
+      req.mutable_axis()->set_name(axis_);
+      req.mutable_axis()->set_title(title);
+      req.mutable_axis()->set_etag(axis.etag());
+      req.mutable_update_mask()->add_paths("title");
+      v1::Axis out;
+      auto context = AuthedContext(Secretariat());
+      context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      return stub_->UpdateAxis(context.get(), req, &out).error_code();
+    });
+  };
+  auto a = update("Titre A");
+  auto b = update("Titre B");
+  // Both wait on the row lock.
+  pqxx::connection watcher(db_->url());
+  int waiting = 0;
+  for (int i = 0; i < 200 && waiting < 2; ++i) {
+    pqxx::nontransaction tx(watcher);
+    waiting = tx.exec1(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                    "datname = current_database()")[0]
+                  .as<int>();
+    if (waiting < 2) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(waiting, 2);
+  lock.commit();
+  const auto code_a = a.get(), code_b = b.get();
+  EXPECT_EQ((code_a == grpc::StatusCode::OK) + (code_b == grpc::StatusCode::OK), 1);
+  EXPECT_EQ((code_a == grpc::StatusCode::ABORTED) + (code_b == grpc::StatusCode::ABORTED), 1);
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include "common/api.h"
 #include "common/db.h"
 #include "common/migrations.h"
+#include "common/rpc.h"
 #include "common/testing/test_database.h"
+#include "ctg/partners/v1/partners.pb.h"
 
 namespace ctg {
 namespace {
@@ -131,20 +133,53 @@ TEST_F(RuntimeTest, FailedTransactionWritesNothing) {
   });
 }
 
-TEST_F(RuntimeTest, RequestIdsRememberTheCreatedResource) {
+// Idempotency keys belong to the principal that used them and to one request (AIP-155 with
+// Stripe's rule): another caller replaying a key gets its own create, and the same caller
+// reusing it for a different request is refused.
+TEST_F(RuntimeTest, IdempotencyKeysBelongToAPrincipalAndOneRequest) {
   {
     pqxx::connection conn(db_->url());
     ApplyMigrations(conn, SampleMigrations());
   }
   ConnectionPool pool({db_->url(), "sample", 2}, RuntimeStatements());
-  const std::string id = "6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11";
+  MethodPolicy create;
+  create.service = "ctg.sample.v1.Items";
+  create.method = "CreateItem";
+  CallContext alice;
+  alice.principal = Principal{"alice", "organisations/a", {Role::kCafAgent}};
+  alice.policy = &create;
+  CallContext mallory = alice;
+  mallory.principal.subject = "mallory";
+  ::ctg::partners::v1::CreateOrganisationRequest request;
+  request.set_request_id("6f1c8f5e-1f7a-4b35-9d0e-0c4a2f1b9e11");
+  request.mutable_organisation()->set_display_name("Marmande");
+
   WithTransaction(pool, [&](pqxx::work& tx) {
-    EXPECT_FALSE(FindRequest(tx, id, "CreateItem").has_value());
-    RememberRequest(tx, id, "CreateItem", "items/1");
+    IdempotencyKey key(tx, alice, request);
+    EXPECT_FALSE(key.Previous().has_value());
+    key.Remember("items/1");
   });
   WithTransaction(pool, [&](pqxx::work& tx) {
-    EXPECT_EQ(FindRequest(tx, id, "CreateItem"), "items/1");
-    EXPECT_FALSE(FindRequest(tx, id, "CreateOther").has_value());
+    // The same caller, the same request: the first result.
+    EXPECT_EQ(IdempotencyKey(tx, alice, request).Previous(), "items/1");
+    // Another caller replaying alice's key learns nothing of her create.
+    EXPECT_FALSE(IdempotencyKey(tx, mallory, request).Previous().has_value());
+    // No key: never idempotent.
+    auto keyless = request;
+    keyless.clear_request_id();
+    EXPECT_FALSE(IdempotencyKey(tx, alice, keyless).Previous().has_value());
+  });
+  // The same key for a different request: INVALID_ARGUMENT on request_id.
+  auto other = request;
+  other.mutable_organisation()->set_display_name("Tonneins");
+  WithTransaction(pool, [&](pqxx::work& tx) {
+    try {
+      IdempotencyKey(tx, alice, other).Previous();
+      ADD_FAILURE() << "a reused key with other parameters was accepted";
+    } catch (const ValidationError& e) {
+      ASSERT_EQ(e.violations().size(), 1u);
+      EXPECT_EQ(e.violations()[0].field, "request_id");
+    }
   });
 }
 

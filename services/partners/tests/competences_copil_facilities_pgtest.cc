@@ -437,7 +437,7 @@ TEST_F(CompetencesCopilFacilitiesTest, CopilBadRequestsWriteNothing) {
     EXPECT_THAT(ViolatedFields(status), ElementsAre("member.organisation"));
   }
   EXPECT_EQ(CountRows("copil_members"), 0);
-  EXPECT_EQ(CountRows("request_ids"), 0);
+  EXPECT_EQ(CountRows("idempotency_keys"), 0);
 
   // Unknown convention and organisation: NOT_FOUND, nothing written.
   EXPECT_EQ(AddMember(Member(kUnknownConvention, v1::COLLEGE_CAF, caf_, "X"), &out).error_code(),
@@ -656,7 +656,7 @@ TEST_F(CompetencesCopilFacilitiesTest, FacilityBadRequestsWriteNothing) {
     EXPECT_EQ(CreateFacility(ghost, &out).error_code(), grpc::StatusCode::NOT_FOUND) << field;
   }
   EXPECT_EQ(CountRows("facilities"), 0);
-  EXPECT_EQ(CountRows("request_ids"), 0);
+  EXPECT_EQ(CountRows("idempotency_keys"), 0);
 
   // Get / update of an unknown facility, malformed names.
   v1::GetFacilityRequest get;
