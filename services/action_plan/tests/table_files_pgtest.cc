@@ -340,11 +340,17 @@ TEST_F(TableFilesTest, RequestIdMakesAnImportIdempotent) {
   const std::string id = "5b0c7e2a-3f1d-4c8e-9a6b-2d4f8e1c0a37";
   v1::ImportTrackingTableResponse first, second;
   ASSERT_TRUE(Import(v1::CSV, WriteCsv(rows), &first, Secretariat(), id).ok());
-  Set(rows[0], TableColumn::kCompletion, "70");  // a retry returns the first result
+  // A retry of the same file returns the first result.
   ASSERT_TRUE(Import(v1::CSV, WriteCsv(rows), &second, Secretariat(), id).ok());
   EXPECT_EQ(first.reports_created(), 1);
   EXPECT_EQ(second.reports_created(), 1);
   EXPECT_EQ(second.rows_unchanged(), 2);
+  // Another file under the same key is refused: a request id names one request.
+  Set(rows[0], TableColumn::kCompletion, "70");
+  v1::ImportTrackingTableResponse third;
+  const auto status = Import(v1::CSV, WriteCsv(rows), &third, Secretariat(), id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ::testing::ElementsAre("request_id"));
   EXPECT_EQ(AllReports().size(), 3u);
   EXPECT_EQ(AllReports()[0].completion_percent(), 60);
 }
