@@ -311,5 +311,27 @@ TEST_F(PartnersBinaryTest, HealthIsNotServingWhileTheDatabaseIsMissingThenRecove
   EXPECT_TRUE(recovered) << waiting.log();
 }
 
+// A migration edited after it was applied: the binary stops with one line naming the file (exit
+// 1) instead of serving on a schema that no longer matches its source.
+TEST_F(PartnersBinaryTest, AnEditedMigrationStopsTheBinary) {
+  EmptyDatabase db;
+  {
+    PartnersProcess first(db.url());
+    ASSERT_TRUE(first.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << first.log();
+  }
+  {
+    pqxx::connection conn(db.url());
+    pqxx::work tx(conn);
+    tx.exec("UPDATE partners.schema_migrations SET checksum = 'edited' WHERE version = 1");
+    tx.commit();
+  }
+  PartnersProcess second(db.url());
+  const auto exit_code = second.process().WaitExit(seconds(30));
+  ASSERT_TRUE(exit_code.has_value()) << second.log();
+  EXPECT_EQ(*exit_code, 1) << second.log();
+  EXPECT_NE(second.log().find("001_init.sql"), std::string::npos) << second.log();
+  EXPECT_NE(second.log().find("edited after it was applied"), std::string::npos) << second.log();
+}
+
 }  // namespace
 }  // namespace ctg::e2e

@@ -76,8 +76,25 @@ void ConnectionPool::UpdateGauges() {
   if (gauges_.waiting) gauges_.waiting->Set(waiting_);
 }
 
+namespace {
+// Leases held by the current thread (see ConnectionsHeldByThisThread).
+thread_local int leases_held = 0;
+}  // namespace
+
+int ConnectionsHeldByThisThread() { return leases_held; }
+
+void RequireNoConnectionHeld(const char* what) {
+  if (leases_held > 0) {
+    throw std::logic_error(std::string(what) +
+                           " while a database connection is held: a remote call must never keep "
+                           "a pooled connection waiting");
+  }
+}
+
 ConnectionPool::Lease::Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> conn)
-    : pool_(pool), conn_(std::move(conn)) {}
+    : pool_(pool), conn_(std::move(conn)) {
+  ++leases_held;
+}
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(other.pool_), conn_(std::move(other.conn_)) {
@@ -85,7 +102,9 @@ ConnectionPool::Lease::Lease(Lease&& other) noexcept
 }
 
 ConnectionPool::Lease::~Lease() {
-  if (pool_ != nullptr) pool_->Return(std::move(conn_));
+  if (pool_ == nullptr) return;  // moved from
+  --leases_held;
+  pool_->Return(std::move(conn_));
 }
 
 void WithTransaction(ConnectionPool& pool, const std::function<void(pqxx::work&)>& body) {

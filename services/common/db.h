@@ -88,6 +88,14 @@ class ConnectionPool {
   int waiting_ = 0;
 };
 
+// How many pooled connections the calling thread holds right now.
+int ConnectionsHeldByThisThread();
+// Throws std::logic_error (INTERNAL for the caller, the detail in the log) when the calling
+// thread holds a pooled connection: `what` ("a call to partners") must not happen then, or a
+// slow dependency would hold connections every other request needs. ServiceIdentity calls it
+// before every call to another service.
+void RequireNoConnectionHeld(const char* what);
+
 // Runs `body` in one read-write transaction on a pooled connection and commits when it returns;
 // any exception rolls everything back, so a failed request writes nothing.
 void WithTransaction(ConnectionPool& pool, const std::function<void(pqxx::work&)>& body);

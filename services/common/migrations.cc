@@ -1,6 +1,11 @@
 #include "common/migrations.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -20,6 +25,18 @@ void CheckSchemaName(const std::string& schema) {
 
 }  // namespace
 
+std::string MigrationChecksum(const Migration& migration) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(migration.sql), std::strlen(migration.sql), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
 int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
   const std::string schema = set.schema;
   CheckSchemaName(schema);
@@ -32,6 +49,8 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
       "  version integer PRIMARY KEY,"
       "  file_name text NOT NULL,"
       "  applied_at timestamptz NOT NULL DEFAULT now())");
+  // SHA-256 of each applied file: an edited migration is found instead of silently skipped.
+  tx.exec("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text");
   // Idempotency keys of create requests (AIP-155): the resource created for each key, per
   // principal and method, with a fingerprint of the request it was used for. (Replaces the
   // global request_ids table, whose keys anyone could replay.)
@@ -47,20 +66,33 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
       "  PRIMARY KEY (principal, method, request_id))");
   // Every migration not yet recorded runs, not only those above the highest applied one: a
   // migration merged late with a lower number must not be skipped silently.
-  std::set<int> applied;
-  for (const auto& row : tx.exec("SELECT version FROM schema_migrations")) {
-    applied.insert(row[0].as<int>());
+  std::map<int, std::optional<std::string>> applied;  // version -> recorded checksum
+  for (const auto& row : tx.exec("SELECT version, checksum FROM schema_migrations")) {
+    applied[row[0].as<int>()] =
+        row[1].is_null() ? std::nullopt : std::optional<std::string>(row[1].as<std::string>());
   }
   std::vector<Migration> pending;
   for (const auto& m : set.migrations) {
-    if (!applied.count(m.version)) pending.push_back(m);
+    auto it = applied.find(m.version);
+    if (it == applied.end()) {
+      pending.push_back(m);
+    } else if (!it->second) {
+      // Applied before checksums were recorded: the file as it is now is taken as applied.
+      tx.exec_params("UPDATE schema_migrations SET checksum = $2 WHERE version = $1", m.version,
+                     MigrationChecksum(m));
+    } else if (*it->second != MigrationChecksum(m)) {
+      throw MigrationEditedError(std::string("migration ") + m.file_name + " of schema " + schema +
+                                 " was edited after it was applied (its checksum differs from "
+                                 "the recorded one): add a new migration instead");
+    }
   }
   std::sort(pending.begin(), pending.end(),
             [](const Migration& a, const Migration& b) { return a.version < b.version; });
   for (const auto& m : pending) {
     tx.exec(m.sql);
-    tx.exec("INSERT INTO schema_migrations (version, file_name) VALUES (" +
-            std::to_string(m.version) + ", " + tx.quote(m.file_name) + ")");
+    tx.exec_params(
+        "INSERT INTO schema_migrations (version, file_name, checksum) VALUES ($1, $2, $3)",
+        m.version, std::string(m.file_name), MigrationChecksum(m));
   }
   tx.commit();
   return static_cast<int>(pending.size());

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -101,6 +102,16 @@ void ServiceHost::MonitorDatabase() {
       tx.exec("SELECT 1");
       ok = true;
       logged_failure = false;
+    } catch (const MigrationEditedError& e) {
+      // Not transient: retrying cannot help. The service stays NOT_SERVING and its main stops.
+      LogLine("error").Add("msg", "cannot start").Add("error", e.what()).Emit();
+      {
+        std::lock_guard lock(mu_);
+        fatal_error_ = e.what();
+      }
+      cv_.notify_all();
+      if (on_fatal_) on_fatal_();
+      return;
     } catch (const std::exception& e) {
       if (!logged_failure) {
         // libpq messages name host and port, never the password.
@@ -119,10 +130,16 @@ void ServiceHost::MonitorDatabase() {
   }
 }
 
+std::optional<std::string> ServiceHost::fatal_error() const {
+  std::lock_guard lock(mu_);
+  return fatal_error_;
+}
+
 bool ServiceHost::WaitUntilReady(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return ready_.load() || stopping_.load(); }) &&
-         ready_.load();
+  return cv_.wait_for(lock, timeout, [this] {
+    return ready_.load() || stopping_.load() || fatal_error_.has_value();
+  }) && ready_.load();
 }
 
 void ServiceHost::Shutdown() {
@@ -154,6 +171,8 @@ int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ServiceHost host(std::move(spec), config);
+  // A fatal start-up error (an edited migration) ends the process like a signal would.
+  host.SetFatalErrorListener([] { kill(getpid(), SIGTERM); });
   try {
     host.Start();
   } catch (const ConfigError& e) {
@@ -165,6 +184,11 @@ int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
   }
   int sig = 0;
   sigwait(&signals, &sig);
+  if (const auto fatal = host.fatal_error()) {
+    std::fprintf(stderr, "start-up error: %s\n", fatal->c_str());
+    host.Shutdown();
+    return 1;
+  }
   LogLine("info").Add("msg", "shutting down").Add("signal", int64_t(sig)).Emit();
   host.Shutdown();
   return 0;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,11 @@ class ServiceHost {
   int port() const { return port_; }
   int metrics_port() const;
   bool ready() const { return ready_.load(); }
+  // The error that stopped the database set-up for good (an edited migration), if any.
+  std::optional<std::string> fatal_error() const;
+  // Called once, from the monitor thread, when such an error happens (RunServiceMain stops the
+  // process). Set before Start.
+  void SetFatalErrorListener(std::function<void()> listener) { on_fatal_ = std::move(listener); }
 
  private:
   void MonitorDatabase();
@@ -84,7 +90,9 @@ class ServiceHost {
   int port_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::optional<std::string> fatal_error_;
+  std::function<void()> on_fatal_;
   std::condition_variable cv_;
   std::thread monitor_;
 };

@@ -1,5 +1,6 @@
 #include "common/service_client.h"
 
+#include "common/db.h"
 #include "common/errors.h"
 
 namespace ctg {
@@ -8,6 +9,7 @@ ServiceIdentity::ServiceIdentity(JwtSettings settings, std::string subject)
     : settings_(std::move(settings)), subject_(std::move(subject)) {}
 
 void ServiceIdentity::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
+  RequireNoConnectionHeld("a call to another service");
   const auto now = std::chrono::system_clock::now();
   std::string token;
   {

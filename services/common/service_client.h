@@ -19,7 +19,8 @@ class ServiceIdentity {
   // `subject` names the calling service in the callee's logs ("ctg-action-plan").
   ServiceIdentity(JwtSettings settings, std::string subject);
 
-  // Adds the bearer token and a deadline of `timeout` to `context`.
+  // Adds the bearer token and a deadline of `timeout` to `context`. Throws std::logic_error when
+  // the calling thread holds a database connection (no remote call inside a transaction).
   void Prepare(grpc::ClientContext& context,
                std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -8,6 +8,7 @@
 #include "common/db.h"
 #include "common/migrations.h"
 #include "common/rpc.h"
+#include "common/service_client.h"
 #include "common/testing/test_database.h"
 #include "ctg/partners/v1/partners.pb.h"
 
@@ -181,6 +182,66 @@ TEST_F(RuntimeTest, IdempotencyKeysBelongToAPrincipalAndOneRequest) {
       EXPECT_EQ(e.violations()[0].field, "request_id");
     }
   });
+}
+
+}  // namespace
+}  // namespace ctg
+
+namespace ctg {
+namespace {
+
+// No remote call while a pooled connection is held: ServiceIdentity refuses to prepare a call
+// from inside a transaction (the action plan used to call partners from one).
+TEST_F(RuntimeTest, NoCallToAnotherServiceWhileAConnectionIsHeld) {
+  ConnectionPool pool({db_->url(), "public", 2}, {});
+  ServiceIdentity identity(JwtSettings{"k-0123456789-0123456789-0123456789", "i", "a"}, "test");
+  EXPECT_EQ(ConnectionsHeldByThisThread(), 0);
+  WithReadTransaction(pool, [&](pqxx::transaction_base&) {
+    EXPECT_EQ(ConnectionsHeldByThisThread(), 1);
+    grpc::ClientContext context;
+    EXPECT_THROW(identity.Prepare(context), std::logic_error);
+  });
+  EXPECT_EQ(ConnectionsHeldByThisThread(), 0);
+  grpc::ClientContext context;
+  EXPECT_NO_THROW(identity.Prepare(context));
+}
+
+}  // namespace
+}  // namespace ctg
+
+namespace ctg {
+namespace {
+
+// Applied migrations carry their checksum: an edited file stops the service with a clear error
+// instead of being skipped; a migration recorded before checksums existed is adopted as it is.
+TEST_F(RuntimeTest, AnEditedMigrationIsRefusedWithItsName) {
+  testing::TestDatabase db({});
+  const MigrationSet original{"checked",
+                              {{1, "001_init.sql", "CREATE TABLE t (id int PRIMARY KEY)"}}};
+  {
+    pqxx::connection conn(db.url());
+    EXPECT_EQ(ApplyMigrations(conn, original), 1);
+    EXPECT_EQ(ApplyMigrations(conn, original), 0);
+  }
+  const MigrationSet edited{"checked",
+                            {{1, "001_init.sql", "CREATE TABLE t (id bigint PRIMARY KEY)"}}};
+  pqxx::connection conn(db.url());
+  try {
+    ApplyMigrations(conn, edited);
+    ADD_FAILURE() << "an edited migration was accepted";
+  } catch (const MigrationEditedError& e) {
+    EXPECT_NE(std::string(e.what()).find("001_init.sql"), std::string::npos) << e.what();
+  }
+  // A record without a checksum (before this check existed) takes the file as it is now.
+  {
+    pqxx::work tx(conn);
+    tx.exec("UPDATE checked.schema_migrations SET checksum = NULL");
+    tx.commit();
+  }
+  EXPECT_EQ(ApplyMigrations(conn, edited), 0);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT checksum FROM checked.schema_migrations")[0].as<std::string>(),
+            MigrationChecksum(edited.migrations[0]));
 }
 
 }  // namespace
