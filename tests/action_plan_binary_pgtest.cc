@@ -10,10 +10,13 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "common/api.h"
+#include "common/jwt_keys.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
 #include "gateway/method_catalog.h"
+#include "gateway/tests/test_pki.h"
 
 namespace ctg::e2e {
 namespace {
@@ -200,6 +203,105 @@ TEST_F(ActionPlanBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {
   const auto exit_code = draining.process().WaitExit(seconds(25));
   ASSERT_TRUE(exit_code.has_value()) << draining.log();
   EXPECT_EQ(*exit_code, 0) << draining.log();
+}
+
+// Production keys: no HS256 key anywhere. Users' tokens come from an identity provider
+// (ES256), and the action plan signs its calls to partners with its own ES256 key, whose
+// public half partners trusts under the kid "ctg-action-plan". The service identity gets only
+// what its role is declared for (reads), never administrator rights.
+TEST(ProductionIdentities, ServicesCallEachOtherWithTheirOwnKeysAndNoSharedSecret) {
+  EmptyDatabase db;
+  TempDir keys;
+  const auto idp = gateway::testing::GenerateEcKey();
+  const auto plan_key = gateway::testing::GenerateEcKey();
+  WriteFile(keys.File("public.pem"),
+            "# kid: idp-1\n" + idp.public_pem + "# kid: ctg-action-plan\n" + plan_key.public_pem);
+  WriteFile(keys.File("plan.key"), plan_key.private_pem);
+  const std::string trust = "--jwt-public-keys-file=" + keys.File("public.pem");
+  PartnersProcess partners(db.url(), {trust}, /*hs256_key=*/false);
+  ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << partners.log();
+
+  // Without a key to sign its calls, the action plan does not start.
+  const CommandResult unsigned_plan =
+      RunCommand({CTG_ACTION_PLAN_BINARY, "--database-url=" + db.url(), trust,
+                  "--backends=partners=" + partners.address()},
+                 CleanEnvironment(), "", seconds(30));
+  EXPECT_EQ(unsigned_plan.exit_code, 2) << unsigned_plan.err;
+  EXPECT_NE(unsigned_plan.err.find("--service-key-file"), std::string::npos) << unsigned_plan.err;
+
+  ActionPlanProcess plan(db.url(), partners.address(),
+                         {trust, "--service-key-file=" + keys.File("plan.key")},
+                         /*hs256_key=*/false);
+  ASSERT_TRUE(plan.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << plan.log();
+
+  auto user = [&](Role role, const std::string& org) {
+    TokenClaims claims;
+    claims.subject = "user-" + std::string(RoleName(role));
+    claims.organisation = org;
+    claims.roles = {role};
+    claims.issuer = kIssuer;
+    claims.audience = kAudience;
+    claims.lifetime = std::chrono::hours(1);
+    return MintAsymmetricToken(claims, idp.private_pem, "idp-1");
+  };
+  auto partners_stub = pv1::PartnerService::NewStub(partners.channel());
+  auto create_org = [&](pv1::OrganisationKind kind, const std::string& name) {
+    pv1::CreateOrganisationRequest req;
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    req.mutable_organisation()->set_departement("47");
+    pv1::Organisation out;
+    const auto status =
+        partners_stub->CreateOrganisation(Context(user(Role::kRegistryAdmin, "")).get(), req, &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return out.name();
+  };
+  const auto epci = create_org(pv1::EPCI, "Val de Garonne Agglomération");
+  const auto caf = create_org(pv1::CAF, "Caf de Lot-et-Garonne");
+  pv1::CreateConventionRequest conv;
+  conv.mutable_convention()->set_title("CTG");
+  conv.mutable_convention()->set_territory(epci);
+  *conv.mutable_convention()->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
+  *conv.mutable_convention()->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
+  conv.mutable_convention()->add_parties()->set_organisation(epci);
+  conv.mutable_convention()->add_parties()->set_organisation(caf);
+  pv1::Convention convention;
+  ASSERT_TRUE(
+      partners_stub->CreateConvention(Context(user(Role::kCafAgent, caf)).get(), conv, &convention)
+          .ok());
+
+  // Reading the plan makes the action plan call partners with its own identity.
+  auto plan_stub = v1::ActionPlanService::NewStub(plan.channel());
+  v1::ListAxesRequest list;
+  list.set_convention(convention.name());
+  v1::ListAxesResponse axes;
+  const auto status = plan_stub->ListAxes(Context(user(Role::kCafAgent, caf)).get(), list, &axes);
+  EXPECT_TRUE(status.ok()) << status.error_message() << plan.log() << partners.log();
+  EXPECT_NE(partners.log().find("\"principal\":\"ctg-action-plan\""), std::string::npos);
+
+  // An HS256 token (the development key) is refused by both.
+  EXPECT_EQ(plan_stub->ListAxes(Context(Token({"caf_agent"}, caf)).get(), list, &axes).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // The service identity is no administrator: with the action plan's own key, role service,
+  // it may not create an organisation.
+  TokenClaims service;
+  service.subject = "ctg-action-plan";
+  service.roles = {Role::kService};
+  service.issuer = kIssuer;
+  service.audience = kAudience;
+  service.lifetime = std::chrono::minutes(10);
+  pv1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_kind(pv1::COMMUNE);
+  create.mutable_organisation()->set_display_name("Intrus");
+  create.mutable_organisation()->set_insee_code("47999");
+  pv1::Organisation out;
+  EXPECT_EQ(
+      partners_stub
+          ->CreateOrganisation(
+              Context(MintAsymmetricToken(service, plan_key.private_pem, "ctg-action-plan")).get(),
+              create, &out)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -235,16 +235,16 @@ std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& po
 
 ServiceProcess::ServiceProcess(const std::string& binary, const std::string& name,
                                const std::string& database_url,
-                               const std::vector<std::string>& extra_flags) {
+                               const std::vector<std::string>& extra_flags, bool hs256_key) {
   WriteFile(key_file(), std::string(kJwtKey) + "\n");
   std::vector<std::string> argv = {binary,
                                    "--listen=127.0.0.1:0",
                                    "--metrics-listen=127.0.0.1:0",
                                    "--database-url=" + database_url,
-                                   "--jwt-key-file=" + key_file(),
                                    std::string("--jwt-issuer=") + kIssuer,
                                    std::string("--jwt-audience=") + kAudience,
                                    "--port-file=" + dir_.File("ports")};
+  if (hs256_key) argv.push_back("--jwt-key-file=" + key_file());
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("service.log"));
   std::tie(grpc_port_, metrics_port_) =
@@ -262,9 +262,9 @@ std::vector<std::string> WithBackends(const std::string& partners_address,
 
 ActionPlanProcess::ActionPlanProcess(const std::string& database_url,
                                      const std::string& partners_address,
-                                     const std::vector<std::string>& extra_flags)
+                                     const std::vector<std::string>& extra_flags, bool hs256_key)
     : ServiceProcess(CTG_ACTION_PLAN_BINARY, "ctg-action-plan", database_url,
-                     WithBackends(partners_address, extra_flags)) {}
+                     WithBackends(partners_address, extra_flags), hs256_key) {}
 
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
@@ -326,6 +326,7 @@ std::string Token(const std::vector<std::string>& roles, const std::string& orga
     if (!role) throw std::invalid_argument("unknown role " + r);
     claims.roles.push_back(*role);
   }
+  claims.lifetime = std::chrono::minutes(10);  // within the 15 minutes a service token may live
   return MintHs256Token(claims, kJwtKey);
 }
 

@@ -122,8 +122,10 @@ class ServiceProcess {
   // Starts `binary` (named `name` in errors) against `database_url`, adding `extra_flags`, and
   // waits for its port file (throws when it does not appear within 30 seconds or the process
   // ends).
+  // Without `hs256_key` the binary gets no --jwt-key-file (production: asymmetric keys only).
   ServiceProcess(const std::string& binary, const std::string& name,
-                 const std::string& database_url, const std::vector<std::string>& extra_flags);
+                 const std::string& database_url, const std::vector<std::string>& extra_flags,
+                 bool hs256_key = true);
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -159,8 +161,8 @@ class ServiceProcess {
 class PartnersProcess : public ServiceProcess {
  public:
   explicit PartnersProcess(const std::string& database_url,
-                           const std::vector<std::string>& extra_flags = {})
-      : ServiceProcess(CTG_PARTNERS_BINARY, "ctg-partners", database_url, extra_flags) {}
+                           const std::vector<std::string>& extra_flags = {}, bool hs256_key = true)
+      : ServiceProcess(CTG_PARTNERS_BINARY, "ctg-partners", database_url, extra_flags, hs256_key) {}
 };
 
 // The real ctg-action-plan binary (CTG_ACTION_PLAN_BINARY), calling the partners service at
@@ -168,7 +170,7 @@ class PartnersProcess : public ServiceProcess {
 class ActionPlanProcess : public ServiceProcess {
  public:
   ActionPlanProcess(const std::string& database_url, const std::string& partners_address,
-                    const std::vector<std::string>& extra_flags = {});
+                    const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
 };
 
 // The real ctg-gateway binary (CTG_GATEWAY_BINARY) on 127.0.0.1:0 in plaintext, with the routing

@@ -96,8 +96,8 @@ TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
   auto stub = pv1::PartnerService::NewStub(gateway.channel());
 
   TokenClaims claims;
-  claims.subject = "si-caf47";
-  claims.roles = {Role::kService};
+  claims.subject = "agent-caf47";
+  claims.roles = {Role::kCafAgent};
   claims.issuer = kIssuer;
   claims.audience = kAudience;
   EXPECT_EQ(ListThrough(*stub, MintAsymmetricToken(claims, idp.private_pem, "idp-1")),

@@ -6,9 +6,8 @@ namespace ctg::action_plan {
 
 namespace pv1 = ::ctg::partners::v1;
 
-PartnersClient::PartnersClient(std::shared_ptr<grpc::Channel> channel, JwtSettings settings)
-    : stub_(pv1::PartnerService::NewStub(std::move(channel))),
-      identity_(std::move(settings), "ctg-action-plan") {}
+PartnersClient::PartnersClient(std::shared_ptr<grpc::Channel> channel, ServiceIdentity& identity)
+    : stub_(pv1::PartnerService::NewStub(std::move(channel))), identity_(identity) {}
 
 namespace {
 // Caches stay small (a territory has a few conventions and ~100 organisations); past this they

@@ -29,8 +29,8 @@ struct ConventionFacts {
 // through its API, never its tables.
 class PartnersClient {
  public:
-  // Calls the partners service on `channel` as the service identity built from `settings`.
-  PartnersClient(std::shared_ptr<grpc::Channel> channel, JwtSettings settings);
+  // Calls the partners service on `channel` as `identity` (which must outlive the client).
+  PartnersClient(std::shared_ptr<grpc::Channel> channel, ServiceIdentity& identity);
 
   // The convention's period and parties. Throws NotFoundError (naming `field`) when it does
   // not exist, UnavailableError when the partners service cannot answer.
@@ -56,7 +56,7 @@ class PartnersClient {
                                                       const std::string& field);
 
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> stub_;
-  ServiceIdentity identity_;
+  ServiceIdentity& identity_;
   std::mutex mu_;
   std::map<std::string, Cached<ConventionFacts>> conventions_;
   std::map<std::string, Cached<std::string>> organisation_names_;

@@ -480,10 +480,10 @@ ServiceSpec ActionPlanServiceSpec() {
   spec.migrations = &ActionPlanMigrations();
   spec.statements = PlanStatements();
   spec.required_backends = {"partners"};
+  spec.identity = "ctg-action-plan";
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {
     auto partners = std::make_unique<PartnersClient>(
-        BackendChannel(env.config.backends.at("partners")),
-        JwtSettings{env.config.jwt_key, env.config.jwt_issuer, env.config.jwt_audience});
+        BackendChannel(env.config.backends.at("partners")), *env.identity);
     return std::make_unique<ActionPlanService>(env.pool, env.runner, std::move(partners));
   };
   return spec;

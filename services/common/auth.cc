@@ -191,6 +191,10 @@ JwsParts SplitJws(std::string_view token) {
   }
   JwsParts parts;
   const auto header = ParseJsonObject(*header_json, "header");
+  if (Field(header, "crit") != nullptr) {
+    throw UnauthenticatedError(
+        "token header names critical extensions this verifier does not understand");
+  }
   parts.alg = StringClaim(header, "alg");
   parts.kid = StringClaim(header, "kid");
   parts.header_json = std::move(*header_json);
@@ -212,6 +216,7 @@ Principal PrincipalFromClaims(std::string_view payload_json, const JwtSettings& 
   if (auto nbf = NumericClaim(claims, "nbf"); nbf && now_s + leeway < *nbf) {
     throw UnauthenticatedError("token not yet valid");
   }
+  const auto iat = NumericClaim(claims, "iat");
   if (StringClaim(claims, "iss") != settings.issuer) {
     throw UnauthenticatedError("token issuer not accepted");
   }
@@ -242,6 +247,14 @@ Principal PrincipalFromClaims(std::string_view payload_json, const JwtSettings& 
     principal.roles.insert(*role);
   }
   if (principal.roles.empty()) throw UnauthenticatedError("token has no roles");
+  // A stolen long-lived token is a long-lived breach: the lifetime is bounded from the issue and
+  // from now, more tightly for service identities.
+  const double max_lifetime =
+      double(principal.Has(Role::kService) ? settings.max_service_lifetime.count()
+                                           : settings.max_lifetime.count());
+  if ((iat && *exp - *iat > max_lifetime + leeway) || *exp - now_s > max_lifetime + leeway) {
+    throw UnauthenticatedError("token lifetime exceeds the accepted maximum");
+  }
   return principal;
 }
 

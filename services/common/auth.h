@@ -48,6 +48,10 @@ struct JwtSettings {
   std::string audience;
   // Tolerated clock difference when checking exp and nbf.
   std::chrono::seconds leeway{30};
+  // The longest a token may be valid, both from its issue (exp - iat) and from now
+  // (exp - now): a person's session, and the much shorter life of a service's own token.
+  std::chrono::seconds max_lifetime{std::chrono::hours(12)};
+  std::chrono::seconds max_service_lifetime{std::chrono::minutes(15)};
 };
 
 // Verifies compact JWS tokens signed with HS256 and returns the principal they carry.
@@ -67,7 +71,8 @@ class JwtVerifier {
 };
 
 // A compact JWS split into its decoded parts. Throws UnauthenticatedError when the token is
-// too large, has not exactly three segments, or a segment is not base64url.
+// too large, has not exactly three segments, a segment is not base64url, or the header names
+// critical extensions ("crit", RFC 7515 §4.1.11: this verifier understands none).
 struct JwsParts {
   std::string header_json;
   std::string payload_json;
@@ -82,9 +87,9 @@ JwsParts SplitJws(std::string_view token);
 std::string_view BearerToken(std::string_view header);
 
 // Checks the claims of a token whose signature has been verified (expiry and not-before with
-// the leeway, issuer, audience as a string or array, subject, known roles) and returns its
-// principal. One function for every algorithm, so HS256 and RS256/ES256 tokens obey the same
-// rules. Throws UnauthenticatedError.
+// the leeway, a lifetime within the configured maximum, issuer, audience as a string or array,
+// subject, known roles) and returns its principal. One function for every algorithm, so HS256 and
+// RS256/ES256 tokens obey the same rules. Throws UnauthenticatedError.
 Principal PrincipalFromClaims(std::string_view payload_json, const JwtSettings& settings,
                               std::chrono::system_clock::time_point now);
 

@@ -16,16 +16,22 @@ constexpr Setting kMetrics{"metrics-listen", "CTG_METRICS_LISTEN"};
 constexpr Setting kDatabase{"database-url", "CTG_DATABASE_URL"};
 constexpr Setting kPoolSize{"db-pool-size", "CTG_DB_POOL_SIZE"};
 constexpr Setting kWorkers{"workers", "CTG_WORKERS"};
-constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
-constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
-constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
 constexpr Setting kBackends{"backends", "CTG_BACKENDS"};
+constexpr Setting kAll[] = {kListen,  kMetrics, kDatabase, kPoolSize,
+                            kWorkers, kGrace,   kPortFile, kBackends};
+
+constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
 constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
-constexpr Setting kAll[] = {kListen,  kMetrics,    kDatabase,  kPoolSize,
-                            kWorkers, kJwtKeyFile, kJwtIssuer, kJwtAudience,
-                            kGrace,   kPortFile,   kBackends,  kJwtPublicKeys};
+constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
+constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
+constexpr Setting kJwtLeeway{"jwt-leeway-seconds", "CTG_JWT_LEEWAY_SECONDS"};
+constexpr Setting kJwtMaxLifetime{"jwt-max-lifetime-seconds", "CTG_JWT_MAX_LIFETIME_SECONDS"};
+constexpr Setting kJwtMaxServiceLifetime{"jwt-max-service-lifetime-seconds",
+                                         "CTG_JWT_MAX_SERVICE_LIFETIME_SECONDS"};
+constexpr Setting kServiceKeyFile{"service-key-file", "CTG_SERVICE_KEY_FILE"};
+constexpr Setting kServiceKeyId{"service-key-id", "CTG_SERVICE_KEY_ID"};
 
 using Reader = SettingsReader;
 
@@ -114,8 +120,74 @@ std::string ReadSecretFile(const std::string& path, const std::string& setting) 
   return data;
 }
 
+const std::vector<Setting>& JwtSettingList() {
+  static const std::vector<Setting> settings = {
+      kJwtKeyFile,     kJwtPublicKeys,         kJwtIssuer,      kJwtAudience, kJwtLeeway,
+      kJwtMaxLifetime, kJwtMaxServiceLifetime, kServiceKeyFile, kServiceKeyId};
+  return settings;
+}
+
+JwtSettings JwtConfig::Settings() const {
+  JwtSettings s{hs256_key, issuer, audience, leeway};
+  s.max_lifetime = max_lifetime;
+  s.max_service_lifetime = max_service_lifetime;
+  return s;
+}
+
+void ReadJwtConfig(const SettingsReader& reader, JwtConfig* c) {
+  std::string v;
+  if (reader.Get(kJwtKeyFile, &v)) {
+    c->hs256_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
+  } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
+    c->hs256_key = key;
+  }
+  if (reader.Get(kJwtPublicKeys, &v)) {
+    c->public_keys = ReadSecretFile(v, Reader::Describe(kJwtPublicKeys));
+    size_t keys = 0;
+    try {
+      keys = ParseJwtPublicKeys(c->public_keys).size();
+    } catch (const ConfigError& e) {
+      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + ": " + e.what());
+    }
+    if (keys == 0) {
+      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + " holds no key");
+    }
+  }
+  if ((c->public_keys.empty() || !c->hs256_key.empty()) && c->hs256_key.size() < 32) {
+    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) +
+                      " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes, unless " +
+                      Reader::Describe(kJwtPublicKeys) + " is given");
+  }
+  if (reader.Get(kJwtIssuer, &v)) c->issuer = v;
+  if (c->issuer.empty()) throw ConfigError("setting " + Reader::Describe(kJwtIssuer) + " is empty");
+  if (reader.Get(kJwtAudience, &v)) c->audience = v;
+  if (c->audience.empty()) {
+    throw ConfigError("setting " + Reader::Describe(kJwtAudience) + " is empty");
+  }
+  if (reader.Get(kJwtLeeway, &v)) {
+    c->leeway = std::chrono::seconds(Reader::ParseInt(v, kJwtLeeway, 0, 300));
+  }
+  if (reader.Get(kJwtMaxLifetime, &v)) {
+    c->max_lifetime = std::chrono::seconds(Reader::ParseInt(v, kJwtMaxLifetime, 60, 7 * 86400));
+  }
+  if (reader.Get(kJwtMaxServiceLifetime, &v)) {
+    c->max_service_lifetime =
+        std::chrono::seconds(Reader::ParseInt(v, kJwtMaxServiceLifetime, 60, 86400));
+  }
+  if (reader.Get(kServiceKeyFile, &v)) {
+    c->service_key = ReadSecretFile(v, Reader::Describe(kServiceKeyFile));
+    if (c->service_key.find("PRIVATE KEY-----") == std::string::npos) {
+      throw ConfigError("setting " + Reader::Describe(kServiceKeyFile) +
+                        " must hold a PEM private key");
+    }
+  }
+  if (reader.Get(kServiceKeyId, &v)) c->service_key_id = v;
+}
+
 ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
-  const SettingsReader reader(argc, argv, {std::begin(kAll), std::end(kAll)});
+  std::vector<Setting> known(std::begin(kAll), std::end(kAll));
+  known.insert(known.end(), JwtSettingList().begin(), JwtSettingList().end());
+  const SettingsReader reader(argc, argv, known);
   auto get = [&](const Setting& s, std::string* out) { return reader.Get(s, out); };
 
   ServiceConfig c;
@@ -128,32 +200,7 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
   c.database_url = v;
   if (get(kPoolSize, &v)) c.db_pool_size = Reader::ParseInt(v, kPoolSize, 1, 256);
   if (get(kWorkers, &v)) c.workers = Reader::ParseInt(v, kWorkers, 1, 256);
-  if (get(kJwtKeyFile, &v)) {
-    c.jwt_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
-  } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
-    c.jwt_key = key;
-  }
-  if (get(kJwtPublicKeys, &v)) {
-    c.jwt_public_keys = ReadSecretFile(v, Reader::Describe(kJwtPublicKeys));
-    size_t keys = 0;
-    try {
-      keys = ParseJwtPublicKeys(c.jwt_public_keys).size();
-    } catch (const ConfigError& e) {
-      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + ": " + e.what());
-    }
-    if (keys == 0)
-      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + " holds no key");
-  }
-  if ((c.jwt_public_keys.empty() || !c.jwt_key.empty()) && c.jwt_key.size() < 32) {
-    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) +
-                      " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
-  }
-  if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
-  if (c.jwt_issuer.empty())
-    throw ConfigError("setting " + Reader::Describe(kJwtIssuer) + " is empty");
-  if (get(kJwtAudience, &v)) c.jwt_audience = v;
-  if (c.jwt_audience.empty())
-    throw ConfigError("setting " + Reader::Describe(kJwtAudience) + " is empty");
+  ReadJwtConfig(reader, &c.jwt);
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
   if (get(kBackends, &v) && !v.empty()) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/auth.h"
+
 namespace ctg {
 
 // A setting that is missing or malformed. The message names the setting and never echoes a
@@ -46,6 +48,37 @@ class SettingsReader {
   std::map<std::string, std::string> flags_;
 };
 
+// Token settings shared by every binary (the services and the gateway), read the same way by
+// ReadJwtConfig. The keys are secrets: never logged or echoed.
+struct JwtConfig {
+  std::string hs256_key;  // --jwt-key-file / CTG_JWT_KEY_FILE, or CTG_JWT_KEY (>= 32 bytes)
+  // PEM public keys for RS256/ES256 tokens (production), from --jwt-public-keys-file /
+  // CTG_JWT_PUBLIC_KEYS_FILE; "# kid: <id>" before a key names it. With them the HS256 key
+  // becomes optional.
+  std::string public_keys;
+  std::string issuer = "ctg-dev";   // --jwt-issuer / CTG_JWT_ISSUER
+  std::string audience = "ctg";     // --jwt-audience / CTG_JWT_AUDIENCE
+  std::chrono::seconds leeway{30};  // --jwt-leeway-seconds (0..300): bounded clock skew
+  // --jwt-max-lifetime-seconds: the longest a person's token may live (exp - iat, exp - now).
+  std::chrono::seconds max_lifetime{std::chrono::hours(12)};
+  // --jwt-max-service-lifetime-seconds: the same for a service identity's token.
+  std::chrono::seconds max_service_lifetime{std::chrono::minutes(15)};
+  // --service-key-file / CTG_SERVICE_KEY_FILE: this binary's own private key (PEM, P-256 for
+  // ES256 or RSA for RS256) signing its calls to other services; the others trust its public
+  // half through their --jwt-public-keys-file, under the kid --service-key-id
+  // (CTG_SERVICE_KEY_ID, default: the binary's name).
+  std::string service_key;
+  std::string service_key_id;
+
+  // What a verifier needs.
+  JwtSettings Settings() const;
+};
+
+// The settings ReadJwtConfig reads (for a SettingsReader's list of known settings).
+const std::vector<Setting>& JwtSettingList();
+// Reads and checks the token settings; throws ConfigError naming the first bad one.
+void ReadJwtConfig(const SettingsReader& reader, JwtConfig* config);
+
 // Settings shared by every service binary. Each comes from a flag (--listen=...) or, failing
 // that, from its CTG_* environment variable (CTG_LISTEN=...); flags win.
 struct ServiceConfig {
@@ -54,13 +87,8 @@ struct ServiceConfig {
   std::string database_url;                     // --database-url / CTG_DATABASE_URL (required)
   int db_pool_size = 8;                         // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
   int workers = 8;                              // --workers / CTG_WORKERS (1..256)
-  std::string jwt_key;  // from --jwt-key-file / CTG_JWT_KEY_FILE, or CTG_JWT_KEY (>= 32 bytes)
-  // PEM public keys for RS256/ES256 tokens (production), from --jwt-public-keys-file /
-  // CTG_JWT_PUBLIC_KEYS_FILE (the gateway's file). With them the HS256 key becomes optional.
-  std::string jwt_public_keys;
-  std::string jwt_issuer = "ctg-dev";       // --jwt-issuer / CTG_JWT_ISSUER
-  std::string jwt_audience = "ctg";         // --jwt-audience / CTG_JWT_AUDIENCE
-  std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds (0..600)
+  JwtConfig jwt;                                // the token settings (see JwtConfig)
+  std::chrono::seconds shutdown_grace{10};      // --shutdown-grace-seconds (0..600)
   std::string port_file;  // --port-file / CTG_PORT_FILE: written with "grpc_port metrics_port"
   // Other backend services this one calls, by name: --backends=partners=127.0.0.1:50051,...
   // (CTG_BACKENDS).

@@ -132,9 +132,9 @@ Principal MultiAlgTokenVerifier::Verify(std::string_view token,
   }
   bool verified = false;
   for (const auto& k : public_keys_) {
-    if (k.alg != parts.alg || (!parts.kid.empty() && !k.kid.empty() && k.kid != parts.kid)) {
-      continue;
-    }
+    // A token naming a key is checked with that key only: an unknown kid is refused even when
+    // keys without a kid exist.
+    if (k.alg != parts.alg || (!parts.kid.empty() && k.kid != parts.kid)) continue;
     if (VerifySignature(k.key.get(), parts.signing_input, sig)) {
       verified = true;
       break;
@@ -142,6 +142,11 @@ Principal MultiAlgTokenVerifier::Verify(std::string_view token,
   }
   if (!verified) throw UnauthenticatedError("bad token signature");
   return PrincipalFromClaims(parts.payload_json, settings_, now);
+}
+
+std::unique_ptr<TokenVerifier> MakeTokenVerifier(const JwtConfig& jwt) {
+  return std::make_unique<MultiAlgTokenVerifier>(jwt.Settings(),
+                                                 ParseJwtPublicKeys(jwt.public_keys));
 }
 
 std::string MintAsymmetricToken(const TokenClaims& claims, std::string_view private_key_pem,

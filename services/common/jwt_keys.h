@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/auth.h"
+#include "common/config.h"
 #include "common/token_verifier.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -14,8 +15,6 @@ typedef struct evp_pkey_st EVP_PKEY;
 namespace ctg {
 
 // A public key for asymmetric tokens: RSA keys verify RS256, P-256 EC keys verify ES256.
-// NOTE: this belongs in services/common/auth.{h,cc} next to JwtVerifier; it lives here until
-// the shared runtime takes it.
 struct JwtPublicKey {
   std::string kid;  // matched against the token header's "kid" when both are set
   std::string alg;  // "RS256" or "ES256", from the key type
@@ -46,6 +45,10 @@ class MultiAlgTokenVerifier : public TokenVerifier {
   std::unique_ptr<JwtVerifier> hs256_;
   std::vector<JwtPublicKey> public_keys_;
 };
+
+// The token verifier of every binary: HS256 with the configured key (when there is one) and
+// RS256/ES256 with the configured public keys.
+std::unique_ptr<TokenVerifier> MakeTokenVerifier(const JwtConfig& jwt);
 
 // Signs a token with an RSA (RS256) or P-256 (ES256) private key in PEM; for tests and tools.
 std::string MintAsymmetricToken(

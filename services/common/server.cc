@@ -17,9 +17,7 @@ ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config, Clock clock)
     : spec_(std::move(spec)),
       config_(std::move(config)),
       clock_(std::move(clock)),
-      verifier_(std::make_unique<MultiAlgTokenVerifier>(
-          JwtSettings{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience},
-          ParseJwtPublicKeys(config_.jwt_public_keys))) {}
+      verifier_(MakeTokenVerifier(config_.jwt)) {}
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 
@@ -28,6 +26,10 @@ void ServiceHost::Start() {
     if (!config_.backends.count(name)) {
       throw ConfigError("setting --backends (CTG_BACKENDS) needs an entry " + name + "=host:port");
     }
+  }
+  if (!spec_.required_backends.empty()) {
+    // Throws ConfigError when no key can sign its calls.
+    identity_ = std::make_unique<ServiceIdentity>(config_.jwt, spec_.identity);
   }
   if (config_.metrics_address != "off") {
     metrics_endpoint_ =
@@ -44,7 +46,7 @@ void ServiceHost::Start() {
   executor_ = std::make_unique<Executor>(config_.workers);
   runner_ = std::make_unique<UnaryRunner>(*verifier_, metrics_, *executor_, clock_);
   // Throws ConfigError when a method has no access declaration: such a service never starts.
-  service_ = spec_.make_service(ServiceEnv{*pool_, *runner_, config_});
+  service_ = spec_.make_service(ServiceEnv{*pool_, *runner_, config_, identity_.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

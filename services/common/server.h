@@ -21,6 +21,7 @@
 #include "common/metrics.h"
 #include "common/migrations.h"
 #include "common/rpc.h"
+#include "common/service_client.h"
 
 namespace ctg {
 
@@ -29,12 +30,17 @@ struct ServiceEnv {
   ConnectionPool& pool;
   UnaryRunner& runner;
   const ServiceConfig& config;
+  // The identity signing its calls to other services; null when it calls none.
+  ServiceIdentity* identity;
 };
 
 // Describes one service binary to the runtime.
 struct ServiceSpec {
   // Full gRPC service name, e.g. "ctg.partners.v1.PartnerService" (health and metrics).
   std::string grpc_service_name;
+  // The name it calls other services under ("ctg-action-plan"): the subject of its tokens and
+  // the default kid of its service key.
+  std::string identity;
   const MigrationSet* migrations = nullptr;
   // Every named statement of the service's repositories.
   std::vector<PreparedStatement> statements;
@@ -82,6 +88,7 @@ class ServiceHost {
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   // HS256 and/or RS256/ES256, as configured: the services check the same tokens as the gateway.
   std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<ServiceIdentity> identity_;
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<UnaryRunner> runner_;

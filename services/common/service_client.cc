@@ -2,11 +2,27 @@
 
 #include "common/db.h"
 #include "common/errors.h"
+#include "common/jwt_keys.h"
 
 namespace ctg {
 
-ServiceIdentity::ServiceIdentity(JwtSettings settings, std::string subject)
-    : settings_(std::move(settings)), subject_(std::move(subject)) {}
+ServiceIdentity::ServiceIdentity(const JwtConfig& jwt, std::string subject)
+    : settings_(jwt.Settings()),
+      subject_(std::move(subject)),
+      private_key_(jwt.service_key),
+      kid_(jwt.service_key_id.empty() ? subject_ : jwt.service_key_id) {
+  if (private_key_.empty() && settings_.hs256_key.empty()) {
+    throw ConfigError(
+        "setting --service-key-file (CTG_SERVICE_KEY_FILE) is required: this service calls "
+        "others and no HS256 key is configured to sign its calls");
+  }
+  if (!private_key_.empty()) {
+    TokenClaims probe;
+    probe.subject = subject_;
+    probe.roles = {Role::kService};
+    MintAsymmetricToken(probe, private_key_, kid_);  // throws ConfigError when unreadable
+  }
+}
 
 void ServiceIdentity::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
   RequireNoConnectionHeld("a call to another service");
@@ -21,7 +37,8 @@ void ServiceIdentity::Prepare(grpc::ClientContext& context, std::chrono::millise
       claims.issuer = settings_.issuer;
       claims.audience = settings_.audience;
       claims.lifetime = std::chrono::minutes(10);
-      token_ = MintHs256Token(claims, settings_.hs256_key, now);
+      token_ = private_key_.empty() ? MintHs256Token(claims, settings_.hs256_key, now)
+                                    : MintAsymmetricToken(claims, private_key_, kid_, now);
       renew_at_ = now + std::chrono::minutes(5);
     }
     token = token_;

@@ -61,7 +61,9 @@ constexpr char kUsage[] =
     R"(usage:
   ctgctl token --role ROLE [--role ROLE...] [--org organisations/UUID] [--sub NAME]
                [--ttl-hours N] [--key-file FILE] [--issuer I] [--audience A]
-      Prints an HS256 token. Key: --key-file, else CTG_JWT_KEY_FILE, else CTG_JWT_KEY.
+      Prints an HS256 token valid 12 hours (10 minutes with the service role; the backend
+      refuses longer lives unless configured otherwise). Key: --key-file, else CTG_JWT_KEY_FILE,
+      else CTG_JWT_KEY.
       With --private-key-file PEM [--kid K]: an RS256 or ES256 token instead (RSA or P-256 key).
       Issuer/audience: CTG_JWT_ISSUER / CTG_JWT_AUDIENCE, else "ctg-dev" / "ctg".
   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
@@ -414,8 +416,12 @@ int Token(const Args& args) {
   claims.subject = args.Get("sub", EnvOr("USER", "ctgctl"));
   claims.issuer = args.Get("issuer", EnvOr("CTG_JWT_ISSUER", "ctg-dev"));
   claims.audience = args.Get("audience", EnvOr("CTG_JWT_AUDIENCE", "ctg"));
+  // Within the lifetimes the backend accepts by default: 12 hours, 15 minutes for a service.
+  const bool service =
+      std::find(claims.roles.begin(), claims.roles.end(), Role::kService) != claims.roles.end();
+  if (service) claims.lifetime = std::chrono::minutes(10);
   if (args.Has("ttl-hours")) {
-    claims.lifetime = std::chrono::hours(PositiveInt(args.Get("ttl-hours"), "ttl-hours", 8760));
+    claims.lifetime = std::chrono::hours(PositiveInt(args.Get("ttl-hours"), "ttl-hours", 168));
   }
   if (args.Has("private-key-file")) {
     // Production-style token: RS256 or ES256, as an identity provider signs them.

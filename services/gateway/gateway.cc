@@ -22,11 +22,6 @@ namespace {
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
-constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
-constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
-constexpr Setting kJwtIssuer{"jwt-issuer", "CTG_JWT_ISSUER"};
-constexpr Setting kJwtAudience{"jwt-audience", "CTG_JWT_AUDIENCE"};
-constexpr Setting kJwtLeeway{"jwt-leeway-seconds", "CTG_JWT_LEEWAY_SECONDS"};
 constexpr Setting kTlsCert{"tls-cert-file", "CTG_GATEWAY_TLS_CERT_FILE"};
 constexpr Setting kTlsKey{"tls-key-file", "CTG_GATEWAY_TLS_KEY_FILE"};
 constexpr Setting kTlsClientCa{"tls-client-ca-file", "CTG_GATEWAY_TLS_CLIENT_CA_FILE"};
@@ -43,11 +38,10 @@ constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kListen,      kMetrics,     kRoutes,        kFastPath,  kJwtKeyFile,
-                            kJwtIssuer,   kJwtAudience, kJwtLeeway,     kTlsCert,   kTlsKey,
-                            kTlsClientCa, kPlaintext,   kRateRps,       kRateBurst, kMaxMessage,
-                            kMaxStreams,  kDeadline,    kHealth,        kRetry,     kAccessLog,
-                            kGrace,       kPortFile,    kJwtPublicKeys, kMaxCalls};
+constexpr Setting kAll[] = {kListen,     kMetrics,     kRoutes,    kFastPath, kTlsCert,
+                            kTlsKey,     kTlsClientCa, kPlaintext, kRateRps,  kRateBurst,
+                            kMaxMessage, kMaxStreams,  kDeadline,  kHealth,   kRetry,
+                            kAccessLog,  kGrace,       kPortFile,  kMaxCalls};
 
 using Reader = SettingsReader;
 
@@ -63,7 +57,9 @@ bool IsLoopbackAddress(const std::string& address) {
 }
 
 GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
-  const SettingsReader reader(argc, argv, {std::begin(kAll), std::end(kAll)});
+  std::vector<Setting> known(std::begin(kAll), std::end(kAll));
+  known.insert(known.end(), JwtSettingList().begin(), JwtSettingList().end());
+  const SettingsReader reader(argc, argv, known);
   auto get = [&](const Setting& s, std::string* out) { return reader.Get(s, out); };
 
   GatewayConfig c;
@@ -74,33 +70,7 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
     throw ConfigError("setting " + Reader::Describe(kRoutes) + " is required");
   }
   c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
-  if (get(kJwtKeyFile, &v)) {
-    c.jwt_key = ReadSecretFile(v, Reader::Describe(kJwtKeyFile));
-  } else if (const char* key = std::getenv("CTG_JWT_KEY"); key != nullptr) {
-    c.jwt_key = key;
-  }
-  if (get(kJwtPublicKeys, &v)) {
-    c.jwt_public_keys = ReadSecretFile(v, Reader::Describe(kJwtPublicKeys));
-    if (ParseJwtPublicKeys(c.jwt_public_keys).empty()) {
-      throw ConfigError("setting " + Reader::Describe(kJwtPublicKeys) + " holds no PEM public key");
-    }
-  }
-  if (!c.jwt_key.empty() && c.jwt_key.size() < 32) {
-    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) +
-                      " (or CTG_JWT_KEY) must provide an HS256 key of at least 32 bytes");
-  }
-  if (c.jwt_key.empty() && c.jwt_public_keys.empty()) {
-    throw ConfigError("setting " + Reader::Describe(kJwtKeyFile) + " or " +
-                      Reader::Describe(kJwtPublicKeys) + " is required");
-  }
-  if (get(kJwtIssuer, &v)) c.jwt_issuer = v;
-  if (c.jwt_issuer.empty())
-    throw ConfigError("setting " + Reader::Describe(kJwtIssuer) + " is empty");
-  if (get(kJwtAudience, &v)) c.jwt_audience = v;
-  if (c.jwt_audience.empty())
-    throw ConfigError("setting " + Reader::Describe(kJwtAudience) + " is empty");
-  if (get(kJwtLeeway, &v))
-    c.jwt_leeway = std::chrono::seconds(Reader::ParseInt(v, kJwtLeeway, 0, 300));
+  ReadJwtConfig(reader, &c.jwt);
   if (get(kTlsCert, &v)) c.tls_cert = ReadSecretFile(v, Reader::Describe(kTlsCert));
   if (get(kTlsKey, &v)) c.tls_key = ReadSecretFile(v, Reader::Describe(kTlsKey));
   if (get(kTlsClientCa, &v)) c.tls_client_ca = ReadSecretFile(v, Reader::Describe(kTlsClientCa));
@@ -145,14 +115,7 @@ Gateway::Gateway(GatewayConfig config)
       routes_(ParseRoutes(config_.routes_text)),
       limiter_(config_.rate_limit_rps, config_.rate_limit_burst),
       concurrency_(config_.max_calls_per_caller) {
-  JwtSettings jwt{config_.jwt_key, config_.jwt_issuer, config_.jwt_audience, config_.jwt_leeway};
-  std::unique_ptr<TokenVerifier> verifier;
-  if (config_.jwt_public_keys.empty()) {
-    verifier = std::make_unique<Hs256TokenVerifier>(std::move(jwt));
-  } else {
-    verifier = std::make_unique<MultiAlgTokenVerifier>(std::move(jwt),
-                                                       ParseJwtPublicKeys(config_.jwt_public_keys));
-  }
+  std::unique_ptr<TokenVerifier> verifier = MakeTokenVerifier(config_.jwt);
   // Callers send the same token on every call: verify it once, until it expires.
   verifier_ = std::make_unique<CachingTokenVerifier>(std::move(verifier));
   RouterOptions router_options;
@@ -166,8 +129,8 @@ Gateway::Gateway(GatewayConfig config)
   proxy_options.max_attempts = config_.retry_max_attempts;
   proxy_options.access_log = config_.access_log;
   proxy_options.unary_fast_path = config_.unary_fast_path;
-  proxy_ = std::make_unique<GatewayProxy>(*verifier_, limiter_, concurrency_, *router_,
-                                          catalog_, metrics_, proxy_options);
+  proxy_ = std::make_unique<GatewayProxy>(*verifier_, limiter_, concurrency_, *router_, catalog_,
+                                          metrics_, proxy_options);
 }
 
 Gateway::~Gateway() { Shutdown(); }
@@ -243,10 +206,10 @@ void Gateway::LearnMethods(Backend* backend) {
     // sets on its forwarding channels, and they come from a trusted backend.
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-    const auto channel = grpc::CreateCustomChannel(backend->address(),
-                                                   grpc::InsecureChannelCredentials(), args);
-    const auto files = FetchServiceDescriptors(channel, {backend->service()},
-                                               std::chrono::milliseconds(1000));
+    const auto channel =
+        grpc::CreateCustomChannel(backend->address(), grpc::InsecureChannelCredentials(), args);
+    const auto files =
+        FetchServiceDescriptors(channel, {backend->service()}, std::chrono::milliseconds(1000));
     if (!catalog_.AddFiles(files)) throw std::runtime_error("unreadable descriptor file");
   } catch (const std::exception& e) {
     // Until it describes its methods the gateway knows no access rule for them and refuses its

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/config.h"
 #include "common/metrics.h"
 #include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
@@ -24,13 +25,7 @@ struct GatewayConfig {
   std::string listen_address = "127.0.0.1:0";   // --listen / CTG_GATEWAY_LISTEN
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
   std::string routes_text;  // contents of --routes-file / CTG_GATEWAY_ROUTES_FILE (required)
-  std::string jwt_key;  // --jwt-key-file / CTG_JWT_KEY_FILE (or CTG_JWT_KEY): HS256, >= 32 bytes
-  // --jwt-public-keys-file / CTG_JWT_PUBLIC_KEYS_FILE: PEM public keys for RS256/ES256
-  // tokens (production). At least one of the two must be given.
-  std::string jwt_public_keys;
-  std::string jwt_issuer = "ctg-dev";   // --jwt-issuer / CTG_JWT_ISSUER
-  std::string jwt_audience = "ctg";     // --jwt-audience / CTG_JWT_AUDIENCE
-  std::chrono::seconds jwt_leeway{30};  // --jwt-leeway-seconds (0..300): bounded clock skew
+  JwtConfig jwt;            // the token settings, read like the services' (see JwtConfig)
   // TLS on the public port: PEM certificate chain and key (--tls-cert-file, --tls-key-file);
   // with --tls-client-ca-file, callers must present a certificate signed by that CA (mTLS).
   std::string tls_cert;
@@ -53,8 +48,8 @@ struct GatewayConfig {
   // --unary-fast-path=true|false: forward the unary methods learnt from the backends with one
   // batch each way (false: every call as a stream).
   bool unary_fast_path = true;
-  std::chrono::seconds shutdown_grace{10};            // --shutdown-grace-seconds
-  std::string port_file;  // --port-file: written with "grpc_port metrics_port"
+  std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds
+  std::string port_file;                    // --port-file: written with "grpc_port metrics_port"
 };
 
 // Reads and validates the configuration (files included); throws ConfigError naming the first
@@ -73,7 +68,7 @@ bool IsLoopbackAddress(const std::string& address);
 class Gateway {
  public:
   // Parses the routing table; throws ConfigError. Who may call what is not configured here: it is
-// each method's declared access, learnt from the backends with their methods.
+  // each method's declared access, learnt from the backends with their methods.
   explicit Gateway(GatewayConfig config);
   ~Gateway();
 

@@ -635,8 +635,8 @@ void Attempt::OnReadDone(bool ok) { call_->AttemptRead(this, ok); }
 void Attempt::OnWriteDone(bool ok) { call_->AttemptWrote(this, ok); }
 void Attempt::OnDone(const grpc::Status& status) { call_->AttemptDone(this, status); }
 
-GatewayProxy::GatewayProxy(const TokenVerifier& verifier,
-                           RateLimiter& limiter, ConcurrencyLimiter& concurrency, Router& router,
+GatewayProxy::GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter,
+                           ConcurrencyLimiter& concurrency, Router& router,
                            const MethodCatalog& catalog, GatewayMetrics& metrics,
                            ProxyOptions options)
     : verifier_(verifier),

@@ -67,9 +67,9 @@ class GatewayProxy : public grpc::CallbackGenericService {
  public:
   // Every reference must outlive the service (and the server it is registered with).
   // Unary methods known to `catalog` take a fast path; the others are forwarded as streams.
-  GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter,
-               ConcurrencyLimiter& concurrency, Router& router, const MethodCatalog& catalog,
-               GatewayMetrics& metrics, ProxyOptions options);
+  GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter, ConcurrencyLimiter& concurrency,
+               Router& router, const MethodCatalog& catalog, GatewayMetrics& metrics,
+               ProxyOptions options);
 
   // Creates the reactor that serves one call (gRPC calls this for every unregistered method).
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;

@@ -13,6 +13,7 @@ namespace ctg::partners {
 ServiceSpec PartnerServiceSpec() {
   ServiceSpec spec;
   spec.grpc_service_name = v1::PartnerService::service_full_name();
+  spec.identity = "ctg-partners";
   spec.migrations = &PartnersMigrations();
   for (const auto* group : {&OrganisationStatements(), &ConventionStatements(), &CopilStatements(),
                             &FacilityStatements(), &AccessStatements()}) {

@@ -30,9 +30,9 @@ InProcessService::InProcessService(ServiceSpec spec, const std::string& database
   config.database_url = database_url;
   config.db_pool_size = 4;
   config.workers = 4;
-  config.jwt_key = kTestJwtKey;
-  config.jwt_issuer = kTestIssuer;
-  config.jwt_audience = kTestAudience;
+  config.jwt.hs256_key = kTestJwtKey;
+  config.jwt.issuer = kTestIssuer;
+  config.jwt.audience = kTestAudience;
   config.shutdown_grace = std::chrono::seconds(2);
   config.backends = std::move(backends);
   host_ = std::make_unique<ServiceHost>(std::move(spec), config, std::move(clock));

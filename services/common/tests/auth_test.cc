@@ -1,6 +1,8 @@
 #include "common/auth.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/errors.h"
 
@@ -121,6 +123,66 @@ TEST(RoleTest, NamesRoundTrip) {
     EXPECT_EQ(ParseRole(RoleName(r)), r);
   }
   EXPECT_FALSE(ParseRole("admin").has_value());
+}
+
+// A token with exactly this header and payload, correctly signed with kKey.
+std::string SignHs256(const std::string& header_json, const std::string& payload_json) {
+  const std::string input = Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload_json);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), kKey, int(sizeof(kKey) - 1),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  return input + "." + Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), len));
+}
+
+std::string Claim(const std::string& name, std::chrono::system_clock::time_point at) {
+  return "\"" + name +
+         "\":" + std::to_string(std::chrono::duration_cast<seconds>(at.time_since_epoch()).count());
+}
+
+// RFC 7515 §4.1.11: a "crit" header names extensions the recipient must understand; this
+// verifier understands none, so a token carrying one is refused even when correctly signed.
+TEST(JwtTest, RefusesCriticalExtensionsItDoesNotUnderstand) {
+  const auto now = std::chrono::system_clock::now();
+  const std::string payload = R"({"sub":"a","iss":"ctg-dev","aud":"ctg","roles":["dpo"],)" +
+                              Claim("exp", now + hours(1)) + "}";
+  // The same token without crit is accepted: only the header makes the difference.
+  EXPECT_NO_THROW(Verifier().Verify(SignHs256(R"({"alg":"HS256"})", payload)));
+  const std::string token = SignHs256(R"({"alg":"HS256","crit":["exp"],"exp":1})", payload);
+  try {
+    Verifier().Verify(token);
+    ADD_FAILURE() << "a token with crit was accepted";
+  } catch (const UnauthenticatedError& e) {
+    EXPECT_NE(std::string(e.what()).find("critical"), std::string::npos) << e.what();
+  }
+}
+
+// A token valid for ten years is refused: at most 12 hours for a person, 15 minutes for a
+// service, counted from its issue and from now.
+TEST(JwtTest, RefusesTokensLivingLongerThanTheMaximum) {
+  auto claims = Claims();
+  claims.lifetime = hours(24 * 3650);
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(claims, kKey)), UnauthenticatedError);
+  claims.lifetime = hours(12);
+  EXPECT_NO_THROW(Verifier().Verify(MintHs256Token(claims, kKey)));
+  // Issued long ago with a long life: still too long from its issue.
+  const auto now = std::chrono::system_clock::now();
+  claims.lifetime = hours(30);
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(claims, kKey, now - hours(20)), now),
+               UnauthenticatedError);
+  auto service = Claims();
+  service.roles = {Role::kService};
+  service.lifetime = hours(1);
+  EXPECT_THROW(Verifier().Verify(MintHs256Token(service, kKey)), UnauthenticatedError);
+  service.lifetime = std::chrono::minutes(10);
+  EXPECT_NO_THROW(Verifier().Verify(MintHs256Token(service, kKey)));
+  // A token without iat is bounded from now.
+  const std::string prefix = R"({"sub":"a","iss":"ctg-dev","aud":"ctg","roles":["dpo"],)";
+  EXPECT_NO_THROW(Verifier().Verify(
+      SignHs256(R"({"alg":"HS256"})", prefix + Claim("exp", now + hours(2)) + "}")));
+  EXPECT_THROW(Verifier().Verify(SignHs256(R"({"alg":"HS256"})",
+                                           prefix + Claim("exp", now + hours(24 * 30)) + "}")),
+               UnauthenticatedError);
 }
 
 }  // namespace

@@ -194,7 +194,9 @@ namespace {
 // from inside a transaction (the action plan used to call partners from one).
 TEST_F(RuntimeTest, NoCallToAnotherServiceWhileAConnectionIsHeld) {
   ConnectionPool pool({db_->url(), "public", 2}, {});
-  ServiceIdentity identity(JwtSettings{"k-0123456789-0123456789-0123456789", "i", "a"}, "test");
+  JwtConfig jwt;
+  jwt.hs256_key = "k-0123456789-0123456789-0123456789";
+  ServiceIdentity identity(jwt, "test");
   EXPECT_EQ(ConnectionsHeldByThisThread(), 0);
   WithReadTransaction(pool, [&](pqxx::transaction_base&) {
     EXPECT_EQ(ConnectionsHeldByThisThread(), 1);

@@ -17,7 +17,7 @@ TokenClaims Claims() {
   c.roles = {Role::kService};
   c.issuer = "ctg-prod";
   c.audience = "ctg";
-  c.lifetime = 1h;
+  c.lifetime = 10min;  // a service token: at most 15 minutes
   return c;
 }
 
@@ -45,7 +45,7 @@ TEST(MultiAlgTokenVerifier, RefusesUnknownKeysExpiryAudienceAndConfusion) {
   EXPECT_THROW(verifier.Verify(MintAsymmetricToken(Claims(), other.private_pem)),
                UnauthenticatedError);
   EXPECT_THROW(verifier.Verify(MintAsymmetricToken(Claims(), ec.private_pem, "",
-                                                   std::chrono::system_clock::now() - 3h)),
+                                                   std::chrono::system_clock::now() - 1h)),
                UnauthenticatedError);
   auto wrong_aud = Claims();
   wrong_aud.audience = "elsewhere";
@@ -63,6 +63,20 @@ TEST(MultiAlgTokenVerifier, RefusesUnknownKeysExpiryAudienceAndConfusion) {
   std::string tampered = good;
   tampered[dot + 5] = tampered[dot + 5] == 'A' ? 'B' : 'A';
   EXPECT_THROW(verifier.Verify(tampered), UnauthenticatedError);
+}
+
+// A token naming a key id the verifier does not know is refused, even when a key without an id
+// would verify its signature (a rotated-out kid must not fall back on another key).
+TEST(MultiAlgTokenVerifier, RefusesAnUnknownKidEvenWithAKeyWithoutKid) {
+  const auto ec = testing::GenerateEcKey();
+  MultiAlgTokenVerifier verifier(Settings(), ParseJwtPublicKeys(ec.public_pem));
+  EXPECT_EQ(verifier.Verify(MintAsymmetricToken(Claims(), ec.private_pem)).subject, "sys-caf47");
+  EXPECT_THROW(verifier.Verify(MintAsymmetricToken(Claims(), ec.private_pem, "rotated-out")),
+               UnauthenticatedError);
+  MultiAlgTokenVerifier named(Settings(), ParseJwtPublicKeys("# kid: k1\n" + ec.public_pem));
+  EXPECT_EQ(named.Verify(MintAsymmetricToken(Claims(), ec.private_pem, "k1")).subject, "sys-caf47");
+  EXPECT_THROW(named.Verify(MintAsymmetricToken(Claims(), ec.private_pem, "k2")),
+               UnauthenticatedError);
 }
 
 TEST(MultiAlgTokenVerifier, KeepsHs256WhenConfigured) {

@@ -46,7 +46,7 @@ std::string Token(std::vector<Role> roles, const std::string& subject = "alice",
   claims.roles = std::move(roles);
   claims.issuer = kIssuer;
   claims.audience = audience;
-  claims.lifetime = 1h;
+  claims.lifetime = 10min;  // within the 15 minutes a service token may live
   return MintHs256Token(claims, key, now);
 }
 
@@ -55,9 +55,9 @@ GatewayConfig BaseConfig(const std::string& routes) {
   c.listen_address = "127.0.0.1:0";
   c.metrics_address = "off";
   c.routes_text = routes;
-  c.jwt_key = kKey;
-  c.jwt_issuer = kIssuer;
-  c.jwt_audience = kAudience;
+  c.jwt.hs256_key = kKey;
+  c.jwt.issuer = kIssuer;
+  c.jwt.audience = kAudience;
   c.plaintext = true;
   c.rate_limit_rps = 0;
   c.health_interval = 50ms;

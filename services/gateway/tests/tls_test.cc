@@ -28,7 +28,7 @@ class TlsTest : public ::testing::Test {
     c.listen_address = "127.0.0.1:0";
     c.metrics_address = "off";
     c.routes_text = "ctg.testing.v1.EchoService = " + backend_->address() + "\n";
-    c.jwt_key = kKey;
+    c.jwt.hs256_key = kKey;
     c.tls_cert = pki_.server_cert;
     c.tls_key = pki_.server_key;
     if (mtls) c.tls_client_ca = pki_.ca_cert;

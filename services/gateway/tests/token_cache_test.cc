@@ -35,7 +35,7 @@ std::string Header(const std::string& subject, std::chrono::system_clock::time_p
                    std::chrono::seconds lifetime = 1h) {
   TokenClaims claims;
   claims.subject = subject;
-  claims.roles = {Role::kService};
+  claims.roles = {Role::kAuditor};
   claims.issuer = "ctg-test";
   claims.audience = "ctg";
   claims.lifetime = lifetime;
@@ -55,7 +55,7 @@ TEST(CachingTokenVerifier, VerifiesOnceThenServesFromCache) {
   EXPECT_EQ(f.verifier.VerifyAuthorizationHeader(h).subject, "alice");
   EXPECT_EQ(f.verifier.VerifyAuthorizationHeader(h).subject, "alice");
   const auto p = f.verifier.VerifyAuthorizationHeader(h);
-  EXPECT_TRUE(p.Has(Role::kService));
+  EXPECT_TRUE(p.Has(Role::kAuditor));
   EXPECT_EQ(f.calls, 1);
   EXPECT_EQ(f.verifier.size(), 1u);
 }
