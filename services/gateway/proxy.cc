@@ -67,6 +67,13 @@ bool RetryBudget::Withdraw() {
   return true;
 }
 
+std::string PeerAddress(const std::string& peer) {
+  const auto colon = peer.rfind(':');
+  const auto scheme = peer.find(':');
+  if (colon == std::string::npos || colon == scheme) return peer;  // no port (unix socket...)
+  return peer.substr(0, colon);
+}
+
 bool IsOpenMethod(std::string_view service) {
   return service == "grpc.health.v1.Health" || service.rfind("grpc.reflection.", 0) == 0;
 }
@@ -311,8 +318,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       }
       principal_ = principal.subject;
     }
-    // Per principal; open methods are limited per peer address.
-    caller_key_ = principal_.empty() ? "peer:" + ctx_->peer() : principal_;
+    // Per principal; open methods per peer address (its port changes with every connection).
+    caller_key_ = principal_.empty() ? "peer:" + PeerAddress(ctx_->peer()) : principal_;
     const auto wait = proxy_->limiter_.Acquire(caller_key_);
     if (wait.count() > 0) {
       proxy_->metrics_.Limited("rate");

@@ -51,6 +51,11 @@ class RetryBudget {
   double tokens_;
 };
 
+// The address of a gRPC peer without its port ("ipv4:10.0.0.1:53124" -> "ipv4:10.0.0.1",
+// "ipv6:[::1]:5000" -> "ipv6:[::1]"): calls without a token are limited per address, since each
+// new connection has a new port.
+std::string PeerAddress(const std::string& peer);
+
 // Methods any caller may call without a token: health checking and server reflection.
 bool IsOpenMethod(std::string_view service);
 

@@ -421,6 +421,32 @@ TEST_P(GatewayTest, RateLimitPerPrincipal) {
   EXPECT_TRUE(Echo(Token({Role::kAuditor}, "bob")).ok());
 }
 
+// Calls without a token (server reflection) are limited per peer address: a caller opening a
+// new connection (a new port) for each call does not get a fresh bucket.
+TEST_P(GatewayTest, CallsWithoutATokenAreLimitedPerAddressWhateverTheConnection) {
+  auto config = BaseConfig(Routes({a_.get()}));
+  config.rate_limit_rps = 0.001;
+  config.rate_limit_burst = 2;
+  StartGateway(std::move(config));
+  std::vector<internal::ServerReflectionRequest> list(1);
+  list[0].set_list_services("");
+  int refused = 0;
+  for (int i = 0; i < 4; ++i) {
+    // A channel of its own each time: another connection, another source port.
+    grpc::ChannelArguments args;
+    args.SetInt("ctg.test.connection", i);  // distinct arguments: no shared subchannel
+    auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(gateway_->port()),
+                                             grpc::InsecureChannelCredentials(), args);
+    try {
+      ExchangeReflection(channel, list, 10s);
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("RESOURCE_EXHAUSTED"), std::string::npos) << e.what();
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 2);
+}
+
 TEST_P(GatewayTest, OversizedMessageIsRefused) {
   auto config = BaseConfig(Routes({a_.get()}));
   config.max_message_bytes = 4096;

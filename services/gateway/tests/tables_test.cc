@@ -90,6 +90,13 @@ TEST(IsSafeToRetry, DeclaredReadsAndIdempotentWrites) {
   EXPECT_TRUE(IsSafeToRetry(write, keyed));
 }
 
+TEST(PeerAddress, DropsThePortThatChangesWithEachConnection) {
+  EXPECT_EQ(PeerAddress("ipv4:10.0.0.1:53124"), "ipv4:10.0.0.1");
+  EXPECT_EQ(PeerAddress("ipv4:10.0.0.1:53125"), "ipv4:10.0.0.1");
+  EXPECT_EQ(PeerAddress("ipv6:[::1]:5000"), "ipv6:[::1]");
+  EXPECT_EQ(PeerAddress("unix:/tmp/s"), "unix:/tmp/s");
+}
+
 TEST(IsOpenMethod, OnlyHealthAndReflection) {
   EXPECT_TRUE(IsOpenMethod("grpc.health.v1.Health"));
   EXPECT_TRUE(IsOpenMethod("grpc.reflection.v1alpha.ServerReflection"));
@@ -101,8 +108,13 @@ TEST(GatewayConfig, PlaintextOnlyOnLoopback) {
   EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:8443"));
   EXPECT_TRUE(IsLoopbackAddress("[::1]:8443"));
   EXPECT_TRUE(IsLoopbackAddress("localhost:1"));
+  EXPECT_TRUE(IsLoopbackAddress("127.0.0.53:8443"));
   EXPECT_FALSE(IsLoopbackAddress("0.0.0.0:8443"));
   EXPECT_FALSE(IsLoopbackAddress("10.0.0.1:8443"));
+  // Decided on the resolved address, not on the spelling of the name.
+  EXPECT_FALSE(IsLoopbackAddress("127.evil.example:8443"));
+  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1.nip.io:8443"));
+  EXPECT_FALSE(IsLoopbackAddress(":8443"));
 }
 
 TEST(GatewayConfig, BadSettingsAreNamed) {
