@@ -138,6 +138,20 @@ v1::AoCompetences EvaluateAoCompetences(const AoSubject& subject, const CivilDat
         FrenchDate(date) + ".");
     return out;
   }
+  if (asked.kind() == v1::EPCI && subject.transferring_members == 0) {
+    // Art. 3: the competences belong to the communes, or to their EPCI for those that
+    // transferred them; none did, so each commune is its own AO and the EPCI holds nothing.
+    out.clear_population();
+    out.clear_population_vintage();
+    out.clear_population_kind();
+    out.add_notes(
+        "Aucune des " + std::to_string(std::max(subject.member_count, 0)) +
+        " communes membres n'a transféré la compétence d'AO à l'EPCI : chacune l'exerce "
+        "elle-même (art. 3) ; l'EPCI n'est autorité organisatrice pour aucune d'elles et ne "
+        "détient ni compétence d'AO, ni l'obligation de schéma pluriannuel ou de relais petite "
+        "enfance.");
+    return out;
+  }
   out.set_autorite_organisatrice(holder.name());
 
   if (transferred) {
@@ -153,13 +167,14 @@ v1::AoCompetences EvaluateAoCompetences(const AoSubject& subject, const CivilDat
     out.add_notes(
         std::to_string(subject.transferring_members) + " commune(s) membre(s) sur " +
         std::to_string(subject.member_count) +
-        " ont transféré la compétence d'AO à l'EPCI ; les autres l'exercent elles-mêmes.");
+        " ont transféré la compétence d'AO à l'EPCI, qui l'exerce pour elles ; les autres "
+        "l'exercent elles-mêmes.");
   }
   if (subject.summed_members > 0) {
     out.add_notes(
-        "Aucune population légale enregistrée pour l'EPCI : population calculée comme "
-        "la somme des populations de ses " +
-        std::to_string(subject.summed_members) + " communes membres.");
+        "L'EPCI est AO pour les seules communes qui lui ont transféré la compétence : les "
+        "seuils s'appliquent à la somme des populations de ces " +
+        std::to_string(subject.summed_members) + " communes.");
   }
 
   if (!population) {

@@ -51,11 +51,13 @@ struct AoSubject {
   // `populations` must be the ones to apply: recorded, or computed by SumMemberPopulations.
   std::optional<::ctg::partners::v1::Organisation> epci;
   // For the organisation holding the competence when it is an EPCI (asked about, or `epci`
-  // above): the number of member communes whose populations were summed because the EPCI has
-  // none recorded (0: the EPCI's own populations were used).
+  // above): the number of transferring member communes whose populations were summed (the EPCI
+  // is AO for them only, on their population; 0: the EPCI's own populations were used, every
+  // member having transferred).
   int summed_members = 0;
   // For an EPCI asked about directly: how many member communes it has and how many transferred
-  // the competence to it (-1: unknown, no note).
+  // the competence to it (-1: unknown, no note). With 0 transferring members the EPCI holds no
+  // competence at all (art. 3).
   int member_count = -1;
   int transferring_members = -1;
 };

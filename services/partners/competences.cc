@@ -29,12 +29,20 @@ std::vector<v1::Organisation> MemberCommunes(OrganisationRepository& repo,
   return members;
 }
 
-// Gives `epci` the populations the thresholds apply to: its own when recorded, else the sum of
-// its member communes' (returns how many communes were summed, 0 when none was needed).
+// Art. 3: an EPCI is AO only for the member communes that transferred the competence to it, on
+// their population. Gives `epci` the populations the thresholds apply to: its own recorded ones
+// when every member transferred, else the sum of the transferring members' (returns how many
+// communes were summed, 0 when none was needed or none transferred).
 int ResolveEpciPopulations(const std::vector<v1::Organisation>& members, v1::Organisation& epci) {
-  if (epci.populations_size() > 0 || members.empty()) return 0;
-  for (auto& p : SumMemberPopulations(members)) *epci.add_populations() = std::move(p);
-  return static_cast<int>(members.size());
+  std::vector<v1::Organisation> transferring;
+  for (const auto& m : members) {
+    if (m.ao_competence_transferred()) transferring.push_back(m);
+  }
+  if (transferring.empty()) return 0;
+  if (transferring.size() == members.size() && epci.populations_size() > 0) return 0;
+  epci.clear_populations();
+  for (auto& p : SumMemberPopulations(transferring)) *epci.add_populations() = std::move(p);
+  return static_cast<int>(transferring.size());
 }
 
 }  // namespace
@@ -72,13 +80,14 @@ void PartnerService::GetAoCompetences(const CallContext& call,
         throw FailedPreconditionError(req.organisation() +
                                       " transferred the AO competence to an unknown EPCI");
       }
-      if (epci->populations_size() == 0) {
-        subject.summed_members = ResolveEpciPopulations(MemberCommunes(repo, epci_id), *epci);
-      }
+      subject.summed_members = ResolveEpciPopulations(MemberCommunes(repo, epci_id), *epci);
       subject.epci = std::move(*epci);
     }
     const auto& holder = subject.epci ? *subject.epci : subject.organisation;
-    if (holder.populations_size() == 0 && !(*date < AoRegimeStart())) {
+    // An EPCI to which no member transferred the competence holds none: no population needed.
+    const bool holds_nothing =
+        organisation->kind() == v1::EPCI && subject.transferring_members == 0;
+    if (!holds_nothing && holder.populations_size() == 0 && !(*date < AoRegimeStart())) {
       throw FailedPreconditionError(
           "no legal population is recorded for " + holder.name() +
           (holder.kind() == v1::EPCI ? " nor for all of its member communes" : "") +

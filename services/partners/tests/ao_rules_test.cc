@@ -205,17 +205,34 @@ TEST(AoRulesTest, TransferredCompetenceIsHeldByTheEpciOnItsPopulation) {
   EXPECT_EQ(own.competences_size(), 2);
 }
 
-TEST(AoRulesTest, SummedEpciPopulationIsNoted) {
+TEST(AoRulesTest, AnEpciWithoutTransferringMembersHoldsNothing) {
   AoSubject subject;
   subject.organisation = Epci();
   AddPopulation(subject.organisation, 2023, 60753, 62235);
-  subject.summed_members = 43;
   subject.member_count = 43;
   subject.transferring_members = 0;
   auto r = EvaluateAoCompetences(subject, kMid2026);
+  EXPECT_TRUE(r.autorite_organisatrice().empty());
+  EXPECT_EQ(r.competences_size(), 0);
+  EXPECT_FALSE(r.schema_pluriannuel_required());
+  EXPECT_FALSE(r.relais_petite_enfance_required());
+  EXPECT_EQ(r.population(), 0);
+  EXPECT_TRUE(AnyNoteContains(r, "Aucune des 43 communes membres n'a transféré"));
+}
+
+TEST(AoRulesTest, TheEpciIsAoOnTheTransferringMembersPopulation) {
+  AoSubject subject;
+  subject.organisation = Epci();
+  AddPopulation(subject.organisation, 2023, 4000, 4100);  // the two members that transferred
+  subject.summed_members = 2;
+  subject.member_count = 43;
+  subject.transferring_members = 2;
+  auto r = EvaluateAoCompetences(subject, kMid2026);
   EXPECT_EQ(r.autorite_organisatrice(), subject.organisation.name());
-  EXPECT_TRUE(AnyNoteContains(r, "somme des populations de ses 43 communes membres"));
-  EXPECT_TRUE(AnyNoteContains(r, "0 commune(s) membre(s) sur 43"));
+  EXPECT_EQ(r.population(), 4100);
+  EXPECT_EQ(r.competences_size(), 4);
+  EXPECT_TRUE(AnyNoteContains(r, "somme des populations de ces 2 communes"));
+  EXPECT_TRUE(AnyNoteContains(r, "2 commune(s) membre(s) sur 43"));
 }
 
 TEST(AoRulesTest, SumMemberPopulationsKeepsOnlyCompleteVintages) {

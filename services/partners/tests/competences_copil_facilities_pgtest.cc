@@ -273,25 +273,33 @@ TEST_F(CompetencesCopilFacilitiesTest, NoCompetenceBefore2025) {
   EXPECT_THAT(r.notes(), Contains(HasSubstr("1er janvier 2025")));
 }
 
-TEST_F(CompetencesCopilFacilitiesTest, TransferredCommuneUsesTheEpciPopulation) {
-  // VGA has no population recorded: the sum of its four recorded members is used.
+// Art. 3: the EPCI is AO only for the communes that transferred the competence, on their
+// population. Here only Agmé (110 inhabitants) transferred it: the EPCI is Agmé's AO with
+// Agmé's population, while Marmande stays its own AO (one AO per commune, never two).
+TEST_F(CompetencesCopilFacilitiesTest, TheEpciIsAoOnlyForTheCommunesThatTransferred) {
   v1::AoCompetences r;
   ASSERT_TRUE(Competences(agme_.name(), CivilDate{2026, 1, 1}, &r).ok());
   EXPECT_EQ(r.organisation(), agme_.name());
   EXPECT_EQ(r.autorite_organisatrice(), epci_.name());
-  EXPECT_EQ(r.population(), 17833 + 9619 + 3265 + 109);
+  EXPECT_EQ(r.population(), 109);
   EXPECT_EQ(r.population_vintage(), 2023);
-  EXPECT_TRUE(r.schema_pluriannuel_required());
+  EXPECT_THAT(Held(r), ElementsAre(v1::CENSUS_NEEDS, v1::INFORM_FAMILIES));
+  EXPECT_FALSE(r.schema_pluriannuel_required());
   EXPECT_THAT(r.notes(), Contains(HasSubstr("transférée à l'EPCI Val de Garonne Agglomération")));
-  EXPECT_THAT(r.notes(), Contains(HasSubstr("somme des populations de ses 4 communes membres")));
+  EXPECT_THAT(r.notes(), Contains(HasSubstr("somme des populations de ces 1 communes")));
 
-  // The EPCI asked directly: same population, and the transfer count.
+  // The EPCI asked directly: the same, with the transfer count.
   ASSERT_TRUE(Competences(epci_.name(), CivilDate{2026, 1, 1}, &r).ok());
   EXPECT_EQ(r.autorite_organisatrice(), epci_.name());
-  EXPECT_EQ(r.population(), 17833 + 9619 + 3265 + 109);
+  EXPECT_EQ(r.population(), 109);
+  EXPECT_FALSE(r.relais_petite_enfance_required());
   EXPECT_THAT(r.notes(), Contains(HasSubstr("1 commune(s) membre(s) sur 4")));
+  // Marmande, which transferred nothing, keeps its own competences and duties.
+  ASSERT_TRUE(Competences(marmande_.name(), CivilDate{2026, 1, 1}, &r).ok());
+  EXPECT_EQ(r.autorite_organisatrice(), marmande_.name());
+  EXPECT_TRUE(r.relais_petite_enfance_required());
 
-  // Once the EPCI's own legal population is recorded, it wins over the sum.
+  // The EPCI's own recorded population does not apply while some members keep the competence.
   v1::UpdateOrganisationRequest update;
   update.mutable_organisation()->set_name(epci_.name());
   auto* p = update.mutable_organisation()->add_populations();
@@ -302,10 +310,27 @@ TEST_F(CompetencesCopilFacilitiesTest, TransferredCommuneUsesTheEpciPopulation) 
   v1::Organisation updated;
   ASSERT_TRUE(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &updated).ok());
   ASSERT_TRUE(Competences(agme_.name(), CivilDate{2026, 1, 1}, &r).ok());
-  EXPECT_EQ(r.population(), 62235);
-  EXPECT_EQ(r.competences(2).reason(),
-            "62 235 habitants (population totale, millésime 2023) > 3 500");
-  EXPECT_THAT(r.notes(), ::testing::Not(Contains(HasSubstr("somme"))));
+  EXPECT_EQ(r.population(), 109);
+}
+
+// VGA as it is: no commune transferred the competence. The EPCI then holds none of the four
+// competences nor the schéma and RPE duties, and says why; Marmande is the AO of Marmande.
+TEST_F(CompetencesCopilFacilitiesTest, WithoutTransferTheEpciHoldsNoCompetence) {
+  v1::UpdateOrganisationRequest update;
+  update.mutable_organisation()->set_name(agme_.name());
+  update.mutable_organisation()->set_ao_competence_transferred(false);
+  update.mutable_update_mask()->add_paths("ao_competence_transferred");
+  v1::Organisation updated;
+  ASSERT_TRUE(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), update, &updated).ok());
+  v1::AoCompetences r;
+  ASSERT_TRUE(Competences(epci_.name(), CivilDate{2026, 6, 1}, &r).ok());
+  EXPECT_TRUE(r.autorite_organisatrice().empty());
+  EXPECT_THAT(r.competences(), IsEmpty());
+  EXPECT_FALSE(r.schema_pluriannuel_required());
+  EXPECT_FALSE(r.relais_petite_enfance_required());
+  EXPECT_THAT(r.notes(), Contains(HasSubstr("n'a transféré la compétence d'AO à l'EPCI")));
+  ASSERT_TRUE(Competences(agme_.name(), CivilDate{2026, 6, 1}, &r).ok());
+  EXPECT_EQ(r.autorite_organisatrice(), agme_.name());
 }
 
 TEST_F(CompetencesCopilFacilitiesTest, CompetencesBadRequests) {
