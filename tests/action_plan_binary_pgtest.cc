@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <pqxx/pqxx>
@@ -17,6 +18,8 @@
 #include "e2e_support.h"
 #include "gateway/method_catalog.h"
 #include "gateway/tests/test_pki.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace ctg::e2e {
 namespace {
@@ -157,6 +160,72 @@ TEST_F(ActionPlanBinaryTest, CtgctlLoadsTheVgaPlanOnceAndOnlyTheSecretariatMayLo
   EXPECT_NE(second.out.find("actions : 0 créée(s), 38 déjà présente(s)"), std::string::npos)
       << second.out;
   EXPECT_EQ(count(), 38);
+}
+
+// An import with 500 bad rows, through the real gateway, by a client with gRPC's default limits:
+// the caller gets INVALID_ARGUMENT with the bad cells it can act on (not a transport error
+// about metadata sizes), and the count of the others.
+TEST_F(ActionPlanBinaryTest, AnImportWithHundredsOfBadRowsReportsItsCellsThroughTheGateway) {
+  const std::string secretariat = LoadVga();
+  if (secretariat.empty()) GTEST_SKIP() << "seed files not found";
+  GatewayProcess gateway("ctg.partners.v1.PartnerService = " + partners_->address() + "\n" +
+                             "ctg.action_plan.v1.ActionPlanService = " + plan_->address() + "\n",
+                         partners_->key_file(), {"--rate-limit-rps=0"});
+  ASSERT_TRUE(gateway.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << gateway.log();
+  const std::string token = Token({"copil_secretariat"}, secretariat);
+  auto stub = v1::ActionPlanService::NewStub(gateway.channel());  // default channel limits
+  pv1::ListConventionsRequest list;
+  pv1::ListConventionsResponse conventions;
+  ASSERT_TRUE(pv1::PartnerService::NewStub(gateway.channel())
+                  ->ListConventions(Context(token).get(), list, &conventions)
+                  .ok());
+  ASSERT_EQ(conventions.conventions_size(), 1);
+  v1::ExportTrackingTableRequest export_req;
+  export_req.set_convention(conventions.conventions(0).name());
+  export_req.set_quarter("2025-Q1");
+  export_req.set_format(v1::CSV);
+  v1::ExportedFile file;
+  const auto exported = stub->ExportTrackingTable(Context(token).get(), export_req, &file);
+  ASSERT_TRUE(exported.ok()) << exported.error_message();
+  // The header, then 500 rows whose every cell is wrong.
+  const std::string header = file.content().substr(0, file.content().find('\n') + 1);
+  const auto separators = std::count(header.begin(), header.end(), ';');
+  std::string csv = header;
+  for (int i = 0; i < 500; ++i) {
+    std::string row = "pas-un-numero";
+    for (int c = 0; c < separators; ++c) row += ";=FORMULE()";
+    csv += row + "\n";
+  }
+  v1::ImportTrackingTableRequest import;
+  import.set_convention(export_req.convention());
+  import.set_quarter("2025-Q1");
+  import.set_format(v1::CSV);
+  import.set_content(csv);
+  v1::ImportTrackingTableResponse resp;
+  const auto status = stub->ImportTrackingTable(Context(token).get(), import, &resp);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_LT(status.error_message().size(), 400u) << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  int violations = 0;
+  std::string total;
+  for (const auto& any : details.details()) {
+    google::rpc::BadRequest bad;
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&bad)) {
+      violations = bad.field_violations_size();
+      ASSERT_GT(violations, 0);
+      EXPECT_EQ(bad.field_violations(0).field().rfind("rows[", 0), 0u)
+          << bad.field_violations(0).field();
+    } else if (any.UnpackTo(&info)) {
+      EXPECT_EQ(info.reason(), "TOO_MANY_VIOLATIONS");
+      total = info.metadata().at("total_violations");
+    }
+  }
+  EXPECT_GT(violations, 10);
+  EXPECT_LE(violations, 50);
+  ASSERT_FALSE(total.empty());
+  EXPECT_GT(std::stoi(total), violations);
 }
 
 TEST_F(ActionPlanBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {

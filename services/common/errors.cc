@@ -29,19 +29,45 @@ void Violations::ThrowIfAny() const {
 }
 
 grpc::Status InvalidArgumentStatus(const std::vector<FieldViolation>& violations) {
+  // The details travel in a trailer that every client must accept with gRPC's default 8 KiB
+  // metadata limit: at most kMaxReportedViolations violations and kMaxDetailsBytes of them, the
+  // count of the others in an ErrorInfo; the message stays one short line.
+  constexpr size_t kMaxReportedViolations = 50;
+  constexpr size_t kMaxDetailsBytes = 4096;
   google::rpc::BadRequest bad_request;
-  std::string message;
+  size_t reported = 0;
   for (const auto& v : violations) {
-    auto* fv = bad_request.add_field_violations();
-    fv->set_field(v.field);
-    fv->set_description(v.description);
-    if (!message.empty()) message += "; ";
-    message += v.field + ": " + v.description;
+    if (reported == kMaxReportedViolations) break;
+    google::rpc::BadRequest::FieldViolation fv;
+    fv.set_field(v.field.substr(0, 200));
+    fv.set_description(v.description.substr(0, 500));
+    if (bad_request.ByteSizeLong() + fv.ByteSizeLong() + 8 > kMaxDetailsBytes) break;
+    *bad_request.add_field_violations() = std::move(fv);
+    ++reported;
+  }
+  std::string message;
+  if (violations.size() == 1) {
+    message = violations[0].field + ": " + violations[0].description.substr(0, 300);
+  } else {
+    message = std::to_string(violations.size()) + " invalid fields: ";
+    for (size_t i = 0; i < violations.size() && i < 3; ++i) {
+      message += (i > 0 ? ", " : "") + violations[i].field.substr(0, 100);
+    }
+    if (violations.size() > 3) message += ", ...";
+    message += " (see the field violations)";
   }
   google::rpc::Status details;
   details.set_code(google::rpc::INVALID_ARGUMENT);
   details.set_message(message);
   details.add_details()->PackFrom(bad_request);
+  if (reported < violations.size()) {
+    google::rpc::ErrorInfo info;
+    info.set_reason("TOO_MANY_VIOLATIONS");
+    info.set_domain("ctg");
+    (*info.mutable_metadata())["reported_violations"] = std::to_string(reported);
+    (*info.mutable_metadata())["total_violations"] = std::to_string(violations.size());
+    details.add_details()->PackFrom(info);
+  }
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message, details.SerializeAsString());
 }
 

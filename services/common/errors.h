@@ -95,7 +95,10 @@ class UnauthenticatedError : public std::runtime_error {
 // internal description for the log line.
 grpc::Status ToGrpcStatus(std::exception_ptr error, std::string* log_detail);
 
-// Builds an INVALID_ARGUMENT status carrying a google.rpc.BadRequest detail.
+// Builds an INVALID_ARGUMENT status carrying a google.rpc.BadRequest detail: a short message
+// (the first fields), and at most 50 violations within 4 KiB so that any client accepts it
+// whatever its metadata limit; when some are left out, a google.rpc.ErrorInfo (reason
+// TOO_MANY_VIOLATIONS) gives metadata "reported_violations" and "total_violations".
 grpc::Status InvalidArgumentStatus(const std::vector<FieldViolation>& violations);
 
 }  // namespace ctg

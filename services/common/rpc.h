@@ -103,6 +103,18 @@ class ServiceRuntime {
   const std::vector<MethodPolicy> policies_;
 };
 
+// Limits every ctg endpoint applies the same way: the services' servers, the gateway (both
+// sides), service-to-service channels and ctgctl. One request carries at most kMaxMessageBytes
+// (a tracking-table file of up to 10 MiB with room for the rest of the request); headers and
+// trailers at most kMaxMetadataBytes.
+inline constexpr int kMaxMessageBytes = 12 * 1024 * 1024;
+inline constexpr int kMaxMetadataBytes = 64 * 1024;
+
+// Applies the limits above to a channel this process opens.
+void ApplyChannelLimits(grpc::ChannelArguments& args);
+// Applies them to a server this process builds.
+void ApplyServerLimits(grpc::ServerBuilder& builder);
+
 // Returns a fresh random UUID (version 4) in its canonical text form.
 std::string NewUuid();
 

@@ -53,7 +53,7 @@ void ServiceHost::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config_.listen_address, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
-  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  ApplyServerLimits(builder);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     throw ConfigError("setting --listen (CTG_LISTEN): cannot listen on " + config_.listen_address);

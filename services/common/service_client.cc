@@ -3,6 +3,7 @@
 #include "common/db.h"
 #include "common/errors.h"
 #include "common/jwt_keys.h"
+#include "common/rpc.h"
 
 namespace ctg {
 
@@ -48,7 +49,9 @@ void ServiceIdentity::Prepare(grpc::ClientContext& context, std::chrono::millise
 }
 
 std::shared_ptr<grpc::Channel> BackendChannel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  ApplyChannelLimits(args);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 void ThrowDependencyError(const grpc::Status& status, const std::string& what) {

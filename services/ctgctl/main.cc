@@ -255,7 +255,7 @@ Target TargetFrom(const Args& args, int default_timeout) {
 
 std::shared_ptr<grpc::Channel> Connect(const Target& target) {
   grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  ApplyChannelLimits(channel_args);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!target.tls_ca.empty()) {
     grpc::SslCredentialsOptions tls;

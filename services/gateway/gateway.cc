@@ -1,9 +1,9 @@
 #include "gateway/gateway.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/impl/server_builder_plugin.h>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -185,6 +185,7 @@ void Gateway::Start() {
   builder.SetOption(WithoutReflectionPlugin());
   builder.AddListeningPort(config_.listen_address, credentials, &port_);
   builder.RegisterCallbackGenericService(proxy_.get());
+  ApplyServerLimits(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
   builder.SetMaxSendMessageSize(config_.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config_.max_concurrent_streams);

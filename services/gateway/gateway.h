@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/metrics.h"
+#include "common/rpc.h"
 #include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/method_catalog.h"
@@ -34,10 +35,11 @@ struct GatewayConfig {
   // --plaintext=true / CTG_GATEWAY_PLAINTEXT: serve without TLS; refused unless the listen
   // address is loopback.
   bool plaintext = false;
-  double rate_limit_rps = 50;               // --rate-limit-rps: per principal; 0 disables
-  double rate_limit_burst = 100;            // --rate-limit-burst
-  int max_message_bytes = 4 * 1024 * 1024;  // --max-message-bytes
-  int max_concurrent_streams = 100;         // --max-concurrent-streams: per client connection
+  double rate_limit_rps = 50;     // --rate-limit-rps: per principal; 0 disables
+  double rate_limit_burst = 100;  // --rate-limit-burst
+  // --max-message-bytes: defaults to the limit of every ctg endpoint (kMaxMessageBytes).
+  int max_message_bytes = kMaxMessageBytes;
+  int max_concurrent_streams = 100;  // --max-concurrent-streams: per client connection
   // --max-calls-per-caller: calls in flight per principal (per peer address for open methods),
   // whatever the number of connections; 0 disables.
   int max_calls_per_caller = 200;

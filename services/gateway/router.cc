@@ -1,5 +1,6 @@
 #include "gateway/router.h"
 
+#include "common/rpc.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace ctg::gateway {
@@ -20,6 +21,7 @@ Router::Router(const std::vector<ServiceRoute>& routes, RouterOptions options,
   // One channel per address, shared by every service routed there.
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   grpc::ChannelArguments args;
+  ApplyChannelLimits(args);
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
   args.SetMaxSendMessageSize(options_.max_message_bytes);
   // Reconnect quickly after a backend restarts.

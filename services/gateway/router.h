@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/rpc.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/tables.h"
 
@@ -25,7 +26,7 @@ namespace ctg::gateway {
 struct RouterOptions {
   std::chrono::milliseconds health_interval{1000};  // between two rounds of health checks
   std::chrono::milliseconds health_timeout{1000};   // deadline of one health check
-  int max_message_bytes = 16 * 1024 * 1024;         // both directions, on backend channels
+  int max_message_bytes = kMaxMessageBytes;         // both directions, on backend channels
   int relearn_rounds = 60;  // rounds between two calls of the recovery listener for all
 };
 
