@@ -32,11 +32,7 @@ using std::chrono::seconds;
 
 constexpr char kService[] = "ctg.action_plan.v1.ActionPlanService";
 
-CommandResult Ctgctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {CTGCTL_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, CleanEnvironment(), "", seconds(120));
-}
+CommandResult Ctgctl(const std::vector<std::string>& args) { return RunCtgctl(args); }
 
 // The value after `label` on its line of `text` ("" when absent).
 std::string LineValue(const std::string& text, const std::string& label) {
@@ -251,17 +247,7 @@ TEST_F(ActionPlanBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {
     grpc::Status status = stub->UpdateAxis(context.get(), request, &updated);
     return std::make_pair(status, updated);
   });
-  pqxx::connection watcher(db_->url());
-  bool blocked = false;
-  for (int i = 0; i < 200 && !blocked; ++i) {
-    pqxx::nontransaction tx(watcher);
-    blocked = tx.exec_params1(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
-                    "wait_event_type = 'Lock'",
-                    db_->name())[0]
-                  .as<int>() > 0;
-    if (!blocked) std::this_thread::sleep_for(milliseconds(50));
-  }
+  const bool blocked = WaitForLockWaiters(*db_, 1, seconds(10));
   ASSERT_TRUE(blocked) << "the update never blocked on the row lock";
   draining.process().Signal(SIGTERM);
   EXPECT_FALSE(draining.process().WaitExit(milliseconds(700)).has_value()) << draining.log();

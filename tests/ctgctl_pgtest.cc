@@ -37,11 +37,7 @@ class CtgctlTest : public ::testing::Test {
   static CommandResult Ctgctl(const std::vector<std::string>& args,
                               const std::vector<std::string>& env = {},
                               const std::string& input = "") {
-    std::vector<std::string> argv = {CTGCTL_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> full_env = CleanEnvironment();
-    full_env.insert(full_env.end(), env.begin(), env.end());
-    return RunCommand(argv, full_env, input, seconds(120));
+    return RunCtgctl(args, env, input);
   }
 
   // `ctgctl call` against the suite's binary with a registry_admin token.

@@ -203,6 +203,31 @@ std::optional<int> ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
+CommandResult RunCtgctl(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        const std::string& input) {
+  std::vector<std::string> argv = {CTGCTL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> full_env = CleanEnvironment();
+  full_env.insert(full_env.end(), env.begin(), env.end());
+  return RunCommand(argv, full_env, input, std::chrono::seconds(120));
+}
+
+bool WaitForLockWaiters(const EmptyDatabase& db, int count, std::chrono::milliseconds timeout) {
+  pqxx::connection watcher(db.url());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pqxx::nontransaction tx(watcher);
+    const int waiting = tx.exec_params1(
+                              "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
+                              "wait_event_type = 'Lock'",
+                              db.name())[0]
+                            .as<int>();
+    if (waiting >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 bool ChildProcess::running() { return !WaitExit(std::chrono::milliseconds(0)).has_value(); }
 
 namespace {

@@ -81,6 +81,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
                          const std::string& input = "",
                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// Runs the ctgctl binary (CTGCTL_BINARY) with `args`, a clean environment plus `env`
+// ("NAME=value"), and `input` on stdin; kills it after two minutes.
+CommandResult RunCtgctl(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}, const std::string& input = "");
+
+// Polls until at least `count` sessions of `db` wait on a lock (a statement of the binary under
+// test blocked on a row the test holds), or `timeout` passes; returns whether they do.
+bool WaitForLockWaiters(const EmptyDatabase& db, int count, std::chrono::milliseconds timeout);
+
 // A child process whose stdout and stderr go to a log file. Killed (SIGKILL) on destruction when
 // still running.
 class ChildProcess {

@@ -262,17 +262,7 @@ TEST_F(PartnersBinaryTest, SigtermLetsTheInFlightCallFinishThenExitsZero) {
   });
 
   // Wait until the server's statement waits on our lock.
-  pqxx::connection watcher(db_->url());
-  bool blocked = false;
-  for (int i = 0; i < 200 && !blocked; ++i) {
-    pqxx::nontransaction tx(watcher);
-    blocked = tx.exec_params1(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
-                    "wait_event_type = 'Lock'",
-                    db_->name())[0]
-                  .as<int>() > 0;
-    if (!blocked) std::this_thread::sleep_for(milliseconds(50));
-  }
+  const bool blocked = WaitForLockWaiters(*db_, 1, seconds(10));
   ASSERT_TRUE(blocked) << "the update never blocked on the row lock";
 
   draining.process().Signal(SIGTERM);

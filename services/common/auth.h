@@ -108,6 +108,9 @@ std::string MintHs256Token(
     const TokenClaims& claims, std::string_view key,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+// SHA-256 of `data` as 64 lower-case hex digits (request fingerprints, migration checksums).
+std::string Sha256Hex(std::string_view data);
+
 // Base64url without padding (RFC 7515 §2), used by tokens and page tokens.
 std::string Base64UrlEncode(std::string_view data);
 // Returns nullopt on any character outside the base64url alphabet.

@@ -1,13 +1,12 @@
 #include "common/migrations.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
+
+#include "common/auth.h"
 
 namespace ctg {
 namespace {
@@ -25,17 +24,7 @@ void CheckSchemaName(const std::string& schema) {
 
 }  // namespace
 
-std::string MigrationChecksum(const Migration& migration) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(migration.sql), std::strlen(migration.sql), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : digest) {
-    hex += kHex[b >> 4];
-    hex += kHex[b & 15];
-  }
-  return hex;
-}
+std::string MigrationChecksum(const Migration& migration) { return Sha256Hex(migration.sql); }
 
 int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
   const std::string schema = set.schema;

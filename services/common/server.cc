@@ -60,12 +60,7 @@ void ServiceHost::Start() {
   }
   SetServing(false);
   monitor_ = std::thread([this] { MonitorDatabase(); });
-  if (!config_.port_file.empty()) {
-    // Written then renamed, so a reader never sees half a file.
-    const std::string partial = config_.port_file + ".partial";
-    std::ofstream(partial) << port_ << " " << metrics_port() << "\n";
-    std::rename(partial.c_str(), config_.port_file.c_str());
-  }
+  if (!config_.port_file.empty()) WritePortFile(config_.port_file, port_, metrics_port());
   LogLine("info")
       .Add("msg", "listening")
       .Add("service", spec_.grpc_service_name)
@@ -154,46 +149,13 @@ void ServiceHost::Shutdown() {
     server_->Wait();
   }
   executor_.reset();  // runs what is still queued before the objects it uses go away
-  LogLine("info").Add("msg", "stopped").Add("service", spec_.grpc_service_name).Emit();
 }
 
 int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
-  ServiceConfig config;
-  try {
-    config = LoadServiceConfig(argc, argv);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "configuration error: %s\n", e.what());
-    return 2;
-  }
-  // Signals are taken by one thread with sigwait; every other thread keeps them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  ServiceHost host(std::move(spec), config);
-  // A fatal start-up error (an edited migration) ends the process like a signal would.
-  host.SetFatalErrorListener([] { kill(getpid(), SIGTERM); });
-  try {
-    host.Start();
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "configuration error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "start-up error: %s\n", e.what());
-    return 1;
-  }
-  int sig = 0;
-  sigwait(&signals, &sig);
-  if (const auto fatal = host.fatal_error()) {
-    std::fprintf(stderr, "start-up error: %s\n", fatal->c_str());
-    host.Shutdown();
-    return 1;
-  }
-  LogLine("info").Add("msg", "shutting down").Add("signal", int64_t(sig)).Emit();
-  host.Shutdown();
-  return 0;
+  const std::string name = spec.identity.empty() ? spec.grpc_service_name : spec.identity;
+  return RunDaemonMain(name, [&]() -> std::unique_ptr<Daemon> {
+    return std::make_unique<ServiceHost>(std::move(spec), LoadServiceConfig(argc, argv));
+  });
 }
 
 }  // namespace ctg

@@ -20,6 +20,7 @@
 #include "common/jwt_keys.h"
 #include "common/metrics.h"
 #include "common/migrations.h"
+#include "common/process.h"
 #include "common/rpc.h"
 #include "common/service_client.h"
 
@@ -53,29 +54,31 @@ struct ServiceSpec {
 
 // Hosts one service: gRPC server (callback API) with health and reflection, connection pool,
 // migrations, metrics endpoint. Used by every `main` and by the in-process tests.
-class ServiceHost {
+class ServiceHost : public Daemon {
  public:
   // `clock` is the wall clock of every call (CallContext::now); tests pass a fixed one.
   ServiceHost(ServiceSpec spec, ServiceConfig config, Clock clock = SystemClock());
-  ~ServiceHost();
+  ~ServiceHost() override;
 
   // Starts listening. Health reports NOT_SERVING until the database is reachable and the
   // migrations are applied, which a background thread keeps trying; then it keeps checking the
   // database and flips health back to NOT_SERVING while it is unreachable.
-  void Start();
+  void Start() override;
   // Blocks until the database is ready or `timeout` passes; returns readiness.
   bool WaitUntilReady(std::chrono::milliseconds timeout);
   // Stops accepting calls, lets in-flight calls finish within the configured grace, then stops.
-  void Shutdown();
+  void Shutdown() override;
 
   int port() const { return port_; }
   int metrics_port() const;
   bool ready() const { return ready_.load(); }
   // The error that stopped the database set-up for good (an edited migration), if any.
-  std::optional<std::string> fatal_error() const;
+  std::optional<std::string> fatal_error() const override;
   // Called once, from the monitor thread, when such an error happens (RunServiceMain stops the
   // process). Set before Start.
-  void SetFatalErrorListener(std::function<void()> listener) { on_fatal_ = std::move(listener); }
+  void SetFatalErrorListener(std::function<void()> listener) override {
+    on_fatal_ = std::move(listener);
+  }
 
  private:
   void MonitorDatabase();
@@ -104,8 +107,7 @@ class ServiceHost {
   std::thread monitor_;
 };
 
-// The whole `main` of a service binary: reads the configuration (a bad setting prints one line
-// naming it and exits 2), hosts the service until SIGTERM or SIGINT, then drains and exits 0.
+// The whole `main` of a service binary: RunDaemonMain with the service's configuration.
 int RunServiceMain(int argc, char** argv, ServiceSpec spec);
 
 }  // namespace ctg

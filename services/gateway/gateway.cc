@@ -196,9 +196,7 @@ void Gateway::Start() {
   }
   UpdateOwnHealth();
   router_->SetHealthListener([this] { UpdateOwnHealth(); });
-  if (!config_.port_file.empty()) {
-    std::ofstream(config_.port_file) << port_ << " " << metrics_port() << "\n";
-  }
+  if (!config_.port_file.empty()) WritePortFile(config_.port_file, port_, metrics_port());
   LogLine("info")
       .Add("msg", "listening")
       .Add("service", "ctg-gateway")
@@ -275,37 +273,9 @@ void Gateway::Shutdown() {
 }
 
 int RunGatewayMain(int argc, char** argv) {
-  GatewayConfig config;
-  try {
-    config = LoadGatewayConfig(argc, argv);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "configuration error: %s\n", e.what());
-    return 2;
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::unique_ptr<Gateway> gateway;
-  try {
-    gateway = std::make_unique<Gateway>(std::move(config));
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "configuration error: %s\n", e.what());
-    return 2;
-  }
-  try {
-    gateway->Start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "start-up error: %s\n", e.what());
-    return 1;
-  }
-  int sig = 0;
-  sigwait(&signals, &sig);
-  LogLine("info").Add("msg", "shutting down").Add("signal", int64_t(sig)).Emit();
-  gateway->Shutdown();
-  LogLine("info").Add("msg", "stopped").Add("service", "ctg-gateway").Emit();
-  return 0;
+  return RunDaemonMain("ctg-gateway", [&]() -> std::unique_ptr<Daemon> {
+    return std::make_unique<Gateway>(LoadGatewayConfig(argc, argv));
+  });
 }
 
 }  // namespace ctg::gateway

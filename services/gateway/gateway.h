@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/metrics.h"
+#include "common/process.h"
 #include "common/rpc.h"
 #include "common/token_verifier.h"
 #include "gateway/gateway_metrics.h"
@@ -67,17 +68,17 @@ bool IsLoopbackAddress(const std::string& address);
 
 // The gateway process: public gRPC port (TLS or loopback plaintext) serving the transparent
 // proxy and the gateway's own grpc.health.v1, backend health checking and the metrics port.
-class Gateway {
+class Gateway : public Daemon {
  public:
   // Parses the routing table; throws ConfigError. Who may call what is not configured here: it is
   // each method's declared access, learnt from the backends with their methods.
   explicit Gateway(GatewayConfig config);
-  ~Gateway();
+  ~Gateway() override;
 
   // Checks every backend once, then starts listening; throws ConfigError if it cannot.
-  void Start();
+  void Start() override;
   // Stops accepting calls, lets in-flight calls finish within the grace period, then stops.
-  void Shutdown();
+  void Shutdown() override;
 
   int port() const { return port_; }
   int metrics_port() const;
@@ -105,8 +106,7 @@ class Gateway {
   bool stopped_ = false;
 };
 
-// The whole `main` of ctg-gateway: configuration (a bad setting prints one line and exits 2),
-// serve until SIGTERM/SIGINT, drain, exit 0.
+// The whole `main` of ctg-gateway: RunDaemonMain with the gateway's configuration.
 int RunGatewayMain(int argc, char** argv);
 
 }  // namespace ctg::gateway
