@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/tabular.h"
 #include "ctg/action_plan/v1/action_plan.pb.h"
 
 namespace ctg::action_plan {
@@ -81,16 +82,8 @@ using TableRow = std::vector<std::string>;
 TableRow ExportRow(const v1::TrackingRow& row, const std::string& quarter,
                    const std::string& axis_label, const std::string& pilot_labels);
 
-// Protects a text cell of a CSV file against formula injection: a text starting with = + - @
-// (or tab / carriage return) gets a leading apostrophe; so does a text that would otherwise be
-// read back without its own leading apostrophe. UnescapeCsvText is its exact inverse.
-std::string EscapeCsvText(const std::string& text);
-// The inverse of EscapeCsvText.
-std::string UnescapeCsvText(const std::string& text);
-
-// A CSV file (UTF-8 with a byte order mark so that spreadsheets detect the encoding, comma
-// separated, CRLF line ends, RFC 4180 quoting): the header row then `rows`. Text cells are
-// protected with EscapeCsvText; plain numbers are written as they are.
+// A CSV file (ctg::WriteCsv: UTF-8 with a byte order mark, RFC 4180, text cells protected
+// against formulas): the header row then `rows`.
 std::string WriteCsv(const std::vector<TableRow>& rows);
 
 // An XLSX workbook: a first sheet "Suivi <quarter>" with the header row (frozen, filtered) and

@@ -359,31 +359,21 @@ std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& jso
 
 void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,
                Violations& violations) {
-  size_t code_points = 0;
-  for (size_t i = 0; i < value.size();) {
-    const unsigned char c = value[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > value.size()) {
-      violations.Add(field, "must be valid UTF-8");
-      return;
-    }
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(value[i + k]) >> 6) != 2) {
-        violations.Add(field, "must be valid UTF-8");
-        return;
-      }
-    }
-    if (len == 1 && (c < 0x20 || c == 0x7F) && c != '\n' && c != '\t') {
+  const auto code_points = Utf8Length(value);
+  if (!code_points) {
+    violations.Add(field, "must be valid UTF-8");
+    return;
+  }
+  for (unsigned char c : value) {
+    if ((c < 0x20 || c == 0x7F) && c != '\n' && c != '\t') {
       violations.Add(field, "must not contain control characters");
       return;
     }
-    i += len;
-    ++code_points;
   }
-  if (code_points < min) {
+  if (*code_points < min) {
     violations.Add(
         field, min == 1 ? "required" : "must have at least " + std::to_string(min) + " characters");
-  } else if (code_points > max) {
+  } else if (*code_points > max) {
     violations.Add(field, "must have at most " + std::to_string(max) + " characters");
   }
 }

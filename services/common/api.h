@@ -15,6 +15,7 @@
 
 #include "common/db.h"
 #include "common/errors.h"
+#include "common/text.h"
 #include "google/type/date.pb.h"
 
 // Helpers every service uses to follow the API conventions (aip.dev): resource names, page

@@ -43,6 +43,7 @@
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/jwt_keys.h"
+#include "common/metrics.h"
 #include "common/rpc.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
@@ -300,51 +301,11 @@ grpc::Status GenericUnaryCall(const Target& target, const std::string& path,
   return status;
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN_CODE";
-  }
-}
-
 // Prints "ERROR <CODE>: message" and the details of a google.rpc.Status (field violations,
 // precondition failures, error info) to stderr.
 void PrintError(const grpc::Status& status) {
-  std::cerr << "ERROR " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
+  std::cerr << "ERROR " << StatusCodeName(status.error_code()) << ": " << status.error_message()
+            << "\n";
   if (status.error_details().empty()) return;
   google::rpc::Status rich;
   if (!rich.ParseFromString(status.error_details())) return;

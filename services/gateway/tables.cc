@@ -3,19 +3,10 @@
 #include <sstream>
 
 #include "common/config.h"
+#include "common/text.h"
 
 namespace ctg::gateway {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 std::vector<std::string> SplitList(std::string_view s) {
   std::vector<std::string> out;
@@ -23,7 +14,7 @@ std::vector<std::string> SplitList(std::string_view s) {
   while (start <= s.size()) {
     size_t comma = s.find(',', start);
     if (comma == std::string_view::npos) comma = s.size();
-    auto item = Trim(s.substr(start, comma - start));
+    auto item = TrimSpace(s.substr(start, comma - start));
     if (!item.empty()) out.emplace_back(item);
     start = comma + 1;
   }
@@ -59,14 +50,14 @@ void ForEachAssignment(std::string_view text, const char* file, F f) {
     start = end + 1;
     ++line_number;
     if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    line = Trim(line);
+    line = TrimSpace(line);
     if (line.empty()) continue;
     const auto eq = line.find('=');
     if (eq == std::string_view::npos) {
       throw ConfigError(std::string(file) + " line " + std::to_string(line_number) +
                         ": expected '<name> = <values>'");
     }
-    f(line_number, Trim(line.substr(0, eq)), Trim(line.substr(eq + 1)));
+    f(line_number, TrimSpace(line.substr(0, eq)), TrimSpace(line.substr(eq + 1)));
   }
 }
 

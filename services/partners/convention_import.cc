@@ -1,11 +1,13 @@
 #include "partners/convention_import.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <stdexcept>
 
 #include "common/api.h"
+#include "common/tabular.h"
 #include "partners/organisation_rules.h"
 
 namespace ctg::partners {
@@ -20,48 +22,7 @@ namespace {
   throw std::invalid_argument("line " + std::to_string(line) + ": " + what);
 }
 
-std::vector<std::string> SplitCsvLine(const std::string& text, int line) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  bool was_quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      if (!field.empty() || was_quoted) Malformed(line, "misplaced double quote");
-      quoted = true;
-      was_quoted = true;
-    } else if (c == ',') {
-      fields.push_back(field);
-      field.clear();
-      was_quoted = false;
-    } else {
-      if (was_quoted) Malformed(line, "text after a closing double quote");
-      field += c;
-    }
-  }
-  if (quoted) Malformed(line, "unterminated double quote");
-  fields.push_back(field);
-  return fields;
-}
-
-std::string Trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string::npos) return "";
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
+std::string Trim(std::string_view s) { return std::string(TrimSpace(s)); }
 
 // A population cell: digits only; nullopt when empty.
 std::optional<int64_t> ParseCount(const std::string& cell, int line, const std::string& column) {
@@ -164,21 +125,21 @@ bool IsCommuneBlock(int kind) { return kind == v1::COMMUNE; }
 }  // namespace
 
 std::vector<v1::MemberCommune> ReadMemberCommunesCsv(std::istream& in) {
-  std::string text;
-  int line = 0;
+  const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const Sheet sheet = ReadCsv(content);
+  if (!sheet.errors.empty()) Malformed(std::max(sheet.errors[0].row, 1), sheet.errors[0].message);
   std::vector<std::string> header;
   // Column positions.
   int insee_col = -1, siren_col = -1, name_col = -1;
   std::map<int, int> pmun_cols, ptot_cols;  // vintage -> column
   std::vector<v1::MemberCommune> out;
   std::set<std::string> seen;
-  while (std::getline(in, text)) {
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (line == 1 && text.rfind("\xEF\xBB\xBF", 0) == 0) text = text.substr(3);
-    if (Trim(text).empty()) continue;
-    auto fields = SplitCsvLine(text, line);
-    for (auto& f : fields) f = Trim(f);
+  for (const auto& [line, cells] : sheet.cells) {
+    std::vector<std::string> fields(sheet.width.at(line));
+    for (const auto& [col, text] : cells) fields[col] = Trim(text);
+    bool blank = true;
+    for (const auto& f : fields) blank = blank && f.empty();
+    if (blank) continue;
     if (header.empty()) {
       header = fields;
       for (size_t i = 0; i < header.size(); ++i) {

@@ -385,7 +385,8 @@ TEST(MemberCommunesCsvTest, RejectsMalformedInputWithLineNumbers) {
   ExpectMalformed(header + "47002,214700023,,108,109\n", "line 2: empty name");
   ExpectMalformed(header + "47002,214700023,Agmé,-5,109\n", "line 2: pmun_2023");
   ExpectMalformed(header + "47002,214700023,Agmé,1 08,109\n", "line 2: pmun_2023");
-  ExpectMalformed(header + "47002,214700023,\"Agmé,108,109\n", "line 2: unterminated");
+  ExpectMalformed(header + "47002,214700023,\"Agmé,108,109\n",
+                  "line 2: guillemet ouvrant sans guillemet fermant");
   ExpectMalformed(header + "47002,214700023,Agmé,108,109\n47002,214700023,Agmé,108,109\n",
                   "line 3: INSEE code 47002 given twice");
 }
