@@ -9,8 +9,8 @@
 #                          CTG_UP_DETACH=1) returns instead, leaving everything running for ./ctg down.
 #   ./ctg down             stop what a detached `./ctg up` left running.
 #
-# Ports: CTG_<SERVICE>_PORT and CTG_<SERVICE>_METRICS_PORT (partners: 50051 and 9464; services
-# added later get the next ports in alphabetical order).
+# Services, their ports and dependencies: deploy/services.json (the service manifest). Ports can
+# be overridden with CTG_<SERVICE>_PORT and CTG_<SERVICE>_METRICS_PORT (e.g. CTG_ACTION_PLAN_PORT).
 
 CTG_UP_RUN=""            # $STATE/run: pid, port and ownership files of the running stack
 CTG_UP_PIDS=()           # pids of the services started by this `up`
@@ -56,16 +56,31 @@ _ctg_up_stop_all() {
   fi
 }
 
-# The default gRPC port offset of a service: partners first, the others after it.
-_ctg_up_slot() {
-  local name="$1" i=1 other
-  [ "$name" = partners ] && { echo 0; return; }
-  for other in "${CTG_UP_ALL_NAMES[@]}"; do
-    [ "$other" = partners ] && continue
-    [ "$other" = "$name" ] && { echo "$i"; return; }
-    i=$((i + 1))
-  done
-  echo "$i"
+# The manifest's entries, one line each: "name binary port metrics_port backends" (backends a
+# comma-separated list, "-" for none), in start order; then "gateway binary port metrics_port".
+_ctg_up_manifest() {
+  python3 - "$ROOT/deploy/services.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for s in m["services"]:
+    print(s["name"], s["binary"], s["port"], s["metricsPort"], ",".join(s.get("backends", [])) or "-")
+g = m["gateway"]
+print("gateway", g["binary"], g["port"], g["metricsPort"], "-")
+PY
+}
+
+# Writes the manifest with the ports really used ($1: "name=port" words) to $2, for the gateway.
+_ctg_up_effective_manifest() {
+  python3 - "$ROOT/deploy/services.json" "$2" $1 <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+ports = dict(w.split("=") for w in sys.argv[3:])
+for s in m["services"]:
+    if s["name"] in ports:
+        s["port"] = int(ports[s["name"]])
+m["services"] = [s for s in m["services"] if s["name"] in ports]
+json.dump(m, open(sys.argv[2], "w"), indent=2)
+PY
 }
 
 # Polls the gRPC health of 127.0.0.1:`port` until SERVING; dies when `pid` ends or after 90 s.
@@ -176,47 +191,46 @@ ctg_up() {
   fi
   chmod 600 "$STATE/jwt.key"
 
-  # ---- services: every ctg-* binary built under services/, partners first; each one's address
-  # is exported (CTG_<NAME>_ADDR) to the ones started after it.
-  local bin name upper port mport slot port_var mport_var
-  local -a bins=()
-  CTG_UP_ALL_NAMES=()
-  for bin in "$BUILD"/services/*/ctg-*; do
-    [ -f "$bin" ] && [ -x "$bin" ] || continue
-    name="$(basename "$bin" | sed 's/^ctg-//')"
-    # The gateway is started on its own, in front of the others; the load generator is a tool.
-    case "$name" in gateway | loadgen) continue ;; esac
-    if [ "$name" = partners ]; then
-      bins=("$bin" "${bins[@]}")
-      CTG_UP_ALL_NAMES=("$name" "${CTG_UP_ALL_NAMES[@]}")
-    else
-      bins+=("$bin")
-      CTG_UP_ALL_NAMES+=("$name")
-    fi
-  done
-  [ ${#bins[@]} -gt 0 ] || die "no service binary found under $BUILD/services"
+  # ---- services: those of deploy/services.json that are built, in its order; each is given
+  # the addresses of the services it calls (--backends) and exports its own (CTG_<NAME>_ADDR).
+  local name bin_name port mport backends upper port_var mport_var bin gw_line="" b
   local -a ports=() mports=()
-  for bin in "${bins[@]}"; do
-    name="$(basename "$bin" | sed 's/^ctg-//')"
+  local -A address_of=()
+  local manifest_ports=""
+  while read -r name bin_name port mport backends; do
+    if [ "$name" = gateway ]; then
+      gw_line="$bin_name $port $mport"
+      continue
+    fi
+    bin="$(ls "$BUILD"/services/*/"$bin_name" 2>/dev/null | head -n 1)"
+    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+      log "$name ($bin_name) is not built: not started"
+      continue
+    fi
     upper="$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
-    slot="$(_ctg_up_slot "$name")"
     port_var="CTG_${upper}_PORT"
     mport_var="CTG_${upper}_METRICS_PORT"
-    port="${!port_var:-}"
-    mport="${!mport_var:-}"
-    port="${port:-$((50051 + slot))}"
-    mport="${mport:-$((9464 + slot))}"
+    port="${!port_var:-$port}"
+    mport="${!mport_var:-$mport}"
     if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       die "port $port for $name is taken; set CTG_${upper}_PORT"
     fi
     if (echo >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null; then
       die "port $mport for $name metrics is taken; set CTG_${upper}_METRICS_PORT"
     fi
+    local backend_flag=""
+    if [ "$backends" != - ]; then
+      for b in ${backends//,/ }; do
+        [ -n "${address_of[$b]:-}" ] || die "$name needs $b, which is not running"
+        backend_flag="${backend_flag:+$backend_flag,}$b=${address_of[$b]}"
+      done
+    fi
     log "starting $name on 127.0.0.1:$port (log: $STATE/logs/$name.log)"
     rm -f "$CTG_UP_RUN/$name.ports"
     # Own session: a detached stack survives the terminal; Ctrl-C reaches it through our trap.
     setsid "$bin" --listen="127.0.0.1:$port" --metrics-listen="127.0.0.1:$mport" \
       --database-url="$db_url" --jwt-key-file="$STATE/jwt.key" \
+      ${backend_flag:+--backends="$backend_flag"} \
       --port-file="$CTG_UP_RUN/$name.ports" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
     pid=$!
     echo "$pid" >"$CTG_UP_RUN/$name.pid"
@@ -224,10 +238,11 @@ ctg_up() {
     CTG_UP_NAMES+=("$name")
     ports+=("$port")
     mports+=("$mport")
+    address_of[$name]="127.0.0.1:$port"
+    manifest_ports="$manifest_ports $name=$port"
     export "CTG_${upper}_ADDR=127.0.0.1:$port"
-    # Services started later find this one through --backends (CTG_BACKENDS).
-    export CTG_BACKENDS="${CTG_BACKENDS:+$CTG_BACKENDS,}$name=127.0.0.1:$port"
-  done
+  done < <(_ctg_up_manifest)
+  [ ${#CTG_UP_NAMES[@]} -gt 0 ] || die "no service of deploy/services.json is built under $BUILD/services"
   local i
   for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
     _ctg_up_wait_serving "${CTG_UP_NAMES[$i]}" "${ports[$i]}" "${CTG_UP_PIDS[$i]}"
@@ -279,21 +294,16 @@ ctg_up() {
   fi
 
   # ---- what is running, and how to use it
-  # ---- the gateway, in front of every service: the single entry point for other systems.
-  # Its routes are deploy/gateway.routes with each service's default port replaced by the port
-  # it really got (CTG_<SERVICE>_PORT). It serves TLS with a development certificate; the
-  # services behind it listen in plaintext on loopback.
-  local gw_bin="$BUILD/services/gateway/ctg-gateway" gateway_addr="" gport gmport sed_args=()
+  # ---- the gateway, in front of every service: the single entry point for other systems. It
+  # routes from the manifest, written with the ports the services really got. It serves TLS with
+  # a development certificate; the services behind it listen in plaintext on loopback.
+  local gw_bin gw_default_port gw_default_mport gateway_addr="" gport gmport
+  read -r gw_bin gw_default_port gw_default_mport <<<"$gw_line"
+  gw_bin="$BUILD/services/gateway/$gw_bin"
   if [ -x "$gw_bin" ]; then
-    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
-      sed_args+=(-e "s/127\.0\.0\.1:$((50051 + $(_ctg_up_slot "${CTG_UP_NAMES[$i]}")))\b/@@$i@@/g")
-    done
-    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
-      sed_args+=(-e "s/@@$i@@/127.0.0.1:${ports[$i]}/g")
-    done
-    sed "${sed_args[@]}" "$ROOT/deploy/gateway.routes" >"$CTG_UP_RUN/gateway.routes"
-    gport="${CTG_GATEWAY_PORT:-50050}"
-    gmport="${CTG_GATEWAY_METRICS_PORT:-9463}"
+    _ctg_up_effective_manifest "$manifest_ports" "$CTG_UP_RUN/services.json"
+    gport="${CTG_GATEWAY_PORT:-$gw_default_port}"
+    gmport="${CTG_GATEWAY_METRICS_PORT:-$gw_default_mport}"
     if (echo >"/dev/tcp/127.0.0.1/$gport") 2>/dev/null; then
       die "port $gport for the gateway is taken; set CTG_GATEWAY_PORT"
     fi
@@ -301,7 +311,7 @@ ctg_up() {
     log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
       --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
-      --routes-file="$CTG_UP_RUN/gateway.routes" --jwt-key-file="$STATE/jwt.key" \
+      --manifest-file="$CTG_UP_RUN/services.json" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
     pid=$!
     echo "$pid" >"$CTG_UP_RUN/gateway.pid"

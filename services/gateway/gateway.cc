@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/jwt_keys.h"
 #include "common/log.h"
+#include "gateway/manifest.h"
 #include "gateway/token_cache.h"
 
 namespace ctg::gateway {
@@ -25,6 +26,7 @@ namespace {
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
+constexpr Setting kManifest{"manifest-file", "CTG_GATEWAY_MANIFEST_FILE"};
 constexpr Setting kTlsCert{"tls-cert-file", "CTG_GATEWAY_TLS_CERT_FILE"};
 constexpr Setting kTlsKey{"tls-key-file", "CTG_GATEWAY_TLS_KEY_FILE"};
 constexpr Setting kTlsClientCa{"tls-client-ca-file", "CTG_GATEWAY_TLS_CLIENT_CA_FILE"};
@@ -41,7 +43,7 @@ constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kListen,     kMetrics,     kRoutes,    kFastPath, kTlsCert,
+constexpr Setting kAll[] = {kManifest, kListen,     kMetrics,     kRoutes,    kFastPath, kTlsCert,
                             kTlsKey,     kTlsClientCa, kPlaintext, kRateRps,  kRateBurst,
                             kMaxMessage, kMaxStreams,  kDeadline,  kHealth,   kRetry,
                             kAccessLog,  kGrace,       kPortFile,  kMaxCalls};
@@ -90,10 +92,18 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   std::string v;
   reader.ReadAddress(kListen, &c.listen_address, /*allow_off=*/false);
   reader.ReadAddress(kMetrics, &c.metrics_address, /*allow_off=*/true);
-  if (!get(kRoutes, &v) || v.empty()) {
-    throw ConfigError("setting " + Reader::Describe(kRoutes) + " is required");
+  const bool has_routes = get(kRoutes, &v) && !v.empty();
+  if (has_routes) c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
+  const bool has_manifest = get(kManifest, &v) && !v.empty();
+  if (has_manifest) {
+    const std::string text = ReadSecretFile(v, Reader::Describe(kManifest));
+    ParseManifest(text);  // a bad manifest is a configuration error now, not at start
+    c.manifest_text = text;
   }
-  c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
+  if (has_routes == has_manifest) {
+    throw ConfigError("setting " + Reader::Describe(kManifest) + " or " +
+                      Reader::Describe(kRoutes) + " is required (one of them)");
+  }
   ReadJwtConfig(reader, &c.jwt);
   if (get(kTlsCert, &v)) c.tls_cert = ReadSecretFile(v, Reader::Describe(kTlsCert));
   if (get(kTlsKey, &v)) c.tls_key = ReadSecretFile(v, Reader::Describe(kTlsKey));
@@ -136,7 +146,9 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
 
 Gateway::Gateway(GatewayConfig config)
     : config_(std::move(config)),
-      routes_(ParseRoutes(config_.routes_text)),
+      routes_(config_.manifest_text.empty()
+                  ? ParseRoutes(config_.routes_text)
+                  : RoutesFromManifest(ParseManifest(config_.manifest_text))),
       limiter_(config_.rate_limit_rps, config_.rate_limit_burst),
       concurrency_(config_.max_calls_per_caller) {
   std::unique_ptr<TokenVerifier> verifier = MakeTokenVerifier(config_.jwt);

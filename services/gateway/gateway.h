@@ -26,7 +26,11 @@ namespace ctg::gateway {
 struct GatewayConfig {
   std::string listen_address = "127.0.0.1:0";   // --listen / CTG_GATEWAY_LISTEN
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
-  std::string routes_text;  // contents of --routes-file / CTG_GATEWAY_ROUTES_FILE (required)
+  // Where the services are, one of: the service manifest (--manifest-file /
+  // CTG_GATEWAY_MANIFEST_FILE, deploy/services.json), or a routes table listing instances
+  // (--routes-file / CTG_GATEWAY_ROUTES_FILE).
+  std::string manifest_text;
+  std::string routes_text;
   JwtConfig jwt;            // the token settings, read like the services' (see JwtConfig)
   // TLS on the public port: PEM certificate chain and key (--tls-cert-file, --tls-key-file);
   // with --tls-client-ca-file, callers must present a certificate signed by that CA (mTLS).

@@ -20,7 +20,8 @@ struct ServiceRoute {
   std::vector<std::string> backends;  // "host:port", in file order (round-robin order)
 };
 
-// Parses the routing file (deploy/gateway.routes):
+// Parses a routing file listing instances (--routes-file; deploy/services.json is the usual
+// source of routes, see manifest.h):
 //   # comment
 //   ctg.partners.v1.PartnerService = 127.0.0.1:50051, 127.0.0.1:50061
 // Throws ConfigError naming the line on the first malformed one, a duplicate service or an

@@ -8,6 +8,7 @@
 #include "ctg/action_plan/v1/action_plan.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "gateway/gateway.h"
+#include "gateway/manifest.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
 
@@ -137,15 +138,41 @@ namespace {
 
 std::string ReadFile(const std::string& path) { return ReadSecretFile(path, path); }
 
-TEST(DeployTables, TheShippedRoutesParse) {
-  const auto routes = ParseRoutes(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.routes"));
-  EXPECT_FALSE(routes.empty());
+TEST(DeployTables, TheShippedManifestParsesAndRoutesEveryService) {
+  const auto manifest =
+      ParseManifest(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/services.json"));
+  ASSERT_GE(manifest.services_size(), 2);
+  EXPECT_EQ(manifest.services(0).name(), "partners");
+  const auto routes = RoutesFromManifest(manifest);
+  ASSERT_EQ(routes.size(), static_cast<size_t>(manifest.services_size()));
+  EXPECT_EQ(routes[0].service, "ctg.partners.v1.PartnerService");
+  EXPECT_EQ(routes[0].backends, (std::vector<std::string>{"127.0.0.1:50051"}));
+}
+
+TEST(ParseManifest, RefusesWhatCouldNotStart) {
+  const std::string ok_partners =
+      R"({"name": "partners", "binary": "ctg-partners", "grpcService": "ctg.p.v1.P",)"
+      R"( "port": 50051, "metricsPort": 9464})";
+  EXPECT_NO_THROW(ParseManifest(R"({"services": [)" + ok_partners + "]}"));
+  // A dependency listed after its user, or unknown.
+  EXPECT_THROW(ParseManifest(R"({"services": [{"name": "plan", "binary": "b", "grpcService":)"
+                             R"( "ctg.a.v1.A", "port": 1, "metricsPort": 2, "backends":)"
+                             R"( ["partners"]}, )" +
+                             ok_partners + "]}"),
+               ConfigError);
+  // A port used twice.
+  EXPECT_THROW(ParseManifest(R"({"services": [)" + ok_partners +
+                             R"(], "gateway": {"port": 50051, "metricsPort": 1}})"),
+               ConfigError);
+  EXPECT_THROW(ParseManifest("{not json"), ConfigError);
+  EXPECT_THROW(ParseManifest(R"({"services": [{"name": "x"}]})"), ConfigError);
 }
 
 // Every routed service declares the access of every one of its methods (the gateway learns
 // them; a method without one would stop the service at start-up).
 TEST(DeployTables, EveryMethodOfTheRoutedServicesDeclaresItsAccess) {
-  const auto routes = ParseRoutes(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/gateway.routes"));
+  const auto routes = RoutesFromManifest(
+      ParseManifest(ReadFile(std::string(CTG_SOURCE_DIR) + "/deploy/services.json")));
   // Links the services' descriptors into the generated pool.
   ASSERT_NE(ctg::partners::v1::Organisation::descriptor(), nullptr);
   ASSERT_NE(ctg::action_plan::v1::Action::descriptor(), nullptr);
