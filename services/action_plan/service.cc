@@ -129,14 +129,14 @@ void ActionPlanService::ListAxes(const CallContext& call, const v1::ListAxesRequ
                                  v1::ListAxesResponse& resp) {
   Violations v;
   auto convention = ParseResourceName(req.convention(), "conventions", "convention", v);
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   v.ThrowIfAny();
   PlanScope scope;
   ReadableConvention(call.principal, req.convention(), "convention", &scope);
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto result = PlanRepository(tx).ListAxes(*convention, page);
     for (auto& a : result.items) *resp.add_axes() = std::move(a);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 
@@ -222,7 +222,7 @@ void ActionPlanService::ListActions(const CallContext& call, const v1::ListActio
   if (auto id = ParseResourceName(req.convention(), "conventions", "convention", v)) {
     filter.convention_id = *id;
   }
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   if (auto axis = ParseResourceName(req.axis(), "axes", "axis", v, false)) {
     filter.axis_id = *axis;
   }
@@ -245,7 +245,7 @@ void ActionPlanService::ListActions(const CallContext& call, const v1::ListActio
       if (req.status() != v1::ACTION_STATUS_UNSPECIFIED && a.status() != req.status()) continue;
       *resp.add_actions() = std::move(a);
     }
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 
@@ -340,7 +340,7 @@ void ActionPlanService::ListProgressReports(const CallContext& call,
                                             v1::ListProgressReportsResponse& resp) {
   Violations v;
   auto action_id = ParseResourceName(req.action(), "actions", "action", v);
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   int quarter_index = -1;
   if (!req.quarter().empty()) {
     if (auto q = Quarter::Parse(req.quarter())) {
@@ -362,7 +362,7 @@ void ActionPlanService::ListProgressReports(const CallContext& call,
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto result = PlanRepository(tx).ListReports(*action_id, quarter_index, page);
     for (auto& r : result.items) *resp.add_reports() = std::move(r);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 

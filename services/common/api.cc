@@ -15,6 +15,8 @@
 #include "common/auth.h"
 #include "common/rpc.h"
 
+#include <openssl/crypto.h>
+
 namespace ctg {
 
 std::string ResourceName(std::string_view collection, std::string_view id) {
@@ -55,32 +57,85 @@ std::optional<std::string> ParseResourceName(std::string_view name, std::string_
   return std::string(name.substr(prefix.size()));
 }
 
-PageRequest ParsePageRequest(int32_t page_size, const std::string& page_token,
-                             Violations& violations) {
+namespace {
+
+// The digest a page token is bound to: the method and the request without its paging fields.
+std::string PageQueryDigest(const CallContext& call, const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  for (const char* name : {"page_size", "page_token"}) {
+    if (const auto* f = copy->GetDescriptor()->FindFieldByName(name)) {
+      copy->GetReflection()->ClearField(copy.get(), f);
+    }
+  }
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&coded);
+  }
+  const std::string method = call.policy != nullptr ? call.policy->FullName() : "";
+  return Sha256Hex(method + "\n" + bytes);
+}
+
+std::string PageMac(const CallContext& call, const std::string& digest, int64_t last) {
+  if (call.page_token_key == nullptr || call.page_token_key->empty()) {
+    throw UnavailableError("the service is not ready yet (no page-token key); retry later");
+  }
+  return HmacSha256(*call.page_token_key, "p2|" + digest + "|" + std::to_string(last))
+      .substr(0, 16);
+}
+
+}  // namespace
+
+PageRequest ParsePage(const CallContext& call, const google::protobuf::Message& request,
+                      Violations& violations) {
   PageRequest page;
+  const auto* d = request.GetDescriptor();
+  const auto* r = request.GetReflection();
+  const auto* size_field = d->FindFieldByName("page_size");
+  const auto* token_field = d->FindFieldByName("page_token");
+  const int32_t page_size = size_field != nullptr ? r->GetInt32(request, size_field) : 0;
+  const std::string page_token = token_field != nullptr ? r->GetString(request, token_field) : "";
   if (page_size < 0) {
     violations.Add("page_size", "must not be negative");
   } else if (page_size > 0) {
     page.size = std::min(page_size, 500);
   }
   if (!page_token.empty()) {
-    auto decoded = Base64UrlDecode(page_token);
-    bool ok = decoded && decoded->rfind("p1:", 0) == 0;
+    const auto decoded = Base64UrlDecode(page_token);
+    bool ok = decoded && decoded->size() > 3 + 16 && decoded->rfind("p2:", 0) == 0;
     if (ok) {
+      const std::string mac = decoded->substr(decoded->size() - 16);
+      const std::string number = decoded->substr(3, decoded->size() - 3 - 16);
       try {
         size_t used = 0;
-        page.after = std::stoll(decoded->substr(3), &used);
-        ok = used == decoded->size() - 3 && page.after >= 0;
-      } catch (const std::exception&) {
+        page.after = std::stoll(number, &used);
+        ok = used == number.size() && page.after >= 0 &&
+             CRYPTO_memcmp(mac.data(), PageMac(call, PageQueryDigest(call, request), page.after)
+                                           .data(),
+                           16) == 0;
+      } catch (const std::invalid_argument&) {
+        ok = false;
+      } catch (const std::out_of_range&) {
         ok = false;
       }
     }
-    if (!ok) violations.Add("page_token", "not a page token returned by this API");
+    if (!ok) {
+      violations.Add("page_token",
+                     "not a page token this API returned for this list (filters included)");
+      page.after = 0;
+    }
   }
   return page;
 }
 
-std::string NextPageToken(int64_t last) { return Base64UrlEncode("p1:" + std::to_string(last)); }
+std::string NextPageToken(const CallContext& call, const google::protobuf::Message& request,
+                          int64_t last) {
+  return Base64UrlEncode("p2:" + std::to_string(last) +
+                         PageMac(call, PageQueryDigest(call, request), last));
+}
 
 std::string FormatEtag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
 

@@ -45,11 +45,17 @@ struct PageRequest {
   // Rows strictly after this sequence number (0: from the start).
   int64_t after = 0;
 };
-// Validates page_size (0 means the default 50; negative refused; capped at 500) and page_token.
-PageRequest ParsePageRequest(int32_t page_size, const std::string& page_token,
-                             Violations& violations);
-// The token for the page after the row with sequence number `last`.
-std::string NextPageToken(int64_t last);
+// The page a List request asks for: its `page_size` (0: the default 50; negative refused; at
+// most 500) and its `page_token`, both read from `request`. A token is bound to the list it came
+// from: it carries the last key read, under an HMAC (the service's page-token key, kept in its
+// schema) of that key, the method and the request's other fields, so a caller can neither
+// forge nor edit one, nor use it with other filters or another method. A bad token is a
+// violation on "page_token".
+PageRequest ParsePage(const CallContext& call, const google::protobuf::Message& request,
+                      Violations& violations);
+// The token of the page after the row with sequence number `last`, for `request`.
+std::string NextPageToken(const CallContext& call, const google::protobuf::Message& request,
+                          int64_t last);
 
 // One page of rows read with keyset pagination on a sequence column, and whether more follow.
 template <typename T>

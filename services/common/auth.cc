@@ -15,13 +15,6 @@
 namespace ctg {
 namespace {
 
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int out_len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &out_len);
-  return std::string(reinterpret_cast<char*>(out), out_len);
-}
 
 google::protobuf::Struct ParseJsonObject(std::string_view json, const char* what) {
   google::protobuf::Struct object;
@@ -108,6 +101,14 @@ bool Principal::HasAny(std::initializer_list<Role> any) const {
     if (Has(r)) return true;
   }
   return false;
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int out_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &out_len);
+  return std::string(reinterpret_cast<char*>(out), out_len);
 }
 
 std::string Sha256Hex(std::string_view data) {

@@ -108,6 +108,9 @@ std::string MintHs256Token(
     const TokenClaims& claims, std::string_view key,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+// HMAC-SHA-256 of `data` under `key` (32 raw bytes).
+std::string HmacSha256(std::string_view key, std::string_view data);
+
 // SHA-256 of `data` as 64 lower-case hex digits (request fingerprints, migration checksums).
 std::string Sha256Hex(std::string_view data);
 

@@ -40,6 +40,16 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
       "  applied_at timestamptz NOT NULL DEFAULT now())");
   // SHA-256 of each applied file: an edited migration is found instead of silently skipped.
   tx.exec("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text");
+  // Secrets of the runtime shared by every instance of the service: the page-token key (random,
+  // made once).
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS runtime_secrets ("
+      "  name text PRIMARY KEY,"
+      "  value text NOT NULL)");
+  tx.exec(
+      "INSERT INTO runtime_secrets (name, value) VALUES ('page_token', "
+      "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')) "
+      "ON CONFLICT (name) DO NOTHING");
   // Idempotency keys of create requests (AIP-155): the resource created for each key, per
   // principal and method, with a fingerprint of the request it was used for. (Replaces the
   // global request_ids table, whose keys anyone could replay.)

@@ -114,6 +114,10 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
   call->deadline = context->deadline();
   call->now = clock_();
   call->policy = &policy;
+  {
+    std::lock_guard lock(key_mu_);
+    call->page_token_key = page_token_key_;
+  }
   context->AddInitialMetadata("x-request-id", call->request_id);
 
   auto finish = [this, reactor, started, call, &policy](const grpc::Status& status,
@@ -174,6 +178,12 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
            "executor queue full");
   }
   return reactor;
+}
+
+void UnaryRunner::SetPageTokenKey(std::string key) {
+  auto shared = std::make_shared<const std::string>(std::move(key));
+  std::lock_guard lock(key_mu_);
+  page_token_key_ = std::move(shared);
 }
 
 ServiceRuntime::ServiceRuntime(UnaryRunner& runner, std::string_view service_full_name)

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -51,6 +52,8 @@ struct CallContext {
   std::chrono::system_clock::time_point now;
   // The declared access of the method being served.
   const MethodPolicy* policy = nullptr;
+  // The service's secret for page tokens (see ParsePage); null until the database is ready.
+  std::shared_ptr<const std::string> page_token_key;
 };
 
 // The request id a call carries on: the caller's x-request-id when usable (1 to 128 printable
@@ -75,12 +78,17 @@ class UnaryRunner {
                                 std::function<void(const CallContext&)> body);
 
   const Clock& clock() const { return clock_; }
+  // Sets the secret page tokens are signed with (read from the service's schema once it is
+  // ready); thread-safe.
+  void SetPageTokenKey(std::string key);
 
  private:
   const TokenVerifier& verifier_;
   RpcMetrics& metrics_;
   Executor& executor_;
   const Clock clock_;
+  mutable std::mutex key_mu_;
+  std::shared_ptr<const std::string> page_token_key_;
 };
 
 // The runtime side of one service's generated base class: the declared access of each of its

@@ -87,6 +87,12 @@ void ServiceHost::MonitorDatabase() {
       if (!migrated) {
         auto conn = OpenConnection(config_.database_url, spec_.migrations->schema);
         int applied = ApplyMigrations(*conn, *spec_.migrations);
+        {
+          pqxx::read_transaction tx(*conn);
+          runner_->SetPageTokenKey(
+              tx.exec1("SELECT value FROM runtime_secrets WHERE name = 'page_token'")[0]
+                  .as<std::string>());
+        }
         migrated = true;
         LogLine("info")
             .Add("msg", "migrations applied")

@@ -251,7 +251,7 @@ void PartnerService::GetConvention(const CallContext& call, const v1::GetConvent
 void PartnerService::ListConventions(const CallContext& call, const v1::ListConventionsRequest& req,
                                      v1::ListConventionsResponse& resp) {
   Violations v;
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   auto territory = ParseResourceName(req.territory(), "organisations", "territory", v,
                                      /*required=*/false);
   v.ThrowIfAny();
@@ -262,7 +262,7 @@ void PartnerService::ListConventions(const CallContext& call, const v1::ListConv
       conv.set_state(ComputeConventionState(conv, today));
       *resp.add_conventions() = std::move(conv);
     }
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 

@@ -94,14 +94,14 @@ void PartnerService::ListCopilMembers(const CallContext& call,
                                       v1::ListCopilMembersResponse& resp) {
   Violations v;
   auto convention_id = ParseResourceName(req.convention(), "conventions", "convention", v);
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   v.ThrowIfAny();
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     CopilRepository repo(tx);
     RequireConvention(repo, *convention_id);
     auto result = repo.List(*convention_id, page);
     for (auto& m : result.items) *resp.add_members() = std::move(m);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 

@@ -115,7 +115,7 @@ void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityR
 void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacilitiesRequest& req,
                                     v1::ListFacilitiesResponse& resp) {
   Violations v;
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   FacilityFilter filter;
   if (auto commune = ParseResourceName(req.commune(), "organisations", "commune", v,
                                        /*required=*/false)) {
@@ -131,7 +131,7 @@ void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacil
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto result = FacilityRepository(tx).List(filter, page);
     for (auto& f : result.items) *resp.add_facilities() = std::move(f);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 

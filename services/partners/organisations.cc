@@ -103,7 +103,7 @@ void PartnerService::ListOrganisations(const CallContext& call,
                                        const v1::ListOrganisationsRequest& req,
                                        v1::ListOrganisationsResponse& resp) {
   Violations v;
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   OrganisationFilter filter;
   if (!v1::OrganisationKind_IsValid(req.kind())) v.Add("kind", "unknown organisation kind");
   filter.kind = req.kind();
@@ -119,7 +119,7 @@ void PartnerService::ListOrganisations(const CallContext& call,
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto result = OrganisationRepository(tx).List(filter, page);
     for (auto& o : result.items) *resp.add_organisations() = std::move(o);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 
@@ -204,14 +204,14 @@ void PartnerService::ListRepresentatives(const CallContext& call,
                                          const v1::ListRepresentativesRequest& req,
                                          v1::ListRepresentativesResponse& resp) {
   Violations v;
-  auto page = ParsePageRequest(req.page_size(), req.page_token(), v);
+  auto page = ParsePage(call, req, v);
   auto org = ParseResourceName(req.organisation(), "organisations", "organisation", v,
                                /*required=*/false);
   v.ThrowIfAny();
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto result = OrganisationRepository(tx).ListRepresentatives(org.value_or(""), page);
     for (auto& r : result.items) *resp.add_representatives() = std::move(r);
-    if (result.more) resp.set_next_page_token(NextPageToken(result.last_seq));
+    if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
   });
 }
 

@@ -1,5 +1,10 @@
 #include "common/api.h"
 
+#include <memory>
+
+#include "common/rpc.h"
+#include "ctg/partners/v1/partners.pb.h"
+
 #include <google/protobuf/field_mask.pb.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -30,20 +35,66 @@ TEST(ResourceNameTest, ParsesOnlyItsCollection) {
   EXPECT_EQ(v.fields(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
-TEST(PageTokenTest, RoundTripsAndRejectsForgeries) {
+// Page tokens are signed and bound to their list: the same request gets its next page, an
+// edited token, one of another list (other filters, another method) or one signed with another
+// service's key is refused.
+TEST(PageTokenTest, RoundTripsAndRejectsForgeriesAndOtherLists) {
+  MethodPolicy list_orgs, list_reps;
+  list_orgs.service = list_reps.service = "ctg.partners.v1.PartnerService";
+  list_orgs.method = "ListOrganisations";
+  list_reps.method = "ListRepresentatives";
+  CallContext call;
+  call.policy = &list_orgs;
+  call.page_token_key = std::make_shared<const std::string>("0123456789abcdef0123456789abcdef");
+  ::ctg::partners::v1::ListOrganisationsRequest request;
+  request.set_kind(::ctg::partners::v1::COMMUNE);
+  request.set_page_size(10);
+  request.set_page_token(NextPageToken(call, request, 1234));
   Violations v;
-  auto page = ParsePageRequest(10, NextPageToken(1234), v);
+  auto page = ParsePage(call, request, v);
   EXPECT_TRUE(v.empty());
   EXPECT_EQ(page.size, 10);
   EXPECT_EQ(page.after, 1234);
-  EXPECT_EQ(ParsePageRequest(0, "", v).size, 50);
-  EXPECT_EQ(ParsePageRequest(100000, "", v).size, 500);
-  ParsePageRequest(-1, "", v);
-  ParsePageRequest(1, "garbage!", v);
-  ParsePageRequest(1, Base64UrlEncode("p1:-5"), v);
-  ParsePageRequest(1, Base64UrlEncode("p1:12x"), v);
-  EXPECT_EQ(v.fields(),
-            (std::vector<std::string>{"page_size", "page_token", "page_token", "page_token"}));
+  // The page size may change between pages: not part of the binding.
+  request.set_page_size(0);
+  EXPECT_EQ(ParsePage(call, request, v).size, 50);
+  request.set_page_size(100000);
+  EXPECT_EQ(ParsePage(call, request, v).size, 500);
+  EXPECT_TRUE(v.empty());
+  const std::string good = request.page_token();
+  auto refused = [&](const CallContext& c, const ::ctg::partners::v1::ListOrganisationsRequest& r) {
+    Violations w;
+    ParsePage(c, r, w);
+    return w.fields() == std::vector<std::string>{"page_token"};
+  };
+  // Another filter.
+  auto other = request;
+  other.set_kind(::ctg::partners::v1::EPCI);
+  EXPECT_TRUE(refused(call, other));
+  // Another method.
+  CallContext reps = call;
+  reps.policy = &list_reps;
+  EXPECT_TRUE(refused(reps, request));
+  // Another key (another service, or a forger).
+  CallContext forger = call;
+  forger.page_token_key = std::make_shared<const std::string>("another-key-0123456789abcdef0123");
+  EXPECT_TRUE(refused(forger, request));
+  // An edited token: another position with the old MAC, or garbage.
+  auto decoded = *Base64UrlDecode(good);
+  decoded[3] = decoded[3] == '1' ? '2' : '1';
+  auto edited = request;
+  edited.set_page_token(Base64UrlEncode(decoded));
+  EXPECT_TRUE(refused(call, edited));
+  edited.set_page_token("garbage!");
+  EXPECT_TRUE(refused(call, edited));
+  edited.set_page_token(Base64UrlEncode("p1:12"));  // the old unsigned form
+  EXPECT_TRUE(refused(call, edited));
+  auto negative = request;
+  negative.set_page_token("");
+  negative.set_page_size(-1);
+  Violations n;
+  ParsePage(call, negative, n);
+  EXPECT_EQ(n.fields(), std::vector<std::string>{"page_size"});
 }
 
 TEST(EtagTest, StaleEtagThrowsAndEmptyIsUnconditional) {
