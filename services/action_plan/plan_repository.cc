@@ -123,13 +123,8 @@ std::string Uuids(const google::protobuf::RepeatedPtrField<std::string>& names) 
   return PgArrayLiteral(ids);
 }
 
-std::optional<std::string> OptionalDate(const google::type::Date& d) {
-  if (IsUnset(d)) return std::nullopt;
-  return CivilDate{d.year(), d.month(), d.day()}.ToString();
-}
-
 void SetDateText(const std::string& text, google::type::Date* out) {
-  if (!text.empty()) *out = CivilDate::Parse(text).ToProto();
+  if (auto d = DateFromText(text)) *out = *d;
 }
 
 v1::Axis AxisFromRow(const pqxx::row& row, int64_t* version) {
@@ -285,7 +280,7 @@ std::string PlanRepository::InsertAction(const v1::Action& a) {
                                      a.number(), a.title(), a.description(),
                                      PgArrayLiteral({a.objectives().begin(), a.objectives().end()}),
                                      PgArrayLiteral(fields), Uuids(a.pilots()), Uuids(a.partners()),
-                                     OptionalDate(a.planned_start()), OptionalDate(a.planned_end()),
+                                     DateParam(a.planned_start()), DateParam(a.planned_end()),
                                      a.continuous(), static_cast<int>(a.priority()),
                                      PgArrayLiteral({a.indicators().begin(), a.indicators().end()}),
                                      a.weight() > 0 ? a.weight() : 1.0)[0]
@@ -300,7 +295,7 @@ void PlanRepository::UpdateAction(const std::string& id, const v1::Action& a) {
   tx_.exec_prepared0("action_update", id, IdOf(a.axis()), a.number(), a.title(), a.description(),
                      PgArrayLiteral({a.objectives().begin(), a.objectives().end()}),
                      PgArrayLiteral(fields), Uuids(a.pilots()), Uuids(a.partners()),
-                     OptionalDate(a.planned_start()), OptionalDate(a.planned_end()), a.continuous(),
+                     DateParam(a.planned_start()), DateParam(a.planned_end()), a.continuous(),
                      static_cast<int>(a.priority()),
                      PgArrayLiteral({a.indicators().begin(), a.indicators().end()}), a.weight());
   ReplaceChildren(id, a);
@@ -315,7 +310,7 @@ void PlanRepository::ReplaceChildren(const std::string& id, const v1::Action& a)
   tx_.exec_prepared0("milestone_delete", id);
   int position = 0;
   for (const auto& m : a.milestones()) {
-    tx_.exec_prepared0("milestone_insert", id, ++position, m.title(), OptionalDate(m.due_date()),
+    tx_.exec_prepared0("milestone_insert", id, ++position, m.title(), DateParam(m.due_date()),
                        m.done());
   }
 }

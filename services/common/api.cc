@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <openssl/crypto.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,8 +15,6 @@
 
 #include "common/auth.h"
 #include "common/rpc.h"
-
-#include <openssl/crypto.h>
 
 namespace ctg {
 
@@ -113,8 +112,8 @@ PageRequest ParsePage(const CallContext& call, const google::protobuf::Message& 
         size_t used = 0;
         page.after = std::stoll(number, &used);
         ok = used == number.size() && page.after >= 0 &&
-             CRYPTO_memcmp(mac.data(), PageMac(call, PageQueryDigest(call, request), page.after)
-                                           .data(),
+             CRYPTO_memcmp(mac.data(),
+                           PageMac(call, PageQueryDigest(call, request), page.after).data(),
                            16) == 0;
       } catch (const std::invalid_argument&) {
         ok = false;
@@ -342,6 +341,20 @@ std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::st
     return std::nullopt;
   }
   return CivilDate{date.year(), date.month(), date.day()};
+}
+
+std::optional<std::string> DateParam(const google::type::Date& date) {
+  if (IsUnset(date)) return std::nullopt;
+  return CivilDate{date.year(), date.month(), date.day()}.ToString();
+}
+
+std::optional<google::type::Date> DateFromText(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  return CivilDate::Parse(text).ToProto();
+}
+
+std::optional<google::type::Date> DateFromField(const pqxx::field& field) {
+  return DateFromText(field.as<std::string>());
 }
 
 std::string PgArrayLiteral(const std::vector<std::string>& items) {

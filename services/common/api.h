@@ -159,6 +159,13 @@ std::optional<CivilDate> ParseDate(const google::type::Date& date, const std::st
 
 // ---- PostgreSQL values ----
 
+// The one way dates travel to and from SQL: a parameter "YYYY-MM-DD", or nullopt (NULL) for an
+// unset date; a column selected as text ("coalesce(d::text, '')") back as a proto date, nullopt
+// for '' so that an unset date stays unset.
+std::optional<std::string> DateParam(const google::type::Date& date);
+std::optional<google::type::Date> DateFromText(std::string_view text);
+std::optional<google::type::Date> DateFromField(const pqxx::field& field);
+
 // A PostgreSQL array literal ('{"a","b"}') for a text[] / uuid[] / smallint[] parameter, every
 // element quoted and escaped.
 std::string PgArrayLiteral(const std::vector<std::string>& items);

@@ -15,7 +15,6 @@
 namespace ctg {
 namespace {
 
-
 google::protobuf::Struct ParseJsonObject(std::string_view json, const char* what) {
   google::protobuf::Struct object;
   google::protobuf::util::JsonParseOptions options;

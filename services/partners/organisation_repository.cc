@@ -120,17 +120,6 @@ const std::vector<PreparedStatement>& OrganisationStatements() { return Statemen
 
 std::string OrganisationName(const std::string& id) { return ResourceName("organisations", id); }
 
-std::optional<std::string> DateParam(const google::type::Date& date) {
-  if (IsUnset(date)) return std::nullopt;
-  return CivilDate{date.year(), date.month(), date.day()}.ToString();
-}
-
-std::optional<google::type::Date> DateFromField(const pqxx::field& field) {
-  const auto text = field.as<std::string>();
-  if (text.empty()) return std::nullopt;
-  return CivilDate::Parse(text).ToProto();
-}
-
 std::optional<v1::Organisation> OrganisationRepository::Find(const std::string& id,
                                                              int64_t* version) {
   auto r = tx_.exec_prepared("org_find", id);

@@ -58,10 +58,5 @@ class OrganisationRepository {
 
 // "organisations/{id}" for an organisation id.
 std::string OrganisationName(const std::string& id);
-// The text form of an optional date column ("" when null) and back.
-std::optional<std::string> DateParam(const google::type::Date& date);
-// A date column selected as text ('' for NULL) as a proto date; nullopt for NULL, so that an
-// unset date stays unset in the response.
-std::optional<google::type::Date> DateFromField(const pqxx::field& field);
 
 }  // namespace ctg::partners

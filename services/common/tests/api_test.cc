@@ -1,20 +1,18 @@
 #include "common/api.h"
 
-#include <memory>
-
-#include "common/rpc.h"
-#include "ctg/partners/v1/partners.pb.h"
-
 #include <google/protobuf/field_mask.pb.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 #include <pqxx/except>
 
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/rpc.h"
+#include "ctg/partners/v1/partners.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
