@@ -10,6 +10,7 @@
 
 #include "common/api.h"
 #include "common/log.h"
+#include "common/token_cache.h"
 
 namespace ctg {
 
@@ -17,7 +18,8 @@ ServiceHost::ServiceHost(ServiceSpec spec, ServiceConfig config, Clock clock)
     : spec_(std::move(spec)),
       config_(std::move(config)),
       clock_(std::move(clock)),
-      verifier_(MakeTokenVerifier(config_.jwt)) {}
+      // Callers send the same token on every call: verified once, until it expires.
+      verifier_(std::make_unique<CachingTokenVerifier>(MakeTokenVerifier(config_.jwt))) {}
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 

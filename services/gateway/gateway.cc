@@ -18,7 +18,7 @@
 #include "common/jwt_keys.h"
 #include "common/log.h"
 #include "gateway/manifest.h"
-#include "gateway/token_cache.h"
+#include "common/token_cache.h"
 
 namespace ctg::gateway {
 namespace {

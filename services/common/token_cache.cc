@@ -1,11 +1,11 @@
-#include "gateway/token_cache.h"
+#include "common/token_cache.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <cmath>
 
-namespace ctg::gateway {
+namespace ctg {
 
 std::optional<int64_t> TokenExpiry(std::string_view header) {
   constexpr std::string_view kBearer = "Bearer ";
@@ -71,4 +71,4 @@ size_t CachingTokenVerifier::size() const {
   return entries_.size();
 }
 
-}  // namespace ctg::gateway
+}  // namespace ctg

@@ -1,4 +1,4 @@
-#include "gateway/token_cache.h"
+#include "common/token_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/errors.h"
 
-namespace ctg::gateway {
+namespace ctg {
 namespace {
 
 using namespace std::chrono_literals;
@@ -145,4 +145,4 @@ TEST(TokenExpiry, ReadsExpOrNothing) {
 }
 
 }  // namespace
-}  // namespace ctg::gateway
+}  // namespace ctg

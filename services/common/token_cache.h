@@ -12,7 +12,7 @@
 
 #include "common/token_verifier.h"
 
-namespace ctg::gateway {
+namespace ctg {
 
 // A TokenVerifier that remembers the tokens another verifier accepted, so that a caller sending
 // the same token on every call pays for its parsing and signature check once. The key is the
@@ -51,4 +51,4 @@ class CachingTokenVerifier : public TokenVerifier {
 // <token>"), without verifying anything; nullopt when absent or malformed.
 std::optional<int64_t> TokenExpiry(std::string_view header);
 
-}  // namespace ctg::gateway
+}  // namespace ctg
