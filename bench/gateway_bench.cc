@@ -11,15 +11,19 @@
 // network hop that any out-of-process proxy costs (about one bare round trip).
 // CTG_BENCH_SECONDS sets the length of each run (default 3).
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -172,6 +176,117 @@ void Print(const char* label, const LoadResult& r) {
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
 }
 
+// Latencies of a closed loop of `threads` callers each running `call(thread)` for `seconds`
+// (after a 0.3 s warm-up), as a LoadResult.
+LoadResult ClosedLoop(int threads, int seconds, const std::function<bool(int)>& call) {
+  std::atomic<bool> measuring{false}, stop{false};
+  std::vector<std::vector<double>> latencies(threads);
+  std::atomic<int64_t> errors{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      while (!stop) {
+        const auto start = std::chrono::steady_clock::now();
+        const bool ok = call(t);
+        const double us =
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                .count();
+        if (!measuring) continue;
+        if (ok) {
+          latencies[t].push_back(us);
+        } else {
+          ++errors;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  measuring = true;
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  measuring = false;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  stop = true;
+  for (auto& w : workers) w.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  LoadResult r;
+  r.calls = static_cast<int64_t>(all.size());
+  r.errors = errors;
+  r.seconds = elapsed;
+  r.qps = all.size() / elapsed;
+  auto at = [&all](double q) { return all.empty() ? 0 : all[size_t(q * (all.size() - 1))]; };
+  r.p50_us = at(0.5);
+  r.p90_us = at(0.9);
+  r.p99_us = at(0.99);
+  r.max_us = all.empty() ? 0 : all.back();
+  return r;
+}
+
+// One libpq connection to `url` per caller, with `sql` prepared as "s".
+struct PgClients {
+  std::vector<PGconn*> conns;
+  PgClients(const std::string& url, int n, const char* sql) {
+    for (int i = 0; i < n; ++i) {
+      PGconn* c = PQconnectdb(url.c_str());
+      if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+      PGresult* r = PQprepare(c, "s", sql, 0, nullptr);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c));
+      PQclear(r);
+      conns.push_back(c);
+    }
+  }
+  ~PgClients() {
+    for (auto* c : conns) PQfinish(c);
+  }
+  // Runs "s" with `params` on caller `i`; true when it succeeded.
+  bool Exec(int i, const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* r =
+        PQexecPrepared(conns[i], "s", int(values.size()), values.data(), nullptr, nullptr, 0);
+    const auto status = PQresultStatus(r);
+    PQclear(r);
+    return status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+  }
+  bool Exec(int i, const char* sql) {
+    PGresult* r = PQexec(conns[i], sql);
+    const auto status = PQresultStatus(r);
+    PQclear(r);
+    return status == PGRES_COMMAND_OK;
+  }
+};
+
+// The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
+long RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+// pgbench's TPC-B-like run (16 clients, prepared) on a database of its own; its tps, or 0 when
+// pgbench cannot run. The server is the one of CTG_TEST_ADMIN_URL.
+double PgbenchTpcb(const EmptyDatabase& db, int seconds) {
+  std::string bin = "/usr/bin/pgbench";
+  for (const char* v : {"15", "16", "14"}) {
+    const std::string candidate = std::string("/usr/lib/postgresql/") + v + "/bin/pgbench";
+    if (std::ifstream(candidate)) bin = candidate;
+  }
+  // The admin URL is a libpq keyword string; pgbench takes the database as a connection string.
+  const CommandResult init = RunCommand({bin, "-i", "-q", "-s", "1", db.url()}, CleanEnvironment(),
+                                        "", std::chrono::seconds(120));
+  if (init.exit_code != 0) return 0;
+  const CommandResult run = RunCommand(
+      {bin, "-n", "-M", "prepared", "-c", "16", "-j", "2", "-T", std::to_string(seconds), db.url()},
+      CleanEnvironment(), "", std::chrono::seconds(seconds + 60));
+  const auto at = run.out.find("tps = ");
+  return at == std::string::npos ? 0 : std::atof(run.out.c_str() + at + 6);
+}
+
 }  // namespace
 
 int main() {
@@ -193,7 +308,7 @@ int main() {
   }
 
   // The organisation the read RPC fetches.
-  const std::string token = Token({"copil_secretariat"});
+  const std::string token = Token({"registry_admin"});
   pv1::CreateOrganisationRequest create;
   create.mutable_organisation()->set_kind(pv1::CAF);
   create.mutable_organisation()->set_display_name("Caf de Lot-et-Garonne");
@@ -225,41 +340,147 @@ int main() {
   const auto echo_via1 = Run(gateway.address(), echo_method, "", token, 1, seconds);
   const auto echo_via16 = Run(gateway.address(), echo_method, "", token, 16, seconds);
 
+  // ---- floors on the same database: a point read and a one-row UPDATE transaction, libpq
+  const std::string id = organisation.name().substr(organisation.name().find('/') + 1);
+  LoadResult point1, point16, update1, update16;
+  {
+    PgClients reads(db.url(), 16, "SELECT * FROM partners.organisations WHERE id = $1::uuid");
+    point1 = ClosedLoop(1, seconds, [&](int t) { return reads.Exec(t, {id}); });
+    point16 = ClosedLoop(16, seconds, [&](int t) { return reads.Exec(t, {id}); });
+  }
+  // The write leg: UpdateOrganisation with the etag of the previous answer, one organisation
+  // per caller (so callers never wait on each other's row).
+  std::vector<pv1::Organisation> targets(16);
+  for (int t = 0; t < 16; ++t) {
+    pv1::CreateOrganisationRequest c;
+    c.mutable_organisation()->set_kind(pv1::EPCI);
+    c.mutable_organisation()->set_display_name("Agglomération " + std::to_string(t));
+    if (!stub->CreateOrganisation(Context(token).get(), c, &targets[t]).ok()) return 1;
+  }
+  {
+    PgClients writes(db.url(), 16,
+                     "UPDATE partners.organisations SET display_name = $2 WHERE id = $1::uuid");
+    auto txn = [&](int t) {
+      const auto& name = targets[t].name();
+      return writes.Exec(t, "BEGIN") &&
+             writes.Exec(t, {name.substr(name.find('/') + 1), "x" + std::to_string(t)}) &&
+             writes.Exec(t, "COMMIT");
+    };
+    update1 = ClosedLoop(1, seconds, txn);
+    update16 = ClosedLoop(16, seconds, txn);
+  }
+  // Each caller updates its own organisation with the etag of its previous answer, through the
+  // same load generator as the other legs.
+  std::vector<std::string> etags(16);
+  for (int t = 0; t < 16; ++t) etags[t] = targets[t].etag();
+  std::vector<int64_t> counters(16, 0);
+  auto write_run = [&](int concurrency) {
+    LoadSpec spec;
+    grpc::ChannelArguments args;
+    args.SetInt("bench.channel", 100 + concurrency);
+    spec.channel =
+        grpc::CreateCustomChannel(partners.address(), grpc::InsecureChannelCredentials(), args);
+    spec.method = "/ctg.partners.v1.PartnerService/UpdateOrganisation";
+    spec.token = token;
+    spec.concurrency = concurrency;
+    spec.duration = std::chrono::seconds(seconds);
+    spec.make_request = [&](int t) {
+      pv1::UpdateOrganisationRequest req;
+      req.mutable_organisation()->set_name(targets[t].name());
+      req.mutable_organisation()->set_etag(etags[t]);
+      req.mutable_organisation()->set_display_name("Agglomération " + std::to_string(t) + "." +
+                                                   std::to_string(++counters[t] % 1000));
+      req.mutable_update_mask()->add_paths("display_name");
+      return req.SerializeAsString();
+    };
+    spec.take_response = [&](int t, const std::string& bytes) {
+      pv1::Organisation out;
+      if (out.ParseFromString(bytes)) etags[t] = out.etag();
+    };
+    return RunLoad(spec);
+  };
+  const auto write1 = write_run(1);
+  const auto write16 = write_run(16);
+  const double pgbench_tps = PgbenchTpcb(db, seconds);
+
+  // ---- memory: the service's resident set after 10 k and after 100 k more calls
+  const pid_t pid = partners.process().pid();
+  auto calls = [&](int64_t n) {
+    LoadSpec spec;
+    spec.channel = partners.channel();
+    spec.method = read;
+    spec.request = read_request;
+    spec.token = token;
+    spec.concurrency = 16;
+    spec.duration = std::chrono::hours(1);
+    spec.max_calls = n;
+    spec.warmup = std::chrono::milliseconds(0);
+    return RunLoad(spec);
+  };
+  calls(10000);
+  const long rss_10k = RssKib(pid);
+  calls(100000);
+  const long rss_110k = RssKib(pid);
+
   Print("bare echo (ceiling),        1 in flight", echo1);
   Print("bare echo (ceiling),       16 in flight", echo16);
+  Print("libpq point read (floor),   1 in flight", point1);
+  Print("libpq point read (floor),  16 in flight", point16);
+  Print("libpq UPDATE txn (floor),   1 in flight", update1);
+  Print("libpq UPDATE txn (floor),  16 in flight", update16);
   Print("GetOrganisation direct,     1 in flight", direct1);
   Print("GetOrganisation direct,    16 in flight", direct16);
+  Print("UpdateOrganisation direct,  1 in flight", write1);
+  Print("UpdateOrganisation direct, 16 in flight", write16);
   Print("GetOrganisation via gateway, 1 in flight", via1);
   Print("GetOrganisation via gateway,16 in flight", via16);
   Print("echo via gateway,           1 in flight", echo_via1);
   Print("echo via a bare TCP relay,  1 in flight", echo_relay1);
   Print("echo via gateway,          16 in flight", echo_via16);
+  std::printf("pgbench TPC-B-like (16 clients, prepared): %.0f tps\n\n", pgbench_tps);
 
-  const double added_p50 = via1.p50_us - direct1.p50_us;
-  const double ratio = direct16.qps > 0 ? via16.qps / direct16.qps : 0;
+  auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+  const double read_target = echo1.p50_us + 2 * point1.p50_us;
+  std::printf(
+      "read, 1 in flight: GetOrganisation p50 %.0f us; target <= echo %.0f + 2 x point "
+      "read %.0f = %.0f us: %s\n",
+      direct1.p50_us, echo1.p50_us, point1.p50_us, read_target,
+      verdict(direct1.p50_us <= read_target));
+  std::printf("read, 16 in flight: %.0f calls/s = %.2f x bare echo (target >= 0.30): %s\n",
+              direct16.qps, direct16.qps / echo16.qps, verdict(direct16.qps >= 0.3 * echo16.qps));
+  const double write_target = echo1.p50_us + 1.5 * update1.p50_us;
+  std::printf(
+      "write, 1 in flight: UpdateOrganisation p50 %.0f us; target <= echo %.0f + 1.5 x "
+      "UPDATE txn %.0f = %.0f us: %s\n",
+      write1.p50_us, echo1.p50_us, update1.p50_us, write_target,
+      verdict(write1.p50_us <= write_target));
+  std::printf(
+      "write, 16 in flight: %.0f calls/s (libpq UPDATE txn %.0f/s, pgbench TPC-B %.0f "
+      "tps)\n",
+      write16.qps, update16.qps, pgbench_tps);
+  const double relay_added = echo_relay1.p50_us - echo1.p50_us;
+  const double gateway_added = echo_via1.p50_us - echo1.p50_us;
+  std::printf(
+      "gateway, 1 in flight: adds %.0f us p50 to echo; a bare TCP relay adds %.0f us; "
+      "target <= 2 x relay = %.0f us: %s (its own processing: %.0f us per call)\n",
+      gateway_added, relay_added, 2 * relay_added, verdict(gateway_added <= 2 * relay_added),
+      GatewayOwnMicros(metrics_before, metrics_after, "GetOrganisation"));
+  std::printf(
+      "gateway, 16 in flight: echo %.2f x bare (target >= 0.60): %s; GetOrganisation "
+      "%.2f x direct (target >= 0.85): %s\n",
+      echo_via16.qps / echo16.qps, verdict(echo_via16.qps >= 0.6 * echo16.qps),
+      via16.qps / direct16.qps, verdict(via16.qps >= 0.85 * direct16.qps));
+  std::printf(
+      "memory: ctg-partners resident set %ld KiB after 10 k calls, %ld KiB after 110 k "
+      "(%+.1f %%, target within 10 %%): %s\n",
+      rss_10k, rss_110k, 100.0 * (rss_110k - rss_10k) / std::max(1L, rss_10k),
+      verdict(std::abs(rss_110k - rss_10k) <= rss_10k / 10));
   const int64_t errors = echo_relay1.errors + echo1.errors + echo16.errors + direct1.errors +
                          direct16.errors + via1.errors + via16.errors + echo_via1.errors +
-                         echo_via16.errors;
+                         echo_via16.errors + write1.errors + write16.errors;
   std::printf(
-      "read RPC: added p50 latency through the gateway at 1 in flight: %.0f us "
-      "(target < 150 us)\n",
-      added_p50);
-  std::printf(
-      "read RPC: of which the gateway's own processing per call: %.0f us; the rest is the "
-      "extra loopback hop each way (one bare gRPC round trip here: %.0f us p50)\n",
-      GatewayOwnMicros(metrics_before, metrics_after, "GetOrganisation"), echo1.p50_us);
-  std::printf(
-      "floor: a bare TCP byte relay (no parsing) adds %.0f us p50 to the echo call; the gateway "
-      "adds %.0f us\n",
-      echo_relay1.p50_us - echo1.p50_us, echo_via1.p50_us - echo1.p50_us);
-  std::printf(
-      "read RPC: throughput through the gateway / direct at 16 in flight: %.2f "
-      "(target >= 0.60)\n",
-      ratio);
-  std::printf(
-      "echo: added p50 %.0f us, throughput ratio %.2f (a backend that does nothing: the "
-      "gateway's whole cost shows)\n",
-      echo_via1.p50_us - echo1.p50_us, echo16.qps > 0 ? echo_via16.qps / echo16.qps : 0);
-  std::printf("errors: %lld (target 0)\n", static_cast<long long>(errors));
+      "errors: %lld (target 0); authentication, authorization, access log, metrics and "
+      "request ids on in every leg\n",
+      static_cast<long long>(errors));
   return 0;
 }

@@ -117,18 +117,30 @@ void Prepare(grpc::ClientContext* context, const std::string& token) {
 
 // Creates the organisation, the convention 2020-2024, 5 axes, 40 actions and 20 quarterly
 // reports per action; returns the convention name.
+// Creates the EPCI and its Caf (registry_admin), the convention (its Caf's agent), then the plan
+// and its reports as the secretariat (the EPCI), whose token it leaves in `token`.
 std::string LoadConvention(pv1::PartnerService::Stub& partners, apv1::ActionPlanService::Stub& plan,
-                           const std::string& token) {
-  pv1::Organisation epci;
-  {
+                           std::string* token_out) {
+  const std::string registry =
+      ctg::testing::TestToken({Role::kRegistryAdmin}, "", "tracking-table-bench");
+  auto create = [&](pv1::OrganisationKind kind, const std::string& name) {
     pv1::CreateOrganisationRequest req;
-    req.mutable_organisation()->set_kind(pv1::EPCI);
-    req.mutable_organisation()->set_display_name("Agglomération de banc d'essai");
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    pv1::Organisation out;
     grpc::ClientContext context;
-    Prepare(&context, token);
-    auto status = partners.CreateOrganisation(&context, req, &epci);
+    Prepare(&context, registry);
+    auto status = partners.CreateOrganisation(&context, req, &out);
     if (!status.ok()) Fail("CreateOrganisation", status);
-  }
+    return out;
+  };
+  const pv1::Organisation epci = create(pv1::EPCI, "Agglomération de banc d'essai");
+  const pv1::Organisation caf = create(pv1::CAF, "Caf de banc d'essai");
+  const std::string caf_agent =
+      ctg::testing::TestToken({Role::kCafAgent}, caf.name(), "tracking-table-bench");
+  *token_out =
+      ctg::testing::TestToken({Role::kCopilSecretariat}, epci.name(), "tracking-table-bench");
+  const std::string& token = *token_out;
   pv1::Convention convention;
   {
     pv1::CreateConventionRequest req;
@@ -138,8 +150,9 @@ std::string LoadConvention(pv1::PartnerService::Stub& partners, apv1::ActionPlan
     *c->mutable_start_date() = Date(kFirstYear, 1, 1);
     *c->mutable_end_date() = Date(kFirstYear + kYears - 1, 12, 31);
     c->add_parties()->set_organisation(epci.name());
+    c->add_parties()->set_organisation(caf.name());
     grpc::ClientContext context;
-    Prepare(&context, token);
+    Prepare(&context, caf_agent);
     auto status = partners.CreateConvention(&context, req, &convention);
     if (!status.ok()) Fail("CreateConvention", status);
   }
@@ -245,11 +258,9 @@ int Main(int argc, char** argv) {
   auto partners = pv1::PartnerService::NewStub(partners_host.channel());
   auto plan = apv1::ActionPlanService::NewStub(plan_host.channel());
   auto health = grpc::health::v1::Health::NewStub(plan_host.channel());
-  const std::string token =
-      ctg::testing::TestToken({Role::kCopilSecretariat}, "", "tracking-table-bench");
-
+  std::string token;
   const auto load_start = Clock::now();
-  const std::string convention = LoadConvention(*partners, *plan, token);
+  const std::string convention = LoadConvention(*partners, *plan, &token);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
 
   auto health_call = [&health] {

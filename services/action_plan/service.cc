@@ -118,7 +118,7 @@ void ActionPlanService::GetAxis(const CallContext& call, const v1::GetAxisReques
   Violations v;
   auto id = ParseResourceName(req.name(), "axes", "name", v);
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     PlanRepository repo(tx);
     resp = LoadAxis(repo, *id);
   });
@@ -133,7 +133,7 @@ void ActionPlanService::ListAxes(const CallContext& call, const v1::ListAxesRequ
   v.ThrowIfAny();
   PlanScope scope;
   ReadableConvention(call.principal, req.convention(), "convention", &scope);
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     auto result = PlanRepository(tx).ListAxes(*convention, page);
     for (auto& a : result.items) *resp.add_axes() = std::move(a);
     if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
@@ -359,7 +359,7 @@ void ActionPlanService::ListProgressReports(const CallContext& call,
   // connection is held.
   PlanScope scope;
   ReadableActionConvention(call.principal, action, "action: ", &scope);
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     auto result = PlanRepository(tx).ListReports(*action_id, quarter_index, page);
     for (auto& r : result.items) *resp.add_reports() = std::move(r);
     if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));

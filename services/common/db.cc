@@ -2,6 +2,8 @@
 
 #include <prometheus/gauge.h>
 
+#include "common/errors.h"
+
 namespace ctg {
 
 std::unique_ptr<pqxx::connection> OpenConnection(const std::string& url,
@@ -23,6 +25,11 @@ std::unique_ptr<pqxx::connection> ConnectionPool::Open() {
   auto conn = OpenConnection(options_.url, options_.schema);
   for (const auto& s : statements_) conn->prepare(s.name, s.sql);
   return conn;
+}
+
+bool ConnectionPool::HasFreeConnection() const {
+  std::lock_guard lock(mu_);
+  return !idle_.empty() || open_ < options_.size;
 }
 
 ConnectionPool::Lease ConnectionPool::Acquire() {
@@ -120,6 +127,28 @@ void WithReadTransaction(ConnectionPool& pool,
   pqxx::read_transaction tx(*lease);
   body(tx);
   tx.commit();
+}
+
+void WithSingleStatementRead(ConnectionPool& pool,
+                             const std::function<void(pqxx::transaction_base&)>& body) {
+  auto lease = pool.Acquire();
+  pqxx::nontransaction tx(*lease);
+  body(tx);
+}
+
+void WithAutocommit(ConnectionPool& pool,
+                    const std::function<void(pqxx::transaction_base&)>& body) {
+  auto lease = pool.Acquire();
+  pqxx::nontransaction tx(*lease);
+  body(tx);
+}
+
+void RetryOptimisticUpdate(const std::string& etag, const std::function<bool()>& attempt) {
+  for (int tries = 0; tries < 3; ++tries) {
+    if (attempt()) return;
+    if (!etag.empty()) break;
+  }
+  throw StaleEtagError();
 }
 
 std::optional<int64_t> LockRowVersion(pqxx::transaction_base& tx, std::string_view table,

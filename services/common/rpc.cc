@@ -154,7 +154,7 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
     return reactor;
   }
 
-  const bool queued = executor_.TryPost([context, call, body = std::move(body), finish]() {
+  auto task = [context, call, body = std::move(body), finish]() {
     if (context->IsCancelled()) {
       finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), "cancelled");
       return;
@@ -172,13 +172,23 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
       grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
       finish(status, detail);
     }
-  });
+  };
+  // A short read runs where it arrived: the hand-off to the worker pool and back costs more than
+  // the read itself on a small machine. Only when a connection is free, so it never waits here.
+  if (inline_reads_pool_ != nullptr && policy.read_only &&
+      inline_reads_pool_->HasFreeConnection()) {
+    task();
+    return reactor;
+  }
+  const bool queued = executor_.TryPost(std::move(task));
   if (!queued) {
     finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry later"),
            "executor queue full");
   }
   return reactor;
 }
+
+void UnaryRunner::EnableInlineReads(const ConnectionPool* pool) { inline_reads_pool_ = pool; }
 
 void UnaryRunner::SetPageTokenKey(std::string key) {
   auto shared = std::make_shared<const std::string>(std::move(key));

@@ -15,6 +15,7 @@
 #include "common/access.h"
 #include "common/auth.h"
 #include "common/clock.h"
+#include "common/db.h"
 #include "common/metrics.h"
 #include "common/token_verifier.h"
 
@@ -78,6 +79,10 @@ class UnaryRunner {
                                 std::function<void(const CallContext&)> body);
 
   const Clock& clock() const { return clock_; }
+  // Runs the bodies of read_only methods on gRPC's own thread, without the hand-off to the
+  // executor, whenever `pool` has a free connection at that moment. For services whose reads
+  // are short database reads that call no other service (see ServiceSpec::inline_reads).
+  void EnableInlineReads(const ConnectionPool* pool);
   // Sets the secret page tokens are signed with (read from the service's schema once it is
   // ready); thread-safe.
   void SetPageTokenKey(std::string key);
@@ -87,6 +92,7 @@ class UnaryRunner {
   RpcMetrics& metrics_;
   Executor& executor_;
   const Clock clock_;
+  const ConnectionPool* inline_reads_pool_ = nullptr;
   mutable std::mutex key_mu_;
   std::shared_ptr<const std::string> page_token_key_;
 };

@@ -3,6 +3,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -21,12 +22,13 @@ struct Shared {
   std::mutex mu;
   std::condition_variable cv;
   int running = 0;
+  std::atomic<int64_t> started{0};
 };
 
 // One closed-loop caller.
 class Caller {
  public:
-  explicit Caller(Shared* shared) : shared_(shared) {}
+  Caller(Shared* shared, int index) : shared_(shared), index_(index) {}
 
   void Start() { Next(); }
 
@@ -41,14 +43,28 @@ class Caller {
       context_->AddMetadata("authorization", "Bearer " + shared_->spec->token);
     }
     context_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const grpc::ByteBuffer* request = &shared_->request;
+    if (shared_->spec->make_request) {
+      grpc::Slice slice(shared_->spec->make_request(index_));
+      own_request_ = grpc::ByteBuffer(&slice, 1);
+      request = &own_request_;
+    }
     start_ = Clock::now();
-    shared_->stub->UnaryCall(context_.get(), shared_->spec->method, grpc::StubOptions(),
-                             &shared_->request, &response_,
-                             [this](grpc::Status status) { Done(status); });
+    shared_->stub->UnaryCall(context_.get(), shared_->spec->method, grpc::StubOptions(), request,
+                             &response_, [this](grpc::Status status) { Done(status); });
   }
 
   void Done(const grpc::Status& status) {
     const auto now = Clock::now();
+    if (status.ok() && shared_->spec->take_response) {
+      std::vector<grpc::Slice> slices;
+      std::string bytes;
+      if (response_.Dump(&slices).ok()) {
+        for (const auto& sl : slices)
+          bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+      }
+      shared_->spec->take_response(index_, bytes);
+    }
     if (start_ >= shared_->measure_from) {
       if (status.ok()) {
         latencies_us.push_back(
@@ -57,7 +73,9 @@ class Caller {
         if (errors++ == 0) first_error = status.error_message();
       }
     }
-    if (now < shared_->stop_at) {
+    const bool more_calls =
+        shared_->spec->max_calls == 0 || ++shared_->started < shared_->spec->max_calls;
+    if (now < shared_->stop_at && more_calls) {
       Next();
       return;
     }
@@ -66,6 +84,8 @@ class Caller {
   }
 
   Shared* shared_;
+  const int index_;
+  grpc::ByteBuffer own_request_;
   std::unique_ptr<grpc::ClientContext> context_;
   grpc::ByteBuffer response_;
   Clock::time_point start_;
@@ -90,7 +110,9 @@ LoadResult RunLoad(const LoadSpec& spec) {
   shared.measure_from = begin + spec.warmup;
   shared.stop_at = shared.measure_from + spec.duration;
   std::vector<std::unique_ptr<Caller>> callers;
-  for (int i = 0; i < spec.concurrency; ++i) callers.push_back(std::make_unique<Caller>(&shared));
+  for (int i = 0; i < spec.concurrency; ++i) {
+    callers.push_back(std::make_unique<Caller>(&shared, i));
+  }
   shared.running = spec.concurrency;
   for (auto& c : callers) c->Start();
   {

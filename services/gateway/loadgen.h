@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,13 @@ struct LoadSpec {
   int concurrency = 1;
   std::chrono::milliseconds duration{5000};
   std::chrono::milliseconds warmup{500};  // calls in this window are not measured
+  // Stops after this many calls in all (0: only the duration bounds the run).
+  int64_t max_calls = 0;
+  // When set, the request of each call of caller `caller` (0..concurrency-1) instead of
+  // `request`, and the response of each successful call handed back (e.g. to send the etag it
+  // returned with the next update). Called on the caller's completion thread.
+  std::function<std::string(int caller)> make_request;
+  std::function<void(int caller, const std::string& response)> take_response;
 };
 
 // What a run measured.

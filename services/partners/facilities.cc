@@ -106,7 +106,7 @@ void PartnerService::GetFacility(const CallContext& call, const v1::GetFacilityR
   Violations v;
   auto id = ParseResourceName(req.name(), "facilities", "name", v);
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     FacilityRepository repo(tx);
     resp = LoadFacility(repo, *id);
   });
@@ -128,7 +128,7 @@ void PartnerService::ListFacilities(const CallContext& call, const v1::ListFacil
     filter.supporting_ao_id = *ao;
   }
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     auto result = FacilityRepository(tx).List(filter, page);
     for (auto& f : result.items) *resp.add_facilities() = std::move(f);
     if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));

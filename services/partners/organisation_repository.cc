@@ -1,5 +1,6 @@
 #include "partners/organisation_repository.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -29,6 +30,7 @@ const std::string kSelectRepresentative =
 
 const std::vector<PreparedStatement>& Statements() {
   static const std::string find_org = kSelectOrganisation + " WHERE o.id = $1::uuid";
+  static const std::string find_org_for_update = find_org + " FOR UPDATE OF o";
   static const std::string list_org = kSelectOrganisation +
                                       " WHERE o.seq > $1 AND ($2 = 0 OR o.kind = $2)"
                                       " AND ($3 = '' OR o.parent_epci = nullif($3, '')::uuid)"
@@ -40,9 +42,9 @@ const std::vector<PreparedStatement>& Statements() {
       " ORDER BY r.seq LIMIT $3";
   static const std::vector<PreparedStatement> statements = {
       {"org_find", find_org.c_str()},
+      {"org_find_for_update", find_org_for_update.c_str()},
       {"org_list", list_org.c_str()},
       {"org_kind", "SELECT kind FROM organisations WHERE id = $1::uuid"},
-      {"org_lock", "SELECT 1 FROM organisations WHERE id = $1::uuid FOR UPDATE"},
       {"rep_lock", "SELECT 1 FROM representatives WHERE id = $1::uuid FOR UPDATE"},
       {"org_insert",
        "INSERT INTO organisations (kind, display_name, siren, insee_code, parent_epci, "
@@ -52,7 +54,8 @@ const std::vector<PreparedStatement>& Statements() {
        "UPDATE organisations SET display_name = $2, siren = nullif($3, ''), "
        "insee_code = nullif($4, ''), parent_epci = nullif($5, '')::uuid, "
        "ao_competence_transferred = $6, departement = nullif($7, ''), version = version + 1, "
-       "update_time = now() WHERE id = $1::uuid"},
+       "update_time = now() WHERE id = $1::uuid AND ($8 = 0 OR version = $8) "
+       "RETURNING version, extract(epoch FROM update_time)::float8"},
       {"org_by_insee", "SELECT id::text FROM organisations WHERE insee_code = $1"},
       {"org_by_siren", "SELECT id::text FROM organisations WHERE siren = $1"},
       {"pop_delete", "DELETE FROM legal_populations WHERE organisation_id = $1::uuid"},
@@ -121,14 +124,10 @@ const std::vector<PreparedStatement>& OrganisationStatements() { return Statemen
 std::string OrganisationName(const std::string& id) { return ResourceName("organisations", id); }
 
 std::optional<v1::Organisation> OrganisationRepository::Find(const std::string& id,
-                                                             int64_t* version) {
-  auto r = tx_.exec_prepared("org_find", id);
+                                                             int64_t* version, bool for_update) {
+  auto r = tx_.exec_prepared(for_update ? "org_find_for_update" : "org_find", id);
   if (r.empty()) return std::nullopt;
   return OrganisationFromRow(r[0], version);
-}
-
-void OrganisationRepository::LockOrganisation(const std::string& id) {
-  tx_.exec_prepared("org_lock", id);
 }
 
 void OrganisationRepository::LockRepresentative(const std::string& id) {
@@ -149,10 +148,22 @@ std::string OrganisationRepository::Insert(const v1::Organisation& o) {
   return id;
 }
 
-void OrganisationRepository::Update(const std::string& id, const v1::Organisation& o) {
-  tx_.exec_prepared0("org_update", id, o.display_name(), o.siren(), o.insee_code(),
-                     IdOf(o.parent_epci()), o.ao_competence_transferred(), o.departement());
-  ReplacePopulations(id, o);
+bool OrganisationRepository::Update(const std::string& id, v1::Organisation& o,
+                                    bool populations_changed, int64_t expected_version) {
+  const auto rows = tx_.exec_prepared("org_update", id, o.display_name(), o.siren(), o.insee_code(),
+                                      IdOf(o.parent_epci()), o.ao_competence_transferred(),
+                                      o.departement(), expected_version);
+  if (rows.empty()) return false;
+  const auto row = rows[0];
+  if (populations_changed) {
+    ReplacePopulations(id, o);
+    // In the order a read returns them.
+    std::sort(o.mutable_populations()->begin(), o.mutable_populations()->end(),
+              [](const auto& a, const auto& b) { return a.vintage() < b.vintage(); });
+  }
+  o.set_etag(FormatEtag(row[0].as<int64_t>()));
+  *o.mutable_update_time() = TimestampFromEpoch(row[1].as<double>());
+  return true;
 }
 
 void OrganisationRepository::ReplacePopulations(const std::string& id, const v1::Organisation& o) {

@@ -42,8 +42,8 @@ void CheckUniqueIdentifiers(OrganisationRepository& repo, const v1::Organisation
 }
 
 v1::Organisation LoadOrganisation(OrganisationRepository& repo, const std::string& id,
-                                  int64_t* version = nullptr) {
-  auto o = repo.Find(id, version);
+                                  int64_t* version = nullptr, bool for_update = false) {
+  auto o = repo.Find(id, version, for_update);
   if (!o) throw NotFoundError(OrganisationName(id) + " not found");
   return *o;
 }
@@ -93,7 +93,7 @@ void PartnerService::GetOrganisation(const CallContext& call, const v1::GetOrgan
   Violations v;
   auto id = ParseResourceName(req.name(), "organisations", "name", v);
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     OrganisationRepository repo(tx);
     resp = LoadOrganisation(repo, *id);
   });
@@ -116,7 +116,7 @@ void PartnerService::ListOrganisations(const CallContext& call,
   }
   filter.insee_code = req.insee_code();
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     auto result = OrganisationRepository(tx).List(filter, page);
     for (auto& o : result.items) *resp.add_organisations() = std::move(o);
     if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));
@@ -131,12 +131,17 @@ void PartnerService::UpdateOrganisation(const CallContext& call,
   auto id = ParseResourceName(patch.name(), "organisations", "organisation.name", v);
   auto fields = EffectiveMask(patch, req.update_mask(), kUpdatableOrganisationFields, v);
   v.ThrowIfAny();
-  WithTransaction(pool_, [&](pqxx::work& tx) {
-    OrganisationRepository repo(tx);
-    repo.LockOrganisation(*id);
+  const bool populations = fields.count("populations") != 0;
+  // Read, checked, then written only if still at the version read (UPDATE ... WHERE version):
+  // two round trips and no transaction held in between; the populations, several rows, are
+  // written in one transaction with the row.
+  RetryOptimisticUpdate(patch.etag(), [&] {
+    v1::Organisation merged;
     int64_t version = 0;
-    v1::Organisation merged = LoadOrganisation(repo, *id, &version);
-    ObjectAccess(tx, call.principal).RequireActsFor(*id, "update this organisation");
+    WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
+      OrganisationRepository repo(tx);
+      merged = LoadOrganisation(repo, *id, &version);
+    });
     CheckEtag(patch.etag(), version);
     if (fields.count("display_name")) merged.set_display_name(patch.display_name());
     if (fields.count("siren")) merged.set_siren(patch.siren());
@@ -146,7 +151,7 @@ void PartnerService::UpdateOrganisation(const CallContext& call,
     }
     if (fields.count("departement")) merged.set_departement(patch.departement());
     if (fields.count("parent_epci")) merged.set_parent_epci(patch.parent_epci());
-    if (fields.count("populations")) *merged.mutable_populations() = patch.populations();
+    if (populations) *merged.mutable_populations() = patch.populations();
     if (fields.count("ao_competence_transferred")) {
       merged.set_ao_competence_transferred(patch.ao_competence_transferred());
     }
@@ -154,10 +159,25 @@ void PartnerService::UpdateOrganisation(const CallContext& call,
     Violations after;
     ValidateOrganisation(merged, "organisation.", after);
     after.ThrowIfAny();
-    CheckParentEpci(repo, merged, "organisation.parent_epci");
-    CheckUniqueIdentifiers(repo, merged, *id);
-    repo.Update(*id, merged);
-    resp = LoadOrganisation(repo, *id);
+    bool written = false;
+    auto write = [&](pqxx::transaction_base& tx) {
+      OrganisationRepository repo(tx);
+      ObjectAccess(tx, call.principal).RequireActsFor(*id, "update this organisation");
+      // Only what changes is checked against the others (every statement is a round trip); the
+      // unique indexes stand behind these checks.
+      if (fields.count("parent_epci")) CheckParentEpci(repo, merged, "organisation.parent_epci");
+      if (fields.count("insee_code") || fields.count("siren")) {
+        CheckUniqueIdentifiers(repo, merged, *id);
+      }
+      written = repo.Update(*id, merged, populations, version);
+    };
+    if (populations) {
+      WithTransaction(pool_, write);
+    } else {
+      WithAutocommit(pool_, write);  // the UPDATE, guarded by the version, is one statement
+    }
+    if (written) resp = std::move(merged);
+    return written;
   });
 }
 
@@ -194,7 +214,7 @@ void PartnerService::GetRepresentative(const CallContext& call,
   Violations v;
   auto id = ParseResourceName(req.name(), "representatives", "name", v);
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     OrganisationRepository repo(tx);
     resp = LoadRepresentative(repo, *id);
   });
@@ -208,7 +228,7 @@ void PartnerService::ListRepresentatives(const CallContext& call,
   auto org = ParseResourceName(req.organisation(), "organisations", "organisation", v,
                                /*required=*/false);
   v.ThrowIfAny();
-  WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     auto result = OrganisationRepository(tx).ListRepresentatives(org.value_or(""), page);
     for (auto& r : result.items) *resp.add_representatives() = std::move(r);
     if (result.more) resp.set_next_page_token(NextPageToken(call, req, result.last_seq));

@@ -2,6 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
+#include <pqxx/pqxx>
+#include <thread>
+
 #include "common/api.h"
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
@@ -101,6 +105,31 @@ TEST_F(OrganisationsTest, CreateGetListAndUpdate) {
             grpc::StatusCode::ABORTED);
   ASSERT_TRUE(stub_->GetOrganisation(AuthedContext(Admin()).get(), get, &fetched).ok());
   EXPECT_EQ(fetched.display_name(), "Ville de Marmande");
+}
+
+// The answer of an update is exactly what a read then returns (the service answers from what it
+// wrote, without reading the row again).
+TEST_F(OrganisationsTest, AnUpdateAnswersWhatAReadReturns) {
+  v1::Organisation epci, commune;
+  ASSERT_TRUE(Create(Epci(), &epci).ok());
+  ASSERT_TRUE(Create(Commune("Marmande", "47157", epci.name()), &commune).ok());
+  v1::GetOrganisationRequest get;
+  get.set_name(commune.name());
+  for (const char* path : {"display_name", "populations"}) {
+    v1::UpdateOrganisationRequest req;
+    req.mutable_organisation()->set_name(commune.name());
+    req.mutable_organisation()->set_display_name("Ville de Marmande");
+    for (int vintage : {2023, 2021, 2022}) {
+      auto* p = req.mutable_organisation()->add_populations();
+      p->set_vintage(vintage);
+      p->set_municipale(1000 + vintage);
+    }
+    req.mutable_update_mask()->add_paths(path);
+    v1::Organisation updated, reread;
+    ASSERT_TRUE(stub_->UpdateOrganisation(AuthedContext(Admin()).get(), req, &updated).ok());
+    ASSERT_TRUE(stub_->GetOrganisation(AuthedContext(Admin()).get(), get, &reread).ok());
+    EXPECT_EQ(reread.DebugString(), updated.DebugString()) << path;
+  }
 }
 
 TEST_F(OrganisationsTest, PaginatesWithPageTokens) {
@@ -513,6 +542,55 @@ TEST_F(ReferenceFieldsTest, ACafAgentActsForTheOrganisationsOfItsOwnConventionsO
   v1::Convention conv;
   EXPECT_EQ(stub_->CreateConvention(AuthedContext(agent47).get(), create, &conv).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace ctg::partners
+
+namespace ctg::partners {
+namespace {
+
+// Two updates sent with the same etag at the same time: exactly one wins, the other is ABORTED
+// (the UPDATE only applies while the row has the version read). Both are made to overlap by a
+// row lock held here.
+TEST_F(PartnersServiceTest, ConcurrentOrganisationUpdatesWithTheSameEtagLoseNothing) {
+  v1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_kind(v1::EPCI);
+  create.mutable_organisation()->set_display_name("Agglomération");
+  v1::Organisation org;
+  ASSERT_TRUE(stub_->CreateOrganisation(AuthedContext(Registry()).get(), create, &org).ok());
+  pqxx::connection locker(db_->url());
+  pqxx::work lock(locker);
+  lock.exec_params("SELECT 1 FROM partners.organisations WHERE id = $1::uuid FOR UPDATE",
+                   IdOf(org.name()));
+  auto update = [&](const std::string& name) {
+    return std::async(std::launch::async, [&, name] {
+      v1::UpdateOrganisationRequest req;
+      req.mutable_organisation()->set_name(org.name());
+      req.mutable_organisation()->set_display_name(name);
+      req.mutable_organisation()->set_etag(org.etag());
+      req.mutable_update_mask()->add_paths("display_name");
+      v1::Organisation out;
+      return stub_->UpdateOrganisation(AuthedContext(Registry()).get(), req, &out).error_code();
+    });
+  };
+  auto a = update("A");
+  auto b = update("B");
+  pqxx::connection watcher(db_->url());
+  int waiting = 0;
+  for (int i = 0; i < 200 && waiting < 2; ++i) {
+    pqxx::nontransaction tx(watcher);
+    waiting = tx.exec1(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                    "datname = current_database()")[0]
+                  .as<int>();
+    if (waiting < 2) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(waiting, 2);
+  lock.commit();
+  const auto code_a = a.get(), code_b = b.get();
+  EXPECT_EQ((code_a == grpc::StatusCode::OK) + (code_b == grpc::StatusCode::OK), 1);
+  EXPECT_EQ((code_a == grpc::StatusCode::ABORTED) + (code_b == grpc::StatusCode::ABORTED), 1);
 }
 
 }  // namespace
