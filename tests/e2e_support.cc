@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -58,9 +60,15 @@ int DecodeWaitStatus(int status) {
 
 // Forks and execs; the child's stdin/stdout/stderr come from the given descriptors.
 pid_t Spawn(const ExecArrays& exec, int in_fd, int out_fd, int err_fd) {
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    // A test killed by its timeout must not leave services running (holding ports and
+    // databases): the child is killed when the thread that spawned it ends. Tests spawn from
+    // their main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent was already gone
     // The test process blocks no signal the child should see, but a blocked mask is inherited.
     sigset_t none;
     sigemptyset(&none);
@@ -383,6 +391,13 @@ std::string HttpGet(int port, const std::string& path) {
   }
   close(fd);
   return answer;
+}
+
+double SampleValue(const std::string& page, const std::string& name) {
+  const std::string prefix = "\n" + name + " ";
+  const auto at = page.find(prefix);
+  if (at == std::string::npos) return std::nan("");
+  return std::atof(page.c_str() + at + prefix.size());
 }
 
 }  // namespace ctg::e2e

@@ -226,4 +226,8 @@ std::unique_ptr<grpc::ClientContext> Context(
 // headers and body); empty when the connection fails.
 std::string HttpGet(int port, const std::string& path);
 
+// The value of the unlabelled sample `name` in a Prometheus text page ("name 42" on a line of
+// its own); NaN when the page has none.
+double SampleValue(const std::string& page, const std::string& name);
+
 }  // namespace ctg::e2e

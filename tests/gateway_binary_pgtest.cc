@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -111,6 +112,36 @@ TEST(GatewayBinaryTest, AsymmetricTokensPassTheGatewayAndTheService) {
   EXPECT_EQ(ListThrough(*direct, MintAsymmetricToken(claims, rogue.private_pem)),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ListThrough(*direct, Token({"registry_admin"})), grpc::StatusCode::OK);  // HS256
+}
+
+// The gateway exports its own counters and the standard process metrics on its metrics port.
+TEST(GatewayBinaryTest, MetricsPortExportsCallAndProcessMetrics) {
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  GatewayProcess gateway(PartnersRoutes({partners.address()}), partners.key_file());
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
+  auto stub = pv1::PartnerService::NewStub(gateway.channel());
+  ASSERT_EQ(ListThrough(*stub, Token({"auditor"})), grpc::StatusCode::OK);
+
+  const std::string metrics = HttpGet(gateway.metrics_port(), "/metrics");
+  ASSERT_NE(metrics.find(" 200 "), std::string::npos) << metrics.substr(0, 200);
+  EXPECT_NE(metrics.find("grpc_server_handled_total{"), std::string::npos);
+  EXPECT_NE(metrics.find("grpc_method=\"ListOrganisations\""), std::string::npos);
+  const pid_t pid = gateway.process().pid();
+  // Figures of the gateway process itself, not of the test: compare with its /proc entry.
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  double rss_kib = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) rss_kib = std::atof(line.c_str() + 6);
+  }
+  const double rss = SampleValue(metrics, "process_resident_memory_bytes");
+  EXPECT_GT(rss, 0.5 * rss_kib * 1024);
+  EXPECT_LT(rss, 2.0 * rss_kib * 1024);
+  EXPECT_GT(SampleValue(metrics, "process_open_fds"), 3);
+  EXPECT_GT(SampleValue(metrics, "process_max_fds"), SampleValue(metrics, "process_open_fds"));
+  EXPECT_GE(SampleValue(metrics, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(SampleValue(metrics, "process_start_time_seconds"), 1.7e9);
 }
 
 // Reflection through the gateway covers every service behind it at once (each backend describes

@@ -192,6 +192,12 @@ TEST_F(PartnersBinaryTest, MetricsEndpointExposesRpcAndPoolMetrics) {
         "grpc_method=\"ListOrganisations\"", "grpc_code=\"OK\"", "grpc_code=\"UNAUTHENTICATED\""}) {
     EXPECT_NE(metrics.find(wanted), std::string::npos) << "missing " << wanted;
   }
+  // The standard process metrics, read from the service's own /proc entry.
+  EXPECT_GT(SampleValue(metrics, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(SampleValue(metrics, "process_open_fds"), 3);
+  EXPECT_GT(SampleValue(metrics, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GE(SampleValue(metrics, "process_cpu_seconds_total"), 0);
+  EXPECT_NE(metrics.find("# TYPE process_cpu_seconds_total counter"), std::string::npos);
   // The code label is on the handled counter itself.
   bool handled_with_code = false;
   std::istringstream lines(metrics);

@@ -1,6 +1,12 @@
 #include "common/metrics.h"
 
+#include <dirent.h>
 #include <prometheus/exposer.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 
 namespace ctg {
 
@@ -78,10 +84,96 @@ PoolGauges RpcMetrics::PoolGaugesFor(const std::string& schema) {
   return g;
 }
 
+namespace {
+
+// Seconds since the Unix epoch at which the machine booted (btime of /proc/stat).
+double BootTimeSeconds() {
+  std::ifstream in("/proc/stat");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("btime ", 0) == 0) return std::atof(line.c_str() + 6);
+  }
+  return 0;
+}
+
+double CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  double n = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n - 1;  // the descriptor of the directory being read
+}
+
+prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type,
+                                double value) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(m);
+  return f;
+}
+
+}  // namespace
+
+ProcessStats ReadProcessStats() {
+  ProcessStats s;
+  const double ticks = double(sysconf(_SC_CLK_TCK));
+  const double page = double(sysconf(_SC_PAGESIZE));
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // The command name (field 2) is in parentheses and may hold spaces: fields count from after it.
+  const auto close = stat.rfind(')');
+  if (close != std::string::npos && ticks > 0) {
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string x; fields >> x;) f.push_back(x);
+    // f[0] is field 3 (state): utime 14, stime 15, starttime 22, vsize 23, rss 24.
+    if (f.size() > 21) {
+      s.cpu_seconds = (std::atof(f[11].c_str()) + std::atof(f[12].c_str())) / ticks;
+      s.start_time_seconds = BootTimeSeconds() + std::atof(f[19].c_str()) / ticks;
+      s.virtual_bytes = std::atof(f[20].c_str());
+      s.resident_bytes = std::atof(f[21].c_str()) * page;
+    }
+  }
+  s.open_fds = CountOpenFds();
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) s.max_fds = double(limit.rlim_cur);
+  return s;
+}
+
+std::vector<prometheus::MetricFamily> ProcessMetricsCollector::Collect() const {
+  using prometheus::MetricType;
+  const ProcessStats s = ReadProcessStats();
+  return {
+      Family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+             MetricType::Counter, s.cpu_seconds),
+      Family("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+             s.resident_bytes),
+      Family("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+             s.virtual_bytes),
+      Family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge, s.open_fds),
+      Family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,
+             s.max_fds),
+      Family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+             MetricType::Gauge, s.start_time_seconds),
+  };
+}
+
 MetricsEndpoint::MetricsEndpoint(const std::string& address,
                                  const std::shared_ptr<prometheus::Registry>& registry)
-    : exposer_(std::make_unique<prometheus::Exposer>(address)) {
+    : process_(std::make_shared<ProcessMetricsCollector>()),
+      exposer_(std::make_unique<prometheus::Exposer>(address)) {
   exposer_->RegisterCollectable(registry);
+  exposer_->RegisterCollectable(process_);
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

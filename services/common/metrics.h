@@ -1,13 +1,16 @@
 #pragma once
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/db.h"
 
@@ -43,7 +46,30 @@ class RpcMetrics {
   prometheus::Family<prometheus::Gauge>* pool_waiting_;
 };
 
-// Serves GET /metrics for a registry on its own port.
+// What the standard process metrics are read from (see ProcessMetricsCollector): /proc of the
+// running process on Linux.
+struct ProcessStats {
+  double cpu_seconds = 0;         // user + system time
+  double resident_bytes = 0;      // resident set
+  double virtual_bytes = 0;       // virtual memory size
+  double open_fds = 0;            // open file descriptors
+  double max_fds = 0;             // soft limit on file descriptors
+  double start_time_seconds = 0;  // start time since the Unix epoch
+};
+
+// Reads the current process's figures from /proc/self (zeros where unreadable).
+ProcessStats ReadProcessStats();
+
+// The process metrics every Prometheus client library exports and prometheus-cpp does not:
+// process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+// process_open_fds, process_max_fds and process_start_time_seconds, read at each scrape.
+// Registered by every MetricsEndpoint, so each service and the gateway export them.
+class ProcessMetricsCollector : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override;
+};
+
+// Serves GET /metrics for a registry, plus the process metrics, on its own port.
 class MetricsEndpoint {
  public:
   // `address` is "host:port"; port 0 picks a free port.
@@ -53,6 +79,7 @@ class MetricsEndpoint {
   int port() const;
 
  private:
+  std::shared_ptr<ProcessMetricsCollector> process_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
