@@ -20,13 +20,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "common/rpc.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
 #include "gateway/loadgen.h"
@@ -259,6 +263,128 @@ struct PgClients {
   }
 };
 
+// The floor under a service's RPC on this machine: a bare gRPC callback service (in this
+// process, like the echo ceiling) whose handlers run libpq statements on the gRPC thread itself,
+// with nothing else (no token, no access rule, no log, no metrics, no protobuf).
+//   /bench.Floor/Read  : the request is an organisation id; one prepared point read.
+//   /bench.Floor/Write : the request is an organisation id; what UpdateOrganisation sends, the
+//                        read of its version then "UPDATE ... WHERE id AND version" (autocommit).
+class PgFloorService : public grpc::CallbackGenericService {
+ public:
+  explicit PgFloorService(const std::string& url) {
+    for (int i = 0; i < 16; ++i) {
+      PGconn* c = PQconnectdb(url.c_str());
+      if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+      Prepare(c, "read", "SELECT * FROM partners.organisations WHERE id = $1::uuid");
+      Prepare(c, "version", "SELECT version FROM partners.organisations WHERE id = $1::uuid");
+      Prepare(c, "update",
+              "UPDATE partners.organisations SET display_name = display_name, version = version "
+              "+ 1 WHERE id = $1::uuid AND version = $2::bigint");
+      idle_.push_back(c);
+    }
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterCallbackGenericService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~PgFloorService() override {
+    server_->Shutdown();
+    for (auto* c : idle_) PQfinish(c);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    return new Call(this, ctx->method() == "/bench.Floor/Write");
+  }
+
+ private:
+  static void Prepare(PGconn* c, const char* name, const char* sql) {
+    PGresult* r = PQprepare(c, name, sql, 0, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c));
+    PQclear(r);
+  }
+  // Runs statement `name` with `params`; its first value ("" when none, nullopt on error).
+  static std::optional<std::string> Exec(PGconn* c, const char* name,
+                                         std::vector<const char*> params) {
+    PGresult* r = PQexecPrepared(c, name, int(params.size()), params.data(), nullptr, nullptr, 0);
+    std::optional<std::string> out;
+    const auto status = PQresultStatus(r);
+    if (status == PGRES_TUPLES_OK) out = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    if (status == PGRES_COMMAND_OK) out = PQcmdTuples(r);
+    PQclear(r);
+    return out;
+  }
+  class Call : public grpc::ServerGenericBidiReactor {
+   public:
+    Call(PgFloorService* service, bool write) : service_(service), write_(write) {
+      StartRead(&request_);
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request"));
+      const std::string id = ctg::ByteBufferToString(request_);
+      PGconn* c = service_->AcquireConnection();
+      std::optional<std::string> answer;
+      if (write_) {
+        const auto version = Exec(c, "version", {id.c_str()});
+        if (version) answer = Exec(c, "update", {id.c_str(), version->c_str()});
+      } else {
+        answer = Exec(c, "read", {id.c_str()});
+      }
+      service_->ReleaseConnection(c);
+      if (!answer) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "statement failed"));
+      grpc::Slice slice(*answer);
+      response_ = grpc::ByteBuffer(&slice, 1);
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    PgFloorService* const service_;
+    const bool write_;
+    grpc::ByteBuffer request_, response_;
+  };
+  PGconn* AcquireConnection() {
+    std::unique_lock lock(mu_);
+    freed_.wait(lock, [this] { return !idle_.empty(); });
+    PGconn* c = idle_.back();
+    idle_.pop_back();
+    return c;
+  }
+  void ReleaseConnection(PGconn* c) {
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(c);
+    }
+    freed_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<PGconn*> idle_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// An out-of-process bare gRPC proxy (bench/bare_grpc_proxy.cc) in front of `target`.
+class BareProxyProcess {
+ public:
+  explicit BareProxyProcess(const std::string& target) {
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{CTG_BARE_GRPC_PROXY_BINARY, "--target=" + target,
+                                 "--port-file=" + dir_.File("ports")},
+        CleanEnvironment(), dir_.File("proxy.log"));
+    port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("proxy.log"),
+                            "ctg-bare-grpc-proxy")
+                .first;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
 // The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
 long RssKib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -339,6 +465,18 @@ int main() {
   const auto via16 = Run(gateway.address(), read, read_request, token, 16, seconds);
   const auto echo_via1 = Run(gateway.address(), echo_method, "", token, 1, seconds);
   const auto echo_via16 = Run(gateway.address(), echo_method, "", token, 16, seconds);
+  // The gateway's floor: the same hops through a bare gRPC proxy process (same API, nothing else).
+  LoadResult echo_bare1, echo_bare16, read_bare1, read_bare16;
+  {
+    BareProxyProcess to_echo(echo.address());
+    BareProxyProcess to_partners(partners.address());
+    WaitForHealth(grpc::CreateChannel(to_partners.address(), grpc::InsecureChannelCredentials()),
+                  Serving::SERVING, std::chrono::seconds(10));
+    echo_bare1 = Run(to_echo.address(), echo_method, "", token, 1, seconds);
+    echo_bare16 = Run(to_echo.address(), echo_method, "", token, 16, seconds);
+    read_bare1 = Run(to_partners.address(), read, read_request, token, 1, seconds);
+    read_bare16 = Run(to_partners.address(), read, read_request, token, 16, seconds);
+  }
 
   // ---- floors on the same database: a point read and a one-row UPDATE transaction, libpq
   const std::string id = organisation.name().substr(organisation.name().find('/') + 1);
@@ -401,6 +539,28 @@ int main() {
   };
   const auto write1 = write_run(1);
   const auto write16 = write_run(16);
+  // The service floor: bare gRPC handlers running the same statements with libpq.
+  LoadResult floor_read1, floor_read16, floor_write1, floor_write16;
+  {
+    PgFloorService floor(db.url());
+    floor_read1 = Run(floor.address(), "/bench.Floor/Read", id, token, 1, seconds);
+    floor_read16 = Run(floor.address(), "/bench.Floor/Read", id, token, 16, seconds);
+    auto floor_write = [&](int concurrency) {
+      LoadSpec spec;
+      spec.channel = grpc::CreateChannel(floor.address(), grpc::InsecureChannelCredentials());
+      spec.method = "/bench.Floor/Write";
+      spec.token = token;
+      spec.concurrency = concurrency;
+      spec.duration = std::chrono::seconds(seconds);
+      spec.make_request = [&](int t) {
+        const auto& name = targets[t].name();
+        return name.substr(name.find('/') + 1);
+      };
+      return RunLoad(spec);
+    };
+    floor_write1 = floor_write(1);
+    floor_write16 = floor_write(16);
+  }
   const double pgbench_tps = PgbenchTpcb(db, seconds);
 
   // ---- memory: the service's resident set after 10 k and after 100 k more calls
@@ -428,6 +588,10 @@ int main() {
   Print("libpq point read (floor),  16 in flight", point16);
   Print("libpq UPDATE txn (floor),   1 in flight", update1);
   Print("libpq UPDATE txn (floor),  16 in flight", update16);
+  Print("bare gRPC + libpq read (floor),  1", floor_read1);
+  Print("bare gRPC + libpq read (floor), 16", floor_read16);
+  Print("bare gRPC + libpq write (floor), 1", floor_write1);
+  Print("bare gRPC + libpq write (floor),16", floor_write16);
   Print("GetOrganisation direct,     1 in flight", direct1);
   Print("GetOrganisation direct,    16 in flight", direct16);
   Print("UpdateOrganisation direct,  1 in flight", write1);
@@ -437,39 +601,54 @@ int main() {
   Print("echo via gateway,           1 in flight", echo_via1);
   Print("echo via a bare TCP relay,  1 in flight", echo_relay1);
   Print("echo via gateway,          16 in flight", echo_via16);
+  Print("echo via bare gRPC proxy,    1 in flight", echo_bare1);
+  Print("echo via bare gRPC proxy,   16 in flight", echo_bare16);
+  Print("GetOrganisation via bare proxy,   1", read_bare1);
+  Print("GetOrganisation via bare proxy,  16", read_bare16);
   std::printf("pgbench TPC-B-like (16 clients, prepared): %.0f tps\n\n", pgbench_tps);
 
   auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+  // Each target as the issue states it, then the same figure for the bare floor measured in this
+  // run (what gRPC and libpq alone cost here), and how far the real binary is from that floor.
   const double read_target = echo1.p50_us + 2 * point1.p50_us;
   std::printf(
       "read, 1 in flight: GetOrganisation p50 %.0f us; target <= echo %.0f + 2 x point "
-      "read %.0f = %.0f us: %s\n",
+      "read %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor)\n",
       direct1.p50_us, echo1.p50_us, point1.p50_us, read_target,
-      verdict(direct1.p50_us <= read_target));
-  std::printf("read, 16 in flight: %.0f calls/s = %.2f x bare echo (target >= 0.30): %s\n",
-              direct16.qps, direct16.qps / echo16.qps, verdict(direct16.qps >= 0.3 * echo16.qps));
+      verdict(direct1.p50_us <= read_target), floor_read1.p50_us,
+      direct1.p50_us / floor_read1.p50_us);
+  std::printf(
+      "read, 16 in flight: %.0f calls/s = %.2f x bare echo (target >= 0.30): %s; floor %.0f "
+      "calls/s = %.2f x echo\n",
+      direct16.qps, direct16.qps / echo16.qps, verdict(direct16.qps >= 0.3 * echo16.qps),
+      floor_read16.qps, floor_read16.qps / echo16.qps);
   const double write_target = echo1.p50_us + 1.5 * update1.p50_us;
   std::printf(
       "write, 1 in flight: UpdateOrganisation p50 %.0f us; target <= echo %.0f + 1.5 x "
-      "UPDATE txn %.0f = %.0f us: %s\n",
+      "UPDATE txn %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor)\n",
       write1.p50_us, echo1.p50_us, update1.p50_us, write_target,
-      verdict(write1.p50_us <= write_target));
+      verdict(write1.p50_us <= write_target), floor_write1.p50_us,
+      write1.p50_us / floor_write1.p50_us);
   std::printf(
-      "write, 16 in flight: %.0f calls/s (libpq UPDATE txn %.0f/s, pgbench TPC-B %.0f "
-      "tps)\n",
-      write16.qps, update16.qps, pgbench_tps);
+      "write, 16 in flight: %.0f calls/s (floor %.0f/s, libpq UPDATE txn %.0f/s, pgbench "
+      "TPC-B %.0f tps)\n",
+      write16.qps, floor_write16.qps, update16.qps, pgbench_tps);
   const double relay_added = echo_relay1.p50_us - echo1.p50_us;
   const double gateway_added = echo_via1.p50_us - echo1.p50_us;
+  const double bare_added = echo_bare1.p50_us - echo1.p50_us;
   std::printf(
       "gateway, 1 in flight: adds %.0f us p50 to echo; a bare TCP relay adds %.0f us; "
-      "target <= 2 x relay = %.0f us: %s (its own processing: %.0f us per call)\n",
+      "target <= 2 x relay = %.0f us: %s; a bare gRPC proxy adds %.0f us (gateway %.2f x "
+      "that; its own processing: %.0f us per call)\n",
       gateway_added, relay_added, 2 * relay_added, verdict(gateway_added <= 2 * relay_added),
+      bare_added, gateway_added / std::max(1.0, bare_added),
       GatewayOwnMicros(metrics_before, metrics_after, "GetOrganisation"));
   std::printf(
-      "gateway, 16 in flight: echo %.2f x bare (target >= 0.60): %s; GetOrganisation "
-      "%.2f x direct (target >= 0.85): %s\n",
+      "gateway, 16 in flight: echo %.2f x bare (target >= 0.60): %s, bare gRPC proxy %.2f x; "
+      "GetOrganisation %.2f x direct (target >= 0.85): %s, bare gRPC proxy %.2f x\n",
       echo_via16.qps / echo16.qps, verdict(echo_via16.qps >= 0.6 * echo16.qps),
-      via16.qps / direct16.qps, verdict(via16.qps >= 0.85 * direct16.qps));
+      echo_bare16.qps / echo16.qps, via16.qps / direct16.qps,
+      verdict(via16.qps >= 0.85 * direct16.qps), read_bare16.qps / direct16.qps);
   std::printf(
       "memory: ctg-partners resident set %ld KiB after 10 k calls, %ld KiB after 110 k "
       "(%+.1f %%, target within 10 %%): %s\n",
@@ -477,7 +656,10 @@ int main() {
       verdict(std::abs(rss_110k - rss_10k) <= rss_10k / 10));
   const int64_t errors = echo_relay1.errors + echo1.errors + echo16.errors + direct1.errors +
                          direct16.errors + via1.errors + via16.errors + echo_via1.errors +
-                         echo_via16.errors + write1.errors + write16.errors;
+                         echo_via16.errors + write1.errors + write16.errors + echo_bare1.errors +
+                         echo_bare16.errors + read_bare1.errors + read_bare16.errors +
+                         floor_read1.errors + floor_read16.errors + floor_write1.errors +
+                         floor_write16.errors;
   std::printf(
       "errors: %lld (target 0); authentication, authorization, access log, metrics and "
       "request ids on in every leg\n",

@@ -238,10 +238,6 @@ bool WaitForLockWaiters(const EmptyDatabase& db, int count, std::chrono::millise
 
 bool ChildProcess::running() { return !WaitExit(std::chrono::milliseconds(0)).has_value(); }
 
-namespace {
-
-// Waits for a binary's port file ("<grpc port> <metrics port>\n"); throws with the binary's log
-// when it ends first or 30 s pass.
 std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& port_file,
                                     const std::string& log_file, const std::string& name) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -263,8 +259,6 @@ std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& po
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
-
-}  // namespace
 
 ServiceProcess::ServiceProcess(const std::string& binary, const std::string& name,
                                const std::string& database_url,

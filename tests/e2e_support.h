@@ -114,6 +114,11 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
+// Waits for a binary's port file ("<grpc port> <metrics port>\n", see WritePortFile); throws
+// with the binary's log (`log_file`) when it ends first or 30 s pass.
+std::pair<int, int> WaitForPortFile(ChildProcess& process, const std::string& port_file,
+                                    const std::string& log_file, const std::string& name);
+
 // The health status of `service` ("" = the whole server) behind `channel`, or nullopt when the
 // call fails.
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(

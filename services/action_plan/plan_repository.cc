@@ -167,7 +167,7 @@ v1::Action ActionFromRow(const pqxx::row& row, int64_t* version) {
   const auto v = row[17].as<int64_t>();
   a.set_etag(FormatEtag(v));
   if (version) *version = v;
-  *a.mutable_update_time() = TimestampFromEpoch(row[18].as<double>());
+  *a.mutable_update_time() = TimestampFromEpoch(row[18]);
   for (const auto& f : ParseJsonStringRows(row[19].as<std::string>())) {
     auto* funding = a.add_fundings();
     funding->set_organisation(ResourceName("organisations", f.at(0)));
@@ -204,7 +204,7 @@ StoredReport ReportFromRow(const pqxx::row& row) {
   r.set_reason(row[11].as<std::string>());
   r.set_author(row[12].as<std::string>());
   r.set_demonstration(row[13].as<bool>());
-  *r.mutable_create_time() = TimestampFromEpoch(row[14].as<double>());
+  *r.mutable_create_time() = TimestampFromEpoch(row[14]);
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -444,6 +445,51 @@ void CheckText(const std::string& value, const std::string& field, size_t min, s
   } else if (*code_points > max) {
     violations.Add(field, "must have at most " + std::to_string(max) + " characters");
   }
+}
+
+std::optional<google::protobuf::Timestamp> TimestampFromEpochText(std::string_view text) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  const auto dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? "" : text.substr(dot + 1);
+  auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 15 || !digits(whole) || !digits(fraction)) {
+    // Not plain decimal ("1.7e+09", "Infinity"...): through a double, if it is a number at all.
+    const std::string copy((negative ? "-" : "") + std::string(text));
+    char* end = nullptr;
+    const double value = std::strtod(copy.c_str(), &end);
+    const bool starts_with_digit = !text.empty() && text.front() >= '0' && text.front() <= '9';
+    if (!starts_with_digit || end != copy.c_str() + copy.size() || !std::isfinite(value)) {
+      return std::nullopt;
+    }
+    return TimestampFromEpoch(value);
+  }
+  int64_t seconds = 0;
+  for (char c : whole) seconds = seconds * 10 + (c - '0');
+  int64_t nanos = 0;
+  for (size_t i = 0; i < 9; ++i) nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  if (negative && nanos > 0) {
+    seconds = -seconds - 1;
+    nanos = 1000000000 - nanos;
+  } else if (negative) {
+    seconds = -seconds;
+  }
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(nanos));
+  return ts;
+}
+
+google::protobuf::Timestamp TimestampFromEpoch(const pqxx::field& epoch_seconds) {
+  auto ts = TimestampFromEpochText(epoch_seconds.c_str());
+  if (!ts) {
+    throw std::invalid_argument("column " + std::string(epoch_seconds.name()) +
+                                " holds no epoch seconds");
+  }
+  return *ts;
 }
 
 google::protobuf::Timestamp TimestampFromEpoch(double epoch_seconds) {

@@ -185,8 +185,14 @@ std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& jso
 void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,
                Violations& violations);
 
-// Converts a PostgreSQL timestamptz text ("2025-01-01 10:00:00.123+01") into a Timestamp via
-// epoch seconds selected by the caller: pass extract(epoch from ...) as a double.
+// Converts epoch seconds into a Timestamp.
 google::protobuf::Timestamp TimestampFromEpoch(double epoch_seconds);
+// Converts the text of epoch seconds ("1796121750.974308", "-0.5", as PostgreSQL prints
+// extract(epoch FROM t)::float8) into a Timestamp, digit by digit so that microseconds stay
+// exact (a double does not hold them exactly); nullopt when `text` is not a number.
+std::optional<google::protobuf::Timestamp> TimestampFromEpochText(std::string_view text);
+// The Timestamp of a column selected as extract(epoch FROM t)::float8 (the way every repository
+// reads a timestamptz); throws std::invalid_argument when it holds no number.
+google::protobuf::Timestamp TimestampFromEpoch(const pqxx::field& epoch_seconds);
 
 }  // namespace ctg

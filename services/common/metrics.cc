@@ -56,24 +56,52 @@ RpcMetrics::RpcMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 RpcMetrics::~RpcMetrics() = default;
 
-void RpcMetrics::Started(const std::string& service, const std::string& method) {
-  started_->Add({{"grpc_type", "unary"}, {"grpc_service", service}, {"grpc_method", method}})
-      .Increment();
-}
-
-void RpcMetrics::Handled(const std::string& service, const std::string& method,
-                         const std::string& code, double seconds) {
-  handled_
-      ->Add({{"grpc_type", "unary"},
-             {"grpc_service", service},
-             {"grpc_method", method},
-             {"grpc_code", code}})
-      .Increment();
+MethodSeries& RpcMetrics::ForMethod(const std::string& service, const std::string& method) {
+  std::lock_guard lock(methods_mu_);
+  auto& slot = methods_[{service, method}];
+  if (slot) return *slot;
+  slot = std::make_unique<MethodSeries>();
+  const std::map<std::string, std::string> labels = {
+      {"grpc_type", "unary"}, {"grpc_service", service}, {"grpc_method", method}};
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-  handling_seconds_
-      ->Add({{"grpc_type", "unary"}, {"grpc_service", service}, {"grpc_method", method}}, kBuckets)
-      .Observe(seconds);
+  slot->started_ = &started_->Add(labels);
+  slot->handling_seconds_ = &handling_seconds_->Add(labels, kBuckets);
+  slot->handled_.Bind(handled_, labels);
+  return *slot;
+}
+
+void CodeCounters::Bind(prometheus::Family<prometheus::Counter>* family,
+                        prometheus::Labels labels) {
+  family_ = family;
+  labels_ = std::move(labels);
+}
+
+void CodeCounters::Increment(int code) {
+  const size_t index = code >= 0 && code < int(by_code_.size()) ? size_t(code) : 2;  // UNKNOWN
+  prometheus::Counter* counter = by_code_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Family::Add returns the one child of these labels, so a race only repeats the lookup.
+    auto labels = labels_;
+    labels["grpc_code"] = StatusCodeName(int(index));
+    counter = &family_->Add(labels);
+    by_code_[index].store(counter, std::memory_order_release);
+  }
+  counter->Increment();
+}
+
+void LazyCounter::Bind(prometheus::Family<prometheus::Counter>* family, prometheus::Labels labels) {
+  family_ = family;
+  labels_ = std::move(labels);
+}
+
+void LazyCounter::Increment(double by) {
+  prometheus::Counter* counter = counter_.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &family_->Add(labels_);
+    counter_.store(counter, std::memory_order_release);
+  }
+  counter->Increment(by);
 }
 
 PoolGauges RpcMetrics::PoolGaugesFor(const std::string& schema) {

@@ -8,7 +8,11 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
+#include <array>
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +24,56 @@ class Exposer;
 
 namespace ctg {
 
+// The children of a counter family by gRPC status code (label grpc_code) for fixed other
+// labels, each created on its code's first use, then found without any lookup. Thread-safe once
+// bound.
+class CodeCounters {
+ public:
+  // Binds to `family` with `labels` (grpc_code is added); before any Increment.
+  void Bind(prometheus::Family<prometheus::Counter>* family, prometheus::Labels labels);
+  // Counts one call ended with `code` (out-of-range codes count as UNKNOWN).
+  void Increment(int code);
+
+ private:
+  prometheus::Family<prometheus::Counter>* family_ = nullptr;
+  prometheus::Labels labels_;
+  std::array<std::atomic<prometheus::Counter*>, 17> by_code_{};
+};
+
+// One child of a counter family, created on its first use (a series appears once counted, as
+// with Family::Add on demand). Thread-safe once bound.
+class LazyCounter {
+ public:
+  // Binds to `family` with `labels`; before any Increment.
+  void Bind(prometheus::Family<prometheus::Counter>* family, prometheus::Labels labels);
+  void Increment(double by);
+
+ private:
+  prometheus::Family<prometheus::Counter>* family_ = nullptr;
+  prometheus::Labels labels_;
+  std::atomic<prometheus::Counter*> counter_{nullptr};
+};
+
+// The series of one method, resolved once when its service starts: finding a series by its
+// labels builds a label map and hashes it, which cost more than the rest of the bookkeeping of a
+// call. Thread-safe.
+class MethodSeries {
+ public:
+  // Counts an RPC that reached a handler.
+  void Started() { started_->Increment(); }
+  // Counts a finished RPC with its gRPC status code and duration.
+  void Handled(int code, double seconds) {
+    handled_.Increment(code);
+    handling_seconds_->Observe(seconds);
+  }
+
+ private:
+  friend class RpcMetrics;
+  prometheus::Counter* started_ = nullptr;
+  prometheus::Histogram* handling_seconds_ = nullptr;
+  CodeCounters handled_;
+};
+
 // The Prometheus metrics every service exports, named as go-grpc-prometheus does so that
 // dashboards written for other gRPC services work unchanged.
 class RpcMetrics {
@@ -27,11 +81,8 @@ class RpcMetrics {
   RpcMetrics();
   ~RpcMetrics();
 
-  // Counts an RPC that reached a handler.
-  void Started(const std::string& service, const std::string& method);
-  // Counts a finished RPC with its status code name ("OK", "NOT_FOUND", ...) and duration.
-  void Handled(const std::string& service, const std::string& method, const std::string& code,
-               double seconds);
+  // The series of `service`/`method` (the same object for the same names).
+  MethodSeries& ForMethod(const std::string& service, const std::string& method);
   // Gauges for a connection pool (ctg_db_pool_connections{state=...}).
   PoolGauges PoolGaugesFor(const std::string& schema);
 
@@ -44,6 +95,8 @@ class RpcMetrics {
   prometheus::Family<prometheus::Histogram>* handling_seconds_;
   prometheus::Family<prometheus::Gauge>* pool_connections_;
   prometheus::Family<prometheus::Gauge>* pool_waiting_;
+  std::mutex methods_mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<MethodSeries>> methods_;
 };
 
 // What the standard process metrics are read from (see ProcessMetricsCollector): /proc of the

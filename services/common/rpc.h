@@ -74,11 +74,13 @@ class UnaryRunner {
 
   // Authenticates and authorizes the call and schedules `body`; the reactor finishes with OK
   // when `body` returns, or with the status mapped from what it throws.
+  // `series` are the method's metrics (RpcMetrics::ForMethod of this runner's metrics()).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const MethodPolicy& policy,
-                                const google::protobuf::Message& request,
+                                MethodSeries& series, const google::protobuf::Message& request,
                                 std::function<void(const CallContext&)> body);
 
   const Clock& clock() const { return clock_; }
+  RpcMetrics& metrics() { return metrics_; }
   // Runs the bodies of read_only methods on gRPC's own thread, without the hand-off to the
   // executor, whenever `pool` has a free connection at that moment. For services whose reads
   // are short database reads that call no other service (see ServiceSpec::inline_reads).
@@ -115,6 +117,7 @@ class ServiceRuntime {
  private:
   UnaryRunner& runner_;
   const std::vector<MethodPolicy> policies_;
+  std::vector<MethodSeries*> series_;  // one per policy, same order
 };
 
 // Limits every ctg endpoint applies the same way: the services' servers, the gateway (both

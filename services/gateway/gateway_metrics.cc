@@ -47,47 +47,6 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_shared<prometheus::Regist
                           .Register(*registry_);
 }
 
-void GatewayMetrics::ServerStarted(const std::string& service, const std::string& method) {
-  server_started_->Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
-}
-
-void GatewayMetrics::ServerHandled(const std::string& service, const std::string& method,
-                                   const std::string& code, double seconds, int64_t msgs_received,
-                                   int64_t msgs_sent) {
-  server_handled_->Add({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", code}})
-      .Increment();
-  server_seconds_->Add({{"grpc_service", service}, {"grpc_method", method}}, Buckets())
-      .Observe(seconds);
-  if (msgs_received > 0) {
-    server_msg_received_->Add({{"grpc_service", service}, {"grpc_method", method}})
-        .Increment(double(msgs_received));
-  }
-  if (msgs_sent > 0) {
-    server_msg_sent_->Add({{"grpc_service", service}, {"grpc_method", method}})
-        .Increment(double(msgs_sent));
-  }
-}
-
-void GatewayMetrics::ClientStarted(const std::string& service, const std::string& method,
-                                   const std::string& backend) {
-  client_started_->Add({{"grpc_service", service}, {"grpc_method", method}, {"backend", backend}})
-      .Increment();
-}
-
-void GatewayMetrics::ClientHandled(const std::string& service, const std::string& method,
-                                   const std::string& backend, const std::string& code,
-                                   double seconds) {
-  client_handled_
-      ->Add({{"grpc_service", service},
-             {"grpc_method", method},
-             {"backend", backend},
-             {"grpc_code", code}})
-      .Increment();
-  client_seconds_
-      ->Add({{"grpc_service", service}, {"grpc_method", method}, {"backend", backend}}, Buckets())
-      .Observe(seconds);
-}
-
 GatewayMetrics::MethodMetrics& GatewayMetrics::ForMethod(const std::string& service,
                                                          const std::string& method) {
   std::string key;
@@ -102,6 +61,9 @@ GatewayMetrics::MethodMetrics& GatewayMetrics::ForMethod(const std::string& serv
     const prometheus::Labels labels{{"grpc_service", service}, {"grpc_method", method}};
     m->started = &server_started_->Add(labels);
     m->seconds = &server_seconds_->Add(labels, Buckets());
+    m->handled.Bind(server_handled_, labels);
+    m->msg_received.Bind(server_msg_received_, labels);
+    m->msg_sent.Bind(server_msg_sent_, labels);
     slot = std::move(m);
   }
   return *slot;
@@ -124,6 +86,7 @@ GatewayMetrics::BackendCallMetrics& GatewayMetrics::ForBackend(const std::string
         {"grpc_service", service}, {"grpc_method", method}, {"backend", backend}};
     m->started = &client_started_->Add(labels);
     m->seconds = &client_seconds_->Add(labels, Buckets());
+    m->handled.Bind(client_handled_, labels);
     slot = std::move(m);
   }
   return *slot;
@@ -131,52 +94,14 @@ GatewayMetrics::BackendCallMetrics& GatewayMetrics::ForBackend(const std::string
 
 void GatewayMetrics::ServerHandled(MethodMetrics& m, int code, double seconds,
                                    int64_t msgs_received, int64_t msgs_sent) {
-  prometheus::Counter* handled = nullptr;
-  if (code >= 0 && size_t(code) < m.handled.size()) {
-    handled = m.handled[code].load(std::memory_order_acquire);
-  }
-  if (handled == nullptr) {
-    // Family::Add returns the existing child for the same labels, so a race only repeats it.
-    handled = &server_handled_->Add({{"grpc_service", m.service},
-                                     {"grpc_method", m.method},
-                                     {"grpc_code", StatusCodeName(code)}});
-    if (code >= 0 && size_t(code) < m.handled.size()) {
-      m.handled[code].store(handled, std::memory_order_release);
-    }
-  }
-  handled->Increment();
+  m.handled.Increment(code);
   m.seconds->Observe(seconds);
-  // Message counters appear once a message was counted, as with Family::Add on demand.
-  auto lazy = [](std::atomic<prometheus::Counter*>& slot,
-                 prometheus::Family<prometheus::Counter>* f, const MethodMetrics& m) {
-    prometheus::Counter* c = slot.load(std::memory_order_acquire);
-    if (c == nullptr) {
-      c = &f->Add({{"grpc_service", m.service}, {"grpc_method", m.method}});
-      slot.store(c, std::memory_order_release);
-    }
-    return c;
-  };
-  if (msgs_received > 0)
-    lazy(m.msg_received, server_msg_received_, m)->Increment(double(msgs_received));
-  if (msgs_sent > 0) lazy(m.msg_sent, server_msg_sent_, m)->Increment(double(msgs_sent));
+  if (msgs_received > 0) m.msg_received.Increment(double(msgs_received));
+  if (msgs_sent > 0) m.msg_sent.Increment(double(msgs_sent));
 }
 
 void GatewayMetrics::ClientHandled(BackendCallMetrics& m, int code, double seconds) {
-  prometheus::Counter* handled = nullptr;
-  if (code >= 0 && size_t(code) < m.handled.size()) {
-    handled = m.handled[code].load(std::memory_order_acquire);
-  }
-  if (handled == nullptr) {
-    // Family::Add returns the existing child for the same labels, so a race only repeats it.
-    handled = &client_handled_->Add({{"grpc_service", m.service},
-                                     {"grpc_method", m.method},
-                                     {"backend", m.backend},
-                                     {"grpc_code", StatusCodeName(code)}});
-    if (code >= 0 && size_t(code) < m.handled.size()) {
-      m.handled[code].store(handled, std::memory_order_release);
-    }
-  }
-  handled->Increment();
+  m.handled.Increment(code);
   m.seconds->Observe(seconds);
 }
 

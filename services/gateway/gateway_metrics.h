@@ -13,6 +13,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/metrics.h"
+
 namespace ctg::gateway {
 
 // The gateway's Prometheus metrics: the go-grpc-prometheus families every service exports
@@ -25,16 +27,15 @@ class GatewayMetrics {
     std::string service, method;
     prometheus::Counter* started = nullptr;
     prometheus::Histogram* seconds = nullptr;
-    std::atomic<prometheus::Counter*> msg_received{nullptr};      // lazily
-    std::atomic<prometheus::Counter*> msg_sent{nullptr};          // lazily
-    std::array<std::atomic<prometheus::Counter*>, 17> handled{};  // by status code, lazily
+    LazyCounter msg_received, msg_sent;
+    CodeCounters handled;
   };
   // The children of the grpc_client_* families for one (service, method, backend).
   struct BackendCallMetrics {
     std::string service, method, backend;
     prometheus::Counter* started = nullptr;
     prometheus::Histogram* seconds = nullptr;
-    std::array<std::atomic<prometheus::Counter*>, 17> handled{};  // by status code, lazily
+    CodeCounters handled;
   };
 
   GatewayMetrics();
@@ -44,24 +45,15 @@ class GatewayMetrics {
   MethodMetrics& ForMethod(const std::string& service, const std::string& method);
   BackendCallMetrics& ForBackend(const std::string& service, const std::string& method,
                                  const std::string& backend);
-  // The same counts as the string-labelled functions below, through resolved children.
+  // Counts a call received by the gateway.
   void ServerStarted(MethodMetrics& m) { m.started->Increment(); }
+  // Counts a finished call with its status code, duration and message counts.
   void ServerHandled(MethodMetrics& m, int code, double seconds, int64_t msgs_received,
                      int64_t msgs_sent);
+  // Counts a call forwarded to a backend.
   void ClientStarted(BackendCallMetrics& m) { m.started->Increment(); }
-  void ClientHandled(BackendCallMetrics& m, int code, double seconds);
-
-  // Counts a call received by the gateway.
-  void ServerStarted(const std::string& service, const std::string& method);
-  // Counts a finished call with its status code name, duration and message counts.
-  void ServerHandled(const std::string& service, const std::string& method, const std::string& code,
-                     double seconds, int64_t msgs_received, int64_t msgs_sent);
-  // Counts a call forwarded to `backend`.
-  void ClientStarted(const std::string& service, const std::string& method,
-                     const std::string& backend);
   // Counts a forwarded call's outcome as seen from the gateway.
-  void ClientHandled(const std::string& service, const std::string& method,
-                     const std::string& backend, const std::string& code, double seconds);
+  void ClientHandled(BackendCallMetrics& m, int code, double seconds);
   // Counts a retry of a forwarded call.
   void Retried(const std::string& service, const std::string& method);
   // Counts a call refused by a per-caller limit: "rate" (token bucket) or "concurrency" (calls

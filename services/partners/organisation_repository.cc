@@ -87,8 +87,8 @@ v1::Organisation OrganisationFromRow(const pqxx::row& row, int64_t* version) {
   const auto v = row[8].as<int64_t>();
   o.set_etag(FormatEtag(v));
   if (version != nullptr) *version = v;
-  *o.mutable_create_time() = TimestampFromEpoch(row[9].as<double>());
-  *o.mutable_update_time() = TimestampFromEpoch(row[10].as<double>());
+  *o.mutable_create_time() = TimestampFromEpoch(row[9]);
+  *o.mutable_update_time() = TimestampFromEpoch(row[10]);
   std::stringstream pops(row[11].as<std::string>());
   std::string item;
   while (std::getline(pops, item, ',')) {
@@ -162,7 +162,7 @@ bool OrganisationRepository::Update(const std::string& id, v1::Organisation& o,
               [](const auto& a, const auto& b) { return a.vintage() < b.vintage(); });
   }
   o.set_etag(FormatEtag(row[0].as<int64_t>()));
-  *o.mutable_update_time() = TimestampFromEpoch(row[1].as<double>());
+  *o.mutable_update_time() = TimestampFromEpoch(row[1]);
   return true;
 }
 

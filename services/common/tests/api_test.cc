@@ -254,5 +254,36 @@ TEST(ConfigTest, FlagsWinOverEnvironmentAndBadValuesNameTheSetting) {
   EXPECT_NE(error_of({"svc"}).find("--database-url"), std::string::npos);
 }
 
+TEST(TimestampTest, EpochTextKeepsMicrosecondsExact) {
+  // 2026-12-01T10:42:30.974308Z: through a double the nanos come out as 974308013.
+  auto ts = TimestampFromEpochText("1796121750.974308");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->seconds(), 1796121750);
+  EXPECT_EQ(ts->nanos(), 974308000);
+  ts = TimestampFromEpochText("1796121750");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->seconds(), 1796121750);
+  EXPECT_EQ(ts->nanos(), 0);
+  // Before 1970: seconds round down, nanos stay positive (google.protobuf.Timestamp's rule).
+  ts = TimestampFromEpochText("-0.25");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->seconds(), -1);
+  EXPECT_EQ(ts->nanos(), 750000000);
+  ts = TimestampFromEpochText("-86400");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->seconds(), -86400);
+  EXPECT_EQ(ts->nanos(), 0);
+  // Digits past the nanosecond are dropped; exponent forms go through a double.
+  ts = TimestampFromEpochText("1.0000000019");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->nanos(), 1);
+  ts = TimestampFromEpochText("1.5e+09");
+  ASSERT_TRUE(ts);
+  EXPECT_EQ(ts->seconds(), 1500000000);
+  for (const char* bad : {"", "-", "abc", "12.3.4", "Infinity", "NaN", "1e999", " 12"}) {
+    EXPECT_FALSE(TimestampFromEpochText(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ctg
