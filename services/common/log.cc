@@ -7,10 +7,14 @@
 
 namespace ctg {
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t plain = 0;  // start of the run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -28,49 +32,75 @@ std::string JsonEscape(std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendJsonEscaped(out, s);
   return out;
 }
 
 std::string NowRfc3339() {
   const auto now = std::chrono::system_clock::now();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
-  std::time_t secs = us.count() / 1000000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  const std::time_t secs = us.count() / 1000000;
+  // The date and time to the second change once a second: formatted once per thread and second.
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[32];
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s.%06lldZ", cached,
                 static_cast<long long>(us.count() % 1000000));
   return buf;
 }
 
 LogLine::LogLine(std::string_view level) {
-  json_ = "{\"time\":\"" + NowRfc3339() + "\",\"level\":\"" + JsonEscape(level) + "\"";
+  json_.reserve(384);
+  json_ = "{\"time\":\"";
+  json_ += NowRfc3339();
+  json_ += "\",\"level\":\"";
+  AppendJsonEscaped(json_, level);
+  json_ += '"';
+}
+
+void LogLine::AppendKey(std::string_view key) {
+  json_ += ",\"";
+  AppendJsonEscaped(json_, key);
+  json_ += "\":";
 }
 
 LogLine& LogLine::Add(std::string_view key, std::string_view value) {
-  json_ += ",\"" + JsonEscape(key) + "\":\"" + JsonEscape(value) + "\"";
+  AppendKey(key);
+  json_ += '"';
+  AppendJsonEscaped(json_, value);
+  json_ += '"';
   return *this;
 }
 
 LogLine& LogLine::Add(std::string_view key, int64_t value) {
-  json_ += ",\"" + JsonEscape(key) + "\":" + std::to_string(value);
+  AppendKey(key);
+  json_ += std::to_string(value);
   return *this;
 }
 
 LogLine& LogLine::Add(std::string_view key, double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", value);
-  json_ += ",\"" + JsonEscape(key) + "\":" + buf;
+  AppendKey(key);
+  json_ += buf;
   return *this;
 }
 

@@ -8,6 +8,8 @@ namespace ctg {
 
 // Escapes `s` for inclusion inside a JSON string literal.
 std::string JsonEscape(std::string_view s);
+// Appends `s`, escaped as JsonEscape does, to `out` (no temporary string).
+void AppendJsonEscaped(std::string& out, std::string_view s);
 
 // Builds one structured JSON log line, written to stderr atomically by Emit().
 // Keys are fixed by the caller; values are escaped. Never put secrets in a log line.
@@ -23,6 +25,7 @@ class LogLine {
   void Emit();
 
  private:
+  void AppendKey(std::string_view key);
   std::string json_;
 };
 

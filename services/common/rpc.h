@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -81,10 +82,11 @@ class UnaryRunner {
 
   const Clock& clock() const { return clock_; }
   RpcMetrics& metrics() { return metrics_; }
-  // Runs the bodies of read_only methods on gRPC's own thread, without the hand-off to the
-  // executor, whenever `pool` has a free connection at that moment. For services whose reads
-  // are short database reads that call no other service (see ServiceSpec::inline_reads).
-  void EnableInlineReads(const ConnectionPool* pool);
+  // Runs bodies on gRPC's own thread, without the hand-off to the executor, when `pool` has a
+  // free connection and no other body is running on one of gRPC's threads at that moment (one
+  // always stays free to poll and move every other call's bytes). For services whose bodies use
+  // the database and call no other service (see ServiceSpec::inline_bodies).
+  void EnableInlineBodies(const ConnectionPool* pool);
   // Sets the secret page tokens are signed with (read from the service's schema once it is
   // ready); thread-safe.
   void SetPageTokenKey(std::string key);
@@ -94,7 +96,8 @@ class UnaryRunner {
   RpcMetrics& metrics_;
   Executor& executor_;
   const Clock clock_;
-  const ConnectionPool* inline_reads_pool_ = nullptr;
+  const ConnectionPool* inline_pool_ = nullptr;
+  std::atomic<int> inline_running_{0};  // bodies running on gRPC's threads now
   mutable std::mutex key_mu_;
   std::shared_ptr<const std::string> page_token_key_;
 };

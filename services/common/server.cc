@@ -47,7 +47,7 @@ void ServiceHost::Start() {
                                            metrics_.PoolGaugesFor(pool_options.schema));
   executor_ = std::make_unique<Executor>(config_.workers);
   runner_ = std::make_unique<UnaryRunner>(*verifier_, metrics_, *executor_, clock_);
-  if (spec_.inline_reads) runner_->EnableInlineReads(pool_.get());
+  if (spec_.inline_bodies) runner_->EnableInlineBodies(pool_.get());
   // Throws ConfigError when a method has no access declaration: such a service never starts.
   service_ = spec_.make_service(ServiceEnv{*pool_, *runner_, config_, identity_.get()});
 

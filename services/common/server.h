@@ -45,11 +45,12 @@ struct ServiceSpec {
   const MigrationSet* migrations = nullptr;
   // Every named statement of the service's repositories.
   std::vector<PreparedStatement> statements;
-  // Its read_only methods are short database reads that call no other service: they run on
-  // gRPC's thread when a connection is free (UnaryRunner::EnableInlineReads), which saves the
-  // hand-off to the worker pool and back (about 120 us at one call in flight on the 2-core
-  // machine, measured with gateway_bench).
-  bool inline_reads = false;
+  // Its bodies use the database and call no other service: each may run on gRPC's thread when a
+  // connection is free and no other body is running there (UnaryRunner::EnableInlineBodies),
+  // which saves the hand-off to the worker pool (measured with gateway_bench; see the README).
+  // Never for a service whose bodies call another service: a remote call would hold gRPC's
+  // thread.
+  bool inline_bodies = false;
   // Names of the --backends entries the service cannot run without (checked at start-up).
   std::vector<std::string> required_backends;
   // Builds the service implementation (a plain class implementing the generated

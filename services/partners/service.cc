@@ -14,8 +14,8 @@ ServiceSpec PartnerServiceSpec() {
   ServiceSpec spec;
   spec.grpc_service_name = v1::PartnerService::service_full_name();
   spec.identity = "ctg-partners";
-  // Its reads are single database reads, none calls another service.
-  spec.inline_reads = true;
+  // Its bodies only use its database: none calls another service.
+  spec.inline_bodies = true;
   spec.migrations = &PartnersMigrations();
   for (const auto* group : {&OrganisationStatements(), &ConventionStatements(), &CopilStatements(),
                             &FacilityStatements(), &AccessStatements()}) {

@@ -587,6 +587,19 @@ TEST_F(PartnersServiceTest, ConcurrentOrganisationUpdatesWithTheSameEtagLoseNoth
     if (waiting < 2) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   EXPECT_EQ(waiting, 2);
+  // Two bodies blocked on the database never stall other calls: at most one of them runs on one
+  // of gRPC's threads (UnaryRunner::EnableInlineBodies), the other on a worker, so a read (not
+  // blocked by a row lock) is still served at once.
+  {
+    v1::GetOrganisationRequest get;
+    get.set_name(org.name());
+    v1::Organisation read;
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + Registry());
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    EXPECT_EQ(stub_->GetOrganisation(&context, get, &read).error_code(), grpc::StatusCode::OK);
+    EXPECT_EQ(read.display_name(), "Agglomération");
+  }
   lock.commit();
   const auto code_a = a.get(), code_b = b.get();
   EXPECT_EQ((code_a == grpc::StatusCode::OK) + (code_b == grpc::StatusCode::OK), 1);

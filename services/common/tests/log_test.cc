@@ -1,0 +1,49 @@
+#include "common/log.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ctg {
+namespace {
+
+TEST(JsonEscapeTest, EscapesWhatJsonRequiresAndKeepsTheRest) {
+  EXPECT_EQ(JsonEscape(""), "");
+  EXPECT_EQ(JsonEscape("plain text"), "plain text");
+  EXPECT_EQ(JsonEscape("a\"b\\c"), "a\\\"b\\\\c");
+  EXPECT_EQ(JsonEscape("l1\nl2\r\t"), "l1\\nl2\\r\\t");
+  EXPECT_EQ(JsonEscape(std::string("\x01\x1f", 2)), "\\u0001\\u001f");
+  EXPECT_EQ(JsonEscape(std::string("nul\0end", 7)), "nul\\u0000end");
+  // UTF-8 passes through untouched.
+  EXPECT_EQ(JsonEscape("Agen, Lot-et-Garonne — Nérac"), "Agen, Lot-et-Garonne — Nérac");
+  std::string out = "prefix:";
+  AppendJsonEscaped(out, "\"x\"");
+  EXPECT_EQ(out, "prefix:\\\"x\\\"");
+}
+
+TEST(LogLineTest, EmitsOneJsonObjectPerLine) {
+  testing::internal::CaptureStderr();
+  LogLine("info")
+      .Add("msg", "rpc")
+      .Add("code", "OK")
+      .Add("attempts", int64_t(2))
+      .Add("duration_ms", 1.5)
+      .Add("error", "bad \"name\"\n")
+      .Emit();
+  const std::string line = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(line.rfind("{\"time\":\"", 0), 0u) << line;
+  // RFC 3339 UTC with microseconds: 2026-12-01T10:42:30.974308Z
+  const std::string time = line.substr(9, 27);
+  EXPECT_EQ(time.size(), 27u);
+  EXPECT_EQ(time[10], 'T');
+  EXPECT_EQ(time[19], '.');
+  EXPECT_EQ(time.back(), 'Z');
+  EXPECT_NE(line.find("\",\"level\":\"info\",\"msg\":\"rpc\",\"code\":\"OK\",\"attempts\":2,"
+                      "\"duration_ms\":1.500000,\"error\":\"bad \\\"name\\\"\\n\"}\n"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
+}
+
+}  // namespace
+}  // namespace ctg
