@@ -1,14 +1,15 @@
-// gateway_bench: what the gateway costs, measured in one run on this machine with the real
-// binaries on a real PostgreSQL (CTG_TEST_ADMIN_URL, set by `./ctg bench`):
-//   1. a bare gRPC echo server, in process (the ceiling of this machine);
-//   2. a read RPC (PartnerService/GetOrganisation) sent straight to a ctg-partners process;
-//   3. the same read through a ctg-gateway process (TLS off on loopback, access log on);
-//   4. the echo call through the same gateway (the gateway's cost on a backend that does nothing);
-//   5. the echo call through a bare TCP byte relay (the floor under any proxy on this machine).
-// Each at one call in flight (latency) and at 16 (throughput), then the ratios against the
-// issue's targets: throughput through the gateway >= 60% of direct, added p50 < 150 us, no error.
-// The added latency is split, from the gateway's own metrics, into its processing and the extra
-// network hop that any out-of-process proxy costs (about one bare round trip).
+// gateway_bench: the request path next to the floors it compares with, measured in one run on
+// this machine with the real binaries on a real PostgreSQL (CTG_TEST_ADMIN_URL, set by
+// `./ctg bench`), each leg at 1 call in flight (latency) and 16 (throughput):
+//   floors:   a bare gRPC echo server in process (the ceiling of a call); a libpq point read and a
+//             libpq BEGIN/UPDATE/COMMIT; bare gRPC + libpq handlers running the read's and the
+//             write's statements (PgFloorService); pgbench TPC-B-like; a bare TCP byte relay and
+//             a bare gRPC proxy process (ctg-bare-grpc-proxy) for the hop;
+//   the path: PartnerService/GetOrganisation and UpdateOrganisation (etag chained) straight to
+//             a ctg-partners process; the read and the echo through a ctg-gateway process (TLS
+//             off on loopback, access log on);
+//   memory:   ctg-partners' resident set after 10 k and 110 k calls.
+// Then one line per target of issue 10 with its verdict, the floor of the same run and the ratio.
 // CTG_BENCH_SECONDS sets the length of each run (default 3).
 #include <arpa/inet.h>
 #include <libpq-fe.h>
