@@ -2,9 +2,9 @@
 // this machine with the real binaries on a real PostgreSQL (CTG_TEST_ADMIN_URL, set by
 // `./ctg bench`), each leg at 1 call in flight (latency) and 16 (throughput):
 //   floors:   a bare gRPC echo server in process (the ceiling of a call); a libpq point read and a
-//             libpq BEGIN/UPDATE/COMMIT; bare gRPC + libpq handlers running the read's and the
-//             write's statements (PgFloorService); pgbench TPC-B-like; a bare TCP byte relay and
-//             a bare gRPC proxy process (ctg-bare-grpc-proxy) for the hop;
+//             libpq BEGIN/UPDATE/COMMIT; bare gRPC + libpq handlers running the service's own
+//             statements for the read and the write (PgFloorService); pgbench TPC-B-like; a bare
+//             TCP byte relay and a bare gRPC proxy process (ctg-bare-grpc-proxy) for the hop;
 //   the path: PartnerService/GetOrganisation and UpdateOrganisation (etag chained) straight to
 //             a ctg-partners process; the read and the echo through a ctg-gateway process (TLS
 //             off on loopback, access log on);
@@ -36,6 +36,7 @@
 #include "e2e_support.h"
 #include "gateway/loadgen.h"
 #include "gateway/tests/echo_backend.h"
+#include "partners/statements.h"
 
 using namespace ctg;
 using namespace ctg::e2e;
@@ -265,22 +266,25 @@ struct PgClients {
 };
 
 // The floor under a service's RPC on this machine: a bare gRPC callback service (in this
-// process, like the echo ceiling) whose handlers run libpq statements on the gRPC thread itself,
-// with nothing else (no token, no access rule, no log, no metrics, no protobuf).
-//   /bench.Floor/Read  : the request is an organisation id; one prepared point read.
-//   /bench.Floor/Write : the request is an organisation id; what UpdateOrganisation sends, the
-//                        read of its version then "UPDATE ... WHERE id AND version" (autocommit).
+// process, like the echo ceiling) whose handlers run, with libpq on gRPC's thread, the very
+// statements ctg-partners runs (its prepared SQL, taken from the partners library), with nothing
+// else: no token, no access rule, no log, no metrics, no protobuf.
+//   /bench.Floor/Read  : the request is an organisation id; org_find, as GetOrganisation.
+//   /bench.Floor/Write : the request is an organisation id; org_find then org_update with the
+//                        version read, as UpdateOrganisation (autocommit).
 class PgFloorService : public grpc::CallbackGenericService {
  public:
   explicit PgFloorService(const std::string& url) {
     for (int i = 0; i < 16; ++i) {
       PGconn* c = PQconnectdb(url.c_str());
       if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
-      Prepare(c, "read", "SELECT * FROM partners.organisations WHERE id = $1::uuid");
-      Prepare(c, "version", "SELECT version FROM partners.organisations WHERE id = $1::uuid");
-      Prepare(c, "update",
-              "UPDATE partners.organisations SET display_name = display_name, version = version "
-              "+ 1 WHERE id = $1::uuid AND version = $2::bigint");
+      PQclear(PQexec(c, "SET search_path TO partners, public"));
+      for (const auto& statement : ctg::partners::OrganisationStatements()) {
+        const std::string_view name = statement.name;
+        if (name == "org_find" || name == "org_update") {
+          Prepare(c, statement.name, statement.sql);
+        }
+      }
       idle_.push_back(c);
     }
     grpc::ServerBuilder builder;
@@ -304,14 +308,15 @@ class PgFloorService : public grpc::CallbackGenericService {
     if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c));
     PQclear(r);
   }
-  // Runs statement `name` with `params`; its first value ("" when none, nullopt on error).
+  // Runs statement `name` with `params`; the value of `column` in its first row ("" when no
+  // row, nullopt on error).
   static std::optional<std::string> Exec(PGconn* c, const char* name,
-                                         std::vector<const char*> params) {
+                                         std::vector<const char*> params, int column = 0) {
     PGresult* r = PQexecPrepared(c, name, int(params.size()), params.data(), nullptr, nullptr, 0);
     std::optional<std::string> out;
-    const auto status = PQresultStatus(r);
-    if (status == PGRES_TUPLES_OK) out = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    if (status == PGRES_COMMAND_OK) out = PQcmdTuples(r);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      out = PQntuples(r) > 0 ? PQgetvalue(r, 0, column) : "";
+    }
     PQclear(r);
     return out;
   }
@@ -326,10 +331,13 @@ class PgFloorService : public grpc::CallbackGenericService {
       PGconn* c = service_->AcquireConnection();
       std::optional<std::string> answer;
       if (write_) {
-        const auto version = Exec(c, "version", {id.c_str()});
-        if (version) answer = Exec(c, "update", {id.c_str(), version->c_str()});
+        const auto version = Exec(c, "org_find", {id.c_str()}, /*column=*/8);
+        if (version) {
+          answer = Exec(c, "org_update",
+                        {id.c_str(), "Agglomération", "", "", "", "f", "", version->c_str()});
+        }
       } else {
-        answer = Exec(c, "read", {id.c_str()});
+        answer = Exec(c, "org_find", {id.c_str()});
       }
       service_->ReleaseConnection(c);
       if (!answer) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "statement failed"));
