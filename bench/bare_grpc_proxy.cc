@@ -31,8 +31,8 @@ class ForwardedCall : public grpc::ServerGenericBidiReactor {
     }
     for (const auto& [key, value] : server_->client_metadata()) {
       const std::string k(key.data(), key.size());
-      if (k.empty() || k[0] == ':' || k.rfind("grpc-", 0) == 0 || k == "user-agent" ||
-          k == "te" || k == "content-type" || k == "host") {
+      if (k.empty() || k[0] == ':' || k.rfind("grpc-", 0) == 0 || k == "user-agent" || k == "te" ||
+          k == "content-type" || k == "host") {
         continue;
       }
       client_.AddMetadata(k, std::string(value.data(), value.size()));

@@ -49,9 +49,8 @@ TEST(ProcessStatsTest, OpenFileDescriptorsAreCounted) {
 
 TEST(ProcessStatsTest, StartTimeIsWhenThisProcessStarted) {
   const double start = ReadProcessStats().start_time_seconds;
-  const double now = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   // This test binary started moments ago (clock ticks are 10 ms; btime is whole seconds).
   EXPECT_LE(start, now + 1);
   EXPECT_GT(start, now - 600);
@@ -78,7 +77,7 @@ TEST(ProcessMetricsCollectorTest, ExportsTheStandardFamilies) {
     ASSERT_EQ(f.metric.size(), 1u) << name;
     EXPECT_FALSE(f.help.empty()) << name;
     const double value = type == prometheus::MetricType::Counter ? f.metric[0].counter.value
-                                                                  : f.metric[0].gauge.value;
+                                                                 : f.metric[0].gauge.value;
     EXPECT_GT(value, 0) << name;
   }
 }
