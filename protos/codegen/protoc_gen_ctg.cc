@@ -91,10 +91,10 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
       const ServiceDescriptor* service = file->service(s);
       for (int i = 0; i < service->method_count(); ++i) {
         const MethodDescriptor* m = service->method(i);
-        if (m->client_streaming() || m->server_streaming()) {
+        if (m->server_streaming()) {
           *error = service->full_name() + "/" + m->name() +
-                   ": protoc-gen-ctg handles unary methods only (the shared runtime serves "
-                   "unary RPCs)";
+                   ": protoc-gen-ctg handles unary and client-streaming methods only (the "
+                   "shared runtime serves those)";
           return false;
         }
       }
@@ -125,6 +125,9 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
     return true;
   }
 
+  // The base classes do not depend on message fields, so proto3 `optional` fields are fine.
+  uint64_t GetSupportedFeatures() const override { return FEATURE_PROTO3_OPTIONAL; }
+
  private:
   static void PrintHeader(Printer& p, const ServiceDescriptor* service) {
     p.Print(
@@ -139,6 +142,15 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* m = service->method(i);
       p.PrintRaw(CommentOf(m));
+      if (m->client_streaming()) {
+        p.Print(
+            "  // Client-streaming: `requests` yields $in$ messages (RequestStream::Next).\n"
+            "  virtual void $method$(const ::ctg::CallContext& call, ::ctg::RequestStream& "
+            "requests,\n"
+            "                        $out$& response) = 0;\n",
+            "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
+        continue;
+      }
       p.Print(
           "  virtual void $method$(const ::ctg::CallContext& call, const $in$& request,\n"
           "                        $out$& response) = 0;\n",
@@ -151,6 +163,13 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
         "service", service->name());
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* m = service->method(i);
+      if (m->client_streaming()) {
+        p.Print(
+            "  ::grpc::ServerReadReactor<$in$>* $method$(\n"
+            "      ::grpc::CallbackServerContext* context, $out$* response) final;\n",
+            "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
+        continue;
+      }
       p.Print(
           "  ::grpc::ServerUnaryReactor* $method$(::grpc::CallbackServerContext* context,\n"
           "      const $in$* request, $out$* response) final;\n",
@@ -166,6 +185,23 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
         "service", service->name());
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* m = service->method(i);
+      if (m->client_streaming()) {
+        p.Print(
+            "::grpc::ServerReadReactor<$in$>* $service$Base::$method$(\n"
+            "    ::grpc::CallbackServerContext* context, $out$* response) {\n"
+            "  auto* reactor = new ::ctg::ClientStreamReactor<$in$>(context);\n"
+            "  runtime_.RunClientStream(\n"
+            "      reactor, $index$,\n"
+            "      [this, response](const ::ctg::CallContext& call, ::ctg::RequestStream& "
+            "requests) {\n"
+            "        $method$(call, requests, *response);\n"
+            "      });\n"
+            "  return reactor;\n"
+            "}\n\n",
+            "service", service->name(), "method", m->name(), "in", CppType(m->input_type()), "out",
+            CppType(m->output_type()), "index", std::to_string(i));
+        continue;
+      }
       p.Print(
           "::grpc::ServerUnaryReactor* $service$Base::$method$(\n"
           "    ::grpc::CallbackServerContext* context, const $in$* request, $out$* response) {\n"

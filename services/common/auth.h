@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace ctg {
 
 // The roles a token may carry, numbered as ctg.api.v1.Role (protos/ctg/api/v1/access.proto),
@@ -113,6 +115,22 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 
 // SHA-256 of `data` as 64 lower-case hex digits (request fingerprints, migration checksums).
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 of data given in pieces (a streamed batch's fingerprint), same digest as Sha256Hex
+// of the pieces joined.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  // The digest of everything given so far, as 64 lower-case hex digits (ends the stream).
+  std::string HexDigest();
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+};
 
 // Base64url without padding (RFC 7515 §2), used by tokens and page tokens.
 std::string Base64UrlEncode(std::string_view data);

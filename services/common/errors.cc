@@ -105,6 +105,9 @@ grpc::Status ToGrpcStatus(std::exception_ptr error, std::string* log_detail) {
   } catch (const UnavailableError& e) {
     *log_detail = e.what();
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+  } catch (const CancelledError& e) {
+    *log_detail = e.what();
+    return grpc::Status(grpc::StatusCode::CANCELLED, e.what());
   } catch (const UnauthenticatedError& e) {
     *log_detail = e.what();
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, e.what());

@@ -84,6 +84,13 @@ class UnavailableError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// CANCELLED: the client went away (or the call broke) before the request was complete; nothing
+// of it may be kept.
+class CancelledError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // UNAUTHENTICATED: no usable credentials.
 class UnauthenticatedError : public std::runtime_error {
  public:

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -114,14 +115,8 @@ UnaryRunner::UnaryRunner(const TokenVerifier& verifier, RpcMetrics& metrics, Exe
                          Clock clock)
     : verifier_(verifier), metrics_(metrics), executor_(executor), clock_(std::move(clock)) {}
 
-grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
-                                           const MethodPolicy& policy, MethodSeries& series,
-                                           const google::protobuf::Message& request,
-                                           std::function<void(const CallContext&)> body) {
-  const auto started = std::chrono::steady_clock::now();
-  auto* reactor = context->DefaultReactor();
-  series.Started();
-
+std::shared_ptr<CallContext> UnaryRunner::StartCall(grpc::CallbackServerContext* context,
+                                                    const MethodPolicy& policy) {
   auto call = std::make_shared<CallContext>();
   call->request_id = RequestIdFromHeader(Metadata(context, "x-request-id"));
   call->deadline = context->deadline();
@@ -132,33 +127,73 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
     call->page_token_key = page_token_key_;
   }
   context->AddInitialMetadata("x-request-id", call->request_id);
+  return call;
+}
 
-  auto finish = [reactor, started, call, &policy, &series](const grpc::Status& status,
-                                                           const std::string& detail) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const char* code = StatusCodeName(status.error_code());
-    series.Handled(status.error_code(), seconds);
-    LogLine line(status.ok() ? "info" : "warn");
-    line.Add("msg", "rpc")
-        .Add("method", "/" + policy.FullName())
-        .Add("code", code)
-        .Add("duration_ms", seconds * 1000)
-        .Add("request_id", call->request_id)
-        .Add("principal", call->principal.subject);
-    if (!status.ok()) line.Add("error", detail);
-    line.Emit();
-    reactor->Finish(status);
+void UnaryRunner::Authorize(grpc::CallbackServerContext* context, CallContext& call) const {
+  call.principal = verifier_.VerifyAuthorizationHeader(Metadata(context, "authorization"));
+  // The declared access comes first: a caller who may not make this call learns nothing about
+  // its request or the objects it names.
+  if (!call.policy->Allows(call.principal)) {
+    throw PermissionDeniedError("no role of the caller may call " + call.policy->FullName() +
+                                " (allowed: " + DescribeRoles(*call.policy) + ")");
+  }
+}
+
+namespace {
+
+// Counts and logs a finished call (one JSON line), then hands its status to `finish`.
+template <typename FinishFn>
+void EndCall(const CallContext& call, MethodSeries& series,
+             std::chrono::steady_clock::time_point started, const grpc::Status& status,
+             const std::string& detail, FinishFn&& finish) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  series.Handled(status.error_code(), seconds);
+  LogLine line(status.ok() ? "info" : "warn");
+  line.Add("msg", "rpc")
+      .Add("method", "/" + call.policy->FullName())
+      .Add("code", StatusCodeName(status.error_code()))
+      .Add("duration_ms", seconds * 1000)
+      .Add("request_id", call.request_id)
+      .Add("principal", call.principal.subject);
+  if (!status.ok()) line.Add("error", detail);
+  line.Emit();
+  finish(status);
+}
+
+// The status of a call that cannot start now (cancelled or out of time while queued), if any.
+std::optional<std::pair<grpc::Status, std::string>> RefusedAtStart(
+    grpc::CallbackServerContext* context, const CallContext& call) {
+  if (context->IsCancelled()) {
+    return std::make_pair(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"),
+                          std::string("cancelled"));
+  }
+  if (std::chrono::system_clock::now() > call.deadline) {
+    return std::make_pair(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded"),
+                          std::string("deadline exceeded before the call started"));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
+                                           const MethodPolicy& policy, MethodSeries& series,
+                                           const google::protobuf::Message& request,
+                                           std::function<void(const CallContext&)> body) {
+  const auto started = std::chrono::steady_clock::now();
+  auto* reactor = context->DefaultReactor();
+  series.Started();
+  auto call = StartCall(context, policy);
+  auto finish = [reactor, started, call, &series](const grpc::Status& status,
+                                                  const std::string& detail) {
+    EndCall(*call, series, started, status, detail,
+            [reactor](const grpc::Status& s) { reactor->Finish(s); });
   };
 
   try {
-    call->principal = verifier_.VerifyAuthorizationHeader(Metadata(context, "authorization"));
-    // The declared access comes first: a caller who may not make this call learns nothing about
-    // its request or the objects it names.
-    if (!policy.Allows(call->principal)) {
-      throw PermissionDeniedError("no role of the caller may call " + policy.FullName() +
-                                  " (allowed: " + DescribeRoles(policy) + ")");
-    }
+    Authorize(context, *call);
     CheckFieldAccess(policy, call->principal, request);
   } catch (...) {
     std::string detail;
@@ -168,13 +203,8 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
   }
 
   auto task = [context, call, body = std::move(body), finish]() {
-    if (context->IsCancelled()) {
-      finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), "cancelled");
-      return;
-    }
-    if (std::chrono::system_clock::now() > call->deadline) {
-      finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded"),
-             "deadline exceeded before the call started");
+    if (auto refused = RefusedAtStart(context, *call)) {
+      finish(refused->first, refused->second);
       return;
     }
     try {
@@ -206,6 +236,81 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+void UnaryRunner::RunClientStream(ClientStreamCore* stream, const MethodPolicy& policy,
+                                  MethodSeries& series,
+                                  std::function<void(const CallContext&, RequestStream&)> body) {
+  const auto started = std::chrono::steady_clock::now();
+  series.Started();
+  grpc::CallbackServerContext* context = stream->context();
+  auto call = StartCall(context, policy);
+  stream->Bind(call.get());
+  auto finish = [stream, started, call, &series](const grpc::Status& status,
+                                                 const std::string& detail) {
+    EndCall(*call, series, started, status, detail,
+            [stream](const grpc::Status& s) { stream->FinishWith(s); });
+  };
+  try {
+    Authorize(context, *call);
+  } catch (...) {
+    std::string detail;
+    grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+    finish(status, detail);
+    return;
+  }
+  auto task = [stream, context, call, body = std::move(body), finish]() {
+    if (auto refused = RefusedAtStart(context, *call)) {
+      finish(refused->first, refused->second);
+      return;
+    }
+    try {
+      body(*call, *stream);
+      finish(grpc::Status::OK, "");
+    } catch (...) {
+      std::string detail;
+      grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+      finish(status, detail);
+    }
+  };
+  if (!executor_.TryPost(std::move(task))) {
+    finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry later"),
+           "executor queue full");
+  }
+}
+
+bool ClientStreamCore::Next(google::protobuf::Message* message) {
+  {
+    std::unique_lock lock(mu_);
+    if (cancelled_) throw CancelledError("the call was cancelled before the stream ended");
+    reading_ = true;
+  }
+  StartReadInto(message);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !reading_ || cancelled_; });
+  // A read that fails because the call broke (a disconnect, an oversized or malformed message,
+  // the deadline) is not the client's end of stream: gRPC marks such a call cancelled.
+  if (cancelled_ || (!read_ok_ && context_->IsCancelled())) {
+    cancelled_ = true;
+    throw CancelledError("the call was cancelled before the stream ended");
+  }
+  if (!read_ok_) return false;
+  lock.unlock();
+  if (call_ != nullptr) CheckFieldAccess(*call_->policy, call_->principal, *message);
+  return true;
+}
+
+void ClientStreamCore::ReadDone(bool ok) {
+  std::lock_guard lock(mu_);
+  read_ok_ = ok;
+  reading_ = false;
+  cv_.notify_all();
+}
+
+void ClientStreamCore::Cancelled() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  cv_.notify_all();
+}
+
 void UnaryRunner::EnableInlineBodies(const ConnectionPool* pool) { inline_pool_ = pool; }
 
 void UnaryRunner::SetPageTokenKey(std::string key) {
@@ -226,6 +331,12 @@ grpc::ServerUnaryReactor* ServiceRuntime::Run(grpc::CallbackServerContext* conte
                                               std::function<void(const CallContext&)> body) {
   return runner_.Run(context, policies_.at(method_index), *series_.at(method_index), request,
                      std::move(body));
+}
+
+void ServiceRuntime::RunClientStream(ClientStreamCore* stream, int method_index,
+                                     std::function<void(const CallContext&, RequestStream&)> body) {
+  runner_.RunClientStream(stream, policies_.at(method_index), *series_.at(method_index),
+                          std::move(body));
 }
 
 }  // namespace ctg

@@ -63,6 +63,67 @@ struct CallContext {
 // UUID otherwise. The one rule of the gateway and every service, so one call keeps one id.
 std::string RequestIdFromHeader(std::string_view header);
 
+// The request messages of a client-streaming call, read by its body on the executor.
+class RequestStream {
+ public:
+  virtual ~RequestStream() = default;
+  // Waits for the next request message and stores it in `message` (the method's request type):
+  // true when one arrived, false at the end of the stream (the client half-closed: it sent
+  // everything). Throws CancelledError when the call broke before that end: the client
+  // cancelled or disconnected, the deadline passed, or gRPC refused a message (oversized,
+  // malformed) - a body then keeps nothing of what it read. Each message passes the method's
+  // declared field checks (PermissionDeniedError otherwise).
+  virtual bool Next(google::protobuf::Message* message) = 0;
+};
+
+// The runtime half of a client-streaming call's reactor: hands the messages gRPC reads over to
+// the body waiting in RequestStream::Next on an executor thread. The typed reactor
+// (ClientStreamReactor<Request>) only forwards gRPC's callbacks here.
+class ClientStreamCore : public RequestStream {
+ public:
+  explicit ClientStreamCore(grpc::CallbackServerContext* context) : context_(context) {}
+  bool Next(google::protobuf::Message* message) override;
+
+  grpc::CallbackServerContext* context() const { return context_; }
+  // Sets the call whose policy checks every message (before the body reads any).
+  void Bind(const CallContext* call) { call_ = call; }
+  // gRPC's callbacks, forwarded by the typed reactor.
+  void ReadDone(bool ok);
+  void Cancelled();
+  // Finishes the call with `status` (once, from the body's thread or at once when refused).
+  virtual void FinishWith(const grpc::Status& status) = 0;
+
+ protected:
+  // Starts gRPC's read of the next message into `message`.
+  virtual void StartReadInto(google::protobuf::Message* message) = 0;
+
+ private:
+  grpc::CallbackServerContext* const context_;
+  const CallContext* call_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool reading_ = false;
+  bool read_ok_ = false;
+  bool cancelled_ = false;
+};
+
+// The reactor of one client-streaming call of request type `Request`; deletes itself when gRPC
+// is done with the call.
+template <typename Request>
+class ClientStreamReactor final : public grpc::ServerReadReactor<Request>, public ClientStreamCore {
+ public:
+  explicit ClientStreamReactor(grpc::CallbackServerContext* context) : ClientStreamCore(context) {}
+  void OnReadDone(bool ok) override { ReadDone(ok); }
+  void OnCancel() override { Cancelled(); }
+  void OnDone() override { delete this; }
+  void FinishWith(const grpc::Status& status) override { this->Finish(status); }
+
+ private:
+  void StartReadInto(google::protobuf::Message* message) override {
+    this->StartRead(static_cast<Request*>(message));
+  }
+};
+
 // Runs unary RPC bodies with everything every RPC needs, in one place: authentication of the
 // bearer token, the role and field checks of the method's declared access (before the body, so
 // before the request is validated or any object is read), the request id, execution on the
@@ -80,6 +141,12 @@ class UnaryRunner {
                                 MethodSeries& series, const google::protobuf::Message& request,
                                 std::function<void(const CallContext&)> body);
 
+  // The same for a client-streaming call: authenticates and authorizes it from its headers,
+  // then runs `body` on the executor (never inline: it holds its thread for the whole stream),
+  // which reads the messages from the stream. `stream` finishes with OK when `body` returns.
+  void RunClientStream(ClientStreamCore* stream, const MethodPolicy& policy, MethodSeries& series,
+                       std::function<void(const CallContext&, RequestStream&)> body);
+
   const Clock& clock() const { return clock_; }
   RpcMetrics& metrics() { return metrics_; }
   // Runs bodies on gRPC's own thread, without the hand-off to the executor, when `pool` has a
@@ -92,6 +159,13 @@ class UnaryRunner {
   void SetPageTokenKey(std::string key);
 
  private:
+  // What every call starts with: its context (request id, deadline, clock, policy, page key)
+  // with the request id echoed in the initial metadata.
+  std::shared_ptr<CallContext> StartCall(grpc::CallbackServerContext* context,
+                                         const MethodPolicy& policy);
+  // Authenticates the caller into `call` and applies the method's declared roles (throws).
+  void Authorize(grpc::CallbackServerContext* context, CallContext& call) const;
+
   const TokenVerifier& verifier_;
   RpcMetrics& metrics_;
   Executor& executor_;
@@ -114,6 +188,10 @@ class ServiceRuntime {
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, int method_index,
                                 const google::protobuf::Message& request,
                                 std::function<void(const CallContext&)> body);
+
+  // Serves the client-streaming method at `method_index` with `body`.
+  void RunClientStream(ClientStreamCore* stream, int method_index,
+                       std::function<void(const CallContext&, RequestStream&)> body);
 
   const std::vector<MethodPolicy>& policies() const { return policies_; }
 
