@@ -291,6 +291,26 @@ ctg_up() {
         --token "$service_token" --plan "$plan" ||
         die "the action plan load failed (log: $STATE/logs/action-plan.log)"
     fi
+    # ---- the starter indicator catalogue (art. 11) with demonstration values for the 43
+    # communes, loaded by the convention's Caf (which records values for its territory).
+    local catalogue="$ROOT/deploy/seed/vga/indicators.json" indicators_running=0 caf caf_token
+    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+      [ "${CTG_UP_NAMES[$i]}" = indicators ] && indicators_running=1
+    done
+    caf="$(printf '%s\n' "$import_out" | sed -n 's/^  caf : //p' | head -n 1)"
+    if [ "$indicators_running" -eq 0 ]; then
+      log "no indicators service: indicator catalogue not loaded"
+    elif [ ! -f "$catalogue" ] || [ -z "$caf" ]; then
+      log "seed file missing ($catalogue) or no Caf party: indicator catalogue not loaded"
+    else
+      caf_token="$("$ctgctl" token --role caf_agent --org "$caf" --sub ctg-up --ttl-hours 1 \
+        --key-file "$STATE/jwt.key")"
+      log "loading the indicator catalogue (demonstration values)"
+      "$ctgctl" load-indicators --addr "$CTG_INDICATORS_ADDR" --partners-addr "$partners_addr" \
+        --action-plan-addr "${CTG_ACTION_PLAN_ADDR:-127.0.0.1:50052}" --token "$caf_token" \
+        --catalogue "$catalogue" ||
+        die "the indicator catalogue load failed (log: $STATE/logs/indicators.log)"
+    fi
   fi
 
   # ---- what is running, and how to use it

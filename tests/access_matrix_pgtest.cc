@@ -1,6 +1,7 @@
 // Every method of every routed service x every role, sent from outside as an institutional
 // system (or an attacker) would: through the real ctg-gateway, and straight to the real
-// ctg-partners and ctg-action-plan binaries, with an empty request. Checks, pair by pair:
+// ctg-partners, ctg-action-plan and ctg-indicators binaries, with an empty request. Checks, pair by
+// pair:
 // - the gateway answers exactly what the service answers (it never refuses what the service
 //   allows, and lets nothing through that the service refuses);
 // - a role outside the method's declared access is refused with PERMISSION_DENIED before its
@@ -16,6 +17,7 @@
 #include "common/access.h"
 #include "common/auth.h"
 #include "ctg/action_plan/v1/action_plan.pb.h"
+#include "ctg/indicators/v1/indicators.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "e2e_support.h"
 
@@ -43,16 +45,21 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
   ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << partners.log();
   ActionPlanProcess plan(db.url(), partners.address());
   ASSERT_TRUE(plan.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << plan.log();
+  IndicatorsProcess indicators(db.url(), partners.address());
+  ASSERT_TRUE(indicators.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)))
+      << indicators.log();
   GatewayProcess gateway("ctg.partners.v1.PartnerService = " + partners.address() + "\n" +
-                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n",
+                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
+                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n",
                          partners.key_file(), {"--rate-limit-rps=0"});
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
 
   const std::map<std::string, std::shared_ptr<grpc::Channel>> direct = {
       {ctg::partners::v1::Organisation::descriptor()->file()->service(0)->full_name(),
        partners.channel()},
-      {ctg::action_plan::v1::Action::descriptor()->file()->service(0)->full_name(),
-       plan.channel()}};
+      {ctg::action_plan::v1::Action::descriptor()->file()->service(0)->full_name(), plan.channel()},
+      {ctg::indicators::v1::Indicator::descriptor()->file()->service(0)->full_name(),
+       indicators.channel()}};
   // Every caller acts for an organisation (unknown to the registry), as real tokens do.
   const std::string organisation = "organisations/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d";
   int pairs = 0, allowed_pairs = 0;
@@ -80,8 +87,8 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       }
     }
   }
-  // 25 partners + 13 action plan methods today, 8 roles each.
-  EXPECT_GE(pairs, 38 * 8);
+  // 25 partners + 13 action plan + 11 indicators methods today, 8 roles each.
+  EXPECT_GE(pairs, 49 * 8);
   EXPECT_GT(allowed_pairs, 0);
   std::printf("access matrix: %d method x role pairs, %d allowed, gateway == service on all\n",
               pairs, allowed_pairs);

@@ -293,6 +293,12 @@ ActionPlanProcess::ActionPlanProcess(const std::string& database_url,
     : ServiceProcess(CTG_ACTION_PLAN_BINARY, "ctg-action-plan", database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
 
+IndicatorsProcess::IndicatorsProcess(const std::string& database_url,
+                                     const std::string& partners_address,
+                                     const std::vector<std::string>& extra_flags, bool hs256_key)
+    : ServiceProcess(CTG_INDICATORS_BINARY, "ctg-indicators", database_url,
+                     WithBackends(partners_address, extra_flags), hs256_key) {}
+
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);

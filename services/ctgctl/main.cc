@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -46,6 +47,7 @@
 #include "common/metrics.h"
 #include "common/rpc.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/indicators/v1/indicators.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -86,7 +88,13 @@ constexpr char kUsage[] =
       prints a summary. Address: --addr, else CTG_ACTION_PLAN_ADDR, else 127.0.0.1:50052;
       partners: --partners-addr, else CTG_PARTNERS_ADDR, else CTG_ADDR, else 127.0.0.1:50051.
       Demonstration reports need a token with the `copil_secretariat` role.
-Connection flags of call, import-convention and load-action-plan: --ca-file FILE (else
+  ctgctl load-indicators --catalogue FILE.json [--addr HOST:PORT] [--partners-addr HOST:PORT]
+                         [--action-plan-addr HOST:PORT] [--token T]
+      Loads an indicator catalogue (definitions linked to the plan's actions by number) and
+      its demonstration values for the member communes of the territory it names, creating
+      only what is missing. Address: --addr, else CTG_INDICATORS_ADDR, else 127.0.0.1:50053.
+      Needs a caf_agent token of the convention's Caf.
+Connection flags of call, import-convention, load-action-plan and load-indicators: --ca-file FILE (else
 CTG_CA_FILE) switches to TLS, trusting that CA (the gateway's public port; `./ctg up` writes
 .ctg/tls/ca.pem); --client-cert-file / --client-key-file (else CTG_CLIENT_CERT_FILE /
 CTG_CLIENT_KEY_FILE) present a client certificate (mTLS).
@@ -529,8 +537,11 @@ int ImportConvention(const Args& args) {
             << FormatDate(conv.end_date()) << "\n"
             << "  territoire : " << conv.territory() << "\n"
             << "  secrétariat : " << conv.secretariat() << "\n"
-            << "  parties : " << conv.parties_size() << "\n"
-            << "Communes membres chargées : " << response.communes_loaded() << "\n"
+            << "  parties : " << conv.parties_size() << "\n";
+  for (const auto& p : conv.parties()) {
+    if (p.kind() == ::ctg::partners::v1::CAF) std::cout << "  caf : " << p.organisation() << "\n";
+  }
+  std::cout << "Communes membres chargées : " << response.communes_loaded() << "\n"
             << "Communes citées comme parties : " << response.communes_listed_as_parties() << "\n"
             << "Blocs de signature de communes : " << response.commune_signature_blocks() << "\n";
   if (response.warnings_size() == 0) {
@@ -963,6 +974,214 @@ int LoadActionPlan(const Args& args) {
   return 0;
 }
 
+// ---- load-indicators ----------------------------------------------------------------------------
+
+namespace iv1 = ::ctg::indicators::v1;
+
+// A number in [0, 1) derived from `key`: the demonstration values vary from commune to commune
+// the same way on every run.
+double StableFraction(const std::string& key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  uint32_t x = (uint32_t(digest[0]) << 24) | (uint32_t(digest[1]) << 16) |
+               (uint32_t(digest[2]) << 8) | uint32_t(digest[3]);
+  return x / 4294967296.0;
+}
+
+double NumberAt(const pb::Struct& object, const std::string& key, double fallback) {
+  const auto* v = Field(object, key);
+  return v != nullptr && v->has_number_value() ? v->number_value() : fallback;
+}
+
+std::vector<double> NumberList(const pb::Struct& object, const std::string& key) {
+  std::vector<double> out;
+  const auto* v = Field(object, key);
+  if (v == nullptr || !v->has_list_value()) return out;
+  for (const auto& item : v->list_value().values()) {
+    if (item.has_number_value()) out.push_back(item.number_value());
+  }
+  return out;
+}
+
+int LoadIndicators(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("load-indicators takes no positional argument");
+  if (!args.Has("catalogue")) throw UsageError("load-indicators needs --catalogue FILE.json");
+  const std::string path = args.Get("catalogue");
+  pb::Struct root;
+  {
+    const auto status = pb::util::JsonStringToMessage(ReadInput(path, "catalogue"), &root,
+                                                      pb::util::JsonParseOptions());
+    if (!status.ok()) {
+      throw CommandError(path + ": invalid JSON: " + std::string(status.message()));
+    }
+  }
+  Target target = TargetFrom(args, 60);
+  target.address = args.Get("addr", EnvOr("CTG_INDICATORS_ADDR", "127.0.0.1:50053"));
+  Target partners_target = target;
+  partners_target.address =
+      args.Get("partners-addr", EnvOr("CTG_PARTNERS_ADDR", EnvOr("CTG_ADDR", "127.0.0.1:50051")));
+  Target plan_target = target;
+  plan_target.address =
+      args.Get("action-plan-addr", EnvOr("CTG_ACTION_PLAN_ADDR", "127.0.0.1:50052"));
+  auto partners = pv1::PartnerService::NewStub(Connect(partners_target));
+  auto stub = iv1::IndicatorService::NewStub(Connect(target));
+
+  // ---- the territory, its communes and the numbers of its plan's actions
+  const std::string siren = StringField(root, "territorySiren", path, true);
+  const std::string epci = FindEpciBySiren(*partners, partners_target, siren);
+  std::vector<pv1::Organisation> communes;
+  {
+    pv1::ListOrganisationsRequest req;
+    req.set_parent_epci(epci);
+    req.set_page_size(500);
+    do {
+      grpc::ClientContext context;
+      Prepare(partners_target, &context);
+      pv1::ListOrganisationsResponse resp;
+      Check(partners->ListOrganisations(&context, req, &resp), "listing the communes");
+      for (const auto& o : resp.organisations()) communes.push_back(o);
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+  }
+  std::map<int, std::string> action_names;
+  {
+    pv1::ListConventionsRequest req;
+    req.set_territory(epci);
+    grpc::ClientContext context;
+    Prepare(partners_target, &context);
+    pv1::ListConventionsResponse conventions;
+    Check(partners->ListConventions(&context, req, &conventions), "listing the conventions");
+    auto plan = apv1::ActionPlanService::NewStub(Connect(plan_target));
+    for (const auto& c : conventions.conventions()) {
+      apv1::ListActionsRequest list;
+      list.set_convention(c.name());
+      list.set_page_size(500);
+      grpc::ClientContext ctx;
+      Prepare(plan_target, &ctx);
+      apv1::ListActionsResponse actions;
+      const auto status = plan->ListActions(&ctx, list, &actions);
+      if (!status.ok()) {
+        std::cerr << "ctgctl: actions not readable (" << status.error_message()
+                  << "): indicators are loaded without their linked actions\n";
+        break;
+      }
+      for (const auto& a : actions.actions()) action_names[a.number()] = a.name();
+    }
+  }
+
+  // ---- definitions: existing codes are kept as they are
+  const auto years = NumberList(root, "years");
+  int created = 0, kept = 0;
+  std::vector<iv1::ValueInput> values;
+  for (const auto* entry : ObjectList(root, "indicators", path)) {
+    const auto* def = Field(*entry, "indicator");
+    if (def == nullptr || !def->has_struct_value()) {
+      throw CommandError(path + ": every entry needs an \"indicator\" object");
+    }
+    std::string json;
+    (void)pb::util::MessageToJsonString(def->struct_value(), &json);
+    iv1::Indicator indicator;
+    const auto parsed = pb::util::JsonStringToMessage(json, &indicator);
+    if (!parsed.ok()) {
+      throw CommandError(path + ": " + std::string(parsed.message()));
+    }
+    indicator.set_demonstration(true);
+    if (const auto* links = Field(*entry, "actions"); links && links->has_list_value()) {
+      for (const auto& n : links->list_value().values()) {
+        auto it = action_names.find(static_cast<int>(n.number_value()));
+        if (it != action_names.end()) indicator.add_linked_actions(it->second);
+      }
+    }
+    iv1::GetIndicatorRequest get;
+    get.set_name("indicators/" + indicator.code());
+    iv1::Indicator existing;
+    grpc::ClientContext get_context;
+    Prepare(target, &get_context);
+    const auto found = stub->GetIndicator(&get_context, get, &existing);
+    if (found.ok()) {
+      ++kept;
+    } else if (found.error_code() == grpc::StatusCode::NOT_FOUND) {
+      iv1::CreateIndicatorRequest req;
+      *req.mutable_indicator() = indicator;
+      req.set_request_id(DerivedRequestId("ctgctl load-indicators|" + indicator.code()));
+      grpc::ClientContext context;
+      Prepare(target, &context);
+      Check(stub->CreateIndicator(&context, req, &existing), "creating " + indicator.code());
+      ++created;
+    } else {
+      Check(found, "reading " + indicator.code());
+    }
+    // ---- demonstration values, computed from the legal populations
+    const auto* demo = Field(*entry, "demo");
+    if (demo == nullptr || !demo->has_struct_value()) continue;
+    const auto& d = demo->struct_value();
+    auto add = [&](const std::string& territory, const std::string& period, double v,
+                   bool final_value) {
+      iv1::ValueInput value;
+      value.set_indicator(indicator.code());
+      value.set_territory(territory);
+      value.set_period(period);
+      value.set_value(v);
+      value.set_status(final_value ? iv1::FINAL : iv1::PROVISIONAL);
+      value.set_demonstration(true);
+      values.push_back(value);
+    };
+    const auto epci_values = NumberList(d, "epciValues");
+    const auto quarterly = NumberList(d, "epciQuarterly");
+    for (size_t y = 0; y < years.size(); ++y) {
+      const int year = static_cast<int>(years[y]);
+      const bool final_value = y + 1 < years.size();
+      if (y < epci_values.size()) add(siren, std::to_string(year), epci_values[y], final_value);
+      for (int q = 0; q < 4 && y * 4 + q < quarterly.size(); ++q) {
+        add(siren, std::to_string(year) + "-Q" + std::to_string(q + 1), quarterly[y * 4 + q],
+            final_value);
+      }
+      if (!Field(d, "perInhabitant")) continue;
+      for (const auto& c : communes) {
+        int64_t population = 0;
+        int vintage = 0;
+        for (const auto& p : c.populations()) {
+          if (p.vintage() > vintage) {
+            vintage = p.vintage();
+            population = p.municipale();
+          }
+        }
+        const double variation = 0.85 + 0.3 * StableFraction(c.insee_code() + indicator.code());
+        const double growth = 1 + NumberAt(d, "growth", 0) * static_cast<double>(y);
+        add(c.insee_code(), std::to_string(year),
+            std::round(population * NumberAt(d, "perInhabitant", 0) * variation * growth),
+            final_value);
+      }
+    }
+  }
+
+  // ---- one batch: a re-run sends the same values under the same id, a no-op
+  iv1::IngestValuesResponse response;
+  {
+    grpc::ClientContext context;
+    Prepare(target, &context);
+    auto writer = stub->IngestValues(&context, &response);
+    const std::string batch =
+        DerivedRequestId("ctgctl load-indicators|demonstration values|" + siren);
+    size_t i = 0;
+    do {
+      iv1::IngestValuesRequest req;
+      if (i == 0) req.set_batch_id(batch);
+      for (; i < values.size() && req.values_size() < 1000; ++i) *req.add_values() = values[i];
+      req.set_complete(i >= values.size());
+      if (!writer->Write(req)) break;
+    } while (i < values.size());
+    writer->WritesDone();
+    Check(writer->Finish(), "recording the demonstration values");
+  }
+  std::cout << "Indicateurs du territoire " << siren << " :\n"
+            << "  définitions : " << created << " créée(s), " << kept << " déjà présente(s)\n"
+            << "  valeurs de démonstration : " << response.values_written()
+            << (response.already_committed() ? " (déjà enregistrées)" : " enregistrée(s)")
+            << " pour " << communes.size() << " communes\n";
+  return 0;
+}
+
 // `flags` plus the flags of every command that calls a service.
 std::set<std::string> WithConnectionFlags(std::set<std::string> flags) {
   flags.insert(
@@ -990,6 +1209,10 @@ int Main(int argc, char** argv) {
     if (command == "load-action-plan") {
       return LoadActionPlan(
           ParseArgs(argc, argv, 2, WithConnectionFlags({"partners-addr", "plan", "convention"})));
+    }
+    if (command == "load-indicators") {
+      return LoadIndicators(ParseArgs(
+          argc, argv, 2, WithConnectionFlags({"partners-addr", "action-plan-addr", "catalogue"})));
     }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
