@@ -14,7 +14,18 @@ constexpr char kValueColumns[] =
     "indicator_version, batch_id::text, author, extract(epoch FROM record_time)::float8, "
     "count(*) OVER (PARTITION BY indicator, territory, period_ord) - 1";
 
-// The newest row of each key recorded at or before the instant $N (microseconds).
+// The newest row of each period of one indicator ($I) on one territory ($T) over
+// [$3, $4], recorded at or before the instant $5 (microseconds). Equalities on the leading index
+// columns keep the index order, so neither the window nor DISTINCT ON sorts.
+std::string SeriesSql(const std::string& indicator, const std::string& territory) {
+  return std::string("SELECT DISTINCT ON (period_ord) ") + kValueColumns +
+         " FROM indicator_values WHERE indicator = " + indicator + " AND territory = " +
+         territory +
+         " AND period_ord BETWEEN $3 AND $4 AND record_time <= 'epoch'::timestamptz + "
+         "$5::bigint * interval '1 microsecond' ORDER BY period_ord, seq DESC";
+}
+
+// The newest row of each key over every territory (export): `where` filters.
 std::string ValuesAsOfSql(const std::string& where) {
   return std::string("SELECT DISTINCT ON (indicator, territory, period_ord) ") + kValueColumns +
          " FROM indicator_values WHERE " + where +
@@ -22,9 +33,23 @@ std::string ValuesAsOfSql(const std::string& where) {
 }
 
 const std::vector<PreparedStatement>& Statements() {
-  static const std::string values_as_of = ValuesAsOfSql(
-      "indicator = ANY ($1::text[]) AND territory = ANY ($2::text[]) AND period_ord BETWEEN $3 "
-      "AND $4 AND record_time <= 'epoch'::timestamptz + $5::bigint * interval '1 microsecond'");
+  // Several indicators ($1) and territories ($2): one ordered index probe per pair (ANY over
+  // the arrays would sort every row read, twice; ~3x slower on 43 communes).
+  static const std::string values_as_of =
+      "SELECT v.* FROM unnest($1::text[]) AS i(code) CROSS JOIN unnest($2::text[]) AS "
+      "t(code) CROSS JOIN LATERAL (" + SeriesSql("i.code", "t.code") + ") v";
+  static const std::string values_series = SeriesSql("$1", "$2");
+  // The definition, then its values beside it on each row (a row with NULL values when there are
+  // none): one round trip for a whole series or comparison.
+  static const std::string find_with_values =
+      "SELECT d.body, v.* FROM (SELECT v.body FROM indicators i JOIN indicator_versions v ON "
+      "v.code = i.code AND v.version = i.current_version WHERE i.code = $1) d LEFT JOIN "
+      "(SELECT w.* FROM unnest($2::text[]) AS t(code) CROSS JOIN LATERAL (" +
+      SeriesSql("$1", "t.code") + ") w) v ON true";
+  static const std::string find_with_series =
+      "SELECT d.body, v.* FROM (SELECT v.body FROM indicators i JOIN indicator_versions v ON "
+      "v.code = i.code AND v.version = i.current_version WHERE i.code = $1) d LEFT JOIN LATERAL "
+      "(" + values_series + ") v ON true";
   static const std::string values_all = ValuesAsOfSql(
       "(cardinality($1::text[]) = 0 OR indicator = ANY ($1::text[])) AND record_time <= "
       "'epoch'::timestamptz + $2::bigint * interval '1 microsecond'");
@@ -47,6 +72,9 @@ const std::vector<PreparedStatement>& Statements() {
        "SELECT v.body FROM indicators i JOIN indicator_versions v ON v.code = i.code AND "
        "v.version = i.current_version ORDER BY i.code"},
       {"values_as_of", values_as_of.c_str()},
+      {"values_series", values_series.c_str()},
+      {"find_with_values", find_with_values.c_str()},
+      {"find_with_series", find_with_series.c_str()},
       {"values_all", values_all.c_str()},
       {"batch_claim",
        "INSERT INTO ingest_batches (author, batch_id, fingerprint, values_written, commit_time) "
@@ -76,21 +104,22 @@ v1::Indicator ParseBody(const pqxx::field& field) {
   return indicator;
 }
 
-StoredValue ValueFromRow(const pqxx::row& row) {
+// The value columns of `row` from column `at` on (kValueColumns' order).
+StoredValue ValueFromRow(const pqxx::row& row, int at = 0) {
   StoredValue s;
-  s.indicator = row[0].as<std::string>();
-  s.territory = row[1].as<std::string>();
-  s.period = row[2].as<std::string>();
-  s.period_ord = row[3].as<int>();
-  s.value = row[4].as<double>();
-  s.status = static_cast<v1::ValueStatus>(row[5].as<int>());
-  s.source = static_cast<v1::Source>(row[6].as<int>());
-  s.demonstration = row[7].as<bool>();
-  s.indicator_version = row[8].as<int>();
-  s.batch_id = row[9].as<std::string>();
-  s.author = row[10].as<std::string>();
-  s.record_time = TimestampFromEpoch(row[11]);
-  s.revisions = row[12].as<int>();
+  s.indicator = row[at].as<std::string>();
+  s.territory = row[at + 1].as<std::string>();
+  s.period = row[at + 2].as<std::string>();
+  s.period_ord = row[at + 3].as<int>();
+  s.value = row[at + 4].as<double>();
+  s.status = static_cast<v1::ValueStatus>(row[at + 5].as<int>());
+  s.source = static_cast<v1::Source>(row[at + 6].as<int>());
+  s.demonstration = row[at + 7].as<bool>();
+  s.indicator_version = row[at + 8].as<int>();
+  s.batch_id = row[at + 9].as<std::string>();
+  s.author = row[at + 10].as<std::string>();
+  s.record_time = TimestampFromEpoch(row[at + 11]);
+  s.revisions = row[at + 12].as<int>();
   return s;
 }
 
@@ -175,10 +204,31 @@ std::vector<StoredValue> IndicatorRepository::ValuesAsOf(
     const std::vector<std::string>& indicators, const std::vector<std::string>& territories,
     int from_ord, int to_ord, int64_t as_of_micros) {
   std::vector<StoredValue> out;
-  auto r = tx_.exec_prepared("values_as_of", PgArrayLiteral(indicators),
-                             PgArrayLiteral(territories), from_ord, to_ord, as_of_micros);
+  auto r = indicators.size() == 1 && territories.size() == 1
+               ? tx_.exec_prepared("values_series", indicators[0], territories[0], from_ord,
+                                   to_ord, as_of_micros)
+               : tx_.exec_prepared("values_as_of", PgArrayLiteral(indicators),
+                                   PgArrayLiteral(territories), from_ord, to_ord, as_of_micros);
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(ValueFromRow(row));
+  return out;
+}
+
+std::optional<std::pair<v1::Indicator, std::vector<StoredValue>>>
+IndicatorRepository::FindWithValues(const std::string& code,
+                                    const std::vector<std::string>& territories, int from_ord,
+                                    int to_ord, int64_t as_of_micros) {
+  auto r = territories.size() == 1
+               ? tx_.exec_prepared("find_with_series", code, territories[0], from_ord, to_ord,
+                                   as_of_micros)
+               : tx_.exec_prepared("find_with_values", code, PgArrayLiteral(territories),
+                                   from_ord, to_ord, as_of_micros);
+  if (r.empty()) return std::nullopt;
+  std::pair<v1::Indicator, std::vector<StoredValue>> out;
+  out.first = ParseBody(r[0][0]);
+  for (const auto& row : r) {
+    if (!row[1].is_null()) out.second.push_back(ValueFromRow(row, 1));
+  }
   return out;
 }
 

@@ -66,11 +66,17 @@ class IndicatorRepository {
   std::vector<v1::Indicator> AllCurrent();
 
   // The value of each (indicator, territory, period) known at `as_of_micros`, for the given
-  // indicators and territories and periods in [from_ord, to_ord], ordered by indicator,
-  // territory and period.
+  // indicators and territories and periods in [from_ord, to_ord] (in no particular order).
   std::vector<StoredValue> ValuesAsOf(const std::vector<std::string>& indicators,
                                       const std::vector<std::string>& territories, int from_ord,
                                       int to_ord, int64_t as_of_micros);
+  // The current definition of `code` and, in the same statement (one round trip), its values
+  // as ValuesAsOf reads them on `territories` over [from_ord, to_ord]; nullopt when there is no
+  // such indicator. The ordinals are those of the periodicity the caller expects: it checks the
+  // definition's before using the values.
+  std::optional<std::pair<v1::Indicator, std::vector<StoredValue>>> FindWithValues(
+      const std::string& code, const std::vector<std::string>& territories, int from_ord,
+      int to_ord, int64_t as_of_micros);
   // The same over every territory and period (export); `indicators` empty: all.
   std::vector<StoredValue> AllValuesAsOf(const std::vector<std::string>& indicators,
                                          int64_t as_of_micros);

@@ -213,6 +213,26 @@ std::optional<CheckedValue> CheckValue(const v1::ValueInput& value,
   return out;
 }
 
+std::optional<std::string> ParseIndicatorName(const std::string& name, const std::string& field,
+                                              Violations& v) {
+  const std::string prefix = "indicators/";
+  if (name.compare(0, prefix.size(), prefix) != 0 || name.size() == prefix.size()) {
+    v.Add(field, "must be indicators/{code}");
+    return std::nullopt;
+  }
+  return name.substr(prefix.size());
+}
+
+std::optional<std::pair<Period, Periodicity>> ParseAnyPeriod(const std::string& text,
+                                                             const std::string& field,
+                                                             Violations& v) {
+  for (Periodicity p : {Periodicity::kYearly, Periodicity::kQuarterly, Periodicity::kMonthly}) {
+    if (auto period = ParsePeriod(text, p)) return std::make_pair(*period, p);
+  }
+  v.Add(field, "not a period (\"2025\", \"2025-Q3\" or \"2025-07\")");
+  return std::nullopt;
+}
+
 std::optional<Period> ParseQueryPeriod(const std::string& text, const v1::Indicator& indicator,
                                        const std::string& field, Violations& v) {
   auto period = ParsePeriod(text, PeriodicityOf(indicator.periodicity()));

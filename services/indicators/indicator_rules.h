@@ -59,6 +59,16 @@ std::optional<CheckedValue> CheckValue(const v1::ValueInput& value,
                                        const TerritoryDirectory& directory,
                                        const std::string& prefix, Violations& violations);
 
+// The code of "indicators/{code}"; a violation on `field` otherwise.
+std::optional<std::string> ParseIndicatorName(const std::string& name, const std::string& field,
+                                              Violations& violations);
+
+// A period and the periodicity its form says ("2025": yearly, "2025-Q3": quarterly, "2025-07":
+// monthly), for a query that reads before it knows the indicator; a violation otherwise.
+std::optional<std::pair<Period, Periodicity>> ParseAnyPeriod(const std::string& text,
+                                                             const std::string& field,
+                                                             Violations& violations);
+
 // Parses a period of the indicator's periodicity for a query field; a violation otherwise.
 std::optional<Period> ParseQueryPeriod(const std::string& text, const v1::Indicator& indicator,
                                        const std::string& field, Violations& violations);

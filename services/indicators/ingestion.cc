@@ -68,16 +68,18 @@ void IndicatorService::IngestBatch(const CallContext& call, const std::string& b
     int64_t index = 0;
     for (; next(&value); ++index) {
       hash();
-      const std::string prefix = row_field(index) + ".";
-      Violations beyond_the_list;
-      auto checked = CheckValue(value, definitions, *view.directory, prefix,
-                                rejected_rows < kMaxRejectedRows ? rejected : beyond_the_list);
+      // Checked without naming the row first: the name is built only for a rejected row.
+      Violations unnamed;
+      auto checked = CheckValue(value, definitions, *view.directory, "", unnamed);
       if (!checked) {
+        if (rejected_rows < kMaxRejectedRows) {
+          CheckValue(value, definitions, *view.directory, row_field(index) + ".", rejected);
+        }
         ++rejected_rows;
         continue;
       }
       if (!view.scope.Writes(*checked->territory)) {
-        throw PermissionDeniedError(prefix + "territory: " + value.territory() +
+        throw PermissionDeniedError(row_field(index) + ".territory: " + value.territory() +
                                     " is not a territory the caller records values for");
       }
       if (rejected_rows != 0) continue;  // nothing more is written once a row is refused

@@ -19,17 +19,6 @@ const std::set<std::string> kUpdatableFields = {
     "bounds", "level",          "aggregation", "baseline", "target",
     "fields", "linked_actions", "source",      "formula",  "demonstration"};
 
-// The code of "indicators/{code}"; a violation on `field` otherwise.
-std::optional<std::string> ParseIndicatorName(const std::string& name, const std::string& field,
-                                              Violations& v) {
-  const std::string prefix = "indicators/";
-  if (name.compare(0, prefix.size(), prefix) != 0 || name.size() == prefix.size()) {
-    v.Add(field, "must be indicators/{code}");
-    return std::nullopt;
-  }
-  return name.substr(prefix.size());
-}
-
 // The catalogue's formulas (code -> formula, "" for measured indicators).
 std::map<std::string, std::string> Formulas(IndicatorRepository& repo) {
   std::map<std::string, std::string> out;

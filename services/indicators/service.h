@@ -62,11 +62,20 @@ class IndicatorService final : public v1::IndicatorServiceBase {
                                             const std::string& field);
   // The current definition named `name` ("indicators/{code}", request field `field`).
   v1::Indicator LoadIndicator(const std::string& name, const std::string& field);
-  // The series of `indicator` on `territory` over [from, to] (ordinals), evaluated when derived.
+  // The series of `indicator` on `territory` over [from, to] (ordinals), evaluated when derived;
+  // a measured indicator's values already read (`prefetched`) are used as they are.
   std::vector<v1::SeriesPoint> SeriesOf(const v1::Indicator& indicator,
                                         const TerritoryDirectory& directory,
                                         const Territory& territory, int from, int to,
-                                        int64_t as_of_micros);
+                                        int64_t as_of_micros,
+                                        std::vector<StoredValue>* prefetched = nullptr);
+  // The definition of `code` (named `name` in errors) with its values on `territories` over
+  // [first, last] in one statement (queries.cc); NOT_FOUND, or INVALID_ARGUMENT on
+  // `period_field` when the indicator's periodicity is not `periodicity`.
+  std::pair<v1::Indicator, std::vector<StoredValue>> FindWithValues(
+      const std::string& code, const std::string& name,
+      const std::vector<std::string>& territories, Periodicity periodicity, int first, int last,
+      int64_t as_of, const std::string& period_field);
   // Validates, writes with COPY and commits the values `next` yields (ingestion.cc): all or
   // nothing. `next` returns false at the end; `row_field` names row i in violations
   // ("values[i]").

@@ -44,8 +44,9 @@ CREATE TABLE indicator_values (
   author text NOT NULL,
   record_time timestamptz NOT NULL
 );
--- The one index: series, comparisons and "as of" reads all probe it.
-CREATE INDEX indicator_values_key ON indicator_values (indicator, territory, period_ord, seq);
+-- The one index: series, comparisons and "as of" reads all probe it. Newest first within a key,
+-- so a series reads its rows in the order DISTINCT ON wants them (no sort).
+CREATE INDEX indicator_values_key ON indicator_values (indicator, territory, period_ord, seq DESC);
 
 -- Committed batches, per principal (a batch id belongs to the caller that used it): a re-sent
 -- batch with the same fingerprint is a no-op, another content under the same id is refused.
