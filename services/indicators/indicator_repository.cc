@@ -19,8 +19,7 @@ constexpr char kValueColumns[] =
 // columns keep the index order, so neither the window nor DISTINCT ON sorts.
 std::string SeriesSql(const std::string& indicator, const std::string& territory) {
   return std::string("SELECT DISTINCT ON (period_ord) ") + kValueColumns +
-         " FROM indicator_values WHERE indicator = " + indicator + " AND territory = " +
-         territory +
+         " FROM indicator_values WHERE indicator = " + indicator + " AND territory = " + territory +
          " AND period_ord BETWEEN $3 AND $4 AND record_time <= 'epoch'::timestamptz + "
          "$5::bigint * interval '1 microsecond' ORDER BY period_ord, seq DESC";
 }
@@ -37,19 +36,22 @@ const std::vector<PreparedStatement>& Statements() {
   // the arrays would sort every row read, twice; ~3x slower on 43 communes).
   static const std::string values_as_of =
       "SELECT v.* FROM unnest($1::text[]) AS i(code) CROSS JOIN unnest($2::text[]) AS "
-      "t(code) CROSS JOIN LATERAL (" + SeriesSql("i.code", "t.code") + ") v";
+      "t(code) CROSS JOIN LATERAL (" +
+      SeriesSql("i.code", "t.code") + ") v";
   static const std::string values_series = SeriesSql("$1", "$2");
-  // The definition, then its values beside it on each row (a row with NULL values when there are
-  // none): one round trip for a whole series or comparison.
+  // The definition, then its values beside it (a row with NULL values when there are none): one
+  // round trip for a whole series or comparison. The definition is sent on the first row only.
   static const std::string find_with_values =
-      "SELECT d.body, v.* FROM (SELECT v.body FROM indicators i JOIN indicator_versions v ON "
+      "SELECT CASE WHEN row_number() OVER () = 1 THEN d.body END, v.* FROM (SELECT v.body FROM "
+      "indicators i JOIN indicator_versions v ON "
       "v.code = i.code AND v.version = i.current_version WHERE i.code = $1) d LEFT JOIN "
       "(SELECT w.* FROM unnest($2::text[]) AS t(code) CROSS JOIN LATERAL (" +
       SeriesSql("$1", "t.code") + ") w) v ON true";
   static const std::string find_with_series =
       "SELECT d.body, v.* FROM (SELECT v.body FROM indicators i JOIN indicator_versions v ON "
       "v.code = i.code AND v.version = i.current_version WHERE i.code = $1) d LEFT JOIN LATERAL "
-      "(" + values_series + ") v ON true";
+      "(" +
+      values_series + ") v ON true";
   static const std::string values_all = ValuesAsOfSql(
       "(cardinality($1::text[]) = 0 OR indicator = ANY ($1::text[])) AND record_time <= "
       "'epoch'::timestamptz + $2::bigint * interval '1 microsecond'");
@@ -205,8 +207,8 @@ std::vector<StoredValue> IndicatorRepository::ValuesAsOf(
     int from_ord, int to_ord, int64_t as_of_micros) {
   std::vector<StoredValue> out;
   auto r = indicators.size() == 1 && territories.size() == 1
-               ? tx_.exec_prepared("values_series", indicators[0], territories[0], from_ord,
-                                   to_ord, as_of_micros)
+               ? tx_.exec_prepared("values_series", indicators[0], territories[0], from_ord, to_ord,
+                                   as_of_micros)
                : tx_.exec_prepared("values_as_of", PgArrayLiteral(indicators),
                                    PgArrayLiteral(territories), from_ord, to_ord, as_of_micros);
   out.reserve(r.size());
@@ -221,8 +223,8 @@ IndicatorRepository::FindWithValues(const std::string& code,
   auto r = territories.size() == 1
                ? tx_.exec_prepared("find_with_series", code, territories[0], from_ord, to_ord,
                                    as_of_micros)
-               : tx_.exec_prepared("find_with_values", code, PgArrayLiteral(territories),
-                                   from_ord, to_ord, as_of_micros);
+               : tx_.exec_prepared("find_with_values", code, PgArrayLiteral(territories), from_ord,
+                                   to_ord, as_of_micros);
   if (r.empty()) return std::nullopt;
   std::pair<v1::Indicator, std::vector<StoredValue>> out;
   out.first = ParseBody(r[0][0]);

@@ -172,8 +172,8 @@ LoadedValues Load(ConnectionPool& pool, const v1::Indicator& indicator,
     // A measured indicator reads one statement: no transaction block (two round trips saved).
     out.definitions[indicator.code()] = indicator;
     WithSingleStatementRead(pool, [&](pqxx::transaction_base& tx) {
-      out.values = IndicatorRepository(tx).ValuesAsOf({indicator.code()}, territories, from, to,
-                                                      as_of);
+      out.values =
+          IndicatorRepository(tx).ValuesAsOf({indicator.code()}, territories, from, to, as_of);
     });
     return out;
   }
@@ -235,10 +235,11 @@ std::chrono::system_clock::time_point AsOfTime(int64_t micros) {
 
 }  // namespace
 
-std::vector<v1::SeriesPoint> IndicatorService::SeriesOf(
-    const v1::Indicator& indicator, const TerritoryDirectory& directory,
-    const Territory& territory, int from, int to, int64_t as_of_micros,
-    std::vector<StoredValue>* prefetched) {
+std::vector<v1::SeriesPoint> IndicatorService::SeriesOf(const v1::Indicator& indicator,
+                                                        const TerritoryDirectory& directory,
+                                                        const Territory& territory, int from,
+                                                        int to, int64_t as_of_micros,
+                                                        std::vector<StoredValue>* prefetched) {
   LoadedValues loaded;
   if (prefetched != nullptr && indicator.formula().empty()) {
     loaded.definitions[indicator.code()] = indicator;
@@ -269,9 +270,8 @@ std::pair<v1::Indicator, std::vector<StoredValue>> IndicatorService::FindWithVal
   });
   if (!found) throw NotFoundError("indicator: " + name + " not found");
   if (PeriodicityOf(found->first.periodicity()) != periodicity) {
-    throw ValidationError(period_field,
-                          "not a period of the indicator's periodicity (" +
-                              v1::Periodicity_Name(found->first.periodicity()) + ")");
+    throw ValidationError(period_field, "not a period of the indicator's periodicity (" +
+                                            v1::Periodicity_Name(found->first.periodicity()) + ")");
   }
   return std::move(*found);
 }

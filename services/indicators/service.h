@@ -73,9 +73,8 @@ class IndicatorService final : public v1::IndicatorServiceBase {
   // [first, last] in one statement (queries.cc); NOT_FOUND, or INVALID_ARGUMENT on
   // `period_field` when the indicator's periodicity is not `periodicity`.
   std::pair<v1::Indicator, std::vector<StoredValue>> FindWithValues(
-      const std::string& code, const std::string& name,
-      const std::vector<std::string>& territories, Periodicity periodicity, int first, int last,
-      int64_t as_of, const std::string& period_field);
+      const std::string& code, const std::string& name, const std::vector<std::string>& territories,
+      Periodicity periodicity, int first, int last, int64_t as_of, const std::string& period_field);
   // Validates, writes with COPY and commits the values `next` yields (ingestion.cc): all or
   // nothing. `next` returns false at the end; `row_field` names row i in violations
   // ("values[i]").
