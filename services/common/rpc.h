@@ -210,7 +210,8 @@ inline constexpr int kMaxMetadataBytes = 64 * 1024;
 
 // Applies the limits above to a channel this process opens.
 void ApplyChannelLimits(grpc::ChannelArguments& args);
-// Applies them to a server this process builds.
+// Applies them to a server this process builds, with a fixed 1 MiB receive window per stream
+// (no BDP probing), so a stream is never buffered far ahead of the code reading it.
 void ApplyServerLimits(grpc::ServerBuilder& builder);
 
 // Returns a fresh random UUID (version 4) in its canonical text form.

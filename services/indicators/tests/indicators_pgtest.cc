@@ -608,6 +608,73 @@ TEST_F(IndicatorsTest, QualityFlagsMissingPeriodsAndSoftBounds) {
   EXPECT_EQ(flags.count(v1::STALE_SOURCE), 0u);  // 2024 is within 2 years of 2026
 }
 
+TEST_F(IndicatorsTest, EveryQueryRefusesBadArgumentsWithTheirFields) {
+  v1::Indicator ignored;
+  // Update: the code and the periodicity never change; an unknown indicator is NOT_FOUND.
+  v1::UpdateIndicatorRequest update;
+  update.mutable_indicator()->set_name("indicators/EAJE_PLACES");
+  update.mutable_indicator()->set_etag(FormatEtag(1));
+  update.mutable_update_mask()->add_paths("periodicity");
+  auto s = stub_->UpdateIndicator(AuthedContext(CafAgent()).get(), update, &ignored);
+  EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{"update_mask"});
+  update.mutable_update_mask()->Clear();
+  update.mutable_indicator()->set_name("indicators/NOPE");
+  EXPECT_EQ(stub_->UpdateIndicator(AuthedContext(CafAgent()).get(), update, &ignored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Get and List.
+  v1::GetIndicatorRequest get;
+  get.set_name("EAJE_PLACES");
+  EXPECT_EQ(ViolatedFields(stub_->GetIndicator(AuthedContext(CafAgent()).get(), get, &ignored)),
+            std::vector<std::string>{"name"});
+  v1::ListIndicatorsRequest list;
+  list.set_page_token("forged");
+  v1::ListIndicatorsResponse listed;
+  EXPECT_EQ(ViolatedFields(stub_->ListIndicators(AuthedContext(CafAgent()).get(), list, &listed)),
+            std::vector<std::string>{"page_token"});
+  // Progress and quality: unknown indicator, bad options.
+  v1::GetProgressRequest progress;
+  progress.set_indicator("indicators/NOPE");
+  progress.set_territory("47157");
+  v1::Progress p;
+  EXPECT_EQ(stub_->GetProgress(AuthedContext(CafAgent()).get(), progress, &p).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetQualityReportRequest quality;
+  quality.set_indicator("indicators/EAJE_PLACES");
+  quality.set_territory("47157");
+  quality.set_from_period("2026");
+  quality.set_to_period("2022");
+  quality.set_jump_sigmas(-1);
+  v1::QualityReport report;
+  s = stub_->GetQualityReport(AuthedContext(CafAgent()).get(), quality, &report);
+  EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{"jump_sigmas"});
+  quality.set_jump_sigmas(0);
+  s = stub_->GetQualityReport(AuthedContext(CafAgent()).get(), quality, &report);
+  EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{"to_period"});
+  // Series: too many periods; comparison on a commune instead of an EPCI.
+  grpc::Status status;
+  Series(CafAgent(), "EAJE_PLACES", "47157", "1900", "2400", &status);
+  EXPECT_EQ(ViolatedFields(status), std::vector<std::string>{"to_period"});
+  v1::CompareCommunesRequest compare;
+  compare.set_indicator("indicators/EAJE_PLACES");
+  compare.set_epci("47157");
+  compare.set_period("2025");
+  v1::CommuneComparison comparison;
+  EXPECT_EQ(
+      ViolatedFields(stub_->CompareCommunes(AuthedContext(CafAgent()).get(), compare, &comparison)),
+      std::vector<std::string>{"epci"});
+  // Import: not a UUID batch id, a header that is not the export's.
+  v1::ImportValuesRequest import;
+  import.set_batch_id("batch-1");
+  import.set_csv("a,b\r\n");
+  v1::IngestValuesResponse imported;
+  EXPECT_EQ(ViolatedFields(stub_->ImportValues(AuthedContext(CafAgent()).get(), import, &imported)),
+            std::vector<std::string>{"batch_id"});
+  import.set_batch_id(kBatch1);
+  EXPECT_EQ(ViolatedFields(stub_->ImportValues(AuthedContext(CafAgent()).get(), import, &imported)),
+            std::vector<std::string>{"csv"});
+  EXPECT_EQ(CountValues(), 0);
+}
+
 TEST_F(IndicatorsTest, TheCsvExportReimportsUnchanged) {
   auto demo = Value("EAJE_PLACES", "47157", "2025", 120.25);
   demo.set_demonstration(true);
