@@ -4,6 +4,7 @@
 // correction, derived indicators, commune comparisons, progress, quality flags, the CSV round
 // trip and the permission matrix.
 #include <google/protobuf/util/time_util.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <pqxx/pqxx>
@@ -413,6 +414,49 @@ TEST_F(IndicatorsTest, AnOversizedMessageMidStreamWritesNothing) {
   writer->Write(huge);
   writer->WritesDone();
   const auto status = writer->Finish();
+  EXPECT_FALSE(status.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(CountValues(), 0);
+}
+
+TEST_F(IndicatorsTest, AMalformedMessageMidStreamWritesNothing) {
+  // Raw bytes on the wire, as a broken or hostile client sends them: a valid first message, one
+  // that is not a protobuf, then a valid last message marked complete.
+  grpc::GenericStub generic(indicators_->channel());
+  grpc::CompletionQueue cq;
+  auto context = AuthedContext(CafAgent());
+  auto call =
+      generic.PrepareCall(context.get(), "/ctg.indicators.v1.IndicatorService/IngestValues", &cq);
+  auto await = [&cq](intptr_t expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), expected);
+    return ok;
+  };
+  auto bytes = [](const std::string& data) {
+    grpc::Slice slice(data);
+    return grpc::ByteBuffer(&slice, 1);
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(await(1));
+  v1::IngestValuesRequest first;
+  first.set_batch_id(kBatch1);
+  *first.add_values() = Value("EAJE_PLACES", "47157", "2025", 120);
+  call->Write(bytes(first.SerializeAsString()), reinterpret_cast<void*>(2));
+  await(2);
+  call->Write(bytes(std::string("\xff\xff\xff\xff\xff\xff", 6)), reinterpret_cast<void*>(3));
+  await(3);
+  v1::IngestValuesRequest last;
+  last.set_complete(true);
+  *last.add_values() = Value("EAJE_PLACES", "47157", "2026", 130);
+  call->Write(bytes(last.SerializeAsString()), reinterpret_cast<void*>(4));
+  await(4);
+  call->WritesDone(reinterpret_cast<void*>(5));
+  await(5);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(6));
+  await(6);
   EXPECT_FALSE(status.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(CountValues(), 0);
