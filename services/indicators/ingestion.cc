@@ -78,7 +78,7 @@ void IndicatorService::IngestBatch(const CallContext& call, const std::string& b
         ++rejected_rows;
         continue;
       }
-      if (!view.scope.Writes(*checked->territory)) {
+      if (!view.scope->Writes(*checked->territory)) {
         throw PermissionDeniedError(row_field(index) + ".territory: " + value.territory() +
                                     " is not a territory the caller records values for");
       }
@@ -248,7 +248,7 @@ void IndicatorService::ExportValues(const CallContext& call, const v1::ExportVal
   std::vector<std::vector<std::string>> rows = {kCsvHeader};
   for (const auto& s : stored) {
     const Territory* t = view.directory->Find(s.territory);
-    if (t == nullptr || !view.scope.Reads(*t)) continue;
+    if (t == nullptr || !view.scope->Reads(*t)) continue;
     if (!only_territories.empty() && only_territories.count(s.territory) == 0) continue;
     rows.push_back({s.indicator, s.territory, s.period, ValueText(s.value),
                     v1::ValueStatus_Name(s.status), v1::Source_Name(s.source),

@@ -327,58 +327,75 @@ void IndicatorService::CompareCommunes(const CallContext& call,
   if (indicator.formula().empty() && indicator.level() != v1::COMMUNE) {
     throw ValidationError("indicator", "not a commune-level indicator");
   }
+  const bool measured = indicator.formula().empty();
   LoadedValues loaded;
-  if (indicator.formula().empty()) {
-    loaded.definitions[indicator.code()] = indicator;
+  if (measured) {
     loaded.values = std::move(values);
   } else {
     loaded = Load(pool_, indicator, territories, ord, ord, as_of);
   }
-  Evaluator evaluator(loaded.definitions, *view.directory, loaded.values);
-  resp.set_indicator(indicator.name());
-  resp.set_epci(epci.code);
-  resp.set_period(req.period());
-  std::vector<v1::CommuneRow> rows;
+  // A measured indicator's rows are its values as read; a derived one's are evaluated.
+  std::optional<Evaluator> evaluator;
+  if (!measured) evaluator.emplace(loaded.definitions, *view.directory, loaded.values);
+  std::map<std::string_view, const StoredValue*> by_commune;
+  if (measured) {
+    for (const auto& value : loaded.values) by_commune[value.territory] = &value;
+  }
+  struct Row {
+    const Territory* commune;
+    Cell cell;
+  };
+  std::vector<Row> rows;
+  std::vector<CommuneValue> aggregate_input;
   for (const auto* c : view.directory->CommunesOf(epci.code)) {
-    const Cell cell = evaluator.At(indicator.code(), c->code, ord);
-    v1::CommuneRow row;
-    row.set_commune(c->code);
-    row.set_display_name(c->display_name);
-    if (cell.value) {
-      row.set_value(*cell.value);
+    Row row{c, {}};
+    if (measured) {
+      auto found = by_commune.find(c->code);
+      if (found != by_commune.end()) {
+        row.cell.value = found->second->value;
+        row.cell.stored = found->second;
+      } else {
+        row.cell.missing_reason = "no value recorded";
+      }
+      aggregate_input.push_back({c->code, row.cell.value, c->population});
     } else {
-      row.set_missing_reason(cell.missing_reason);
+      row.cell = evaluator->At(indicator.code(), c->code, ord);
     }
-    if (cell.stored && cell.stored->demonstration) row.set_demonstration(true);
     rows.push_back(std::move(row));
   }
   // Highest first, missing values last, ties in code order.
-  std::stable_sort(rows.begin(), rows.end(), [](const v1::CommuneRow& a, const v1::CommuneRow& b) {
-    if (a.has_value() != b.has_value()) return a.has_value();
-    return a.has_value() && a.value() > b.value();
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.cell.value.has_value() != b.cell.value.has_value()) return a.cell.value.has_value();
+    return a.cell.value && *a.cell.value > *b.cell.value;
   });
-  int reporting = 0;
+  resp.set_indicator(indicator.name());
+  resp.set_epci(epci.code);
+  resp.set_period(req.period());
+  int reporting = 0, rank = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (!rows[i].has_value()) continue;
-    ++reporting;
-    const bool tie = i > 0 && rows[i - 1].has_value() && rows[i - 1].value() == rows[i].value();
-    rows[i].set_rank(tie ? rows[i - 1].rank() : static_cast<int>(i) + 1);
-  }
-  for (auto& r : rows) *resp.add_communes() = std::move(r);
-  Cell total;
-  if (indicator.formula().empty()) {
-    std::vector<CommuneValue> communes;
-    for (const auto& r : resp.communes()) {
-      const Territory* t = view.directory->Find(r.commune());
-      communes.push_back({r.commune(),
-                          r.has_value() ? std::optional<double>(r.value()) : std::nullopt,
-                          t ? t->population : 0});
+    const Row& r = rows[i];
+    auto* out = resp.add_communes();
+    out->set_commune(r.commune->code);
+    out->set_display_name(r.commune->display_name);
+    if (r.cell.stored && r.cell.stored->demonstration) out->set_demonstration(true);
+    if (!r.cell.value) {
+      out->set_missing_reason(r.cell.missing_reason);
+      continue;
     }
-    const AggregateResult a = AggregateCommunes(AggregationOf(indicator.aggregation()), communes);
+    ++reporting;
+    const bool tie = i > 0 && rows[i - 1].cell.value && *rows[i - 1].cell.value == *r.cell.value;
+    if (!tie) rank = static_cast<int>(i) + 1;
+    out->set_value(*r.cell.value);
+    out->set_rank(rank);
+  }
+  Cell total;
+  if (measured) {
+    const AggregateResult a =
+        AggregateCommunes(AggregationOf(indicator.aggregation()), aggregate_input);
     total.value = a.value;
     total.missing_reason = a.missing_reason;
   } else {
-    total = evaluator.At(indicator.code(), epci.code, ord);
+    total = evaluator->At(indicator.code(), epci.code, ord);
   }
   if (total.value) {
     resp.set_epci_value(*total.value);

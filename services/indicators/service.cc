@@ -39,7 +39,17 @@ void Stamp(v1::Indicator& indicator, int version, std::chrono::system_clock::tim
 IndicatorService::CallerView IndicatorService::ViewOf(const Principal& principal) {
   CallerView view;
   view.directory = directory_->Get();
-  view.scope = ScopeOf(principal, *view.directory);
+  std::string key = principal.organisation;
+  for (Role r : principal.roles) key += "|" + std::to_string(static_cast<int>(r));
+  std::lock_guard lock(scopes_mu_);
+  // A new snapshot, or more callers than a territory has: start again.
+  if (scopes_snapshot_ != view.directory || scopes_.size() > 10000) {
+    scopes_.clear();
+    scopes_snapshot_ = view.directory;
+  }
+  auto& scope = scopes_[key];
+  if (!scope) scope = std::make_shared<const TerritoryScope>(ScopeOf(principal, *view.directory));
+  view.scope = scope;
   return view;
 }
 
@@ -48,7 +58,7 @@ const Territory& IndicatorService::ReadableTerritory(const CallerView& view,
                                                      const std::string& field) {
   const Territory* t = view.directory->Find(code);
   // Exactly the answer for a territory that does not exist (AIP-211).
-  if (t == nullptr || !view.scope.Reads(*t)) {
+  if (t == nullptr || !view.scope->Reads(*t)) {
     throw NotFoundError(field + ": territory " + code + " not found");
   }
   return *t;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "common/db.h"
 #include "common/rpc.h"
@@ -53,7 +55,7 @@ class IndicatorService final : public v1::IndicatorServiceBase {
   // The registry snapshot and the caller's scope in it (no connection held).
   struct CallerView {
     std::shared_ptr<const TerritoryDirectory> directory;
-    TerritoryScope scope;
+    std::shared_ptr<const TerritoryScope> scope;
   };
   CallerView ViewOf(const Principal& principal);
   // The territory `code` (request field `field`) when the caller reads it; NOT_FOUND word for
@@ -85,6 +87,11 @@ class IndicatorService final : public v1::IndicatorServiceBase {
 
   ConnectionPool& pool_;
   std::unique_ptr<PartnersDirectory> directory_;
+  // Scopes computed on the current registry snapshot, by organisation and roles: a scope only
+  // changes with the snapshot, and computing it walks every convention.
+  std::mutex scopes_mu_;
+  std::shared_ptr<const TerritoryDirectory> scopes_snapshot_;
+  std::map<std::string, std::shared_ptr<const TerritoryScope>> scopes_;
 };
 
 // Everything the runtime needs to host the indicators service. The partners service address
