@@ -1,7 +1,7 @@
 // Every method of every routed service x every role, sent from outside as an institutional
 // system (or an attacker) would: through the real ctg-gateway, and straight to the real
-// ctg-partners, ctg-action-plan and ctg-indicators binaries, with an empty request. Checks, pair by
-// pair:
+// ctg-partners, ctg-action-plan, ctg-indicators and ctg-consents binaries, with an empty request.
+// Checks, pair by pair:
 // - the gateway answers exactly what the service answers (it never refuses what the service
 //   allows, and lets nothing through that the service refuses);
 // - a role outside the method's declared access is refused with PERMISSION_DENIED before its
@@ -17,6 +17,7 @@
 #include "common/access.h"
 #include "common/auth.h"
 #include "ctg/action_plan/v1/action_plan.pb.h"
+#include "ctg/consents/v1/consents.pb.h"
 #include "ctg/indicators/v1/indicators.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "e2e_support.h"
@@ -48,9 +49,12 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
   IndicatorsProcess indicators(db.url(), partners.address());
   ASSERT_TRUE(indicators.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)))
       << indicators.log();
+  ConsentsProcess consents(db.url(), partners.address());
+  ASSERT_TRUE(consents.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << consents.log();
   GatewayProcess gateway("ctg.partners.v1.PartnerService = " + partners.address() + "\n" +
                              "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
-                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n",
+                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n" +
+                             "ctg.consents.v1.ConsentService = " + consents.address() + "\n",
                          partners.key_file(), {"--rate-limit-rps=0"});
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
 
@@ -59,7 +63,9 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
        partners.channel()},
       {ctg::action_plan::v1::Action::descriptor()->file()->service(0)->full_name(), plan.channel()},
       {ctg::indicators::v1::Indicator::descriptor()->file()->service(0)->full_name(),
-       indicators.channel()}};
+       indicators.channel()},
+      {ctg::consents::v1::ExchangeRequest::descriptor()->file()->service(0)->full_name(),
+       consents.channel()}};
   // Every caller acts for an organisation (unknown to the registry), as real tokens do.
   const std::string organisation = "organisations/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d";
   int pairs = 0, allowed_pairs = 0;
@@ -87,8 +93,8 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       }
     }
   }
-  // 25 partners + 13 action plan + 11 indicators methods today, 8 roles each.
-  EXPECT_GE(pairs, 49 * 8);
+  // 25 partners + 13 action plan + 11 indicators + 10 consents methods today, 8 roles each.
+  EXPECT_GE(pairs, 59 * 8);
   EXPECT_GT(allowed_pairs, 0);
   std::printf("access matrix: %d method x role pairs, %d allowed, gateway == service on all\n",
               pairs, allowed_pairs);

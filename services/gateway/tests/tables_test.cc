@@ -6,6 +6,7 @@
 
 #include "common/config.h"
 #include "ctg/action_plan/v1/action_plan.pb.h"
+#include "ctg/consents/v1/consents.pb.h"
 #include "ctg/indicators/v1/indicators.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
 #include "gateway/gateway.h"
@@ -178,13 +179,15 @@ TEST(DeployTables, EveryMethodOfTheRoutedServicesDeclaresItsAccess) {
   ASSERT_NE(ctg::partners::v1::Organisation::descriptor(), nullptr);
   ASSERT_NE(ctg::action_plan::v1::Action::descriptor(), nullptr);
   ASSERT_NE(ctg::indicators::v1::Indicator::descriptor(), nullptr);
+  ASSERT_NE(ctg::consents::v1::ExchangeRequest::descriptor(), nullptr);
   int methods = 0;
   for (const auto& r : routes) {
     const auto policies = ServicePolicies(r.service);
     EXPECT_FALSE(policies.empty()) << r.service;
     methods += static_cast<int>(policies.size());
   }
-  EXPECT_GE(methods, 49);  // 25 partners + 13 action plan + 11 indicators RPCs today
+  // 25 partners + 13 action plan + 11 indicators + 10 consents RPCs today.
+  EXPECT_GE(methods, 59);
 }
 
 }  // namespace

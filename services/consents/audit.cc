@@ -1,0 +1,159 @@
+#include "consents/audit.h"
+
+#include "common/auth.h"
+
+namespace ctg::consents {
+namespace {
+
+void Field(Sha256Stream& h, const std::string& value) {
+  const uint64_t size = value.size();
+  h.Update(std::string_view(reinterpret_cast<const char*>(&size), sizeof size));
+  h.Update(value);
+}
+
+constexpr char kEventColumns[] =
+    "chain, seq, (extract(epoch FROM event_time) * 1000000)::bigint, actor, organisation, "
+    "operation, reference, before, after, previous_hash, hash";
+
+AuditRecord RecordFromRow(const pqxx::row& row) {
+  AuditRecord r;
+  r.chain = row[0].as<std::string>();
+  r.seq = row[1].as<int64_t>();
+  r.time_micros = row[2].as<int64_t>();
+  r.actor = row[3].as<std::string>();
+  r.organisation = row[4].as<std::string>();
+  r.operation = row[5].as<std::string>();
+  r.reference = row[6].as<std::string>();
+  r.before = row[7].as<std::string>();
+  r.after = row[8].as<std::string>();
+  r.previous_hash = row[9].as<std::string>();
+  r.hash = row[10].as<std::string>();
+  return r;
+}
+
+std::string EventName(const std::string& chain, int64_t seq) {
+  return "auditEvents/" + chain + "/" + std::to_string(seq);
+}
+
+}  // namespace
+
+std::string AuditHash(const AuditRecord& r) {
+  Sha256Stream h;
+  Field(h, r.previous_hash);
+  Field(h, r.chain);
+  Field(h, std::to_string(r.seq));
+  Field(h, std::to_string(r.time_micros));
+  Field(h, r.actor);
+  Field(h, r.organisation);
+  Field(h, r.operation);
+  Field(h, r.reference);
+  Field(h, r.before);
+  Field(h, r.after);
+  return h.HexDigest();
+}
+
+const std::vector<PreparedStatement>& AuditStatements() {
+  static const std::string by_reference = std::string("SELECT ") + kEventColumns +
+                                          " FROM audit_events WHERE reference = $1 "
+                                          "ORDER BY event_time, chain, seq";
+  static const std::string page = std::string("SELECT ") + kEventColumns +
+                                  " FROM audit_events WHERE (chain, seq) > ($1, $2) "
+                                  "ORDER BY chain, seq LIMIT 10000";
+  static const std::vector<PreparedStatement> statements = {
+      {"audit_head_create",
+       "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, '') ON CONFLICT DO NOTHING"},
+      {"audit_head_lock", "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE"},
+      {"audit_head_set", "UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1"},
+      {"audit_insert",
+       "INSERT INTO audit_events (chain, seq, event_time, actor, organisation, operation, "
+       "reference, before, after, previous_hash, hash) VALUES ($1, $2, 'epoch'::timestamptz + "
+       "$3::bigint * interval '1 microsecond', $4, $5, $6, $7, $8, $9, $10, $11)"},
+      {"audit_by_reference", by_reference.c_str()},
+      {"audit_page", page.c_str()},
+      {"audit_heads_all", "SELECT chain, seq, hash FROM audit_heads ORDER BY chain"},
+  };
+  return statements;
+}
+
+std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& r) {
+  tx.exec_prepared("audit_head_create", r.chain);
+  const auto head = tx.exec_prepared1("audit_head_lock", r.chain);
+  r.seq = head[0].as<int64_t>() + 1;
+  r.previous_hash = head[1].as<std::string>();
+  r.hash = AuditHash(r);
+  tx.exec_prepared("audit_insert", r.chain, r.seq, r.time_micros, r.actor, r.organisation,
+                   r.operation, r.reference, r.before, r.after, r.previous_hash, r.hash);
+  tx.exec_prepared("audit_head_set", r.chain, r.seq, r.hash);
+  return EventName(r.chain, r.seq);
+}
+
+std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference) {
+  std::vector<AuditRecord> out;
+  for (const auto& row : tx.exec_prepared("audit_by_reference", reference)) {
+    out.push_back(RecordFromRow(row));
+  }
+  return out;
+}
+
+ChainVerification VerifyAuditChains(pqxx::transaction_base& tx) {
+  ChainVerification v;
+  std::map<std::string, std::pair<int64_t, std::string>> heads;
+  for (const auto& row : tx.exec_prepared("audit_heads_all")) {
+    heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
+  }
+  auto fail = [&](const std::string& name, const std::string& problem) {
+    if (!v.valid) return;
+    v.valid = false;
+    v.first_bad = name;
+    v.problem = problem;
+  };
+  std::string chain, after_chain;
+  int64_t expected_seq = 1, after_seq = 0;
+  std::string previous;
+  auto close_chain = [&] {
+    if (chain.empty()) return;
+    ++v.chains;
+    auto head = heads.find(chain);
+    if (head == heads.end() || head->second.first != expected_seq - 1 ||
+        head->second.second != previous) {
+      fail(EventName(chain, expected_seq),
+           "the chain ends before its recorded head (events deleted at its end, or the head "
+           "changed)");
+    }
+    heads.erase(chain);
+  };
+  for (;;) {
+    auto page = tx.exec_prepared("audit_page", after_chain, after_seq);
+    if (page.empty()) break;
+    for (const auto& row : page) {
+      AuditRecord r = RecordFromRow(row);
+      after_chain = r.chain;
+      after_seq = r.seq;
+      if (r.chain != chain) {
+        close_chain();
+        chain = r.chain;
+        expected_seq = 1;
+        previous.clear();
+      }
+      ++v.events;
+      const std::string name = EventName(r.chain, r.seq);
+      if (r.seq != expected_seq) {
+        fail(EventName(r.chain, expected_seq),
+             "missing from the chain (deleted), or an event inserted with another sequence");
+      } else if (r.previous_hash != previous) {
+        fail(name, "does not follow the previous event (an event inserted or deleted before it)");
+      } else if (AuditHash(r) != r.hash) {
+        fail(name, "its content does not match its hash (edited)");
+      }
+      previous = r.hash;
+      expected_seq = r.seq + 1;
+    }
+  }
+  close_chain();
+  for (const auto& [lost, head] : heads) {
+    if (head.first > 0) fail(EventName(lost, 1), "every event of this chain is missing");
+  }
+  return v;
+}
+
+}  // namespace ctg::consents

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "common/db.h"
+
+namespace ctg::consents {
+
+// One event of the audit trail (CNIL recommendation 2021-122: the individually identified
+// author, the time, the nature of the operation and the reference of the data concerned), with
+// the state before and after.
+struct AuditRecord {
+  std::string chain;          // the holding organisation's id: one chain per holder
+  int64_t seq = 0;            // 1, 2, ... within the chain
+  int64_t time_micros = 0;    // since the epoch
+  std::string actor;          // the token's subject
+  std::string organisation;   // "organisations/{uuid}" of the actor ("" for a service)
+  std::string operation;      // "create", "submit", "check", "denied:DECIDE", ...
+  std::string reference;      // "exchangeRequests/{uuid}"
+  std::string before;         // JSON
+  std::string after;          // JSON
+  std::string previous_hash;  // hex SHA-256 of the previous event of the chain ("" for the first)
+  std::string hash;           // hex SHA-256 of this one
+};
+
+// The hash of an event: SHA-256 over the previous hash and every field, each length-prefixed
+// (so no two different events serialize alike), as 64 hex digits.
+std::string AuditHash(const AuditRecord& record);
+
+// Named statements of the audit trail.
+const std::vector<PreparedStatement>& AuditStatements();
+
+// Appends `record` (chain, time, actor, organisation, operation, reference, before, after set)
+// to its chain within `tx`: locks the chain's head, fills seq, previous_hash and hash, writes
+// the event and the new head. Returns the event's name ("auditEvents/{chain}/{seq}").
+std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record);
+
+// The events about `reference`, oldest first.
+std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference);
+
+// The result of recomputing every chain.
+struct ChainVerification {
+  bool valid = true;
+  int64_t events = 0;
+  int chains = 0;
+  std::string first_bad;  // "auditEvents/{chain}/{seq}"
+  std::string problem;
+};
+// Recomputes every chain from its first event: an edited event (its hash), an inserted or
+// deleted one (the sequence and the previous hash), a deleted tail (the head) are found; the
+// first bad event is named. Reads in pages, so memory does not grow with the trail.
+ChainVerification VerifyAuditChains(pqxx::transaction_base& tx);
+
+}  // namespace ctg::consents

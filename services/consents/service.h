@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+
+#include "common/db.h"
+#include "common/rpc.h"
+#include "common/server.h"
+#include "common/service_client.h"
+#include "consents/consent_rules.h"
+#include "ctg/consents/v1/consents.ctg.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+
+namespace ctg::consents {
+
+// The data-exchange consents API (convention art. 9): requests, their workflow with the
+// holder's study, its DPO's opinion and its decision, enforcement of every exchange, and the
+// audit trail of every step and check (audit.h). Organisations and conventions are checked
+// through the partners API before any database connection is taken. The roles of each RPC are
+// declared in consents.proto; which organisation takes which step is consent_rules.h.
+class ConsentService final : public v1::ConsentServiceBase {
+ public:
+  ConsentService(ConnectionPool& pool, UnaryRunner& runner, std::shared_ptr<grpc::Channel> partners,
+                 ServiceIdentity& identity);
+
+  void CreateExchangeRequest(const CallContext& call, const v1::CreateExchangeRequestRequest& req,
+                             v1::ExchangeRequest& resp) override;
+  void GetExchangeRequest(const CallContext& call, const v1::GetExchangeRequestRequest& req,
+                          v1::ExchangeRequest& resp) override;
+  void ListExchangeRequests(const CallContext& call, const v1::ListExchangeRequestsRequest& req,
+                            v1::ListExchangeRequestsResponse& resp) override;
+  void UpdateExchangeRequest(const CallContext& call, const v1::UpdateExchangeRequestRequest& req,
+                             v1::ExchangeRequest& resp) override;
+  void TakeStep(const CallContext& call, const v1::TakeStepRequest& req,
+                v1::ExchangeRequest& resp) override;
+  void CheckExchange(const CallContext& call, const v1::CheckExchangeRequest& req,
+                     v1::CheckExchangeResponse& resp) override;
+  void RecordExchange(const CallContext& call, const v1::RecordExchangeRequest& req,
+                      v1::RecordedExchange& resp) override;
+  void ListPendingActions(const CallContext& call, const v1::ListPendingActionsRequest& req,
+                          v1::ListPendingActionsResponse& resp) override;
+  void ListAuditEvents(const CallContext& call, const v1::ListAuditEventsRequest& req,
+                       v1::ListAuditEventsResponse& resp) override;
+  void VerifyAuditChain(const CallContext& call, const v1::VerifyAuditChainRequest& req,
+                        v1::AuditChainVerification& resp) override;
+
+ private:
+  // Throws NotFoundError naming `field` when the partners service does not know `name`.
+  void RequireKnown(const std::string& name, const std::string& field);
+
+  ConnectionPool& pool_;
+  std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
+  ServiceIdentity& identity_;
+};
+
+// Everything the runtime needs to host the consents service. The partners service address comes
+// from the `partners` entry of --backends.
+ServiceSpec ConsentServiceSpec();
+
+}  // namespace ctg::consents

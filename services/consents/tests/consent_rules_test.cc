@@ -1,0 +1,3 @@
+#include "consents/consent_rules.h"
+#include <gtest/gtest.h>
+TEST(Placeholder, Builds) {}

@@ -1,0 +1,433 @@
+// The consents service on a real PostgreSQL with the real partners service in-process: the art. 9
+// workflow step by step by the right organisations and roles, refused steps audited, a request
+// changed after the opinion going back to the DPO, enforcement (CheckExchange, RecordExchange),
+// the pending queues, idempotent creates, and the audit chain catching rows edited, deleted or
+// inserted behind the service's back.
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "common/api.h"
+#include "common/clock.h"
+#include "common/testing/test_database.h"
+#include "common/testing/test_host.h"
+#include "consents/service.h"
+#include "partners/service.h"
+
+namespace ctg::consents {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+using ::ctg::testing::AuthedContext;
+using ::ctg::testing::TestToken;
+using ::ctg::testing::ViolatedFields;
+
+constexpr CivilDate kToday{2026, 6, 15};
+
+std::chrono::system_clock::time_point TestNow() {
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(kToday.ToDays() * 86400 + 36000));
+}
+
+class ConsentsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new ctg::testing::TestDatabase(
+        {partners::PartnerServiceSpec().migrations, ConsentServiceSpec().migrations});
+    partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url(), {},
+                                                   FixedClock(TestNow()));
+    consents_ = new ctg::testing::InProcessService(
+        ConsentServiceSpec(), db_->url(),
+        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}},
+        FixedClock(TestNow()));
+  }
+  static void TearDownTestSuite() {
+    delete consents_;
+    delete partners_;
+    delete db_;
+  }
+
+  void SetUp() override {
+    db_->Truncate("partners");
+    db_->Truncate("consents");
+    partners_stub_ = pv1::PartnerService::NewStub(partners_->channel());
+    stub_ = v1::ConsentService::NewStub(consents_->channel());
+    caf_ = CreateOrganisation(pv1::CAF, "Caf de Lot-et-Garonne");
+    epci_ = CreateOrganisation(pv1::EPCI, "Val de Garonne Agglomération");
+    other_ = CreateOrganisation(pv1::EPCI, "Albret Communauté");
+  }
+
+  std::string CreateOrganisation(pv1::OrganisationKind kind, const std::string& name) {
+    pv1::CreateOrganisationRequest req;
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    req.mutable_organisation()->set_departement("47");
+    pv1::Organisation out;
+    EXPECT_TRUE(
+        partners_stub_
+            ->CreateOrganisation(
+                AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(), req, &out)
+            .ok());
+    return out.name();
+  }
+
+  // The EPCI asks the Caf for the families' childcare data of its communes.
+  v1::ExchangeRequest Draft() const {
+    v1::ExchangeRequest r;
+    r.set_requester(epci_);
+    r.set_holder(caf_);
+    r.set_title("Observatoire de l'accueil du jeune enfant");
+    r.set_purpose("Diagnostic territorial des besoins d'accueil (art. 3)");
+    r.set_legal_basis(v1::PUBLIC_INTEREST_TASK);
+    r.set_legal_basis_justification("Mission de service public de la CTG");
+    r.add_data_subjects(v1::FAMILLES);
+    r.add_data_categories(v1::FAMILY_SITUATION);
+    r.add_data_categories(v1::CHILDCARE);
+    r.add_recipients("Service petite enfance de l'agglomération");
+    r.mutable_retention()->set_duration(3);
+    r.mutable_retention()->set_unit(v1::YEARS);
+    r.mutable_retention()->set_end(v1::DELETION);
+    r.add_security_measures("Pseudonymisation avant transmission");
+    r.set_frequency(v1::YEARLY);
+    r.set_volume(1200);
+    *r.mutable_start_date() = CivilDate{2026, 1, 1}.ToProto();
+    *r.mutable_end_date() = CivilDate{2026, 12, 31}.ToProto();
+    return r;
+  }
+
+  v1::ExchangeRequest Create(const v1::ExchangeRequest& r, const std::string& request_id = "") {
+    v1::CreateExchangeRequestRequest req;
+    *req.mutable_exchange_request() = r;
+    req.set_request_id(request_id);
+    v1::ExchangeRequest out;
+    const auto s = stub_->CreateExchangeRequest(AuthedContext(EpciAgent()).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  grpc::Status Step(const std::string& token, v1::ExchangeRequest& current, v1::Step step,
+                    const std::function<void(v1::TakeStepRequest&)>& fill = nullptr) {
+    v1::TakeStepRequest req;
+    req.set_name(current.name());
+    req.set_etag(current.etag());
+    req.set_step(step);
+    if (fill) fill(req);
+    v1::ExchangeRequest out;
+    const auto s = stub_->TakeStep(AuthedContext(token).get(), req, &out);
+    if (s.ok()) current = out;
+    return s;
+  }
+
+  // Takes `current` to the DPO's opinion with one recommendation (or none).
+  void ToOpinion(v1::ExchangeRequest& r, v1::OpinionVerdict verdict, bool recommendation) {
+    ASSERT_TRUE(Step(EpciAgent(), r, v1::SUBMIT).ok());
+    ASSERT_TRUE(Step(CafAgent(), r, v1::RECORD_STUDY, [](v1::TakeStepRequest& s) {
+                  s.mutable_study()->set_opportunity("Utile au schéma");
+                  s.mutable_study()->set_feasibility("Extraction annuelle possible");
+                  s.mutable_study()->set_compliance("Données pseudonymisées, base art. 6(1)(e)");
+                }).ok());
+    const auto s = Step(CafDpo(), r, v1::GIVE_OPINION, [&](v1::TakeStepRequest& s) {
+      s.mutable_opinion()->set_verdict(verdict);
+      s.mutable_opinion()->set_text("Avis du DPO");
+      if (recommendation) {
+        s.mutable_opinion()->add_recommendations()->set_text("Chiffrer le fichier transmis");
+      }
+    });
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  v1::CheckExchangeResponse Check(const std::vector<v1::DataCategory>& categories,
+                                  const std::string& purpose) {
+    v1::CheckExchangeRequest req;
+    req.set_requester(epci_);
+    req.set_holder(caf_);
+    for (auto c : categories) req.add_data_categories(c);
+    req.set_purpose(purpose);
+    v1::CheckExchangeResponse out;
+    const auto s = stub_->CheckExchange(AuthedContext(CafAgent()).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  v1::AuditChainVerification Verify() {
+    v1::AuditChainVerification out;
+    const auto s = stub_->VerifyAuditChain(
+        AuthedContext(TestToken({Role::kAuditor}, "", "auditor")).get(), {}, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  std::vector<std::string> Operations(const std::string& request) {
+    v1::ListAuditEventsRequest req;
+    req.set_exchange_request(request);
+    v1::ListAuditEventsResponse out;
+    EXPECT_TRUE(stub_->ListAuditEvents(AuthedContext(CafDpo()).get(), req, &out).ok());
+    std::vector<std::string> ops;
+    for (const auto& e : out.events()) ops.push_back(e.operation());
+    return ops;
+  }
+
+  static void Sql(const std::string& sql) {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  std::string CafAgent() const { return TestToken({Role::kCafAgent}, caf_, "caf-agent"); }
+  std::string CafDpo() const { return TestToken({Role::kDpo}, caf_, "caf-dpo"); }
+  std::string EpciAgent() const {
+    return TestToken({Role::kCollectivityAgent}, epci_, "epci-agent");
+  }
+  std::string EpciDpo() const { return TestToken({Role::kDpo}, epci_, "epci-dpo"); }
+  std::string Outsider() const { return TestToken({Role::kCollectivityAgent}, other_, "outsider"); }
+
+  static inline ctg::testing::TestDatabase* db_ = nullptr;
+  static inline ctg::testing::InProcessService* partners_ = nullptr;
+  static inline ctg::testing::InProcessService* consents_ = nullptr;
+  std::unique_ptr<pv1::PartnerService::Stub> partners_stub_;
+  std::unique_ptr<v1::ConsentService::Stub> stub_;
+  std::string caf_, epci_, other_;
+};
+
+TEST_F(ConsentsTest, TheWorkflowLeadsToAnActiveConsentThatAllowsItsExchanges) {
+  v1::ExchangeRequest r = Create(Draft());
+  EXPECT_EQ(r.state(), v1::DRAFT);
+  ToOpinion(r, v1::FAVOURABLE_WITH_RECOMMENDATIONS, true);
+  EXPECT_EQ(r.state(), v1::OPINION_GIVEN);
+  EXPECT_EQ(r.opinion().recommendations(0).number(), 1);
+  EXPECT_EQ(r.opinion().dpo(), "caf-dpo");
+  ASSERT_TRUE(Step(CafAgent(), r, v1::DECIDE, [](v1::TakeStepRequest& s) {
+                s.mutable_decision()->set_approved(true);
+              }).ok());
+  // Approved, but a recommendation is pending: not active, exchanges refused.
+  EXPECT_EQ(r.state(), v1::APPROVED);
+  const auto pending = Check({v1::CHILDCARE}, Draft().purpose());
+  EXPECT_FALSE(pending.allowed());
+  EXPECT_FALSE(pending.reason().empty());
+  ASSERT_TRUE(Step(EpciAgent(), r, v1::MARK_IMPLEMENTED, [](v1::TakeStepRequest& s) {
+                s.set_recommendation(1);
+                s.set_evidence("Fichier chiffré AES-256, clé transmise à part");
+              }).ok());
+  EXPECT_EQ(r.state(), v1::APPROVED);
+  ASSERT_TRUE(Step(CafDpo(), r, v1::ACKNOWLEDGE, [](v1::TakeStepRequest& s) {
+                s.set_recommendation(1);
+              }).ok());
+  EXPECT_EQ(r.state(), v1::ACTIVE);
+
+  const auto allowed = Check({v1::CHILDCARE, v1::FAMILY_SITUATION}, Draft().purpose());
+  EXPECT_TRUE(allowed.allowed()) << allowed.reason();
+  EXPECT_EQ(allowed.consent(), r.name());
+  EXPECT_EQ(allowed.conditions_size(), 1);
+  EXPECT_EQ(allowed.retention().duration(), 3);
+  EXPECT_FALSE(Check({v1::HEALTH}, Draft().purpose()).allowed());
+  EXPECT_FALSE(Check({v1::CHILDCARE}, "Autre finalité").allowed());
+
+  v1::RecordExchangeRequest record;
+  record.set_consent(r.name());
+  record.add_data_categories(v1::CHILDCARE);
+  record.set_volume(1150);
+  *record.mutable_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::seconds>(TestNow().time_since_epoch()).count());
+  record.set_reference("extraction-2026-06.csv");
+  v1::RecordedExchange recorded;
+  ASSERT_TRUE(stub_->RecordExchange(AuthedContext(CafAgent()).get(), record, &recorded).ok());
+  record.add_data_categories(v1::ECONOMIC_FINANCIAL);
+  EXPECT_EQ(stub_->RecordExchange(AuthedContext(CafAgent()).get(), record, &recorded).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  EXPECT_EQ(
+      Operations(r.name()),
+      (std::vector<std::string>{"create", "step:SUBMIT", "step:RECORD_STUDY", "step:GIVE_OPINION",
+                                "step:DECIDE", "check", "step:MARK_IMPLEMENTED", "step:ACKNOWLEDGE",
+                                "check", "check", "check", "record", "denied:record"}));
+  const auto verification = Verify();
+  EXPECT_TRUE(verification.valid()) << verification.problem();
+  EXPECT_EQ(verification.chains_checked(), 1);
+  EXPECT_EQ(verification.events_checked(), 13);
+}
+
+TEST_F(ConsentsTest, AStepByTheWrongOrganisationOrRoleIsRefusedAndAudited) {
+  v1::ExchangeRequest r = Create(Draft());
+  // The holder cannot submit the requester's request; the requester cannot study it.
+  EXPECT_EQ(Step(CafAgent(), r, v1::SUBMIT).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Step(EpciAgent(), r, v1::SUBMIT).ok());
+  EXPECT_EQ(Step(EpciAgent(), r, v1::RECORD_STUDY,
+                 [](v1::TakeStepRequest& s) {
+                   s.mutable_study()->set_opportunity("a");
+                   s.mutable_study()->set_feasibility("b");
+                   s.mutable_study()->set_compliance("c");
+                 })
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A step from the wrong state.
+  EXPECT_EQ(Step(CafAgent(), r, v1::DECIDE,
+                 [](v1::TakeStepRequest& s) { s.mutable_decision()->set_approved(true); })
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // The requester's own DPO gives no opinion on the holder's data.
+  v1::ExchangeRequest studied = r;
+  ASSERT_TRUE(Step(CafAgent(), studied, v1::RECORD_STUDY, [](v1::TakeStepRequest& s) {
+                s.mutable_study()->set_opportunity("a");
+                s.mutable_study()->set_feasibility("b");
+                s.mutable_study()->set_compliance("c");
+              }).ok());
+  EXPECT_EQ(Step(EpciDpo(), studied, v1::GIVE_OPINION,
+                 [](v1::TakeStepRequest& s) {
+                   s.mutable_opinion()->set_verdict(v1::FAVOURABLE);
+                   s.mutable_opinion()->set_text("ok");
+                 })
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A stale etag is ABORTED; an outsider does not see the request at all.
+  EXPECT_EQ(Step(CafDpo(), r, v1::GIVE_OPINION).error_code(), grpc::StatusCode::ABORTED);
+  v1::GetExchangeRequestRequest get;
+  get.set_name(r.name());
+  v1::ExchangeRequest seen;
+  const auto hidden = stub_->GetExchangeRequest(AuthedContext(Outsider()).get(), get, &seen);
+  EXPECT_EQ(hidden.error_code(), grpc::StatusCode::NOT_FOUND);
+  get.set_name("exchangeRequests/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d");
+  const auto missing = stub_->GetExchangeRequest(AuthedContext(Outsider()).get(), get, &seen);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Step(Outsider(), r, v1::SUBMIT).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  EXPECT_EQ(
+      Operations(r.name()),
+      (std::vector<std::string>{"create", "denied:SUBMIT", "step:SUBMIT", "denied:RECORD_STUDY",
+                                "denied:DECIDE", "step:RECORD_STUDY", "denied:GIVE_OPINION"}));
+  EXPECT_TRUE(Verify().valid());
+}
+
+TEST_F(ConsentsTest, ARequestChangedAfterTheOpinionGoesBackToTheDpo) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  v1::UpdateExchangeRequestRequest update;
+  update.mutable_exchange_request()->set_name(r.name());
+  update.mutable_exchange_request()->set_etag(r.etag());
+  update.mutable_exchange_request()->add_data_categories(v1::CHILDCARE);
+  update.mutable_exchange_request()->add_data_categories(v1::ECONOMIC_FINANCIAL);
+  update.mutable_update_mask()->add_paths("data_categories");
+  v1::ExchangeRequest changed;
+  ASSERT_TRUE(
+      stub_->UpdateExchangeRequest(AuthedContext(EpciAgent()).get(), update, &changed).ok());
+  EXPECT_EQ(changed.state(), v1::STUDIED);
+  EXPECT_FALSE(changed.has_opinion());
+  EXPECT_EQ(changed.version(), 2);
+  // Only the requester changes it.
+  update.mutable_exchange_request()->set_etag(changed.etag());
+  EXPECT_EQ(
+      stub_->UpdateExchangeRequest(AuthedContext(CafAgent()).get(), update, &changed).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ConsentsTest, ApprovingAgainstAnUnfavourableOpinionNeedsAWrittenJustification) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::UNFAVOURABLE, false);
+  auto s = Step(CafAgent(), r, v1::DECIDE,
+                [](v1::TakeStepRequest& s) { s.mutable_decision()->set_approved(true); });
+  EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{"decision.justification"});
+  ASSERT_TRUE(Step(CafAgent(), r, v1::DECIDE, [](v1::TakeStepRequest& s) {
+                s.mutable_decision()->set_approved(true);
+                s.mutable_decision()->set_justification("Obligation légale de suivi du schéma");
+              }).ok());
+  EXPECT_EQ(r.state(), v1::ACTIVE);
+  EXPECT_EQ(r.decision().justification(), "Obligation légale de suivi du schéma");
+}
+
+TEST_F(ConsentsTest, BadRequestsNameTheirFieldsAndWriteNothing) {
+  v1::ExchangeRequest bad = Draft();
+  bad.clear_purpose();
+  bad.clear_retention();
+  bad.add_data_categories(v1::HEALTH);
+  *bad.mutable_end_date() = CivilDate{2025, 1, 1}.ToProto();
+  v1::CreateExchangeRequestRequest req;
+  *req.mutable_exchange_request() = bad;
+  v1::ExchangeRequest out;
+  const auto s = stub_->CreateExchangeRequest(AuthedContext(EpciAgent()).get(), req, &out);
+  EXPECT_EQ(ViolatedFields(s),
+            (std::vector<std::string>{"exchange_request.purpose",
+                                      "exchange_request.special_category_condition",
+                                      "exchange_request.retention", "exchange_request.end_date"}));
+  // A request is made by the caller's own organisation.
+  *req.mutable_exchange_request() = Draft();
+  EXPECT_EQ(stub_->CreateExchangeRequest(AuthedContext(CafAgent()).get(), req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListExchangeRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListExchangeRequests(AuthedContext(EpciAgent()).get(), {}, &listed).ok());
+  EXPECT_EQ(listed.exchange_requests_size(), 0);
+  EXPECT_EQ(Verify().events_checked(), 0);
+}
+
+TEST_F(ConsentsTest, ACreateReplayedWithItsRequestIdReturnsTheFirstRequest) {
+  const auto first = Create(Draft(), "0b6a8f1e-6a55-4d2b-9d7e-1f0c2a3b4c01");
+  const auto again = Create(Draft(), "0b6a8f1e-6a55-4d2b-9d7e-1f0c2a3b4c01");
+  EXPECT_EQ(first.name(), again.name());
+  v1::ListExchangeRequestsResponse listed;
+  ASSERT_TRUE(stub_->ListExchangeRequests(AuthedContext(CafAgent()).get(), {}, &listed).ok());
+  EXPECT_EQ(listed.exchange_requests_size(), 1);
+}
+
+TEST_F(ConsentsTest, PendingActionsShowWhatWaitsOnEachActor) {
+  v1::ExchangeRequest r = Create(Draft());
+  auto pending = [&](const std::string& token) {
+    v1::ListPendingActionsResponse out;
+    EXPECT_TRUE(stub_->ListPendingActions(AuthedContext(token).get(), {}, &out).ok());
+    std::vector<v1::Step> steps;
+    for (const auto& a : out.actions()) steps.push_back(a.step());
+    return steps;
+  };
+  EXPECT_EQ(pending(EpciAgent()), std::vector<v1::Step>{v1::SUBMIT});
+  EXPECT_TRUE(pending(CafAgent()).empty());
+  ASSERT_TRUE(Step(EpciAgent(), r, v1::SUBMIT).ok());
+  EXPECT_EQ(pending(CafAgent()), std::vector<v1::Step>{v1::RECORD_STUDY});
+  EXPECT_TRUE(pending(CafDpo()).empty());
+  EXPECT_TRUE(pending(Outsider()).empty());
+}
+
+TEST_F(ConsentsTest, TheAuditChainCatchesRowsEditedDeletedOrInsertedOutOfBand) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);  // 4 events in the Caf's chain
+  ASSERT_TRUE(Verify().valid());
+  const std::string chain = IdOf(caf_);
+  const std::string event2 = "auditEvents/" + chain + "/2";
+
+  Sql("UPDATE consents.audit_events SET after = '{}' WHERE seq = 2");
+  auto v = Verify();
+  EXPECT_FALSE(v.valid());
+  EXPECT_EQ(v.first_bad_event(), event2);
+  EXPECT_NE(v.problem().find("edited"), std::string::npos);
+}
+
+TEST_F(ConsentsTest, TheAuditChainCatchesADeletedOrAnInsertedEvent) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  const std::string chain = IdOf(caf_);
+  Sql("DELETE FROM consents.audit_events WHERE seq = 2");
+  auto v = Verify();
+  EXPECT_FALSE(v.valid());
+  EXPECT_EQ(v.first_bad_event(), "auditEvents/" + chain + "/2");
+
+  db_->Truncate("consents");
+  r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  // A forged event at the end of the chain, even with a correct-looking link.
+  Sql("INSERT INTO consents.audit_events SELECT chain, seq + 1, event_time, 'intrus', "
+      "organisation, operation, reference, before, after, hash, hash FROM consents.audit_events "
+      "WHERE seq = 4");
+  v = Verify();
+  EXPECT_FALSE(v.valid());
+  EXPECT_EQ(v.first_bad_event(), "auditEvents/" + chain + "/5");
+
+  db_->Truncate("consents");
+  r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  // The tail deleted: the head still names the last event.
+  Sql("DELETE FROM consents.audit_events WHERE seq = 4");
+  v = Verify();
+  EXPECT_FALSE(v.valid());
+  EXPECT_EQ(v.first_bad_event(), "auditEvents/" + chain + "/4");
+}
+
+}  // namespace
+}  // namespace ctg::consents
