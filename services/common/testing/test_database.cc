@@ -45,6 +45,9 @@ void TestDatabase::Truncate(const std::string& schema) const {
     if (!list.empty()) list += ", ";
     list += row[0].as<std::string>();
   }
+  // Append-only tables refuse TRUNCATE with a trigger; a test empties them as a superuser
+  // whose session does not fire triggers.
+  tx.exec("SET LOCAL session_replication_role = replica");
   if (!list.empty()) tx.exec("TRUNCATE " + list + " RESTART IDENTITY CASCADE");
   tx.commit();
 }

@@ -20,7 +20,8 @@ class TestDatabase {
 
   // Connection string of the test database.
   const std::string& url() const { return url_; }
-  // Empties every table of the given schema (except the migration records).
+  // Empties every table of the given schema (except the migration records), append-only ones
+  // included (as a superuser, without firing their triggers).
   void Truncate(const std::string& schema) const;
 
  private:

@@ -53,3 +53,19 @@ CREATE TABLE audit_events (
   PRIMARY KEY (chain, seq)
 );
 CREATE INDEX audit_events_reference ON audit_events (reference, chain, seq);
+
+-- Append-only, at the database level: no role may change or remove an audit event, the
+-- service's own included. The trigger holds for every role (a superuser too, unless it turns
+-- triggers off for its session, which the verification then catches); the owner's own UPDATE,
+-- DELETE and TRUNCATE privileges are revoked as well, for deployments where the service runs as
+-- the schema's owner without superuser rights.
+CREATE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit events are append-only' USING ERRCODE = '42501';
+END;
+$$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+  FOR EACH ROW EXECUTE FUNCTION refuse_audit_change();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_change();
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM CURRENT_USER;

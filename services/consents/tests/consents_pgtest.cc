@@ -168,9 +168,11 @@ class ConsentsTest : public ::testing::Test {
     return ops;
   }
 
-  static void Sql(const std::string& sql) {
+  // Runs `sql` as an attacker with superuser access would: triggers off for its session.
+  static void Tamper(const std::string& sql) {
     pqxx::connection conn(db_->url());
     pqxx::work tx(conn);
+    tx.exec("SET LOCAL session_replication_role = replica");
     tx.exec(sql);
     tx.commit();
   }
@@ -385,6 +387,18 @@ TEST_F(ConsentsTest, PendingActionsShowWhatWaitsOnEachActor) {
   EXPECT_TRUE(pending(Outsider()).empty());
 }
 
+TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
+  Create(Draft());
+  for (const char* sql : {"UPDATE consents.audit_events SET actor = 'x'",
+                          "DELETE FROM consents.audit_events", "TRUNCATE consents.audit_events"}) {
+    pqxx::connection conn(db_->url());  // the very connection settings the service uses
+    pqxx::work tx(conn);
+    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_TRUE(Verify().valid());
+  EXPECT_EQ(Verify().events_checked(), 1);
+}
+
 TEST_F(ConsentsTest, TheAuditChainCatchesRowsEditedDeletedOrInsertedOutOfBand) {
   v1::ExchangeRequest r = Create(Draft());
   ToOpinion(r, v1::FAVOURABLE, false);  // 4 events in the Caf's chain
@@ -392,7 +406,7 @@ TEST_F(ConsentsTest, TheAuditChainCatchesRowsEditedDeletedOrInsertedOutOfBand) {
   const std::string chain = IdOf(caf_);
   const std::string event2 = "auditEvents/" + chain + "/2";
 
-  Sql("UPDATE consents.audit_events SET after = '{}' WHERE seq = 2");
+  Tamper("UPDATE consents.audit_events SET after = '{}' WHERE seq = 2");
   auto v = Verify();
   EXPECT_FALSE(v.valid());
   EXPECT_EQ(v.first_bad_event(), event2);
@@ -403,7 +417,7 @@ TEST_F(ConsentsTest, TheAuditChainCatchesADeletedOrAnInsertedEvent) {
   v1::ExchangeRequest r = Create(Draft());
   ToOpinion(r, v1::FAVOURABLE, false);
   const std::string chain = IdOf(caf_);
-  Sql("DELETE FROM consents.audit_events WHERE seq = 2");
+  Tamper("DELETE FROM consents.audit_events WHERE seq = 2");
   auto v = Verify();
   EXPECT_FALSE(v.valid());
   EXPECT_EQ(v.first_bad_event(), "auditEvents/" + chain + "/2");
@@ -412,7 +426,8 @@ TEST_F(ConsentsTest, TheAuditChainCatchesADeletedOrAnInsertedEvent) {
   r = Create(Draft());
   ToOpinion(r, v1::FAVOURABLE, false);
   // A forged event at the end of the chain, even with a correct-looking link.
-  Sql("INSERT INTO consents.audit_events SELECT chain, seq + 1, event_time, 'intrus', "
+  Tamper(
+      "INSERT INTO consents.audit_events SELECT chain, seq + 1, event_time, 'intrus', "
       "organisation, operation, reference, before, after, hash, hash FROM consents.audit_events "
       "WHERE seq = 4");
   v = Verify();
@@ -423,7 +438,7 @@ TEST_F(ConsentsTest, TheAuditChainCatchesADeletedOrAnInsertedEvent) {
   r = Create(Draft());
   ToOpinion(r, v1::FAVOURABLE, false);
   // The tail deleted: the head still names the last event.
-  Sql("DELETE FROM consents.audit_events WHERE seq = 4");
+  Tamper("DELETE FROM consents.audit_events WHERE seq = 4");
   v = Verify();
   EXPECT_FALSE(v.valid());
   EXPECT_EQ(v.first_bad_event(), "auditEvents/" + chain + "/4");
