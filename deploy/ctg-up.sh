@@ -291,6 +291,19 @@ ctg_up() {
         --token "$service_token" --plan "$plan" ||
         die "the action plan load failed (log: $STATE/logs/action-plan.log)"
     fi
+    # ---- demonstration exchange requests (art. 9) between the agglomeration and its Caf
+    local consents_running=0
+    for ((i = 0; i < ${#CTG_UP_NAMES[@]}; i++)); do
+      [ "${CTG_UP_NAMES[$i]}" = consents ] && consents_running=1
+    done
+    if [ "$consents_running" -eq 1 ]; then
+      log "loading demonstration exchange requests"
+      "$ctgctl" load-consents --set demo --addr "$CTG_CONSENTS_ADDR" \
+        --partners-addr "$partners_addr" --key-file "$STATE/jwt.key" ||
+        die "the demonstration exchange requests failed (log: $STATE/logs/consents.log)"
+    else
+      log "no consents service: demonstration exchange requests not loaded"
+    fi
     # ---- the starter indicator catalogue (art. 11) with demonstration values for the 43
     # communes, loaded by the convention's Caf (which records values for its territory).
     local catalogue="$ROOT/deploy/seed/vga/indicators.json" indicators_running=0 caf caf_token

@@ -47,6 +47,7 @@
 #include "common/metrics.h"
 #include "common/rpc.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/consents/v1/consents.grpc.pb.h"
 #include "ctg/indicators/v1/indicators.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
@@ -94,7 +95,13 @@ constexpr char kUsage[] =
       its demonstration values for the member communes of the territory it names, creating
       only what is missing. Address: --addr, else CTG_INDICATORS_ADDR, else 127.0.0.1:50053.
       Needs a caf_agent token of the convention's Caf.
-Connection flags of call, import-convention, load-action-plan and load-indicators: --ca-file FILE (else
+  ctgctl load-consents --set demo --key-file FILE [--addr HOST:PORT] [--partners-addr HOST:PORT]
+                       [--territory-siren SIREN]
+      Development only: loads demonstration exchange requests from the agglomeration to its
+      convention's Caf in several states (active, waiting on the decision, on the study, draft),
+      signing the actors' tokens with the development key. Address: --addr, else
+      CTG_CONSENTS_ADDR, else 127.0.0.1:50054.
+Connection flags of call, import-convention, load-action-plan, load-indicators and load-consents: --ca-file FILE (else
 CTG_CA_FILE) switches to TLS, trusting that CA (the gateway's public port; `./ctg up` writes
 .ctg/tls/ca.pem); --client-cert-file / --client-key-file (else CTG_CLIENT_CERT_FILE /
 CTG_CLIENT_KEY_FILE) present a client certificate (mTLS).
@@ -1182,6 +1189,193 @@ int LoadIndicators(const Args& args) {
   return 0;
 }
 
+// ---- load-consents
+// --------------------------------------------------------------------------------
+
+namespace cv1 = ::ctg::consents::v1;
+
+// One demonstration request and the step the loader takes it to.
+struct DemoRequest {
+  std::string title;
+  std::string purpose;
+  std::vector<cv1::DataCategory> categories;
+  cv1::Step last_step;  // the last step taken (STEP_UNSPECIFIED: left in DRAFT)
+  bool recommendation;  // the DPO's opinion carries one recommendation
+};
+
+int LoadConsents(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("load-consents takes no positional argument");
+  if (args.Get("set") != "demo") {
+    throw UsageError("load-consents needs --set demo (the only set it loads)");
+  }
+  const std::string key = ReadSecretFile(args.Get("key-file"), "--key-file");
+  Target target = TargetFrom(args, 30);
+  target.address = args.Get("addr", EnvOr("CTG_CONSENTS_ADDR", "127.0.0.1:50054"));
+  Target partners_target = target;
+  partners_target.address =
+      args.Get("partners-addr", EnvOr("CTG_PARTNERS_ADDR", EnvOr("CTG_ADDR", "127.0.0.1:50051")));
+  auto mint = [&](Role role, const std::string& org, const std::string& subject) {
+    TokenClaims claims;
+    claims.roles = {role};
+    claims.organisation = org;
+    claims.subject = subject;
+    claims.issuer = EnvOr("CTG_JWT_ISSUER", "ctg-dev");
+    claims.audience = EnvOr("CTG_JWT_AUDIENCE", "ctg");
+    claims.lifetime = std::chrono::hours(1);
+    return MintHs256Token(claims, key);
+  };
+  partners_target.token = mint(Role::kRegistryAdmin, "", "ctg-up");
+  auto partners = pv1::PartnerService::NewStub(Connect(partners_target));
+  const std::string siren = args.Get("territory-siren", "200030674");
+  const std::string epci = FindEpciBySiren(*partners, partners_target, siren);
+  std::string caf;
+  {
+    pv1::ListConventionsRequest req;
+    req.set_territory(epci);
+    grpc::ClientContext context;
+    Prepare(partners_target, &context);
+    pv1::ListConventionsResponse resp;
+    Check(partners->ListConventions(&context, req, &resp), "listing the conventions");
+    for (const auto& c : resp.conventions()) {
+      for (const auto& p : c.parties()) {
+        if (p.kind() == pv1::CAF) caf = p.organisation();
+      }
+    }
+  }
+  if (caf.empty()) throw CommandError("no Caf party in the conventions of " + siren);
+  // The agglomeration holds the secretariat: its secretariat agents load demonstration data.
+  const std::string requester_token = mint(Role::kCopilSecretariat, epci, "ctg-up-epci");
+  const std::string holder_token = mint(Role::kCafAgent, caf, "ctg-up-caf");
+  const std::string dpo_token = mint(Role::kDpo, caf, "ctg-up-dpo-caf");
+  auto stub = cv1::ConsentService::NewStub(Connect(target));
+  auto call_as = [&](const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    Target t = target;
+    t.token = token;
+    Prepare(t, context.get());
+    return context;
+  };
+
+  const std::vector<DemoRequest> demos = {
+      {"Observatoire de l'accueil du jeune enfant",
+       "Diagnostic territorial des besoins d'accueil du jeune enfant (art. 3 de la CTG)",
+       {cv1::FAMILY_SITUATION, cv1::CHILDCARE},
+       cv1::ACKNOWLEDGE,
+       true},
+      {"Familles des actions de soutien à la parentalité",
+       "Invitation des familles aux actions de parentalité de l'axe 2",
+       {cv1::IDENTITY, cv1::CONTACT, cv1::FAMILY_SITUATION},
+       cv1::GIVE_OPINION,
+       true},
+      {"Quotients familiaux pour la tarification des ALSH",
+       "Tarification modulée des accueils de loisirs selon le quotient familial",
+       {cv1::IDENTITY, cv1::ECONOMIC_FINANCIAL},
+       cv1::SUBMIT,
+       false},
+      {"Assistants maternels actifs du territoire",
+       "Mise à jour de la liste des assistants maternels du relais petite enfance",
+       {cv1::IDENTITY, cv1::CONTACT, cv1::PROFESSIONAL},
+       cv1::STEP_UNSPECIFIED,
+       false},
+  };
+  const std::vector<cv1::Step> order = {cv1::SUBMIT, cv1::RECORD_STUDY,     cv1::GIVE_OPINION,
+                                        cv1::DECIDE, cv1::MARK_IMPLEMENTED, cv1::ACKNOWLEDGE};
+  int created = 0, steps = 0;
+  for (const auto& d : demos) {
+    cv1::CreateExchangeRequestRequest req;
+    auto* r = req.mutable_exchange_request();
+    r->set_requester(epci);
+    r->set_holder(caf);
+    r->set_title("[Démonstration] " + d.title);
+    r->set_purpose(d.purpose);
+    r->set_legal_basis(cv1::PUBLIC_INTEREST_TASK);
+    r->set_legal_basis_justification(
+        "Mission de service public de la CTG (convention territoriale globale, art. 9)");
+    r->add_data_subjects(cv1::FAMILLES);
+    for (auto c : d.categories) r->add_data_categories(c);
+    r->add_recipients("Service petite enfance et famille de l'agglomération");
+    r->mutable_retention()->set_duration(3);
+    r->mutable_retention()->set_unit(cv1::YEARS);
+    r->mutable_retention()->set_end(cv1::DELETION);
+    r->add_security_measures("Transmission chiffrée, accès nominatifs, journalisation");
+    r->set_frequency(cv1::YEARLY);
+    r->set_volume(1500);
+    *r->mutable_start_date() = ParseIsoDate("2025-01-01", "demo");
+    *r->mutable_end_date() = ParseIsoDate("2029-12-31", "demo");
+    r->set_demonstration(true);
+    req.set_request_id(DerivedRequestId("ctgctl load-consents|" + d.title));
+    cv1::ExchangeRequest current;
+    Check(stub->CreateExchangeRequest(call_as(requester_token).get(), req, &current),
+          "creating the request « " + d.title + " »");
+    ++created;
+    // Every step up to the one wanted that the request has not taken yet.
+    for (cv1::Step step : order) {
+      if (d.last_step == cv1::STEP_UNSPECIFIED) break;
+      const auto state = current.state();
+      bool due = false;
+      switch (step) {
+        case cv1::SUBMIT:
+          due = state == cv1::DRAFT;
+          break;
+        case cv1::RECORD_STUDY:
+          due = state == cv1::SUBMITTED;
+          break;
+        case cv1::GIVE_OPINION:
+          due = state == cv1::STUDIED;
+          break;
+        case cv1::DECIDE:
+          due = state == cv1::OPINION_GIVEN;
+          break;
+        case cv1::MARK_IMPLEMENTED:
+          due = current.opinion().recommendations_size() > 0 &&
+                !current.opinion().recommendations(0).implemented();
+          break;
+        case cv1::ACKNOWLEDGE:
+          due = current.opinion().recommendations_size() > 0 &&
+                current.opinion().recommendations(0).implemented() &&
+                !current.opinion().recommendations(0).acknowledged();
+          break;
+        default:
+          break;
+      }
+      if (due) {
+        cv1::TakeStepRequest s;
+        s.set_name(current.name());
+        s.set_etag(current.etag());
+        s.set_step(step);
+        std::string token = holder_token;
+        if (step == cv1::SUBMIT || step == cv1::MARK_IMPLEMENTED) token = requester_token;
+        if (step == cv1::GIVE_OPINION || step == cv1::ACKNOWLEDGE) token = dpo_token;
+        s.mutable_study()->set_opportunity("Besoin identifié au diagnostic partagé");
+        s.mutable_study()->set_feasibility("Extraction annuelle possible depuis le SI de la Caf");
+        s.mutable_study()->set_compliance("Données minimisées, base légale art. 6(1)(e)");
+        s.mutable_opinion()->set_verdict(d.recommendation ? cv1::FAVOURABLE_WITH_RECOMMENDATIONS
+                                                          : cv1::FAVOURABLE);
+        s.mutable_opinion()->set_text("Avis préalable du DPO de la Caf (démonstration)");
+        if (d.recommendation) {
+          s.mutable_opinion()->add_recommendations()->set_text(
+              "Pseudonymiser les identifiants avant la transmission");
+        }
+        s.mutable_decision()->set_approved(true);
+        s.set_recommendation(1);
+        s.set_evidence("Script de pseudonymisation mis en place (démonstration)");
+        if (step != cv1::GIVE_OPINION) s.clear_opinion();
+        if (step != cv1::RECORD_STUDY) s.clear_study();
+        if (step != cv1::DECIDE) s.clear_decision();
+        cv1::ExchangeRequest next;
+        Check(stub->TakeStep(call_as(token).get(), s, &next),
+              "step " + cv1::Step_Name(step) + " of « " + d.title + " »");
+        current = next;
+        ++steps;
+      }
+      if (step == d.last_step) break;
+    }
+  }
+  std::cout << "Demandes d'échange de démonstration (Caf → agglomération) : " << created
+            << " présentes, " << steps << " étape(s) franchie(s) à ce chargement\n";
+  return 0;
+}
+
 // `flags` plus the flags of every command that calls a service.
 std::set<std::string> WithConnectionFlags(std::set<std::string> flags) {
   flags.insert(
@@ -1213,6 +1407,11 @@ int Main(int argc, char** argv) {
     if (command == "load-indicators") {
       return LoadIndicators(ParseArgs(
           argc, argv, 2, WithConnectionFlags({"partners-addr", "action-plan-addr", "catalogue"})));
+    }
+    if (command == "load-consents") {
+      return LoadConsents(
+          ParseArgs(argc, argv, 2,
+                    WithConnectionFlags({"partners-addr", "set", "key-file", "territory-siren"})));
     }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
