@@ -97,7 +97,11 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
   for (int i = 0; i < r.transfers_size(); ++i) {
     const auto& t = r.transfers(i);
     const std::string field = prefix + "transfers[" + std::to_string(i) + "]";
-    if (t.country().size() != 2) v.Add(field + ".country", "ISO 3166 alpha-2 code");
+    const std::string& country = t.country();
+    if (country.size() != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' ||
+        country[1] > 'Z') {
+      v.Add(field + ".country", "ISO 3166 alpha-2 code (two capital letters)");
+    }
     RequireText(t.recipient(), field + ".recipient", 200, v);
     if (t.safeguard() == v1::TRANSFER_SAFEGUARD_UNSPECIFIED) {
       v.Add(field + ".safeguard", "required: a transfer outside the EU needs its safeguard");
@@ -351,7 +355,7 @@ std::vector<std::pair<v1::Step, int>> PendingSteps(const v1::ExchangeRequest& r,
   if (state == v1::OPINION_GIVEN && p.holder_agent && !p.requester_agent) {
     out.push_back({v1::DECIDE, 0});
   }
-  if (state == v1::APPROVED || state == v1::ACTIVE) {
+  if (state == v1::APPROVED || state == v1::ACTIVE || state == v1::SUSPENDED) {
     for (const auto& rec : r.opinion().recommendations()) {
       if (!rec.implemented() && p.requester_agent) {
         out.push_back({v1::MARK_IMPLEMENTED, rec.number()});
