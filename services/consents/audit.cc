@@ -5,9 +5,16 @@
 namespace ctg::consents {
 namespace {
 
+// Each field as its length in 8 big-endian bytes, then its bytes: what PostgreSQL writes as
+// int8send(octet_length(f)) || convert_to(f, 'UTF8'), so the database can recompute a hash.
 void Field(Sha256Stream& h, const std::string& value) {
-  const uint64_t size = value.size();
-  h.Update(std::string_view(reinterpret_cast<const char*>(&size), sizeof size));
+  uint64_t size = value.size();
+  char bytes[8];
+  for (int i = 7; i >= 0; --i) {
+    bytes[i] = static_cast<char>(size & 0xff);
+    size >>= 8;
+  }
+  h.Update(std::string_view(bytes, sizeof bytes));
   h.Update(value);
 }
 
@@ -50,6 +57,23 @@ std::string AuditHash(const AuditRecord& r) {
   Field(h, r.before);
   Field(h, r.after);
   return h.HexDigest();
+}
+
+std::string AuditHashSql() {
+  std::string sql = "encode(sha256(";
+  const char* fields[] = {
+      "previous_hash", "chain",
+      "seq::text",     "((extract(epoch FROM event_time) * 1000000)::bigint)::text",
+      "actor",         "organisation",
+      "operation",     "reference",
+      "before",        "after"};
+  bool first = true;
+  for (const char* f : fields) {
+    if (!first) sql += " || ";
+    first = false;
+    sql += std::string("int8send(octet_length(") + f + ")) || convert_to(" + f + ", 'UTF8')";
+  }
+  return sql + "), 'hex')";
 }
 
 const std::vector<PreparedStatement>& AuditStatements() {

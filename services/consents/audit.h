@@ -31,6 +31,10 @@ struct AuditRecord {
 // (so no two different events serialize alike), as 64 hex digits.
 std::string AuditHash(const AuditRecord& record);
 
+// The same hash as a SQL expression over the columns of audit_events (benchmarks compare
+// VerifyAuditChains with the database recomputing it).
+std::string AuditHashSql();
+
 // Named statements of the audit trail.
 const std::vector<PreparedStatement>& AuditStatements();
 
