@@ -1,6 +1,11 @@
 #include "consents/audit.h"
 
+#include <map>
+#include <set>
+
+#include "common/api.h"
 #include "common/auth.h"
+#include "common/errors.h"
 
 namespace ctg::consents {
 namespace {
@@ -95,6 +100,21 @@ const std::vector<PreparedStatement>& AuditStatements() {
       {"audit_by_reference", by_reference.c_str()},
       {"audit_page", page.c_str()},
       {"audit_heads_all", "SELECT chain, seq, hash FROM audit_heads ORDER BY chain"},
+      // Creates the heads that do not exist yet and locks them all, returning each one's last
+      // sequence and hash, in one statement (an upsert locks the row it meets).
+      {"audit_heads_lock_many",
+       "INSERT INTO audit_heads AS h (chain, seq, hash) SELECT c, 0, '' FROM "
+       "unnest($1::text[]) c ORDER BY c ON CONFLICT (chain) DO UPDATE SET seq = h.seq "
+       "RETURNING chain, seq, hash"},
+      // The batch's events and the chains' new heads, in one statement.
+      {"audit_insert_many",
+       "WITH events AS (INSERT INTO audit_events (chain, seq, event_time, actor, organisation, "
+       "operation, reference, before, after, previous_hash, hash) SELECT c, s, "
+       "'epoch'::timestamptz + t * interval '1 microsecond', a, o, op, r, b, af, p, h FROM "
+       "unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
+       "$7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS x(c, s, t, a, o, op, "
+       "r, b, af, p, h)) UPDATE audit_heads h SET seq = x.s, hash = x.hh FROM "
+       "unnest($12::text[], $13::bigint[], $14::text[]) AS x(c, s, hh) WHERE h.chain = x.c"},
   };
   return statements;
 }
@@ -109,6 +129,99 @@ std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& r) {
                    r.operation, r.reference, r.before, r.after, r.previous_hash, r.hash);
   tx.exec_prepared("audit_head_set", r.chain, r.seq, r.hash);
   return EventName(r.chain, r.seq);
+}
+
+struct AuditAppender::Pending {
+  AuditRecord record;
+  bool done = false;
+  std::string name;
+  std::exception_ptr error;
+};
+
+AuditAppender::AuditAppender(ConnectionPool& pool, size_t max_batch)
+    : pool_(pool), max_batch_(max_batch) {}
+
+AuditAppender::~AuditAppender() {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  cv_.wait(lock, [this] { return queue_.empty() && !writing_; });
+}
+
+std::string AuditAppender::Append(AuditRecord record) {
+  RequireNoConnectionHeld("waiting for the audit trail");
+  Pending pending;
+  pending.record = std::move(record);
+  std::unique_lock lock(mu_);
+  if (stopping_) throw UnavailableError("the service is stopping");
+  queue_.push_back(&pending);
+  // The first caller to find no batch being written writes the queue itself, its own event
+  // and those that arrive meanwhile, batch after batch; the others wait for theirs.
+  while (!pending.done && writing_) cv_.wait(lock);
+  while (!pending.done) {
+    writing_ = true;
+    std::vector<Pending*> batch;
+    while (!queue_.empty() && batch.size() < max_batch_) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    WriteBatch(batch);
+    lock.lock();
+    for (auto* p : batch) p->done = true;
+    writing_ = false;
+    cv_.notify_all();
+    // Our event was in a batch: let the next waiter lead the rest.
+  }
+  if (pending.error) std::rethrow_exception(pending.error);
+  return pending.name;
+}
+
+void AuditAppender::WriteBatch(std::vector<Pending*>& batch) {
+  try {
+    WithTransaction(pool_, [&](pqxx::work& tx) {
+      std::set<std::string> chain_set;
+      for (auto* p : batch) chain_set.insert(p->record.chain);
+      const std::vector<std::string> chains(chain_set.begin(), chain_set.end());
+      std::map<std::string, std::pair<int64_t, std::string>> heads;
+      for (const auto& row : tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral(chains))) {
+        heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
+      }
+      std::vector<std::string> c, s, t, a, o, op, r, b, af, pr, h;
+      for (auto* p : batch) {
+        auto& rec = p->record;
+        auto& head = heads[rec.chain];
+        rec.seq = ++head.first;
+        rec.previous_hash = head.second;
+        rec.hash = AuditHash(rec);
+        head.second = rec.hash;
+        c.push_back(rec.chain);
+        s.push_back(std::to_string(rec.seq));
+        t.push_back(std::to_string(rec.time_micros));
+        a.push_back(rec.actor);
+        o.push_back(rec.organisation);
+        op.push_back(rec.operation);
+        r.push_back(rec.reference);
+        b.push_back(rec.before);
+        af.push_back(rec.after);
+        pr.push_back(rec.previous_hash);
+        h.push_back(rec.hash);
+        p->name = EventName(rec.chain, rec.seq);
+      }
+      std::vector<std::string> hc, hs, hh;
+      for (const auto& [chain, head] : heads) {
+        hc.push_back(chain);
+        hs.push_back(std::to_string(head.first));
+        hh.push_back(head.second);
+      }
+      tx.exec_prepared("audit_insert_many", PgArrayLiteral(c), PgArrayLiteral(s), PgArrayLiteral(t),
+                       PgArrayLiteral(a), PgArrayLiteral(o), PgArrayLiteral(op), PgArrayLiteral(r),
+                       PgArrayLiteral(b), PgArrayLiteral(af), PgArrayLiteral(pr), PgArrayLiteral(h),
+                       PgArrayLiteral(hc), PgArrayLiteral(hs), PgArrayLiteral(hh));
+    });
+  } catch (...) {
+    const auto error = std::current_exception();
+    for (auto* p : batch) p->error = error;
+  }
 }
 
 std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference) {

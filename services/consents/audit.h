@@ -1,9 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/db.h"
@@ -42,6 +46,40 @@ const std::vector<PreparedStatement>& AuditStatements();
 // to its chain within `tx`: locks the chain's head, fills seq, previous_hash and hash, writes
 // the event and the new head. Returns the event's name ("auditEvents/{chain}/{seq}").
 std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record);
+
+// Appends events from many calls with one transaction per batch (group commit): a call hands
+// its event over and waits until the batch holding it is committed, so an acknowledged check is
+// always audited, while a thousand concurrent checks cost a few commits instead of a thousand
+// waits on their chain's head. No thread of its own: the first caller that finds no batch being
+// written writes one (its own event and whatever queued meanwhile), so a lone check pays no
+// hand-off. Heads are locked per batch, so several processes appending to
+// the same chains stay correct. For events that are not part of another write (checks, refused
+// attempts); a state change appends in its own transaction with AppendAudit.
+class AuditAppender {
+ public:
+  // Writes with connections from `pool`; at most `max_batch` events per transaction.
+  explicit AuditAppender(ConnectionPool& pool, size_t max_batch = 512);
+  // Waits until what is queued is written.
+  ~AuditAppender();
+  AuditAppender(const AuditAppender&) = delete;
+  AuditAppender& operator=(const AuditAppender&) = delete;
+
+  // Appends `record` and returns its name once committed; throws what the batch's transaction
+  // threw (the event is then not written). Must be called without a connection held.
+  std::string Append(AuditRecord record);
+
+ private:
+  struct Pending;
+  void WriteBatch(std::vector<Pending*>& batch);
+
+  ConnectionPool& pool_;
+  const size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;
+  bool writing_ = false;  // a caller is writing a batch
+  bool stopping_ = false;
+};
 
 // The events about `reference`, oldest first.
 std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference);

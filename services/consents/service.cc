@@ -87,7 +87,8 @@ ConsentService::ConsentService(ConnectionPool& pool, UnaryRunner& runner,
     : v1::ConsentServiceBase(runner),
       pool_(pool),
       partners_(pv1::PartnerService::NewStub(std::move(partners))),
-      identity_(identity) {}
+      identity_(identity),
+      appender_(pool) {}
 
 void ConsentService::RequireKnown(const std::string& name, const std::string& field) {
   grpc::ClientContext context;
@@ -276,15 +277,12 @@ void ConsentService::TakeStep(const CallContext& call, const v1::TakeStepRequest
     refusal = std::current_exception();
   }
   if (!refusal) return;
-  // The refused attempt is itself audited, in its own transaction (the step's was rolled back).
-  WithTransaction(pool_, [&](pqxx::work& tx) {
-    std::string after = "{\"reason\":\"";
-    AppendJsonEscaped(after, denied);
-    after += "\"}";
-    AuditRecord event =
-        Event(call, holder, "denied:" + v1::Step_Name(req.step()), req.name(), "{}", after);
-    AppendAudit(tx, event);
-  });
+  // The refused attempt is itself audited (the step's transaction was rolled back).
+  std::string after = "{\"reason\":\"";
+  AppendJsonEscaped(after, denied);
+  after += "\"}";
+  appender_.Append(
+      Event(call, holder, "denied:" + v1::Step_Name(req.step()), req.name(), "{}", after));
   std::rethrow_exception(refusal);
 }
 
@@ -328,13 +326,12 @@ void ConsentService::CheckExchange(const CallContext& call, const v1::CheckExcha
       !ActsFor(call.principal, req.holder())) {
     throw PermissionDeniedError("a check is made by the requester, the holder or a service");
   }
-  WithTransaction(pool_, [&](pqxx::work& tx) {
-    ConsentRepository repo(tx);
-    std::string why = "aucun consentement approuvé entre ces organisations";
-    // The event refers to the consent considered (the last one when none allows it), so the
-    // DPO finds every check in the request's own history.
-    std::string considered = req.requester();
-    for (const auto& c : repo.Consents(*requester, *holder)) {
+  std::string why = "aucun consentement approuvé entre ces organisations";
+  // The event refers to the consent considered (the last one when none allows it), so the DPO
+  // finds every check in the request's own history.
+  std::string considered = req.requester();
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
+    for (const auto& c : ConsentRepository(tx).Consents(*requester, *holder)) {
       considered = c.request.name();
       const std::string reason = WhyNotAllowed(c.request, categories, req.purpose(), *date);
       if (reason.empty()) {
@@ -346,11 +343,11 @@ void ConsentService::CheckExchange(const CallContext& call, const v1::CheckExcha
       }
       why = reason;
     }
-    if (!resp.allowed()) resp.set_reason(why);
-    v1::CheckExchangeResponse answer = resp;
-    AuditRecord event = Event(call, req.holder(), "check", considered, Json(req), Json(answer));
-    resp.set_audit_event(AppendAudit(tx, event));
   });
+  if (!resp.allowed()) resp.set_reason(why);
+  // Answered only once the check is in the audit trail (group commit, no connection held here).
+  resp.set_audit_event(
+      appender_.Append(Event(call, req.holder(), "check", considered, Json(req), Json(resp))));
 }
 
 void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExchangeRequest& req,
@@ -366,6 +363,7 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
   const CivilDate date = CivilDate::InParis(
       std::chrono::system_clock::time_point(std::chrono::microseconds(time_micros)));
   std::string refused;
+  std::string holder;
   WithTransaction(pool_, [&](pqxx::work& tx) {
     ConsentRepository repo(tx);
     auto found = repo.Find(*id);
@@ -375,6 +373,7 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
       throw PermissionDeniedError("an exchange is recorded by the holder or the requester");
     }
     const auto& consent = found->request;
+    holder = consent.holder();
     refused = WhyNotAllowed(consent, categories, consent.purpose(), date);
     if (!refused.empty()) return;  // audited below, then refused
     std::vector<int> items(categories.begin(), categories.end());
@@ -388,15 +387,10 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
     resp.set_audit_event(AppendAudit(tx, event));
   });
   if (refused.empty()) return;
-  WithTransaction(pool_, [&](pqxx::work& tx) {
-    auto found = ConsentRepository(tx).Find(*id);
-    std::string after = "{\"reason\":\"";
-    AppendJsonEscaped(after, refused);
-    after += "\"}";
-    AuditRecord event =
-        Event(call, found->request.holder(), "denied:record", req.consent(), Json(req), after);
-    AppendAudit(tx, event);
-  });
+  std::string after = "{\"reason\":\"";
+  AppendJsonEscaped(after, refused);
+  after += "\"}";
+  appender_.Append(Event(call, holder, "denied:record", req.consent(), Json(req), after));
   throw FailedPreconditionError(refused);
 }
 

@@ -6,6 +6,7 @@
 #include "common/rpc.h"
 #include "common/server.h"
 #include "common/service_client.h"
+#include "consents/audit.h"
 #include "consents/consent_rules.h"
 #include "ctg/consents/v1/consents.ctg.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
@@ -50,6 +51,9 @@ class ConsentService final : public v1::ConsentServiceBase {
   ConnectionPool& pool_;
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
   ServiceIdentity& identity_;
+  // Checks and refused attempts are audited through it (group commit); state changes append in
+  // their own transaction.
+  AuditAppender appender_;
 };
 
 // Everything the runtime needs to host the consents service. The partners service address comes

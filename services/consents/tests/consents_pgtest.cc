@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <pqxx/pqxx>
+#include <set>
+#include <thread>
 
 #include "common/api.h"
 #include "common/clock.h"
@@ -385,6 +387,43 @@ TEST_F(ConsentsTest, PendingActionsShowWhatWaitsOnEachActor) {
   EXPECT_EQ(pending(CafAgent()), std::vector<v1::Step>{v1::RECORD_STUDY});
   EXPECT_TRUE(pending(CafDpo()).empty());
   EXPECT_TRUE(pending(Outsider()).empty());
+}
+
+TEST_F(ConsentsTest, ConcurrentChecksAreAllAuditedInOneValidChain) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  ASSERT_TRUE(Step(CafAgent(), r, v1::DECIDE, [](v1::TakeStepRequest& s) {
+                s.mutable_decision()->set_approved(true);
+              }).ok());
+  // 8 callers x 25 checks at once: batches of checks from several calls share commits.
+  std::vector<std::thread> callers;
+  std::atomic<int> allowed{0};
+  std::mutex names_mu;
+  std::set<std::string> names;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      auto stub = v1::ConsentService::NewStub(consents_->channel());
+      for (int i = 0; i < 25; ++i) {
+        v1::CheckExchangeRequest req;
+        req.set_requester(epci_);
+        req.set_holder(caf_);
+        req.add_data_categories(v1::CHILDCARE);
+        req.set_purpose(Draft().purpose());
+        v1::CheckExchangeResponse out;
+        if (stub->CheckExchange(AuthedContext(CafAgent()).get(), req, &out).ok() && out.allowed()) {
+          ++allowed;
+          std::lock_guard lock(names_mu);
+          names.insert(out.audit_event());
+        }
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(allowed, 200);
+  EXPECT_EQ(names.size(), 200u);  // every check its own event
+  const auto v = Verify();
+  EXPECT_TRUE(v.valid()) << v.problem();
+  EXPECT_EQ(v.events_checked(), 5 + 200);
 }
 
 TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
