@@ -43,10 +43,14 @@ class ConsentService final : public v1::ConsentServiceBase {
                        v1::ListAuditEventsResponse& resp) override;
   void VerifyAuditChain(const CallContext& call, const v1::VerifyAuditChainRequest& req,
                         v1::AuditChainVerification& resp) override;
+  void ExportRegister(const CallContext& call, const v1::ExportRegisterRequest& req,
+                      v1::ExportedRegister& resp) override;
 
  private:
   // Throws NotFoundError naming `field` when the partners service does not know `name`.
   void RequireKnown(const std::string& name, const std::string& field);
+  // The official name of an organisation (its resource name when it cannot be read).
+  std::string DisplayName(const std::string& organisation);
 
   ConnectionPool& pool_;
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;

@@ -252,6 +252,49 @@ TEST_F(ConsentsTest, TheWorkflowLeadsToAnActiveConsentThatAllowsItsExchanges) {
   EXPECT_EQ(verification.events_checked(), 13);
 }
 
+TEST_F(ConsentsTest, TheRegisterListsTheProcessingsOfApprovedExchangesForEachController) {
+  v1::ExchangeRequest approved = Create(Draft());
+  ToOpinion(approved, v1::FAVOURABLE, false);
+  ASSERT_TRUE(Step(CafAgent(), approved, v1::DECIDE, [](v1::TakeStepRequest& s) {
+                s.mutable_decision()->set_approved(true);
+              }).ok());
+  v1::ExchangeRequest draft = Draft();
+  draft.set_title("Demande encore en brouillon");
+  Create(draft);  // not approved: not in the register
+
+  v1::ExportRegisterRequest req;
+  req.set_controller(caf_);
+  req.set_format(v1::CSV);
+  v1::ExportedRegister csv;
+  ASSERT_TRUE(stub_->ExportRegister(AuthedContext(CafDpo()).get(), req, &csv).ok());
+  EXPECT_EQ(csv.processings(), 1);
+  EXPECT_EQ(csv.content_type(), "text/csv; charset=utf-8");
+  EXPECT_NE(csv.content().find("Communication de données à Val de Garonne Agglomération"),
+            std::string::npos);
+  EXPECT_NE(csv.content().find("Mission d'intérêt public (art. 6.1.e)"), std::string::npos);
+  EXPECT_NE(csv.content().find("3 an(s), puis suppression"), std::string::npos);
+  EXPECT_EQ(csv.content().find("brouillon"), std::string::npos);
+  // The requester's register: the processing the exchange creates for it.
+  req.set_controller(epci_);
+  req.set_format(v1::JSON);
+  v1::ExportedRegister json;
+  ASSERT_TRUE(stub_->ExportRegister(AuthedContext(EpciAgent()).get(), req, &json).ok());
+  EXPECT_NE(json.content().find("\"Nature\":\"Traitement créé par la réception de données de "
+                                "Caf de Lot-et-Garonne\""),
+            std::string::npos)
+      << json.content();
+  req.set_format(v1::XLSX);
+  v1::ExportedRegister xlsx;
+  ASSERT_TRUE(stub_->ExportRegister(AuthedContext(EpciAgent()).get(), req, &xlsx).ok());
+  EXPECT_EQ(xlsx.content().substr(0, 2), "PK");
+  // Another controller's register does not exist for the caller; a format is required.
+  EXPECT_EQ(stub_->ExportRegister(AuthedContext(Outsider()).get(), req, &xlsx).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_format(v1::REGISTER_FORMAT_UNSPECIFIED);
+  EXPECT_EQ(ViolatedFields(stub_->ExportRegister(AuthedContext(EpciAgent()).get(), req, &xlsx)),
+            std::vector<std::string>{"format"});
+}
+
 TEST_F(ConsentsTest, AStepByTheWrongOrganisationOrRoleIsRefusedAndAudited) {
   v1::ExchangeRequest r = Create(Draft());
   // The holder cannot submit the requester's request; the requester cannot study it.
