@@ -100,6 +100,27 @@ const std::vector<PreparedStatement>& AuditStatements() {
       {"audit_by_reference", by_reference.c_str()},
       {"audit_page", page.c_str()},
       {"audit_heads_all", "SELECT chain, seq, hash FROM audit_heads ORDER BY chain"},
+      {"audit_key", "SELECT value FROM audit_keys WHERE name = 'checkpoint'"},
+      {"audit_key_create",
+       "INSERT INTO audit_keys (name, value) VALUES ('checkpoint', "
+       "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')) "
+       "ON CONFLICT (name) DO NOTHING"},
+      {"audit_checkpoints_all", "SELECT chain, seq, hash, signature FROM audit_checkpoints"},
+      {"audit_check_chains",
+       "SELECT chain FROM audit_heads WHERE chain LIKE '%/checks' AND ($1 = '' OR chain = $1) "
+       "ORDER BY chain"},
+      {"audit_last_before",
+       "SELECT seq, hash, (SELECT count(*) FROM audit_events e WHERE e.chain = $1 AND e.seq <= "
+       "x.seq) FROM audit_events x WHERE chain = $1 AND event_time < 'epoch'::timestamptz + "
+       "$2::bigint * interval '1 microsecond' ORDER BY seq DESC LIMIT 1"},
+      {"audit_checkpoint_set",
+       "INSERT INTO audit_checkpoints (chain, seq, hash, purge_time, purged_events, signature) "
+       "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5, "
+       "$6) ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, "
+       "purge_time = EXCLUDED.purge_time, purged_events = audit_checkpoints.purged_events + "
+       "EXCLUDED.purged_events, signature = EXCLUDED.signature"},
+      {"audit_purge_allow", "SELECT set_config('ctg.audit_purge', 'on', true)"},
+      {"audit_purge_delete", "DELETE FROM audit_events WHERE chain = $1 AND seq <= $2"},
       // Creates the heads that do not exist yet and locks them all, returning each one's last
       // sequence and hash, in one statement (an upsert locks the row it meets).
       {"audit_heads_lock_many",
@@ -232,8 +253,71 @@ std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::st
   return out;
 }
 
+namespace {
+
+std::string CheckpointSignature(const std::string& key, const std::string& chain, int64_t seq,
+                                const std::string& hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string mac = HmacSha256(key, chain + "|" + std::to_string(seq) + "|" + hash);
+  std::string hex;
+  for (unsigned char c : mac) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+std::string CheckChainOf(const std::string& holder_id) { return holder_id + "/checks"; }
+
+std::vector<std::string> CheckChains(pqxx::transaction_base& tx, const std::string& holder_id) {
+  std::vector<std::string> out;
+  for (const auto& row :
+       tx.exec_prepared("audit_check_chains", holder_id.empty() ? "" : CheckChainOf(holder_id))) {
+    out.push_back(row[0].as<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction_base& tx,
+                                                               const std::string& chain,
+                                                               int64_t cutoff_micros,
+                                                               int64_t now_micros) {
+  tx.exec_prepared("audit_head_lock", chain);
+  const auto last = tx.exec_prepared("audit_last_before", chain, cutoff_micros);
+  if (last.empty()) return std::nullopt;
+  const int64_t seq = last[0][0].as<int64_t>();
+  const std::string hash = last[0][1].as<std::string>();
+  const int64_t count = last[0][2].as<int64_t>();
+  tx.exec_prepared("audit_key_create");
+  const std::string key = tx.exec_prepared1("audit_key")[0].as<std::string>();
+  tx.exec_prepared("audit_checkpoint_set", chain, seq, hash, now_micros, count,
+                   CheckpointSignature(key, chain, seq, hash));
+  tx.exec_prepared("audit_purge_allow");
+  tx.exec_prepared("audit_purge_delete", chain, seq);
+  return std::make_pair(count, EventName(chain, seq));
+}
+
 ChainVerification VerifyAuditChains(pqxx::transaction_base& tx) {
   ChainVerification v;
+  // No key yet means no purge yet: any checkpoint found then is forged.
+  const auto key_row = tx.exec_prepared("audit_key");
+  const std::string key = key_row.empty() ? "" : key_row[0][0].as<std::string>();
+  struct Checkpoint {
+    int64_t seq;
+    std::string hash;
+    bool signed_ok;
+  };
+  std::map<std::string, Checkpoint> checkpoints;
+  for (const auto& row : tx.exec_prepared("audit_checkpoints_all")) {
+    const std::string chain = row[0].as<std::string>();
+    const int64_t seq = row[1].as<int64_t>();
+    const std::string hash = row[2].as<std::string>();
+    checkpoints[chain] = {
+        seq, hash,
+        !key.empty() && CheckpointSignature(key, chain, seq, hash) == row[3].as<std::string>()};
+  }
   std::map<std::string, std::pair<int64_t, std::string>> heads;
   for (const auto& row : tx.exec_prepared("audit_heads_all")) {
     heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
@@ -271,6 +355,15 @@ ChainVerification VerifyAuditChains(pqxx::transaction_base& tx) {
         chain = r.chain;
         expected_seq = 1;
         previous.clear();
+        // A purged chain starts after its checkpoint, which must carry the schema's signature.
+        auto cp = checkpoints.find(chain);
+        if (cp != checkpoints.end()) {
+          if (!cp->second.signed_ok) {
+            fail(EventName(chain, cp->second.seq), "its purge checkpoint is not signed (forged)");
+          }
+          expected_seq = cp->second.seq + 1;
+          previous = cp->second.hash;
+        }
       }
       ++v.events;
       const std::string name = EventName(r.chain, r.seq);
@@ -288,6 +381,13 @@ ChainVerification VerifyAuditChains(pqxx::transaction_base& tx) {
   }
   close_chain();
   for (const auto& [lost, head] : heads) {
+    // A chain purged up to its head has no event left: its checkpoint is its head.
+    auto cp = checkpoints.find(lost);
+    if (cp != checkpoints.end() && cp->second.signed_ok && cp->second.seq == head.first &&
+        cp->second.hash == head.second) {
+      ++v.chains;
+      continue;
+    }
     if (head.first > 0) fail(EventName(lost, 1), "every event of this chain is missing");
   }
   return v;

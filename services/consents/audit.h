@@ -81,6 +81,23 @@ class AuditAppender {
   bool stopping_ = false;
 };
 
+// The chain of a holder's checks ("<holder id>/checks"), purged after their retention apart
+// from the holder's own chain of state changes.
+std::string CheckChainOf(const std::string& holder_id);
+
+// Deletes the events of check chain `chain` recorded before `cutoff_micros`, after writing (or
+// moving) the chain's signed checkpoint to the last of them, within `tx` (which must hold the
+// chain's head: the caller appends the purge's own event to the holder's chain in the same
+// transaction). Returns the number of events deleted and the checkpoint's event name, or
+// nothing when no event is old enough.
+std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction_base& tx,
+                                                               const std::string& chain,
+                                                               int64_t cutoff_micros,
+                                                               int64_t now_micros);
+
+// Every check chain ("" : all holders), or that of `holder_id` only.
+std::vector<std::string> CheckChains(pqxx::transaction_base& tx, const std::string& holder_id);
+
 // The events about `reference`, oldest first.
 std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference);
 

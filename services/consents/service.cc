@@ -347,8 +347,10 @@ void ConsentService::CheckExchange(const CallContext& call, const v1::CheckExcha
   });
   if (!resp.allowed()) resp.set_reason(why);
   // Answered only once the check is in the audit trail (group commit, no connection held here).
-  resp.set_audit_event(
-      appender_.Append(Event(call, req.holder(), "check", considered, Json(req), Json(resp))));
+  // Checks go to the holder's check chain, which is purged after its retention.
+  AuditRecord event = Event(call, req.holder(), "check", considered, Json(req), Json(resp));
+  event.chain = CheckChainOf(event.chain);
+  resp.set_audit_event(appender_.Append(std::move(event)));
 }
 
 void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExchangeRequest& req,
@@ -539,6 +541,43 @@ void ConsentService::ExportRegister(const CallContext& call, const v1::ExportReg
       resp.set_content(RegisterXlsx(reg));
   }
   resp.set_processings(static_cast<int>(reg.entries.size()));
+}
+
+void ConsentService::PurgeCheckLog(const CallContext& call, const v1::PurgeCheckLogRequest& req,
+                                   v1::PurgeCheckLogResponse& resp) {
+  Violations v;
+  const int days = req.retention_days() == 0 ? 365 : req.retention_days();
+  if (days < 180 || days > 366) {
+    v.Add("retention_days", "180 to 366 days (CNIL: 6 to 12 months)");
+  }
+  v.ThrowIfAny();
+  std::string holder_id;  // "" : every holder (the service identity)
+  if (!call.principal.Has(Role::kService)) {
+    if (call.principal.organisation.empty()) {
+      throw PermissionDeniedError("a DPO purges its own organisation's check log");
+    }
+    holder_id = IdOf(call.principal.organisation);
+  }
+  const int64_t now = Micros(call.now);
+  const int64_t cutoff = now - static_cast<int64_t>(days) * 86400 * 1000000;
+  std::vector<std::string> chains;
+  WithSingleStatementRead(pool_,
+                          [&](pqxx::transaction_base& tx) { chains = CheckChains(tx, holder_id); });
+  for (const auto& chain : chains) {
+    WithTransaction(pool_, [&](pqxx::work& tx) {
+      auto purged = PurgeCheckChain(tx, chain, cutoff, now);
+      if (!purged) return;
+      const std::string holder = "organisations/" + chain.substr(0, chain.find('/'));
+      std::string after = "{\"purged_events\":" + std::to_string(purged->first) +
+                          ",\"checkpoint\":\"" + purged->second +
+                          "\",\"retention_days\":" + std::to_string(days) + "}";
+      // The purge is itself audited, in the holder's own chain, in the same transaction.
+      AuditRecord event = Event(call, holder, "purge", "auditEvents/" + chain, "{}", after);
+      AppendAudit(tx, event);
+      resp.set_purged_events(resp.purged_events() + purged->first);
+      resp.add_checkpoints(purged->second);
+    });
+  }
 }
 
 ServiceSpec ConsentServiceSpec() {

@@ -45,6 +45,8 @@ class ConsentService final : public v1::ConsentServiceBase {
                         v1::AuditChainVerification& resp) override;
   void ExportRegister(const CallContext& call, const v1::ExportRegisterRequest& req,
                       v1::ExportedRegister& resp) override;
+  void PurgeCheckLog(const CallContext& call, const v1::PurgeCheckLogRequest& req,
+                     v1::PurgeCheckLogResponse& resp) override;
 
  private:
   // Throws NotFoundError naming `field` when the partners service does not know `name`.

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -32,17 +33,28 @@ std::chrono::system_clock::time_point TestNow() {
       std::chrono::seconds(kToday.ToDays() * 86400 + 36000));
 }
 
+// The consents service's clock, which a test may move (the purge of old checks).
+std::atomic<int64_t> g_consents_now_micros{0};
+
+int64_t TestNowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(TestNow().time_since_epoch())
+      .count();
+}
+
 class ConsentsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    g_consents_now_micros = TestNowMicros();
     db_ = new ctg::testing::TestDatabase(
         {partners::PartnerServiceSpec().migrations, ConsentServiceSpec().migrations});
     partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url(), {},
                                                    FixedClock(TestNow()));
     consents_ = new ctg::testing::InProcessService(
         ConsentServiceSpec(), db_->url(),
-        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}},
-        FixedClock(TestNow()));
+        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}}, [] {
+          return std::chrono::system_clock::time_point(
+              std::chrono::microseconds(g_consents_now_micros.load()));
+        });
   }
   static void TearDownTestSuite() {
     delete consents_;
@@ -51,6 +63,7 @@ class ConsentsTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    g_consents_now_micros = TestNowMicros();
     db_->Truncate("partners");
     db_->Truncate("consents");
     partners_stub_ = pv1::PartnerService::NewStub(partners_->channel());
@@ -241,14 +254,16 @@ TEST_F(ConsentsTest, TheWorkflowLeadsToAnActiveConsentThatAllowsItsExchanges) {
   EXPECT_EQ(stub_->RecordExchange(AuthedContext(CafAgent()).get(), record, &recorded).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
+  // The service's clock is stopped: events of one instant come chain by chain, the holder's
+  // trail first, then its check log.
   EXPECT_EQ(
       Operations(r.name()),
       (std::vector<std::string>{"create", "step:SUBMIT", "step:RECORD_STUDY", "step:GIVE_OPINION",
-                                "step:DECIDE", "check", "step:MARK_IMPLEMENTED", "step:ACKNOWLEDGE",
-                                "check", "check", "check", "record", "denied:record"}));
+                                "step:DECIDE", "step:MARK_IMPLEMENTED", "step:ACKNOWLEDGE",
+                                "record", "denied:record", "check", "check", "check", "check"}));
   const auto verification = Verify();
   EXPECT_TRUE(verification.valid()) << verification.problem();
-  EXPECT_EQ(verification.chains_checked(), 1);
+  EXPECT_EQ(verification.chains_checked(), 2);
   EXPECT_EQ(verification.events_checked(), 13);
 }
 
@@ -467,6 +482,54 @@ TEST_F(ConsentsTest, ConcurrentChecksAreAllAuditedInOneValidChain) {
   const auto v = Verify();
   EXPECT_TRUE(v.valid()) << v.problem();
   EXPECT_EQ(v.events_checked(), 5 + 200);
+  EXPECT_EQ(v.chains_checked(), 2);  // the holder's trail and its check log
+}
+
+TEST_F(ConsentsTest, APurgeOfOldChecksKeepsTheChainsVerifiable) {
+  v1::ExchangeRequest r = Create(Draft());
+  ToOpinion(r, v1::FAVOURABLE, false);
+  ASSERT_TRUE(Step(CafAgent(), r, v1::DECIDE, [](v1::TakeStepRequest& s) {
+                s.mutable_decision()->set_approved(true);
+              }).ok());
+  for (int i = 0; i < 3; ++i) Check({v1::CHILDCARE}, Draft().purpose());
+  g_consents_now_micros += 400LL * 86400 * 1000000;  // 400 days later
+  for (int i = 0; i < 2; ++i) Check({v1::CHILDCARE}, Draft().purpose());
+  ASSERT_EQ(Verify().events_checked(), 5 + 5);
+
+  auto purge = [&](const std::string& token, int days, v1::PurgeCheckLogResponse* out) {
+    v1::PurgeCheckLogRequest req;
+    req.set_retention_days(days);
+    return stub_->PurgeCheckLog(AuthedContext(token).get(), req, out);
+  };
+  v1::PurgeCheckLogResponse out;
+  EXPECT_EQ(ViolatedFields(purge(CafDpo(), 30, &out)), std::vector<std::string>{"retention_days"});
+  // Another organisation's DPO purges its own log only: nothing here.
+  ASSERT_TRUE(purge(EpciDpo(), 365, &out).ok());
+  EXPECT_EQ(out.purged_events(), 0);
+  ASSERT_TRUE(purge(CafDpo(), 365, &out).ok());
+  EXPECT_EQ(out.purged_events(), 3);
+  ASSERT_EQ(out.checkpoints_size(), 1);
+  EXPECT_EQ(out.checkpoints(0), "auditEvents/" + IdOf(caf_) + "/checks/3");
+  // The 2 recent checks and the trail remain, plus the purge's own event; all verifiable.
+  auto v = Verify();
+  EXPECT_TRUE(v.valid()) << v.first_bad_event() << ": " << v.problem();
+  EXPECT_EQ(v.events_checked(), 5 + 2 + 1);
+  // Purging again finds nothing older; the chain still verifies.
+  TokenClaims service;
+  service.subject = "ctg-reporting";
+  service.roles = {Role::kService};
+  service.issuer = ctg::testing::kTestIssuer;
+  service.audience = ctg::testing::kTestAudience;
+  service.lifetime = std::chrono::minutes(10);  // a service's token is short-lived
+  const auto by_service = purge(MintHs256Token(service, ctg::testing::kTestJwtKey), 365, &out);
+  ASSERT_TRUE(by_service.ok()) << by_service.error_message();
+  EXPECT_EQ(out.purged_events(), 0);
+  EXPECT_TRUE(Verify().valid());
+  // A checkpoint moved behind the service's back is caught (its signature).
+  Tamper("UPDATE consents.audit_checkpoints SET seq = seq + 1");
+  v = Verify();
+  EXPECT_FALSE(v.valid());
+  EXPECT_NE(v.problem().find("checkpoint"), std::string::npos) << v.problem();
 }
 
 TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
