@@ -165,7 +165,8 @@ AuditAppender::AuditAppender(ConnectionPool& pool, size_t max_batch)
 AuditAppender::~AuditAppender() {
   std::unique_lock lock(mu_);
   stopping_ = true;
-  cv_.wait(lock, [this] { return queue_.empty() && !writing_; });
+  // Every caller has left Append (not only been served), so the mutex outlives them.
+  cv_.wait(lock, [this] { return callers_ == 0; });
 }
 
 std::string AuditAppender::Append(AuditRecord record) {
@@ -174,6 +175,7 @@ std::string AuditAppender::Append(AuditRecord record) {
   pending.record = std::move(record);
   std::unique_lock lock(mu_);
   if (stopping_) throw UnavailableError("the service is stopping");
+  ++callers_;
   queue_.push_back(&pending);
   // The first caller to find no batch being written writes the queue itself, its own event
   // and those that arrive meanwhile, batch after batch; the others wait for theirs.
@@ -193,6 +195,7 @@ std::string AuditAppender::Append(AuditRecord record) {
     cv_.notify_all();
     // Our event was in a batch: let the next waiter lead the rest.
   }
+  if (--callers_ == 0) cv_.notify_all();
   if (pending.error) std::rethrow_exception(pending.error);
   return pending.name;
 }
@@ -284,6 +287,11 @@ std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction
                                                                const std::string& chain,
                                                                int64_t cutoff_micros,
                                                                int64_t now_micros) {
+  // Heads are locked in name order, as a batch of the appender locks them: the holder's chain
+  // ("<holder>", where the purge's own event goes) before its check chain ("<holder>/checks").
+  const std::string holder_chain = chain.substr(0, chain.find('/'));
+  tx.exec_prepared("audit_head_create", holder_chain);
+  tx.exec_prepared("audit_head_lock", holder_chain);
   tx.exec_prepared("audit_head_lock", chain);
   const auto last = tx.exec_prepared("audit_last_before", chain, cutoff_micros);
   if (last.empty()) return std::nullopt;

@@ -78,6 +78,7 @@ class AuditAppender {
   std::condition_variable cv_;
   std::deque<Pending*> queue_;
   bool writing_ = false;  // a caller is writing a batch
+  int callers_ = 0;       // callers inside Append
   bool stopping_ = false;
 };
 

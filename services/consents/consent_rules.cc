@@ -56,6 +56,20 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
     v.Add(prefix + "legal_basis", "required (GDPR art. 6)");
   }
   RequireText(r.legal_basis_justification(), prefix + "legal_basis_justification", 2000, v);
+  // Lists stay short: a request is read by people, and its audit events copy it.
+  for (const auto& [size, field] :
+       std::vector<std::pair<int, std::string>>{{r.data_subjects_size(), "data_subjects"},
+                                                {r.data_categories_size(), "data_categories"},
+                                                {r.recipients_size(), "recipients"},
+                                                {r.processors_size(), "processors"},
+                                                {r.transfers_size(), "transfers"},
+                                                {r.security_measures_size(), "security_measures"},
+                                                {r.actions_size(), "actions"}}) {
+    if (size > 50) {
+      v.Add(prefix + field, "at most 50");
+      return;
+    }
+  }
   if (r.data_subjects_size() == 0) v.Add(prefix + "data_subjects", "at least one");
   for (int i = 0; i < r.data_subjects_size(); ++i) {
     if (r.data_subjects(i) == v1::DATA_SUBJECT_UNSPECIFIED ||
@@ -76,7 +90,10 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
     special = special || IsSpecialCategory(c);
     nir = nir || c == v1::NIR;
   }
-  if (special && r.special_category_condition() == v1::SPECIAL_CATEGORY_CONDITION_UNSPECIFIED) {
+  if (!v1::SpecialCategoryCondition_IsValid(r.special_category_condition())) {
+    v.Add(prefix + "special_category_condition", "unknown condition");
+  } else if (special &&
+             r.special_category_condition() == v1::SPECIAL_CATEGORY_CONDITION_UNSPECIFIED) {
     v.Add(prefix + "special_category_condition",
           "required: special categories of data (GDPR art. 9) need the condition of art. 9(2) "
           "that allows them");
@@ -103,7 +120,8 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
       v.Add(field + ".country", "ISO 3166 alpha-2 code (two capital letters)");
     }
     RequireText(t.recipient(), field + ".recipient", 200, v);
-    if (t.safeguard() == v1::TRANSFER_SAFEGUARD_UNSPECIFIED) {
+    if (t.safeguard() == v1::TRANSFER_SAFEGUARD_UNSPECIFIED ||
+        !v1::TransferSafeguard_IsValid(t.safeguard())) {
       v.Add(field + ".safeguard", "required: a transfer outside the EU needs its safeguard");
     }
   }
@@ -111,10 +129,12 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
     v.Add(prefix + "retention", "required");
   } else {
     if (r.retention().duration() < 1) v.Add(prefix + "retention.duration", "at least 1");
-    if (r.retention().unit() == v1::RETENTION_UNIT_UNSPECIFIED) {
+    if (r.retention().unit() == v1::RETENTION_UNIT_UNSPECIFIED ||
+        !v1::RetentionUnit_IsValid(r.retention().unit())) {
       v.Add(prefix + "retention.unit", "required");
     }
-    if (r.retention().end() == v1::END_OF_RETENTION_UNSPECIFIED) {
+    if (r.retention().end() == v1::END_OF_RETENTION_UNSPECIFIED ||
+        !v1::EndOfRetention_IsValid(r.retention().end())) {
       v.Add(prefix + "retention.end", "required: what happens at the end of the retention");
     }
   }
@@ -138,6 +158,7 @@ void ValidateExchangeRequest(const v1::ExchangeRequest& r, const std::string& pr
 
 Parties PartiesOf(const Principal& principal, const v1::ExchangeRequest& r) {
   Parties p;
+  p.subject = principal.subject;
   p.service = principal.Has(Role::kService);
   const std::string& org = principal.organisation;
   if (org.empty()) return p;
@@ -184,8 +205,13 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
       RequireText(s.study().compliance(), "study.compliance", 4000, v);
       break;
     case v1::GIVE_OPINION:
-      if (!parties.holder_dpo)
+      if (!parties.holder_dpo) {
         WrongActor("the data protection officer of the holding organisation");
+      }
+      // The DPO's opinion is independent of the study: not by the person who made it.
+      if (!parties.subject.empty() && parties.subject == r.study().author()) {
+        WrongActor("a DPO other than the author of the study");
+      }
       require_state({v1::STUDIED});
       if (s.opinion().verdict() == v1::OPINION_VERDICT_UNSPECIFIED ||
           !v1::OpinionVerdict_IsValid(s.opinion().verdict())) {
@@ -195,6 +221,10 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
       if (s.opinion().verdict() == v1::FAVOURABLE_WITH_RECOMMENDATIONS &&
           s.opinion().recommendations_size() == 0) {
         v.Add("opinion.recommendations", "at least one with this verdict");
+      }
+      if (s.opinion().recommendations_size() > 50) {
+        v.Add("opinion.recommendations", "at most 50");
+        break;
       }
       if (s.opinion().verdict() == v1::FAVOURABLE && s.opinion().recommendations_size() > 0) {
         v.Add("opinion.verdict", "FAVOURABLE_WITH_RECOMMENDATIONS when there are recommendations");
@@ -208,6 +238,10 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
       // The requester never decides its own request, even when it also holds a role there.
       if (!parties.holder_agent || parties.requester_agent) {
         WrongActor("the holding organisation, as controller (never the requester)");
+      }
+      // Nobody decides on their own opinion, even holding both roles.
+      if (!parties.subject.empty() && parties.subject == r.opinion().dpo()) {
+        WrongActor("the controller, not the DPO who gave the opinion");
       }
       require_state({v1::OPINION_GIVEN});
       const bool against = r.opinion().verdict() == v1::UNFAVOURABLE;
@@ -332,7 +366,11 @@ void ApplyChange(v1::ExchangeRequest& r) {
   switch (r.state()) {
     case v1::DRAFT:
     case v1::SUBMITTED:
+      break;
     case v1::STUDIED:
+      // The study was of another text: the holder studies the request again.
+      r.clear_study();
+      r.set_state(v1::SUBMITTED);
       break;
     case v1::OPINION_GIVEN:
       // The opinion was given on another text: the DPO sees the request again.

@@ -31,6 +31,7 @@ bool IsSpecialCategory(v1::DataCategory category);
 
 // The caller's relation to one request.
 struct Parties {
+  std::string subject;           // the caller (separation of duties within the holder)
   bool requester_agent = false;  // an agent (caf/collectivity/secretariat) of the requester
   bool holder_agent = false;     // an agent of the holder (its controller's staff)
   bool holder_dpo = false;       // the DPO of the holder

@@ -296,6 +296,10 @@ std::vector<v1::DataCategory> CategoriesOf(const google::protobuf::RepeatedField
                                            const std::string& field, Violations& v) {
   std::vector<v1::DataCategory> out;
   if (categories.empty()) v.Add(field, "at least one");
+  if (categories.size() > 32) {
+    v.Add(field, "at most 32 (each category once)");
+    return out;
+  }
   for (int i = 0; i < categories.size(); ++i) {
     const auto c = static_cast<v1::DataCategory>(categories.Get(i));
     if (c == v1::DATA_CATEGORY_UNSPECIFIED || !v1::DataCategory_IsValid(c)) {
@@ -359,7 +363,13 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
   auto id = ParseResourceName(req.consent(), "exchangeRequests", "consent", v);
   const auto categories = CategoriesOf(req.data_categories(), "data_categories", v);
   if (req.volume() < 1) v.Add("volume", "at least 1 record");
-  if (!req.has_time()) v.Add("time", "required");
+  if (!req.has_time() || req.time().seconds() < TimeUtil::kTimestampMinSeconds ||
+      req.time().seconds() > TimeUtil::kTimestampMaxSeconds || req.time().nanos() < 0 ||
+      req.time().nanos() > 999999999) {
+    v.Add("time", "required, a valid instant");
+  } else if (TimeUtil::TimestampToMicroseconds(req.time()) > Micros(call.now) + 300000000LL) {
+    v.Add("time", "an exchange is recorded once it took place (not in the future)");
+  }
   CheckText(req.reference(), "reference", 1, 200, v);
   v.ThrowIfAny();
   const int64_t time_micros = TimeUtil::TimestampToMicroseconds(req.time());
@@ -369,7 +379,8 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
   std::string holder;
   WithTransaction(pool_, [&](pqxx::work& tx) {
     ConsentRepository repo(tx);
-    auto found = repo.Find(*id);
+    // Locked: a revocation committing meanwhile waits, so the exchange is judged on it.
+    auto found = repo.Find(*id, true);
     const Parties parties = found ? PartiesOf(call.principal, found->request) : Parties{};
     if (!found || !parties.Reads()) throw NotFoundError(req.consent() + " not found");
     if (!parties.requester_agent && !parties.holder_agent && !parties.service) {
@@ -378,6 +389,11 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
     const auto& consent = found->request;
     holder = consent.holder();
     refused = WhyNotAllowed(consent, categories, consent.purpose(), date);
+    // The consent's state is known since its last change only: an exchange dated before it
+    // (maybe under a suspension, or before a recommendation was met) is not recorded under it.
+    if (refused.empty() && time_micros < TimeUtil::TimestampToMicroseconds(consent.update_time())) {
+      refused = "l'échange est antérieur au dernier changement du consentement";
+    }
     if (!refused.empty()) return;  // audited below, then refused
     std::vector<int> items(categories.begin(), categories.end());
     repo.InsertExchange(*id, items, req.volume(), time_micros, req.reference(),

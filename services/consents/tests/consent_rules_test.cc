@@ -1190,8 +1190,8 @@ TEST(ApplyStepTest, FromDraftToActive) {
 
 // ============================== ApplyChange ==============================
 
-TEST(ApplyChangeTest, BeforeTheOpinionTheStateStays) {
-  for (auto state : {v1::DRAFT, v1::SUBMITTED, v1::STUDIED}) {
+TEST(ApplyChangeTest, BeforeTheStudyTheStateStays) {
+  for (auto state : {v1::DRAFT, v1::SUBMITTED}) {
     SCOPED_TRACE(v1::ExchangeState_Name(state));
     auto r = InState(state);
     r.set_version(3);
@@ -1199,6 +1199,31 @@ TEST(ApplyChangeTest, BeforeTheOpinionTheStateStays) {
     EXPECT_EQ(r.state(), state);
     EXPECT_EQ(r.version(), 4);
   }
+}
+
+TEST(ApplyChangeTest, AfterTheStudyTheHolderStudiesTheRequestAgain) {
+  auto r = InState(v1::STUDIED);
+  r.set_version(3);
+  ApplyChange(r);
+  EXPECT_EQ(r.state(), v1::SUBMITTED);
+  EXPECT_FALSE(r.has_study());
+  EXPECT_EQ(r.version(), 4);
+}
+
+// Separation of duties within the holder: one person holding both roles does not study, give
+// the opinion and decide alone.
+TEST(CheckStepTest, TheOpinionIsNotByTheStudysAuthorNorTheDecisionByTheOpinionsDpo) {
+  auto studied = InState(v1::STUDIED);
+  studied.mutable_study()->set_author("same-person");
+  Principal both{"same-person", studied.holder(), {Role::kDpo, Role::kCafAgent}};
+  EXPECT_THROW(CheckStep(ValidStep(v1::GIVE_OPINION), PartiesOf(both, studied), studied, kToday),
+               PermissionDeniedError);
+  auto opinion = InState(v1::OPINION_GIVEN, {Rec::kPending});
+  opinion.mutable_opinion()->set_dpo("same-person");
+  EXPECT_THROW(CheckStep(ValidStep(v1::DECIDE), PartiesOf(both, opinion), opinion, kToday),
+               PermissionDeniedError);
+  Principal other{"someone-else", opinion.holder(), {Role::kCafAgent}};
+  EXPECT_NO_THROW(CheckStep(ValidStep(v1::DECIDE), PartiesOf(other, opinion), opinion, kToday));
 }
 
 TEST(ApplyChangeTest, AfterTheOpinionTheRequestGoesBackToTheDpo) {

@@ -250,21 +250,30 @@ TEST_F(ConsentsTest, TheWorkflowLeadsToAnActiveConsentThatAllowsItsExchanges) {
   record.set_reference("extraction-2026-06.csv");
   v1::RecordedExchange recorded;
   ASSERT_TRUE(stub_->RecordExchange(AuthedContext(CafAgent()).get(), record, &recorded).ok());
+  // Not in the future; not before the consent's last change (its state then is not known).
+  v1::RecordExchangeRequest dated = record;
+  dated.mutable_time()->set_seconds(record.time().seconds() + 86400);
+  EXPECT_EQ(
+      ViolatedFields(stub_->RecordExchange(AuthedContext(CafAgent()).get(), dated, &recorded)),
+      std::vector<std::string>{"time"});
+  dated.mutable_time()->set_seconds(record.time().seconds() - 86400);
+  EXPECT_EQ(stub_->RecordExchange(AuthedContext(CafAgent()).get(), dated, &recorded).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
   record.add_data_categories(v1::ECONOMIC_FINANCIAL);
   EXPECT_EQ(stub_->RecordExchange(AuthedContext(CafAgent()).get(), record, &recorded).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
   // The service's clock is stopped: events of one instant come chain by chain, the holder's
   // trail first, then its check log.
-  EXPECT_EQ(
-      Operations(r.name()),
-      (std::vector<std::string>{"create", "step:SUBMIT", "step:RECORD_STUDY", "step:GIVE_OPINION",
-                                "step:DECIDE", "step:MARK_IMPLEMENTED", "step:ACKNOWLEDGE",
-                                "record", "denied:record", "check", "check", "check", "check"}));
+  EXPECT_EQ(Operations(r.name()),
+            (std::vector<std::string>{"create", "step:SUBMIT", "step:RECORD_STUDY",
+                                      "step:GIVE_OPINION", "step:DECIDE", "step:MARK_IMPLEMENTED",
+                                      "step:ACKNOWLEDGE", "record", "denied:record",
+                                      "denied:record", "check", "check", "check", "check"}));
   const auto verification = Verify();
   EXPECT_TRUE(verification.valid()) << verification.problem();
   EXPECT_EQ(verification.chains_checked(), 2);
-  EXPECT_EQ(verification.events_checked(), 13);
+  EXPECT_EQ(verification.events_checked(), 14);
 }
 
 TEST_F(ConsentsTest, TheRegisterListsTheProcessingsOfApprovedExchangesForEachController) {
@@ -534,8 +543,15 @@ TEST_F(ConsentsTest, APurgeOfOldChecksKeepsTheChainsVerifiable) {
 
 TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
   Create(Draft());
-  for (const char* sql : {"UPDATE consents.audit_events SET actor = 'x'",
-                          "DELETE FROM consents.audit_events", "TRUNCATE consents.audit_events"}) {
+  for (const char* sql :
+       {"UPDATE consents.audit_events SET actor = 'x'", "DELETE FROM consents.audit_events",
+        "TRUNCATE consents.audit_events",
+        // The heads and checkpoints verification trusts only move forward and stay.
+        "UPDATE consents.audit_heads SET seq = seq - 1", "DELETE FROM consents.audit_heads",
+        "INSERT INTO consents.audit_checkpoints SELECT chain, 0, '', now(), 0, '' FROM "
+        "consents.audit_heads",
+        // A purge declared by hand deletes nothing a checkpoint does not cover.
+        "SELECT set_config('ctg.audit_purge', 'on', true); DELETE FROM consents.audit_events"}) {
     pqxx::connection conn(db_->url());  // the very connection settings the service uses
     pqxx::work tx(conn);
     EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
