@@ -109,10 +109,15 @@ const std::vector<PreparedStatement>& AuditStatements() {
       {"audit_check_chains",
        "SELECT chain FROM audit_heads WHERE chain LIKE '%/checks' AND ($1 = '' OR chain = $1) "
        "ORDER BY chain"},
+      // The last event the purge removes: the one before the first event recorded at or after
+      // the cutoff (sequence order is commit order, so a newer check never goes), with how many
+      // events remain up to it.
       {"audit_last_before",
-       "SELECT seq, hash, (SELECT count(*) FROM audit_events e WHERE e.chain = $1 AND e.seq <= "
-       "x.seq) FROM audit_events x WHERE chain = $1 AND event_time < 'epoch'::timestamptz + "
-       "$2::bigint * interval '1 microsecond' ORDER BY seq DESC LIMIT 1"},
+       "SELECT e.seq, e.hash, (SELECT count(*) FROM audit_events c WHERE c.chain = $1 AND "
+       "c.seq <= e.seq) FROM audit_events e WHERE e.chain = $1 AND e.seq = coalesce((SELECT "
+       "min(seq) - 1 FROM audit_events WHERE chain = $1 AND event_time >= 'epoch'::timestamptz "
+       "+ $2::bigint * interval '1 microsecond'), (SELECT max(seq) FROM audit_events WHERE "
+       "chain = $1))"},
       {"audit_checkpoint_set",
        "INSERT INTO audit_checkpoints (chain, seq, hash, purge_time, purged_events, signature) "
        "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5, "
