@@ -182,8 +182,53 @@ v1::ExchangeState EffectiveState(const v1::ExchangeRequest& r, const CivilDate& 
   return v1::APPROVED;
 }
 
+void CheckStepActor(const v1::TakeStepRequest& s, const Parties& parties,
+                    const v1::ExchangeRequest& r) {
+  switch (s.step()) {
+    case v1::SUBMIT:
+    case v1::MARK_IMPLEMENTED:
+      if (!parties.requester_agent) WrongActor("the requesting organisation");
+      break;
+    case v1::RECORD_STUDY:
+      if (!parties.holder_agent) WrongActor("the holding organisation, as controller");
+      break;
+    case v1::GIVE_OPINION:
+      if (!parties.holder_dpo) {
+        WrongActor("the data protection officer of the holding organisation");
+      }
+      // The DPO's opinion is independent of the study: not by the person who made it.
+      if (!parties.subject.empty() && parties.subject == r.study().author()) {
+        WrongActor("a DPO other than the author of the study");
+      }
+      break;
+    case v1::DECIDE:
+      // The requester never decides its own request, even when it also holds a role there.
+      if (!parties.holder_agent || parties.requester_agent) {
+        WrongActor("the holding organisation, as controller (never the requester)");
+      }
+      // Nobody decides on their own opinion, even holding both roles.
+      if (!parties.subject.empty() && parties.subject == r.opinion().dpo()) {
+        WrongActor("the controller, not the DPO who gave the opinion");
+      }
+      break;
+    case v1::ACKNOWLEDGE:
+      if (!parties.holder_dpo) {
+        WrongActor("the data protection officer of the holding organisation");
+      }
+      break;
+    case v1::SUSPEND:
+    case v1::RESUME:
+    case v1::REVOKE:
+      if (!parties.holder_agent) WrongActor("the holding organisation");
+      break;
+    default:
+      break;
+  }
+}
+
 void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::ExchangeRequest& r,
                const CivilDate& today) {
+  CheckStepActor(s, parties, r);
   const auto state = EffectiveState(r, today);
   auto require_state = [&](std::initializer_list<v1::ExchangeState> from) {
     if (std::find(from.begin(), from.end(), state) == from.end()) {
@@ -194,24 +239,15 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
   Violations v;
   switch (s.step()) {
     case v1::SUBMIT:
-      if (!parties.requester_agent) WrongActor("the requesting organisation");
       require_state({v1::DRAFT});
       break;
     case v1::RECORD_STUDY:
-      if (!parties.holder_agent) WrongActor("the holding organisation, as controller");
       require_state({v1::SUBMITTED});
       RequireText(s.study().opportunity(), "study.opportunity", 4000, v);
       RequireText(s.study().feasibility(), "study.feasibility", 4000, v);
       RequireText(s.study().compliance(), "study.compliance", 4000, v);
       break;
     case v1::GIVE_OPINION:
-      if (!parties.holder_dpo) {
-        WrongActor("the data protection officer of the holding organisation");
-      }
-      // The DPO's opinion is independent of the study: not by the person who made it.
-      if (!parties.subject.empty() && parties.subject == r.study().author()) {
-        WrongActor("a DPO other than the author of the study");
-      }
       require_state({v1::STUDIED});
       if (s.opinion().verdict() == v1::OPINION_VERDICT_UNSPECIFIED ||
           !v1::OpinionVerdict_IsValid(s.opinion().verdict())) {
@@ -235,14 +271,6 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
       }
       break;
     case v1::DECIDE: {
-      // The requester never decides its own request, even when it also holds a role there.
-      if (!parties.holder_agent || parties.requester_agent) {
-        WrongActor("the holding organisation, as controller (never the requester)");
-      }
-      // Nobody decides on their own opinion, even holding both roles.
-      if (!parties.subject.empty() && parties.subject == r.opinion().dpo()) {
-        WrongActor("the controller, not the DPO who gave the opinion");
-      }
       require_state({v1::OPINION_GIVEN});
       const bool against = r.opinion().verdict() == v1::UNFAVOURABLE;
       if ((!s.decision().approved() || against) && s.decision().justification().empty()) {
@@ -258,10 +286,6 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
     case v1::MARK_IMPLEMENTED:
     case v1::ACKNOWLEDGE: {
       const bool mark = s.step() == v1::MARK_IMPLEMENTED;
-      if (mark && !parties.requester_agent) WrongActor("the requesting organisation");
-      if (!mark && !parties.holder_dpo) {
-        WrongActor("the data protection officer of the holding organisation");
-      }
       require_state({v1::APPROVED, v1::ACTIVE, v1::SUSPENDED});
       const auto& recs = r.opinion().recommendations();
       if (s.recommendation() < 1 || s.recommendation() > recs.size()) {
@@ -279,16 +303,13 @@ void CheckStep(const v1::TakeStepRequest& s, const Parties& parties, const v1::E
       break;
     }
     case v1::SUSPEND:
-      if (!parties.holder_agent) WrongActor("the holding organisation");
       require_state({v1::APPROVED, v1::ACTIVE});
       RequireText(s.reason(), "reason", 2000, v);
       break;
     case v1::RESUME:
-      if (!parties.holder_agent) WrongActor("the holding organisation");
       require_state({v1::SUSPENDED});
       break;
     case v1::REVOKE:
-      if (!parties.holder_agent) WrongActor("the holding organisation");
       require_state({v1::APPROVED, v1::ACTIVE, v1::SUSPENDED});
       RequireText(s.reason(), "reason", 2000, v);
       break;

@@ -49,6 +49,12 @@ Parties PartiesOf(const Principal& principal, const v1::ExchangeRequest& request
 // end date (as is an active one); other stored states are as stored.
 v1::ExchangeState EffectiveState(const v1::ExchangeRequest& request, const CivilDate& today);
 
+// Throws PermissionDeniedError unless `parties` is the actor of `step` on `request` (the first
+// check of CheckStep, which a caller makes before comparing etags so that a wrong actor's
+// attempt is refused, and audited, whatever etag it sent).
+void CheckStepActor(const v1::TakeStepRequest& step, const Parties& parties,
+                    const v1::ExchangeRequest& request);
+
 // Checks that `parties` may take `step` on `request` now: throws PermissionDeniedError when the
 // caller's organisation or role is not the step's actor, FailedPreconditionError when the
 // request is not in a state the step starts from, ValidationError for the step's own fields

@@ -208,34 +208,44 @@ void ConsentService::UpdateExchangeRequest(const CallContext& call,
   if (!patch.convention().empty() && fields.count("convention")) {
     RequireKnown(patch.convention(), "exchange_request.convention");
   }
-  WithTransaction(pool_, [&](pqxx::work& tx) {
-    ConsentRepository repo(tx);
-    auto found = repo.Find(*id, true);
-    const Parties parties = found ? PartiesOf(call.principal, found->request) : Parties{};
-    if (!found || !parties.Reads()) throw NotFoundError(patch.name() + " not found");
-    if (!parties.requester_agent) {
-      throw PermissionDeniedError("only the requesting organisation changes its request");
+  std::string refused_holder;  // set when the caller may read but not change: audited below
+  try {
+    WithTransaction(pool_, [&](pqxx::work& tx) {
+      ConsentRepository repo(tx);
+      auto found = repo.Find(*id, true);
+      const Parties parties = found ? PartiesOf(call.principal, found->request) : Parties{};
+      if (!found || !parties.Reads()) throw NotFoundError(patch.name() + " not found");
+      if (!parties.requester_agent) {
+        refused_holder = found->request.holder();
+        throw PermissionDeniedError("only the requesting organisation changes its request");
+      }
+      CheckEtag(patch.etag(), found->version);
+      v1::ExchangeRequest merged = found->request;
+      google::protobuf::FieldMask mask;
+      for (const auto& f : fields) mask.add_paths(f);
+      google::protobuf::util::FieldMaskUtil::MergeOptions options;
+      options.set_replace_message_fields(true);
+      options.set_replace_repeated_fields(true);
+      google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
+      Violations after;
+      ValidateExchangeRequest(merged, "exchange_request.", after);
+      after.ThrowIfAny();
+      const v1::ExchangeRequest before = found->request;
+      ApplyChange(merged);
+      *merged.mutable_update_time() = TimestampOf(call.now);
+      const int64_t version = repo.Save(*id, merged);
+      AuditRecord event =
+          Event(call, merged.holder(), "update", patch.name(), Json(before), Json(merged));
+      AppendAudit(tx, event);
+      resp = Presented({merged, version}, *id, CivilDate::InParis(call.now));
+    });
+  } catch (const PermissionDeniedError&) {
+    if (!refused_holder.empty()) {
+      appender_.Append(Event(call, refused_holder, "denied:update", patch.name(), "{}",
+                             "{\"reason\":\"not the requester\"}"));
     }
-    CheckEtag(patch.etag(), found->version);
-    v1::ExchangeRequest merged = found->request;
-    google::protobuf::FieldMask mask;
-    for (const auto& f : fields) mask.add_paths(f);
-    google::protobuf::util::FieldMaskUtil::MergeOptions options;
-    options.set_replace_message_fields(true);
-    options.set_replace_repeated_fields(true);
-    google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
-    Violations after;
-    ValidateExchangeRequest(merged, "exchange_request.", after);
-    after.ThrowIfAny();
-    const v1::ExchangeRequest before = found->request;
-    ApplyChange(merged);
-    *merged.mutable_update_time() = TimestampOf(call.now);
-    const int64_t version = repo.Save(*id, merged);
-    AuditRecord event =
-        Event(call, merged.holder(), "update", patch.name(), Json(before), Json(merged));
-    AppendAudit(tx, event);
-    resp = Presented({merged, version}, *id, CivilDate::InParis(call.now));
-  });
+    throw;
+  }
 }
 
 void ConsentService::TakeStep(const CallContext& call, const v1::TakeStepRequest& req,
@@ -258,6 +268,7 @@ void ConsentService::TakeStep(const CallContext& call, const v1::TakeStepRequest
       const Parties parties = found ? PartiesOf(call.principal, found->request) : Parties{};
       if (!found || !parties.Reads()) throw NotFoundError(req.name() + " not found");
       holder = found->request.holder();
+      CheckStepActor(req, parties, found->request);  // before the etag: a wrong actor is audited
       CheckEtag(req.etag(), found->version);
       CheckStep(req, parties, found->request, today);
       const v1::ExchangeRequest before = found->request;
@@ -329,6 +340,11 @@ void ConsentService::CheckExchange(const CallContext& call, const v1::CheckExcha
   v.ThrowIfAny();
   if (!call.principal.Has(Role::kService) && !ActsFor(call.principal, req.requester()) &&
       !ActsFor(call.principal, req.holder())) {
+    // The attempt is audited in the holder's check log, like every check.
+    AuditRecord event = Event(call, req.holder(), "denied:check", req.requester(), Json(req),
+                              "{\"reason\":\"not a party\"}");
+    event.chain = CheckChainOf(event.chain);
+    appender_.Append(std::move(event));
     throw PermissionDeniedError("a check is made by the requester, the holder or a service");
   }
   std::string why = "aucun consentement approuvé entre ces organisations";

@@ -390,6 +390,13 @@ TEST_F(ConsentsTest, ARequestChangedAfterTheOpinionGoesBackToTheDpo) {
   EXPECT_EQ(
       stub_->UpdateExchangeRequest(AuthedContext(CafAgent()).get(), update, &changed).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Operations(r.name()).back(), "denied:update");  // the attempt is audited
+  // A wrong actor is refused (and audited) whatever etag it sends.
+  v1::ExchangeRequest stale = r;
+  stale.set_etag("\"garbage\"");
+  EXPECT_EQ(Step(EpciAgent(), stale, v1::DECIDE).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Operations(r.name()).back(), "denied:DECIDE");
+  EXPECT_TRUE(Verify().valid());
 }
 
 TEST_F(ConsentsTest, ApprovingAgainstAnUnfavourableOpinionNeedsAWrittenJustification) {
