@@ -29,21 +29,6 @@ namespace cv1 = ::ctg::consents::v1;
 
 namespace {
 
-gateway::LoadResult Run(const std::string& target, const std::string& method,
-                        const std::string& request, const std::string& token, int concurrency,
-                        int seconds) {
-  gateway::LoadSpec spec;
-  grpc::ChannelArguments args;
-  args.SetInt("bench.channel", concurrency);  // a fresh connection per run
-  spec.channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  spec.method = method;
-  spec.request = request;
-  spec.token = token;
-  spec.concurrency = concurrency;
-  spec.duration = std::chrono::seconds(seconds);
-  return gateway::RunLoad(spec);
-}
-
 void Print(const char* label, const gateway::LoadResult& r) {
   std::printf("%-40s %s\n", label, gateway::FormatLoadResult(r).c_str());
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
@@ -170,9 +155,10 @@ int main() {
   };
   const std::string caf = create(pv1::CAF, "Caf");
   const std::string epci = create(pv1::EPCI, "Agglomération");
-  const std::string requester = Token({"collectivity_agent"}, epci);
-  const std::string holder = Token({"caf_agent"}, caf);
-  const std::string dpo = Token({"dpo"}, caf);
+  // Three people: the study, the opinion and the decision are not taken by the same one.
+  const std::string requester = Token({"collectivity_agent"}, epci, "epci-agent");
+  const std::string holder = Token({"caf_agent"}, caf, "caf-agent");
+  const std::string dpo = Token({"dpo"}, caf, "caf-dpo");
   auto stub = cv1::ConsentService::NewStub(consents.channel());
   cv1::ExchangeRequest current;
   {
@@ -239,12 +225,14 @@ int main() {
   const std::string get_method = "/ctg.partners.v1.PartnerService/GetOrganisation";
   const std::string echo_method = "/ctg.testing.v1.EchoService/Echo";
 
-  const auto echo1 = Run(echo.address(), echo_method, "", holder, 1, seconds);
-  const auto echo16 = Run(echo.address(), echo_method, "", holder, 16, seconds);
+  const auto echo1 = gateway::RunFor(echo.address(), echo_method, "", holder, 1, seconds);
+  const auto echo16 = gateway::RunFor(echo.address(), echo_method, "", holder, 16, seconds);
   const auto get1 =
-      Run(partners.address(), get_method, get.SerializeAsString(), holder, 1, seconds);
-  const auto check1 = Run(consents.address(), check_method, check_request, holder, 1, seconds);
-  const auto check16 = Run(consents.address(), check_method, check_request, holder, 16, seconds);
+      gateway::RunFor(partners.address(), get_method, get.SerializeAsString(), holder, 1, seconds);
+  const auto check1 =
+      gateway::RunFor(consents.address(), check_method, check_request, holder, 1, seconds);
+  const auto check16 =
+      gateway::RunFor(consents.address(), check_method, check_request, holder, 16, seconds);
   Print("bare echo, 1 in flight", echo1);
   Print("bare echo, 16 in flight", echo16);
   Print("GetOrganisation, 1 in flight", get1);

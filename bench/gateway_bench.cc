@@ -46,20 +46,6 @@ namespace pv1 = ::ctg::partners::v1;
 
 namespace {
 
-LoadResult Run(const std::string& target, const std::string& method, const std::string& request,
-               const std::string& token, int concurrency, int seconds) {
-  LoadSpec spec;
-  grpc::ChannelArguments args;
-  args.SetInt("bench.channel", concurrency);  // a fresh connection per run
-  spec.channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  spec.method = method;
-  spec.request = request;
-  spec.token = token;
-  spec.concurrency = concurrency;
-  spec.duration = std::chrono::seconds(seconds);
-  return RunLoad(spec);
-}
-
 // Sum of the values of the Prometheus samples named `sample` whose labels contain `label`, read
 // from a /metrics page.
 double SumSamples(const std::string& page, const std::string& sample, const std::string& label) {
@@ -459,21 +445,21 @@ int main() {
   const std::string read = "/ctg.partners.v1.PartnerService/GetOrganisation";
   const std::string echo_method = "/ctg.testing.v1.EchoService/Echo";
 
-  const auto echo1 = Run(echo.address(), echo_method, "", token, 1, seconds);
-  const auto echo16 = Run(echo.address(), echo_method, "", token, 16, seconds);
+  const auto echo1 = RunFor(echo.address(), echo_method, "", token, 1, seconds);
+  const auto echo16 = RunFor(echo.address(), echo_method, "", token, 16, seconds);
   LoadResult echo_relay1;
   {
     TcpRelay relay(echo.port());
-    echo_relay1 = Run(relay.address(), echo_method, "", token, 1, seconds);
+    echo_relay1 = RunFor(relay.address(), echo_method, "", token, 1, seconds);
   }
-  const auto direct1 = Run(partners.address(), read, read_request, token, 1, seconds);
-  const auto direct16 = Run(partners.address(), read, read_request, token, 16, seconds);
+  const auto direct1 = RunFor(partners.address(), read, read_request, token, 1, seconds);
+  const auto direct16 = RunFor(partners.address(), read, read_request, token, 16, seconds);
   const std::string metrics_before = HttpGet(gateway.metrics_port(), "/metrics");
-  const auto via1 = Run(gateway.address(), read, read_request, token, 1, seconds);
+  const auto via1 = RunFor(gateway.address(), read, read_request, token, 1, seconds);
   const std::string metrics_after = HttpGet(gateway.metrics_port(), "/metrics");
-  const auto via16 = Run(gateway.address(), read, read_request, token, 16, seconds);
-  const auto echo_via1 = Run(gateway.address(), echo_method, "", token, 1, seconds);
-  const auto echo_via16 = Run(gateway.address(), echo_method, "", token, 16, seconds);
+  const auto via16 = RunFor(gateway.address(), read, read_request, token, 16, seconds);
+  const auto echo_via1 = RunFor(gateway.address(), echo_method, "", token, 1, seconds);
+  const auto echo_via16 = RunFor(gateway.address(), echo_method, "", token, 16, seconds);
   // The gateway's floor: the same hops through a bare gRPC proxy process (same API, nothing else).
   LoadResult echo_bare1, echo_bare16, read_bare1, read_bare16;
   {
@@ -481,10 +467,10 @@ int main() {
     BareProxyProcess to_partners(partners.address());
     WaitForHealth(grpc::CreateChannel(to_partners.address(), grpc::InsecureChannelCredentials()),
                   Serving::SERVING, std::chrono::seconds(10));
-    echo_bare1 = Run(to_echo.address(), echo_method, "", token, 1, seconds);
-    echo_bare16 = Run(to_echo.address(), echo_method, "", token, 16, seconds);
-    read_bare1 = Run(to_partners.address(), read, read_request, token, 1, seconds);
-    read_bare16 = Run(to_partners.address(), read, read_request, token, 16, seconds);
+    echo_bare1 = RunFor(to_echo.address(), echo_method, "", token, 1, seconds);
+    echo_bare16 = RunFor(to_echo.address(), echo_method, "", token, 16, seconds);
+    read_bare1 = RunFor(to_partners.address(), read, read_request, token, 1, seconds);
+    read_bare16 = RunFor(to_partners.address(), read, read_request, token, 16, seconds);
   }
 
   // ---- floors on the same database: a point read and a one-row UPDATE transaction, libpq
@@ -552,8 +538,8 @@ int main() {
   LoadResult floor_read1, floor_read16, floor_write1, floor_write16;
   {
     PgFloorService floor(db.url());
-    floor_read1 = Run(floor.address(), "/bench.Floor/Read", id, token, 1, seconds);
-    floor_read16 = Run(floor.address(), "/bench.Floor/Read", id, token, 16, seconds);
+    floor_read1 = RunFor(floor.address(), "/bench.Floor/Read", id, token, 1, seconds);
+    floor_read16 = RunFor(floor.address(), "/bench.Floor/Read", id, token, 16, seconds);
     auto floor_write = [&](int concurrency) {
       LoadSpec spec;
       spec.channel = grpc::CreateChannel(floor.address(), grpc::InsecureChannelCredentials());

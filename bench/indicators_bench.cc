@@ -126,16 +126,7 @@ void EmptyValues(const std::string& url) {
 gateway::LoadResult Query(const std::string& target, const std::string& method,
                           const google::protobuf::Message& request, const std::string& token,
                           int seconds) {
-  gateway::LoadSpec spec;
-  grpc::ChannelArguments args;
-  args.SetInt("bench.channel", static_cast<int>(method.size()));  // a fresh connection per run
-  spec.channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  spec.method = method;
-  spec.request = request.SerializeAsString();
-  spec.token = token;
-  spec.concurrency = 1;
-  spec.duration = std::chrono::seconds(seconds);
-  return gateway::RunLoad(spec);
+  return gateway::RunFor(target, method, request.SerializeAsString(), token, 1, seconds);
 }
 
 // p50 in microseconds of the service's own prepared statement `name` run with `params` by libpq

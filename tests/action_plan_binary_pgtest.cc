@@ -34,14 +34,6 @@ constexpr char kService[] = "ctg.action_plan.v1.ActionPlanService";
 
 CommandResult Ctgctl(const std::vector<std::string>& args) { return RunCtgctl(args); }
 
-// The value after `label` on its line of `text` ("" when absent).
-std::string LineValue(const std::string& text, const std::string& label) {
-  const auto at = text.find(label);
-  if (at == std::string::npos) return "";
-  const auto end = text.find('\n', at);
-  return text.substr(at + label.size(), end - at - label.size());
-}
-
 class ActionPlanBinaryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -293,6 +293,13 @@ ActionPlanProcess::ActionPlanProcess(const std::string& database_url,
     : ServiceProcess(CTG_ACTION_PLAN_BINARY, "ctg-action-plan", database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
 
+std::string LineValue(const std::string& text, const std::string& label) {
+  const auto at = text.find(label);
+  if (at == std::string::npos) return "";
+  const auto end = text.find('\n', at);
+  return text.substr(at + label.size(), end - at - label.size());
+}
+
 IndicatorsProcess::IndicatorsProcess(const std::string& database_url,
                                      const std::string& partners_address,
                                      const std::vector<std::string>& extra_flags, bool hs256_key)
@@ -354,9 +361,10 @@ std::string PartnersRoutes(const std::vector<std::string>& backends) {
   return routes + "\n";
 }
 
-std::string Token(const std::vector<std::string>& roles, const std::string& organisation) {
+std::string Token(const std::vector<std::string>& roles, const std::string& organisation,
+                  const std::string& subject) {
   TokenClaims claims;
-  claims.subject = "e2e-test";
+  claims.subject = subject;
   claims.organisation = organisation;
   claims.issuer = kIssuer;
   claims.audience = kAudience;

@@ -236,8 +236,12 @@ class GatewayProcess {
 // A routing table sending ctg.partners.v1.PartnerService to `backends`.
 std::string PartnersRoutes(const std::vector<std::string>& backends);
 
+// The value after `label` on its line of `text` ("" when absent): what a ctgctl summary prints.
+std::string LineValue(const std::string& text, const std::string& label);
+
 // A token for the test key with `roles` (wire names, e.g. "copil_secretariat").
-std::string Token(const std::vector<std::string>& roles, const std::string& organisation = "");
+std::string Token(const std::vector<std::string>& roles, const std::string& organisation = "",
+                  const std::string& subject = "e2e-test");
 
 // A client context with a bearer token (when not empty) and a deadline.
 std::unique_ptr<grpc::ClientContext> Context(

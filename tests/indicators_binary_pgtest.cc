@@ -19,14 +19,6 @@ namespace pv1 = ::ctg::partners::v1;
 using grpc::health::v1::HealthCheckResponse;
 using std::chrono::seconds;
 
-// The value after `label` on its line of `text` ("" when absent).
-std::string LineValue(const std::string& text, const std::string& label) {
-  const auto at = text.find(label);
-  if (at == std::string::npos) return "";
-  const auto end = text.find('\n', at);
-  return text.substr(at + label.size(), end - at - label.size());
-}
-
 class IndicatorsBinaryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

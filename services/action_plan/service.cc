@@ -265,12 +265,7 @@ void ActionPlanService::UpdateAction(const CallContext& call, const v1::UpdateAc
   RequireEditor(RequireReadable(call.principal, merged.convention(),
                                 ResourceName("actions", *id) + " not found"));
   CheckEtag(patch.etag(), version);
-  google::protobuf::FieldMask mask;
-  for (const auto& f : fields) mask.add_paths(f);
-  google::protobuf::util::FieldMaskUtil::MergeOptions options;
-  options.set_replace_message_fields(true);
-  options.set_replace_repeated_fields(true);  // lists are replaced whole (AIP-134)
-  google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
+  ApplyMaskedFields(patch, fields, &merged);
   if (merged.weight() <= 0) merged.set_weight(1.0);
   Violations after;
   ValidateAction(merged, "action.", after);

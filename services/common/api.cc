@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/json_util.h>
 #include <openssl/crypto.h>
 
@@ -245,6 +246,16 @@ std::set<std::string> EffectiveMask(const google::protobuf::Message& message,
     }
   }
   return fields;
+}
+
+void ApplyMaskedFields(const google::protobuf::Message& patch, const std::set<std::string>& fields,
+                       google::protobuf::Message* target) {
+  google::protobuf::FieldMask mask;
+  for (const auto& f : fields) mask.add_paths(f);
+  google::protobuf::util::FieldMaskUtil::MergeOptions options;
+  options.set_replace_message_fields(true);
+  options.set_replace_repeated_fields(true);
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, target);
 }
 
 // Howard Hinnant's days_from_civil / civil_from_days.

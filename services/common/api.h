@@ -117,6 +117,10 @@ class IdempotencyKey {
 std::set<std::string> EffectiveMask(const google::protobuf::Message& message,
                                     const google::protobuf::FieldMask& mask,
                                     const std::set<std::string>& updatable, Violations& violations);
+// Copies the top-level `fields` (as EffectiveMask returns them) of `patch` into `target`:
+// messages and lists are replaced whole (AIP-134), a field named but unset in `patch` is cleared.
+void ApplyMaskedFields(const google::protobuf::Message& patch, const std::set<std::string>& fields,
+                       google::protobuf::Message* target);
 
 // ---- Dates ----
 

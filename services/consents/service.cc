@@ -221,12 +221,7 @@ void ConsentService::UpdateExchangeRequest(const CallContext& call,
       }
       CheckEtag(patch.etag(), found->version);
       v1::ExchangeRequest merged = found->request;
-      google::protobuf::FieldMask mask;
-      for (const auto& f : fields) mask.add_paths(f);
-      google::protobuf::util::FieldMaskUtil::MergeOptions options;
-      options.set_replace_message_fields(true);
-      options.set_replace_repeated_fields(true);
-      google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
+      ApplyMaskedFields(patch, fields, &merged);
       Violations after;
       ValidateExchangeRequest(merged, "exchange_request.", after);
       after.ThrowIfAny();

@@ -148,4 +148,19 @@ std::string FormatLoadResult(const LoadResult& r) {
   return out;
 }
 
+LoadResult RunFor(const std::string& target, const std::string& method, const std::string& request,
+                  const std::string& token, int concurrency, int seconds) {
+  static std::atomic<int> runs{0};
+  LoadSpec spec;
+  grpc::ChannelArguments args;
+  args.SetInt("ctg.loadgen.run", ++runs);  // a channel argument of its own: a fresh connection
+  spec.channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  spec.method = method;
+  spec.request = request;
+  spec.token = token;
+  spec.concurrency = concurrency;
+  spec.duration = std::chrono::seconds(seconds);
+  return RunLoad(spec);
+}
+
 }  // namespace ctg::gateway

@@ -42,6 +42,12 @@ struct LoadResult {
 // Runs the load and blocks until it is over.
 LoadResult RunLoad(const LoadSpec& spec);
 
+// Runs `concurrency` closed-loop callers of `method` with `request` against `target` over a
+// fresh plaintext connection (not shared with any earlier run) for `seconds`: the benchmarks'
+// one-liner.
+LoadResult RunFor(const std::string& target, const std::string& method, const std::string& request,
+                  const std::string& token, int concurrency, int seconds);
+
 // One line: "qps=... p50=...us p90=... p99=... max=... errors=...".
 std::string FormatLoadResult(const LoadResult& r);
 

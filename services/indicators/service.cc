@@ -155,12 +155,7 @@ void IndicatorService::UpdateIndicator(const CallContext& call,
     if (!version) throw NotFoundError(patch.name() + " not found");
     CheckEtag(patch.etag(), *version);
     v1::Indicator merged = *repo.Find(*code);
-    google::protobuf::FieldMask mask;
-    for (const auto& f : fields) mask.add_paths(f);
-    google::protobuf::util::FieldMaskUtil::MergeOptions options;
-    options.set_replace_message_fields(true);
-    options.set_replace_repeated_fields(true);
-    google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
+    ApplyMaskedFields(patch, fields, &merged);
     Violations after;
     ValidateIndicator(merged, "indicator.", after);
     CheckFormulaReferences(merged, Formulas(repo), "indicator.", after);
