@@ -83,8 +83,8 @@ std::string AuditHashSql() {
 
 const std::vector<PreparedStatement>& AuditStatements() {
   static const std::string by_reference = std::string("SELECT ") + kEventColumns +
-                                          " FROM audit_events WHERE reference = $1 "
-                                          "ORDER BY event_time, chain, seq";
+                                          ", id FROM audit_events WHERE reference = $1 AND "
+                                          "id > $2 ORDER BY id LIMIT $3";
   static const std::string page = std::string("SELECT ") + kEventColumns +
                                   " FROM audit_events WHERE (chain, seq) > ($1, $2) "
                                   "ORDER BY chain, seq LIMIT 10000";
@@ -253,10 +253,12 @@ void AuditAppender::WriteBatch(std::vector<Pending*>& batch) {
   }
 }
 
-std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference) {
+std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference,
+                                       int64_t after, int limit) {
   std::vector<AuditRecord> out;
-  for (const auto& row : tx.exec_prepared("audit_by_reference", reference)) {
+  for (const auto& row : tx.exec_prepared("audit_by_reference", reference, after, limit)) {
     out.push_back(RecordFromRow(row));
+    out.back().position = row[11].as<int64_t>();
   }
   return out;
 }

@@ -29,6 +29,7 @@ struct AuditRecord {
   std::string after;          // JSON
   std::string previous_hash;  // hex SHA-256 of the previous event of the chain ("" for the first)
   std::string hash;           // hex SHA-256 of this one
+  int64_t position = 0;       // insertion order across chains (lists); not hashed
 };
 
 // The hash of an event: SHA-256 over the previous hash and every field, each length-prefixed
@@ -99,8 +100,10 @@ std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction
 // Every check chain ("" : all holders), or that of `holder_id` only.
 std::vector<std::string> CheckChains(pqxx::transaction_base& tx, const std::string& holder_id);
 
-// The events about `reference`, oldest first.
-std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference);
+// The events about `reference` in the order they were written (`position`), `limit` of them
+// after position `after` (0: from the first).
+std::vector<AuditRecord> AuditEventsOf(pqxx::transaction_base& tx, const std::string& reference,
+                                       int64_t after, int limit);
 
 // The result of recomputing every chain.
 struct ChainVerification {

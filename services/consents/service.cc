@@ -461,13 +461,19 @@ void ConsentService::ListAuditEvents(const CallContext& call, const v1::ListAudi
                                      v1::ListAuditEventsResponse& resp) {
   Violations v;
   auto id = ParseResourceName(req.exchange_request(), "exchangeRequests", "exchange_request", v);
+  auto page = ParsePage(call, req, v);
   v.ThrowIfAny();
   WithReadTransaction(pool_, [&](pqxx::transaction_base& tx) {
     auto found = ConsentRepository(tx).Find(*id);
     if (!found || !PartiesOf(call.principal, found->request).Reads()) {
       throw NotFoundError(req.exchange_request() + " not found");
     }
-    for (const auto& e : AuditEventsOf(tx, req.exchange_request())) {
+    auto events = AuditEventsOf(tx, req.exchange_request(), page.after, page.size + 1);
+    if (static_cast<int>(events.size()) > page.size) {
+      events.pop_back();
+      resp.set_next_page_token(NextPageToken(call, req, events.back().position));
+    }
+    for (const auto& e : events) {
       auto* out = resp.add_events();
       out->set_name("auditEvents/" + e.chain + "/" + std::to_string(e.seq));
       out->set_actor(e.actor);
