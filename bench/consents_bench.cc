@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/api.h"
 #include "common/rpc.h"
 #include "consents/audit.h"
 #include "ctg/consents/v1/consents.grpc.pb.h"
@@ -70,15 +71,7 @@ void FillAuditTrail(const std::string& url, int64_t count) {
     r.time_micros = base_micros + n;
     r.previous_hash = r.hash;
     r.hash = consents::AuditHash(r);
-    const int64_t seconds = r.time_micros / 1000000;
-    const int64_t micros = r.time_micros % 1000000;
-    std::time_t tt = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char when[48];
-    std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<long long>(micros));
+    const std::string when = TimestampCopyText(r.time_micros);
     buffer += r.chain + '\t' + std::to_string(n) + '\t' + when + '\t' + r.actor + '\t' +
               r.organisation + '\t' + r.operation + '\t' + r.reference + '\t' + r.before + '\t' +
               r.after + '\t' + r.previous_hash + '\t' + r.hash + '\n';

@@ -258,6 +258,41 @@ void ApplyMaskedFields(const google::protobuf::Message& patch, const std::set<st
   google::protobuf::util::FieldMaskUtil::MergeMessageTo(patch, mask, options, target);
 }
 
+int64_t MicrosSinceEpoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+google::protobuf::Timestamp TimestampAt(std::chrono::system_clock::time_point t) {
+  const int64_t micros = MicrosSinceEpoch(t);
+  google::protobuf::Timestamp ts;
+  int64_t seconds = micros / 1000000;
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --seconds;
+  }
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(frac * 1000));
+  return ts;
+}
+
+std::string TimestampCopyText(int64_t micros) {
+  int64_t seconds = micros / 1000000;
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --seconds;
+  }
+  const std::time_t tt = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return out;
+}
+
 // Howard Hinnant's days_from_civil / civil_from_days.
 int64_t CivilDate::ToDays() const {
   const int y = year - (month <= 2);

@@ -189,6 +189,15 @@ std::vector<std::vector<std::string>> ParseJsonStringRows(const std::string& jso
 void CheckText(const std::string& value, const std::string& field, size_t min, size_t max,
                Violations& violations);
 
+// Microseconds since the epoch of `t`, and the same instant as a Timestamp (what repositories
+// pass to SQL and services put in responses, from CallContext::now).
+int64_t MicrosSinceEpoch(std::chrono::system_clock::time_point t);
+google::protobuf::Timestamp TimestampAt(std::chrono::system_clock::time_point t);
+
+// The instant `micros_since_epoch` as PostgreSQL reads a timestamptz in COPY text
+// ("2026-12-01 11:51:16.123456+00"), exact to the microsecond.
+std::string TimestampCopyText(int64_t micros_since_epoch);
+
 // Converts epoch seconds into a Timestamp.
 google::protobuf::Timestamp TimestampFromEpoch(double epoch_seconds);
 // Converts the text of epoch seconds ("1796121750.974308", "-0.5", as PostgreSQL prints

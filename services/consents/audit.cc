@@ -89,14 +89,6 @@ const std::vector<PreparedStatement>& AuditStatements() {
                                   " FROM audit_events WHERE (chain, seq) > ($1, $2) "
                                   "ORDER BY chain, seq LIMIT 10000";
   static const std::vector<PreparedStatement> statements = {
-      {"audit_head_create",
-       "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, '') ON CONFLICT DO NOTHING"},
-      {"audit_head_lock", "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE"},
-      {"audit_head_set", "UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1"},
-      {"audit_insert",
-       "INSERT INTO audit_events (chain, seq, event_time, actor, organisation, operation, "
-       "reference, before, after, previous_hash, hash) VALUES ($1, $2, 'epoch'::timestamptz + "
-       "$3::bigint * interval '1 microsecond', $4, $5, $6, $7, $8, $9, $10, $11)"},
       {"audit_by_reference", by_reference.c_str()},
       {"audit_page", page.c_str()},
       {"audit_heads_all", "SELECT chain, seq, hash FROM audit_heads ORDER BY chain"},
@@ -145,16 +137,50 @@ const std::vector<PreparedStatement>& AuditStatements() {
   return statements;
 }
 
-std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& r) {
-  tx.exec_prepared("audit_head_create", r.chain);
-  const auto head = tx.exec_prepared1("audit_head_lock", r.chain);
-  r.seq = head[0].as<int64_t>() + 1;
-  r.previous_hash = head[1].as<std::string>();
-  r.hash = AuditHash(r);
-  tx.exec_prepared("audit_insert", r.chain, r.seq, r.time_micros, r.actor, r.organisation,
-                   r.operation, r.reference, r.before, r.after, r.previous_hash, r.hash);
-  tx.exec_prepared("audit_head_set", r.chain, r.seq, r.hash);
-  return EventName(r.chain, r.seq);
+std::vector<std::string> AppendAuditEvents(pqxx::transaction_base& tx,
+                                           const std::vector<AuditRecord*>& records) {
+  std::set<std::string> chain_set;
+  for (const auto* r : records) chain_set.insert(r->chain);
+  const std::vector<std::string> chains(chain_set.begin(), chain_set.end());
+  std::map<std::string, std::pair<int64_t, std::string>> heads;
+  for (const auto& row : tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral(chains))) {
+    heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
+  }
+  std::vector<std::string> c, s, t, a, o, op, r, b, af, pr, h, names;
+  for (auto* rec : records) {
+    auto& head = heads[rec->chain];
+    rec->seq = ++head.first;
+    rec->previous_hash = head.second;
+    rec->hash = AuditHash(*rec);
+    head.second = rec->hash;
+    c.push_back(rec->chain);
+    s.push_back(std::to_string(rec->seq));
+    t.push_back(std::to_string(rec->time_micros));
+    a.push_back(rec->actor);
+    o.push_back(rec->organisation);
+    op.push_back(rec->operation);
+    r.push_back(rec->reference);
+    b.push_back(rec->before);
+    af.push_back(rec->after);
+    pr.push_back(rec->previous_hash);
+    h.push_back(rec->hash);
+    names.push_back(EventName(rec->chain, rec->seq));
+  }
+  std::vector<std::string> hc, hs, hh;
+  for (const auto& [chain, head] : heads) {
+    hc.push_back(chain);
+    hs.push_back(std::to_string(head.first));
+    hh.push_back(head.second);
+  }
+  tx.exec_prepared("audit_insert_many", PgArrayLiteral(c), PgArrayLiteral(s), PgArrayLiteral(t),
+                   PgArrayLiteral(a), PgArrayLiteral(o), PgArrayLiteral(op), PgArrayLiteral(r),
+                   PgArrayLiteral(b), PgArrayLiteral(af), PgArrayLiteral(pr), PgArrayLiteral(h),
+                   PgArrayLiteral(hc), PgArrayLiteral(hs), PgArrayLiteral(hh));
+  return names;
+}
+
+std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record) {
+  return AppendAuditEvents(tx, {&record}).front();
 }
 
 struct AuditAppender::Pending {
@@ -206,46 +232,12 @@ std::string AuditAppender::Append(AuditRecord record) {
 }
 
 void AuditAppender::WriteBatch(std::vector<Pending*>& batch) {
+  std::vector<AuditRecord*> records;
+  for (auto* p : batch) records.push_back(&p->record);
   try {
     WithTransaction(pool_, [&](pqxx::work& tx) {
-      std::set<std::string> chain_set;
-      for (auto* p : batch) chain_set.insert(p->record.chain);
-      const std::vector<std::string> chains(chain_set.begin(), chain_set.end());
-      std::map<std::string, std::pair<int64_t, std::string>> heads;
-      for (const auto& row : tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral(chains))) {
-        heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
-      }
-      std::vector<std::string> c, s, t, a, o, op, r, b, af, pr, h;
-      for (auto* p : batch) {
-        auto& rec = p->record;
-        auto& head = heads[rec.chain];
-        rec.seq = ++head.first;
-        rec.previous_hash = head.second;
-        rec.hash = AuditHash(rec);
-        head.second = rec.hash;
-        c.push_back(rec.chain);
-        s.push_back(std::to_string(rec.seq));
-        t.push_back(std::to_string(rec.time_micros));
-        a.push_back(rec.actor);
-        o.push_back(rec.organisation);
-        op.push_back(rec.operation);
-        r.push_back(rec.reference);
-        b.push_back(rec.before);
-        af.push_back(rec.after);
-        pr.push_back(rec.previous_hash);
-        h.push_back(rec.hash);
-        p->name = EventName(rec.chain, rec.seq);
-      }
-      std::vector<std::string> hc, hs, hh;
-      for (const auto& [chain, head] : heads) {
-        hc.push_back(chain);
-        hs.push_back(std::to_string(head.first));
-        hh.push_back(head.second);
-      }
-      tx.exec_prepared("audit_insert_many", PgArrayLiteral(c), PgArrayLiteral(s), PgArrayLiteral(t),
-                       PgArrayLiteral(a), PgArrayLiteral(o), PgArrayLiteral(op), PgArrayLiteral(r),
-                       PgArrayLiteral(b), PgArrayLiteral(af), PgArrayLiteral(pr), PgArrayLiteral(h),
-                       PgArrayLiteral(hc), PgArrayLiteral(hs), PgArrayLiteral(hh));
+      const auto names = AppendAuditEvents(tx, records);
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->name = names[i];
     });
   } catch (...) {
     const auto error = std::current_exception();
@@ -297,9 +289,7 @@ std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction
   // Heads are locked in name order, as a batch of the appender locks them: the holder's chain
   // ("<holder>", where the purge's own event goes) before its check chain ("<holder>/checks").
   const std::string holder_chain = chain.substr(0, chain.find('/'));
-  tx.exec_prepared("audit_head_create", holder_chain);
-  tx.exec_prepared("audit_head_lock", holder_chain);
-  tx.exec_prepared("audit_head_lock", chain);
+  tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral({holder_chain, chain}));
   const auto last = tx.exec_prepared("audit_last_before", chain, cutoff_micros);
   if (last.empty()) return std::nullopt;
   const int64_t seq = last[0][0].as<int64_t>();

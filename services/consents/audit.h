@@ -47,6 +47,12 @@ const std::vector<PreparedStatement>& AuditStatements();
 // to its chain within `tx`: locks the chain's head, fills seq, previous_hash and hash, writes
 // the event and the new head. Returns the event's name ("auditEvents/{chain}/{seq}").
 std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record);
+// The same for several events at once, in their order (several per chain allowed): one statement
+// locks every chain's head (name order, so concurrent writers never deadlock), one writes the
+// events and the new heads. Returns the events' names, in order. AppendAudit and the appender's
+// batches both write through it.
+std::vector<std::string> AppendAuditEvents(pqxx::transaction_base& tx,
+                                           const std::vector<AuditRecord*>& records);
 
 // Appends events from many calls with one transaction per batch (group commit): a call hands
 // its event over and waits until the batch holding it is committed, so an acknowledged check is

@@ -42,14 +42,6 @@ const std::set<std::string> kUpdatableFields = {"title",
                                                 "convention",
                                                 "actions"};
 
-int64_t Micros(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-google::protobuf::Timestamp TimestampOf(std::chrono::system_clock::time_point t) {
-  return TimeUtil::MicrosecondsToTimestamp(Micros(t));
-}
-
 std::string Json(const google::protobuf::Message& m) {
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(m, &out);
@@ -61,7 +53,7 @@ AuditRecord Event(const CallContext& call, const std::string& holder, const std:
                   const std::string& reference, std::string before, std::string after) {
   AuditRecord r;
   r.chain = IdOf(holder);
-  r.time_micros = Micros(call.now);
+  r.time_micros = MicrosSinceEpoch(call.now);
   r.actor = call.principal.subject;
   r.organisation = call.principal.organisation;
   r.operation = operation;
@@ -145,8 +137,8 @@ void ConsentService::CreateExchangeRequest(const CallContext& call,
     stored.clear_state_reason();
     stored.set_state(v1::DRAFT);
     stored.set_version(1);
-    *stored.mutable_create_time() = TimestampOf(call.now);
-    *stored.mutable_update_time() = TimestampOf(call.now);
+    *stored.mutable_create_time() = TimestampAt(call.now);
+    *stored.mutable_update_time() = TimestampAt(call.now);
     repo.Insert(id, stored);
     AuditRecord event = Event(call, stored.holder(), "create", name, "{}", Json(stored));
     AppendAudit(tx, event);
@@ -227,7 +219,7 @@ void ConsentService::UpdateExchangeRequest(const CallContext& call,
       after.ThrowIfAny();
       const v1::ExchangeRequest before = found->request;
       ApplyChange(merged);
-      *merged.mutable_update_time() = TimestampOf(call.now);
+      *merged.mutable_update_time() = TimestampAt(call.now);
       const int64_t version = repo.Save(*id, merged);
       AuditRecord event =
           Event(call, merged.holder(), "update", patch.name(), Json(before), Json(merged));
@@ -268,8 +260,8 @@ void ConsentService::TakeStep(const CallContext& call, const v1::TakeStepRequest
       CheckStep(req, parties, found->request, today);
       const v1::ExchangeRequest before = found->request;
       v1::ExchangeRequest after = found->request;
-      ApplyStep(req, call.principal.subject, TimestampOf(call.now), after);
-      *after.mutable_update_time() = TimestampOf(call.now);
+      ApplyStep(req, call.principal.subject, TimestampAt(call.now), after);
+      *after.mutable_update_time() = TimestampAt(call.now);
       const int64_t version = repo.Save(*id, after);
       AuditRecord event = Event(call, after.holder(), "step:" + v1::Step_Name(req.step()),
                                 req.name(), Json(before), Json(after));
@@ -310,6 +302,8 @@ std::vector<v1::DataCategory> CategoriesOf(const google::protobuf::RepeatedField
     const auto c = static_cast<v1::DataCategory>(categories.Get(i));
     if (c == v1::DATA_CATEGORY_UNSPECIFIED || !v1::DataCategory_IsValid(c)) {
       v.Add(field + "[" + std::to_string(i) + "]", "unknown category");
+    } else if (std::find(out.begin(), out.end(), c) != out.end()) {
+      v.Add(field + "[" + std::to_string(i) + "]", "already listed");
     }
     out.push_back(c);
   }
@@ -378,7 +372,8 @@ void ConsentService::RecordExchange(const CallContext& call, const v1::RecordExc
       req.time().seconds() > TimeUtil::kTimestampMaxSeconds || req.time().nanos() < 0 ||
       req.time().nanos() > 999999999) {
     v.Add("time", "required, a valid instant");
-  } else if (TimeUtil::TimestampToMicroseconds(req.time()) > Micros(call.now) + 300000000LL) {
+  } else if (TimeUtil::TimestampToMicroseconds(req.time()) >
+             MicrosSinceEpoch(call.now) + 300000000LL) {
     v.Add("time", "an exchange is recorded once it took place (not in the future)");
   }
   CheckText(req.reference(), "reference", 1, 200, v);
@@ -443,7 +438,8 @@ void ConsentService::ListPendingActions(const CallContext& call,
         a.set_step(step);
         a.set_recommendation(recommendation);
         *a.mutable_since() = s.request.update_time();
-        const int64_t age = Micros(call.now) - TimeUtil::TimestampToMicroseconds(a.since());
+        const int64_t age =
+            MicrosSinceEpoch(call.now) - TimeUtil::TimestampToMicroseconds(a.since());
         a.set_age_days(static_cast<int>(age / (86400LL * 1000000)));
         a.set_demonstration(s.request.demonstration());
         actions.push_back(std::move(a));
@@ -591,7 +587,7 @@ void ConsentService::PurgeCheckLog(const CallContext& call, const v1::PurgeCheck
     }
     holder_id = IdOf(call.principal.organisation);
   }
-  const int64_t now = Micros(call.now);
+  const int64_t now = MicrosSinceEpoch(call.now);
   const int64_t cutoff = now - static_cast<int64_t>(days) * 86400 * 1000000;
   std::vector<std::string> chains;
   WithSingleStatementRead(pool_,

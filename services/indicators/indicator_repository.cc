@@ -93,10 +93,6 @@ const std::vector<PreparedStatement>& Statements() {
   return statements;
 }
 
-int64_t MicrosOf(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 v1::Indicator ParseBody(const pqxx::field& field) {
   const pqxx::binarystring bytes(field);
   v1::Indicator indicator;
@@ -125,32 +121,13 @@ StoredValue ValueFromRow(const pqxx::row& row, int at = 0) {
   return s;
 }
 
-// "2026-12-01 11:51:16.123456+00", the record time as COPY text.
-std::string TimestampText(std::chrono::system_clock::time_point t) {
-  const int64_t micros = MicrosOf(t);
-  int64_t seconds = micros / 1000000;
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --seconds;
-  }
-  const std::time_t tt = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return out;
-}
-
 }  // namespace
 
 const std::vector<PreparedStatement>& IndicatorStatements() { return Statements(); }
 
 int64_t AsOfMicros(const google::protobuf::Timestamp& as_of,
                    std::chrono::system_clock::time_point now) {
-  if (as_of.seconds() == 0 && as_of.nanos() == 0) return MicrosOf(now);
+  if (as_of.seconds() == 0 && as_of.nanos() == 0) return MicrosSinceEpoch(now);
   return google::protobuf::util::TimeUtil::TimestampToMicroseconds(as_of);
 }
 
@@ -178,7 +155,7 @@ void IndicatorRepository::InsertVersion(const v1::Indicator& indicator, const st
   const std::string body = indicator.SerializeAsString();
   tx_.exec_prepared("ind_insert_version", indicator.code(), indicator.version(),
                     static_cast<int>(indicator.kind()), PgArrayLiteral(fields),
-                    pqxx::binarystring(body.data(), body.size()), author, MicrosOf(now));
+                    pqxx::binarystring(body.data(), body.size()), author, MicrosSinceEpoch(now));
 }
 
 Page<v1::Indicator> IndicatorRepository::List(v1::IndicatorKind kind, int field,
@@ -246,7 +223,7 @@ std::vector<StoredValue> IndicatorRepository::AllValuesAsOf(
 std::optional<StoredBatch> IndicatorRepository::ClaimBatch(
     const std::string& author, const std::string& batch_id,
     std::chrono::system_clock::time_point now) {
-  if (!tx_.exec_prepared("batch_claim", author, batch_id, MicrosOf(now)).empty()) {
+  if (!tx_.exec_prepared("batch_claim", author, batch_id, MicrosSinceEpoch(now)).empty()) {
     return std::nullopt;
   }
   auto r = tx_.exec_prepared("batch_find", author, batch_id);
@@ -272,7 +249,7 @@ ValueWriter::ValueWriter(pqxx::transaction_base& tx, const std::string& batch_id
                                        "batch_id", "author", "record_time"}),
       batch_id_(batch_id),
       author_(author),
-      record_time_(TimestampText(record_time)) {}
+      record_time_(TimestampCopyText(MicrosSinceEpoch(record_time))) {}
 
 void ValueWriter::Write(const std::string& indicator, const std::string& territory,
                         const std::string& period, int period_ord, double value,

@@ -38,8 +38,7 @@ void CheckFinite(const v1::Bounds& b, const std::string& prefix, Violations& v) 
   }
 }
 
-void CheckDatedValue(const v1::Indicator& indicator, bool has, const v1::DatedValue& d,
-                     const std::string& field, Violations& v) {
+void CheckDatedValue(bool has, const v1::DatedValue& d, const std::string& field, Violations& v) {
   if (!has) return;
   if (!std::isfinite(d.value())) v.Add(field + ".value", "must be a finite number");
   ParseDate(d.date(), field + ".date", v, true);
@@ -102,8 +101,8 @@ void ValidateIndicator(const v1::Indicator& ind, const std::string& prefix, Viol
           "required for a commune-level indicator (NONE when not "
           "aggregated to the EPCI)");
   }
-  CheckDatedValue(ind, ind.has_baseline(), ind.baseline(), prefix + "baseline", v);
-  CheckDatedValue(ind, ind.has_target(), ind.target(), prefix + "target", v);
+  CheckDatedValue(ind.has_baseline(), ind.baseline(), prefix + "baseline", v);
+  CheckDatedValue(ind.has_target(), ind.target(), prefix + "target", v);
   for (int i = 0; i < ind.fields_size(); ++i) {
     if (!::ctg::action_plan::v1::InterventionField_IsValid(ind.fields(i)) || ind.fields(i) == 0) {
       v.Add(prefix + "fields[" + std::to_string(i) + "]", "unknown intervention field");

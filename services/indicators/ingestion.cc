@@ -99,8 +99,7 @@ void IndicatorService::IngestBatch(const CallContext& call, const std::string& b
     writer.Complete();
     repo.CompleteBatch(author, batch_id, fingerprint.HexDigest(), writer.rows());
     resp.set_values_written(writer.rows());
-    *resp.mutable_commit_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-        std::chrono::duration_cast<std::chrono::microseconds>(call.now.time_since_epoch()).count());
+    *resp.mutable_commit_time() = TimestampAt(call.now);
   });
 }
 

@@ -30,8 +30,7 @@ void Stamp(v1::Indicator& indicator, int version, std::chrono::system_clock::tim
   indicator.set_name("indicators/" + indicator.code());
   indicator.set_version(version);
   indicator.set_etag(FormatEtag(version));
-  *indicator.mutable_update_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+  *indicator.mutable_update_time() = TimestampAt(now);
 }
 
 }  // namespace
