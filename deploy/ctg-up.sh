@@ -124,17 +124,32 @@ _ctg_up_dev_tls() {
   log "generated a development CA and gateway certificate in $dir"
 }
 
-# Creates database `ctg` on the private cluster when it does not exist yet.
+# Creates, on the private cluster, the two roles the services use and database `ctg` when they
+# do not exist yet: `ctg_owner` owns the database and the services' schemas (migrations run as
+# it), `ctg_service` is what every call runs as, holding only what the runtime grants it (no
+# superuser: the database then holds it to its privileges, e.g. the append-only audit trail).
+# Prints the owner's name: a database made before the roles existed keeps its owner.
 _ctg_up_create_database() {
   local psql
   psql="$(pg_bin)/psql"
+  local role
+  for role in ctg_owner ctg_service; do
+    if [ "$("$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -XtAc \
+      "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != 1 ]; then
+      "$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -Xqc \
+        "CREATE ROLE $role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" >/dev/null
+    fi
+  done
   if [ "$("$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -XtAc \
     "SELECT 1 FROM pg_database WHERE datname = 'ctg'")" != 1 ]; then
-    "$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -Xqc 'CREATE DATABASE ctg' >/dev/null
+    "$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -Xqc \
+      'CREATE DATABASE ctg OWNER ctg_owner' >/dev/null
     log "database ctg created"
   else
     log "database ctg reused"
   fi
+  "$psql" -h "$PGHOST" -p "$PGPORT" -U ctg -d postgres -XtAc \
+    "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ctg'"
 }
 
 # ./ctg up [--no-wait]
@@ -171,17 +186,19 @@ ctg_up() {
   trap 'exit 143' TERM
 
   # ---- database
-  local db_url db_desc
+  local db_url db_desc owner_url="" owner
   if [ -n "${CTG_DATABASE_URL:-}" ]; then
     db_url="$CTG_DATABASE_URL"
-    db_desc="CTG_DATABASE_URL (external)"
+    owner_url="${CTG_OWNER_DATABASE_URL:-}"
+    db_desc="CTG_DATABASE_URL (external)${owner_url:+, owner CTG_OWNER_DATABASE_URL}"
   else
     pg_start "$STATE/pg"
     CTG_UP_OWN_PG=1
     touch "$CTG_UP_RUN/pg.owned"
-    _ctg_up_create_database
-    db_url="host=127.0.0.1 port=$PGPORT user=ctg dbname=ctg"
-    db_desc="$db_url (private cluster, data in $STATE/pg)"
+    owner="$(_ctg_up_create_database)"
+    db_url="host=127.0.0.1 port=$PGPORT user=ctg_service dbname=ctg"
+    owner_url="host=127.0.0.1 port=$PGPORT user=$owner dbname=ctg"
+    db_desc="$db_url, owner $owner (private cluster, data in $STATE/pg)"
   fi
 
   # ---- dev signing key, generated once
@@ -229,7 +246,8 @@ ctg_up() {
     rm -f "$CTG_UP_RUN/$name.ports"
     # Own session: a detached stack survives the terminal; Ctrl-C reaches it through our trap.
     setsid "$bin" --listen="127.0.0.1:$port" --metrics-listen="127.0.0.1:$mport" \
-      --database-url="$db_url" --jwt-key-file="$STATE/jwt.key" \
+      --database-url="$db_url" ${owner_url:+--owner-database-url="$owner_url"} \
+      --jwt-key-file="$STATE/jwt.key" \
       ${backend_flag:+--backends="$backend_flag"} \
       --port-file="$CTG_UP_RUN/$name.ports" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
     pid=$!

@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "common/auth.h"
+#include "common/testing/test_database.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 extern char** environ;
@@ -267,7 +268,10 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& nam
   std::vector<std::string> argv = {binary,
                                    "--listen=127.0.0.1:0",
                                    "--metrics-listen=127.0.0.1:0",
-                                   "--database-url=" + database_url,
+                                   // As deployed: the schema's owner migrates, calls run
+                                   // as a role with only the privileges granted to it.
+                                   "--owner-database-url=" + database_url,
+                                   "--database-url=" + ctg::testing::RuntimeRoleUrl(database_url),
                                    std::string("--jwt-issuer=") + kIssuer,
                                    std::string("--jwt-audience=") + kAudience,
                                    "--port-file=" + dir_.File("ports")};

@@ -14,13 +14,14 @@ namespace {
 constexpr Setting kListen{"listen", "CTG_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_METRICS_LISTEN"};
 constexpr Setting kDatabase{"database-url", "CTG_DATABASE_URL"};
+constexpr Setting kOwnerDatabase{"owner-database-url", "CTG_OWNER_DATABASE_URL"};
 constexpr Setting kPoolSize{"db-pool-size", "CTG_DB_POOL_SIZE"};
 constexpr Setting kWorkers{"workers", "CTG_WORKERS"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
 constexpr Setting kBackends{"backends", "CTG_BACKENDS"};
-constexpr Setting kAll[] = {kListen,  kMetrics, kDatabase, kPoolSize,
-                            kWorkers, kGrace,   kPortFile, kBackends};
+constexpr Setting kAll[] = {kListen,   kMetrics, kDatabase, kOwnerDatabase, kPoolSize,
+                            kWorkers,  kGrace,   kPortFile, kBackends};
 
 constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
 constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
@@ -198,6 +199,7 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
     throw ConfigError("setting " + Reader::Describe(kDatabase) + " is required");
   }
   c.database_url = v;
+  if (get(kOwnerDatabase, &v)) c.owner_database_url = v;
   if (get(kPoolSize, &v)) c.db_pool_size = Reader::ParseInt(v, kPoolSize, 1, 256);
   if (get(kWorkers, &v)) c.workers = Reader::ParseInt(v, kWorkers, 1, 256);
   ReadJwtConfig(reader, &c.jwt);

@@ -85,6 +85,12 @@ struct ServiceConfig {
   std::string listen_address = "127.0.0.1:0";   // --listen / CTG_LISTEN; port 0 = any free port
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_METRICS_LISTEN; "off"
   std::string database_url;                     // --database-url / CTG_DATABASE_URL (required)
+  // --owner-database-url / CTG_OWNER_DATABASE_URL: the role that owns the service's schema.
+  // When set, migrations run as that role, which then grants the --database-url role (the one
+  // every call uses) what the service needs and no more (ServiceSpec::runtime_privileges), so
+  // the service's own credentials cannot alter what the owner protects (the audit trail). When
+  // empty, one role does both (development).
+  std::string owner_database_url;
   int db_pool_size = 8;                         // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
   int workers = 8;                              // --workers / CTG_WORKERS (1..256)
   JwtConfig jwt;                                // the token settings (see JwtConfig)

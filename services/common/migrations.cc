@@ -14,19 +14,57 @@ namespace {
 // Arbitrary constant shared by every service: one lock for all schema changes.
 constexpr long long kMigrationLockKey = 0x4354474d49475231LL;  // "CTGMIGR1"
 
+bool IsPlainName(const std::string& name) {
+  return !name.empty() && name.size() < 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 void CheckSchemaName(const std::string& schema) {
-  const bool ok = !schema.empty() && schema.size() < 64 &&
-                  std::all_of(schema.begin(), schema.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                  });
-  if (!ok) throw std::invalid_argument("invalid schema name for migrations");
+  if (!IsPlainName(schema)) throw std::invalid_argument("invalid schema name for migrations");
+}
+
+// "SELECT, INSERT" checked word by word against the DML privileges a runtime role may hold.
+std::string CheckedPrivileges(const std::string& list) {
+  static const std::set<std::string> kAllowed = {"SELECT", "INSERT", "UPDATE", "DELETE"};
+  std::string out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    std::string word = list.substr(start, comma - start);
+    word.erase(0, word.find_first_not_of(' '));
+    word.erase(word.find_last_not_of(' ') + 1);
+    if (!kAllowed.count(word)) {
+      throw std::invalid_argument("invalid runtime privilege '" + word + "'");
+    }
+    out += (out.empty() ? "" : ", ") + word;
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace
 
 std::string MigrationChecksum(const Migration& migration) { return Sha256Hex(migration.sql); }
 
-int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
+void GrantRuntimeRole(pqxx::transaction_base& tx, const std::string& schema,
+                      const RuntimeRole& role) {
+  CheckSchemaName(schema);
+  const std::string grantee = tx.quote_name(role.name);
+  tx.exec("GRANT USAGE ON SCHEMA " + schema + " TO " + grantee);
+  tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " TO " +
+          grantee);
+  tx.exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + grantee);
+  tx.exec("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA " + schema + " TO " + grantee);
+  for (const auto& t : role.narrower) {
+    if (!IsPlainName(t.table)) throw std::invalid_argument("invalid table name for privileges");
+    const std::string table = schema + "." + t.table;
+    tx.exec("REVOKE ALL ON TABLE " + table + " FROM " + grantee);
+    tx.exec("GRANT " + CheckedPrivileges(t.privileges) + " ON TABLE " + table + " TO " + grantee);
+  }
+}
+
+int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set, const RuntimeRole* runtime) {
   const std::string schema = set.schema;
   CheckSchemaName(schema);
   pqxx::work tx(conn);
@@ -93,6 +131,7 @@ int ApplyMigrations(pqxx::connection& conn, const MigrationSet& set) {
         "INSERT INTO schema_migrations (version, file_name, checksum) VALUES ($1, $2, $3)",
         m.version, std::string(m.file_name), MigrationChecksum(m));
   }
+  if (runtime != nullptr) GrantRuntimeRole(tx, schema, *runtime);
   tx.commit();
   return static_cast<int>(pending.size());
 }

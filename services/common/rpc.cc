@@ -205,6 +205,24 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
   } catch (...) {
     std::string detail;
     grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+    if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED && refusal_listener_ &&
+        !call->principal.subject.empty()) {
+      // The service hears of the attempt (it may write to its database) before the refusal is
+      // sent, on the executor: never on gRPC's thread.
+      auto tell = [this, call, &request, status, detail, finish]() {
+        try {
+          refusal_listener_(*call, request, status.error_message());
+        } catch (const std::exception& e) {
+          LogLine("error")
+              .Add("msg", "refusal listener failed")
+              .Add("method", "/" + call->policy->FullName())
+              .Add("error", e.what())
+              .Emit();
+        }
+        finish(status, detail);
+      };
+      if (executor_.TryPost(std::move(tell))) return reactor;
+    }
     finish(status, detail);
     return reactor;
   }

@@ -158,6 +158,15 @@ class UnaryRunner {
   // ready); thread-safe.
   void SetPageTokenKey(std::string key);
 
+  // What a service does with a unary call its method's declared access refused to an
+  // authenticated caller (a role or field right it lacks), before PERMISSION_DENIED goes back:
+  // the consents service audits such attempts. Runs on the executor with no connection held;
+  // what it throws is logged and the call is refused all the same.
+  using RefusalListener = std::function<void(
+      const CallContext&, const google::protobuf::Message& request, const std::string& reason)>;
+  // Set once, before the server takes calls (a service's constructor).
+  void SetRefusalListener(RefusalListener listener) { refusal_listener_ = std::move(listener); }
+
  private:
   // What every call starts with: its context (request id, deadline, clock, policy, page key)
   // with the request id echoed in the initial metadata.
@@ -171,6 +180,7 @@ class UnaryRunner {
   Executor& executor_;
   const Clock clock_;
   const ConnectionPool* inline_pool_ = nullptr;
+  RefusalListener refusal_listener_;
   std::atomic<int> inline_running_{0};  // bodies running on gRPC's threads now
   mutable std::mutex key_mu_;
   std::shared_ptr<const std::string> page_token_key_;

@@ -81,6 +81,18 @@ void ServiceHost::SetServing(bool serving) {
   health->SetServingStatus(spec_.grpc_service_name, serving);
 }
 
+namespace {
+
+// The role a connection runs as, and whether it is a superuser.
+std::pair<std::string, bool> RoleOf(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  const auto row =
+      tx.exec1("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user");
+  return {row[0].as<std::string>(), row[1].as<bool>()};
+}
+
+}  // namespace
+
 void ServiceHost::MonitorDatabase() {
   bool migrated = false;
   bool logged_failure = false;
@@ -88,8 +100,20 @@ void ServiceHost::MonitorDatabase() {
     bool ok = false;
     try {
       if (!migrated) {
-        auto conn = OpenConnection(config_.database_url, spec_.migrations->schema);
-        int applied = ApplyMigrations(*conn, *spec_.migrations);
+        const std::string schema = spec_.migrations->schema;
+        auto conn = OpenConnection(config_.database_url, schema);
+        const auto [runtime_name, runtime_superuser] = RoleOf(*conn);
+        std::string owner_name = runtime_name;
+        int applied = 0;
+        if (config_.owner_database_url.empty()) {
+          applied = ApplyMigrations(*conn, *spec_.migrations);
+        } else {
+          auto owner = OpenConnection(config_.owner_database_url, schema);
+          owner_name = RoleOf(*owner).first;
+          const RuntimeRole runtime{runtime_name, spec_.runtime_privileges};
+          applied = ApplyMigrations(*owner, *spec_.migrations,
+                                    owner_name == runtime_name ? nullptr : &runtime);
+        }
         {
           pqxx::read_transaction tx(*conn);
           runner_->SetPageTokenKey(
@@ -99,9 +123,22 @@ void ServiceHost::MonitorDatabase() {
         migrated = true;
         LogLine("info")
             .Add("msg", "migrations applied")
-            .Add("schema", spec_.migrations->schema)
+            .Add("schema", schema)
             .Add("applied", int64_t(applied))
+            .Add("owner_role", owner_name)
+            .Add("runtime_role", runtime_name)
             .Emit();
+        if (runtime_superuser || owner_name == runtime_name) {
+          // Allowed (development), but said: the database then cannot hold the service's own
+          // credentials to the privileges its schema declares.
+          LogLine("warn")
+              .Add("msg", runtime_superuser
+                              ? "calls run as a superuser: no database privilege binds them"
+                              : "calls run as the schema's owner: set --owner-database-url to "
+                                "a separate role")
+              .Add("runtime_role", runtime_name)
+              .Emit();
+        }
       }
       auto lease = pool_->Acquire();
       pqxx::nontransaction tx(*lease);

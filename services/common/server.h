@@ -43,6 +43,10 @@ struct ServiceSpec {
   // the default kid of its service key.
   std::string identity;
   const MigrationSet* migrations = nullptr;
+  // Tables of its schema on which its calls may do less than SELECT/INSERT/UPDATE/DELETE, e.g.
+  // an append-only audit trail. Enforced when the schema has a separate owner
+  // (ServiceConfig::owner_database_url): GrantRuntimeRole.
+  std::vector<TablePrivileges> runtime_privileges;
   // Every named statement of the service's repositories.
   std::vector<PreparedStatement> statements;
   // Its bodies use the database and call no other service: each may run on gRPC's thread when a

@@ -116,8 +116,8 @@ const std::vector<PreparedStatement>& AuditStatements() {
        "$6) ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, "
        "purge_time = EXCLUDED.purge_time, purged_events = audit_checkpoints.purged_events + "
        "EXCLUDED.purged_events, signature = EXCLUDED.signature"},
-      {"audit_purge_allow", "SELECT set_config('ctg.audit_purge', 'on', true)"},
-      {"audit_purge_delete", "DELETE FROM audit_events WHERE chain = $1 AND seq <= $2"},
+      // Runs as the schema's owner (migration 005): the service's own role may not delete.
+      {"audit_purge_delete", "SELECT purge_checked_events($1)"},
       // Creates the heads that do not exist yet and locks them all, returning each one's last
       // sequence and hash, in one statement (an upsert locks the row it meets).
       {"audit_heads_lock_many",
@@ -299,8 +299,7 @@ std::optional<std::pair<int64_t, std::string>> PurgeCheckChain(pqxx::transaction
   const std::string key = tx.exec_prepared1("audit_key")[0].as<std::string>();
   tx.exec_prepared("audit_checkpoint_set", chain, seq, hash, now_micros, count,
                    CheckpointSignature(key, chain, seq, hash));
-  tx.exec_prepared("audit_purge_allow");
-  tx.exec_prepared("audit_purge_delete", chain, seq);
+  tx.exec_prepared("audit_purge_delete", chain);
   return std::make_pair(count, EventName(chain, seq));
 }
 

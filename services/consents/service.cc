@@ -81,7 +81,71 @@ ConsentService::ConsentService(ConnectionPool& pool, UnaryRunner& runner,
       pool_(pool),
       partners_(pv1::PartnerService::NewStub(std::move(partners))),
       identity_(identity),
-      appender_(pool) {}
+      appender_(pool) {
+  runner.SetRefusalListener(
+      [this](const CallContext& call, const google::protobuf::Message& request,
+             const std::string& reason) { AuditRefusedCall(call, request, reason); });
+}
+
+std::optional<RefusedAttempt> ConsentService::AttemptOf(const CallContext& call,
+                                                        const google::protobuf::Message& m) {
+  // The request named by the call, when it exists: its holder's chain.
+  auto on_request = [&](const std::string& name,
+                        const std::string& operation) -> std::optional<RefusedAttempt> {
+    Violations ignored;
+    auto id = ParseResourceName(name, "exchangeRequests", "name", ignored);
+    if (!id) return std::nullopt;
+    std::optional<StoredRequest> found;
+    WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
+      found = ConsentRepository(tx).Find(*id);
+    });
+    if (!found) return std::nullopt;
+    return RefusedAttempt{found->request.holder(), name, operation};
+  };
+  // An organisation the caller names: only one the partners registry knows gets a chain.
+  auto on_holder = [&](const std::string& name,
+                       const std::string& operation) -> std::optional<RefusedAttempt> {
+    Violations ignored;
+    if (!ParseResourceName(name, "organisations", "holder", ignored)) return std::nullopt;
+    try {
+      RequireKnown(name, "holder");
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    return RefusedAttempt{name, name, operation};
+  };
+  if (auto* r = dynamic_cast<const v1::TakeStepRequest*>(&m)) {
+    return on_request(r->name(), "denied:" + v1::Step_Name(r->step()));
+  }
+  if (auto* r = dynamic_cast<const v1::UpdateExchangeRequestRequest*>(&m)) {
+    return on_request(r->exchange_request().name(), "denied:update");
+  }
+  if (auto* r = dynamic_cast<const v1::RecordExchangeRequest*>(&m)) {
+    return on_request(r->consent(), "denied:record");
+  }
+  if (auto* r = dynamic_cast<const v1::CreateExchangeRequestRequest*>(&m)) {
+    return on_holder(r->exchange_request().holder(), "denied:create");
+  }
+  if (auto* r = dynamic_cast<const v1::CheckExchangeRequest*>(&m)) {
+    return on_holder(r->holder(), "denied:check");
+  }
+  if (dynamic_cast<const v1::PurgeCheckLogRequest*>(&m) != nullptr) {
+    return on_holder(call.principal.organisation, "denied:purge");
+  }
+  return std::nullopt;  // reads: the access log has them
+}
+
+void ConsentService::AuditRefusedCall(const CallContext& call,
+                                      const google::protobuf::Message& request,
+                                      const std::string& reason) {
+  const auto attempt = AttemptOf(call, request);
+  if (!attempt) return;
+  std::string after = "{\"reason\":\"";
+  AppendJsonEscaped(after, reason);
+  after += "\"}";
+  appender_.Append(
+      Event(call, attempt->holder, attempt->operation, attempt->reference, "{}", after));
+}
 
 void ConsentService::RequireKnown(const std::string& name, const std::string& field) {
   grpc::ClientContext context;
@@ -613,6 +677,13 @@ ServiceSpec ConsentServiceSpec() {
   ServiceSpec spec;
   spec.grpc_service_name = v1::ConsentService::service_full_name();
   spec.migrations = &ConsentMigrations();
+  // The audit trail, as the issue asks: the role calls run as never changes or removes an
+  // event (a purge deletes through purge_checked_events, as the owner), and moves heads and
+  // checkpoints only forward (triggers); it may add the checkpoint key once, never replace it.
+  spec.runtime_privileges = {{"audit_events", "SELECT, INSERT"},
+                             {"audit_heads", "SELECT, INSERT, UPDATE"},
+                             {"audit_checkpoints", "SELECT, INSERT, UPDATE"},
+                             {"audit_keys", "SELECT, INSERT"}};
   spec.statements = ConsentStatements();
   spec.required_backends = {"partners"};
   spec.identity = "ctg-consents";

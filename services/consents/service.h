@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "common/db.h"
 #include "common/rpc.h"
@@ -18,6 +20,14 @@ namespace ctg::consents {
 // audit trail of every step and check (audit.h). Organisations and conventions are checked
 // through the partners API before any database connection is taken. The roles of each RPC are
 // declared in consents.proto; which organisation takes which step is consent_rules.h.
+// What a refused call is audited as: the holder whose chain records it, the data concerned and
+// the operation ("denied:DECIDE", "denied:check", ...).
+struct RefusedAttempt {
+  std::string holder;  // "organisations/{uuid}"
+  std::string reference;
+  std::string operation;
+};
+
 class ConsentService final : public v1::ConsentServiceBase {
  public:
   ConsentService(ConnectionPool& pool, UnaryRunner& runner, std::shared_ptr<grpc::Channel> partners,
@@ -51,6 +61,12 @@ class ConsentService final : public v1::ConsentServiceBase {
  private:
   // Throws NotFoundError naming `field` when the partners service does not know `name`.
   void RequireKnown(const std::string& name, const std::string& field);
+  // Audits a call the declared access refused (a role the method does not allow): in the chain
+  // of the holder it concerns, if any (the request it names, or a known organisation).
+  void AuditRefusedCall(const CallContext& call, const google::protobuf::Message& request,
+                        const std::string& reason);
+  std::optional<RefusedAttempt> AttemptOf(const CallContext& call,
+                                          const google::protobuf::Message& request);
   // The official name of an organisation (its resource name when it cannot be read).
   std::string DisplayName(const std::string& organisation);
 

@@ -4,13 +4,37 @@
 
 #include <cstdlib>
 #include <pqxx/pqxx>
+#include <mutex>
 #include <random>
 
 namespace ctg::testing {
+namespace {
+
+std::string AdminUrl() {
+  const char* admin = std::getenv("CTG_TEST_ADMIN_URL");
+  return admin != nullptr ? admin : "dbname=postgres";
+}
+
+}  // namespace
+
+const char kTestRuntimeRole[] = "ctg_test_runtime";
+
+std::string RuntimeRoleUrl(const std::string& owner_url) {
+  static std::once_flag created;
+  std::call_once(created, [] {
+    pqxx::connection conn(AdminUrl());
+    pqxx::nontransaction tx(conn);
+    // Test binaries run in parallel on one cluster: whichever creates the role first wins.
+    tx.exec(std::string("DO $$ BEGIN CREATE ROLE ") + kTestRuntimeRole +
+            " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; EXCEPTION WHEN duplicate_object OR "
+            "unique_violation THEN NULL; END $$");
+  });
+  // In a libpq keyword string the last value of a keyword wins.
+  return owner_url + " user=" + kTestRuntimeRole;
+}
 
 TestDatabase::TestDatabase(std::vector<const MigrationSet*> sets) {
-  const char* admin = std::getenv("CTG_TEST_ADMIN_URL");
-  admin_url_ = admin != nullptr ? admin : "dbname=postgres";
+  admin_url_ = AdminUrl();
   std::random_device rd;
   name_ = "ctg_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
   {

@@ -1,5 +1,7 @@
 #include "common/testing/test_host.h"
 
+#include "common/testing/test_database.h"
+
 #include <stdexcept>
 
 #include "google/rpc/error_details.pb.h"
@@ -27,7 +29,10 @@ InProcessService::InProcessService(ServiceSpec spec, const std::string& database
   ServiceConfig config;
   config.listen_address = "127.0.0.1:0";
   config.metrics_address = "off";
-  config.database_url = database_url;
+  // As in production: migrations as the owner, calls as a role holding only what the runtime
+  // grants it.
+  config.owner_database_url = database_url;
+  config.database_url = RuntimeRoleUrl(database_url);
   config.db_pool_size = 4;
   config.workers = 4;
   config.jwt.hs256_key = kTestJwtKey;

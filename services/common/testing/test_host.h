@@ -21,7 +21,9 @@ extern const char kTestAudience[];
 std::string TestToken(std::vector<Role> roles, const std::string& organisation = "",
                       const std::string& subject = "test-user");
 
-// Hosts a service in-process on 127.0.0.1:0 against `database_url` and waits until it is ready.
+// Hosts a service in-process on 127.0.0.1:0 against `database_url` and waits until it is ready:
+// `database_url` (a TestDatabase's url) owns the schema and applies the migrations, the calls
+// run as kTestRuntimeRole (RuntimeRoleUrl).
 class InProcessService {
  public:
   // `backends` are the --backends entries (name -> host:port) of services it calls; `clock` is

@@ -367,11 +367,30 @@ TEST_F(ConsentsTest, AStepByTheWrongOrganisationOrRoleIsRefusedAndAudited) {
   const auto missing = stub_->GetExchangeRequest(AuthedContext(Outsider()).get(), get, &seen);
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Step(Outsider(), r, v1::SUBMIT).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A role the method does not allow at all (an auditor, the CDSF) is refused by the runtime
+  // before the request is read, and that attempt is audited too, by whom and on what.
+  EXPECT_EQ(Step(TestToken({Role::kAuditor}, caf_, "caf-auditor"), studied, v1::DECIDE)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // On a request that does not exist there is nothing to attach it to: only the access log.
+  v1::ExchangeRequest ghost = r;
+  ghost.set_name("exchangeRequests/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d");
+  EXPECT_EQ(Step(TestToken({Role::kCdsf}, caf_, "cdsf"), ghost, v1::DECIDE).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 
-  EXPECT_EQ(
-      Operations(r.name()),
-      (std::vector<std::string>{"create", "denied:SUBMIT", "step:SUBMIT", "denied:RECORD_STUDY",
-                                "denied:DECIDE", "step:RECORD_STUDY", "denied:GIVE_OPINION"}));
+  EXPECT_EQ(Operations(r.name()),
+            (std::vector<std::string>{"create", "denied:SUBMIT", "step:SUBMIT",
+                                      "denied:RECORD_STUDY", "denied:DECIDE", "step:RECORD_STUDY",
+                                      "denied:GIVE_OPINION", "denied:DECIDE"}));
+  v1::ListAuditEventsRequest list;
+  list.set_exchange_request(r.name());
+  list.set_page_size(50);
+  v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(stub_->ListAuditEvents(AuthedContext(CafDpo()).get(), list, &events).ok());
+  ASSERT_GT(events.events_size(), 0);
+  const auto& last = events.events(events.events_size() - 1);
+  EXPECT_EQ(last.actor(), "caf-auditor");
+  EXPECT_NE(last.after().find("no role of the caller"), std::string::npos) << last.after();
   EXPECT_TRUE(Verify().valid());
 }
 
@@ -555,21 +574,52 @@ TEST_F(ConsentsTest, APurgeOfOldChecksKeepsTheChainsVerifiable) {
 
 TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
   Create(Draft());
+  Check({v1::CHILDCARE}, Draft().purpose());
+  auto refused = [](const std::string& url, const std::string& sql) -> std::string {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    try {
+      tx.exec(sql);
+    } catch (const pqxx::sql_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  // The role the service's calls run as holds no such privilege: PostgreSQL refuses before any
+  // trigger runs.
   for (const char* sql :
        {"UPDATE consents.audit_events SET actor = 'x'", "DELETE FROM consents.audit_events",
-        "TRUNCATE consents.audit_events",
-        // The heads and checkpoints verification trusts only move forward and stay.
-        "UPDATE consents.audit_heads SET seq = seq - 1", "DELETE FROM consents.audit_heads",
+        "TRUNCATE consents.audit_events", "DELETE FROM consents.audit_heads",
+        "UPDATE consents.audit_keys SET value = 'x'", "DELETE FROM consents.audit_checkpoints",
+        "SELECT set_config('ctg.audit_purge', 'on', true); DELETE FROM consents.audit_events"}) {
+    const std::string error = refused(db_->runtime_url(), sql);
+    EXPECT_NE(error.find("permission denied"), std::string::npos) << sql << ": " << error;
+  }
+  // Its one way to delete is the owner's purge function: only a check chain, only what the
+  // chain's checkpoint covers (none yet, so nothing).
+  EXPECT_NE(refused(db_->runtime_url(),
+                    "SELECT consents.purge_checked_events('" + IdOf(caf_) + "')"),
+            "");
+  {
+    pqxx::connection conn(db_->runtime_url());
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT consents.purge_checked_events('" + IdOf(caf_) + "/checks')")[0]
+                  .as<int64_t>(),
+              0);
+  }
+  // The owner (here a superuser) is held by the triggers: events stay, heads and checkpoints
+  // only move forward.
+  for (const char* sql :
+       {"UPDATE consents.audit_events SET actor = 'x'", "DELETE FROM consents.audit_events",
+        "TRUNCATE consents.audit_events", "UPDATE consents.audit_heads SET seq = seq - 1",
+        "DELETE FROM consents.audit_heads",
         "INSERT INTO consents.audit_checkpoints SELECT chain, 0, '', now(), 0, '' FROM "
         "consents.audit_heads",
-        // A purge declared by hand deletes nothing a checkpoint does not cover.
         "SELECT set_config('ctg.audit_purge', 'on', true); DELETE FROM consents.audit_events"}) {
-    pqxx::connection conn(db_->url());  // the very connection settings the service uses
-    pqxx::work tx(conn);
-    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+    EXPECT_NE(refused(db_->url(), sql), "") << sql;
   }
   EXPECT_TRUE(Verify().valid());
-  EXPECT_EQ(Verify().events_checked(), 1);
+  EXPECT_EQ(Verify().events_checked(), 2);
 }
 
 TEST_F(ConsentsTest, TheAuditChainCatchesRowsEditedDeletedOrInsertedOutOfBand) {
