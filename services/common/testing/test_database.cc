@@ -19,7 +19,10 @@ std::string AdminUrl() {
 
 const char kTestRuntimeRole[] = "ctg_test_runtime";
 
-std::string RuntimeRoleUrl(const std::string& owner_url) {
+namespace {
+
+// Creates kTestRuntimeRole on the test cluster once per process.
+void EnsureTestRuntimeRole() {
   static std::once_flag created;
   std::call_once(created, [] {
     pqxx::connection conn(AdminUrl());
@@ -29,12 +32,19 @@ std::string RuntimeRoleUrl(const std::string& owner_url) {
             " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; EXCEPTION WHEN duplicate_object OR "
             "unique_violation THEN NULL; END $$");
   });
+}
+
+}  // namespace
+
+std::string RuntimeRoleUrl(const std::string& owner_url) {
+  EnsureTestRuntimeRole();
   // In a libpq keyword string the last value of a keyword wins.
   return owner_url + " user=" + kTestRuntimeRole;
 }
 
 TestDatabase::TestDatabase(std::vector<const MigrationSet*> sets) {
   admin_url_ = AdminUrl();
+  EnsureTestRuntimeRole();
   std::random_device rd;
   name_ = "ctg_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
   {

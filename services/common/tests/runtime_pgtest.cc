@@ -77,6 +77,50 @@ TEST_F(RuntimeTest, ALateLowerNumberedMigrationStillRuns) {
   EXPECT_TRUE(tx.exec1("SELECT to_regclass('gaps.b') IS NOT NULL")[0].as<bool>());
 }
 
+TEST_F(RuntimeTest, TheRuntimeRoleGetsWhatCallsNeedAndNoMore) {
+  const MigrationSet set{"granted",
+                         {{1, "001.sql",
+                           "CREATE TABLE items (id bigserial PRIMARY KEY, label text);"
+                           "CREATE TABLE trail (id bigserial PRIMARY KEY, what text)"}}};
+  const RuntimeRole role{testing::kTestRuntimeRole, {{"trail", "SELECT, INSERT"}}};
+  {
+    pqxx::connection owner(db_->url());
+    EXPECT_EQ(ApplyMigrations(owner, set, &role), 1);
+    EXPECT_EQ(ApplyMigrations(owner, set, &role), 0);  // grants again, idempotently
+  }
+  auto run = [&](const std::string& sql) -> std::string {
+    pqxx::connection conn(db_->runtime_url());
+    pqxx::work tx(conn);
+    try {
+      tx.exec(sql);
+      tx.commit();
+    } catch (const pqxx::sql_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(run("INSERT INTO granted.items (label) VALUES ('a')"), "");
+  EXPECT_EQ(run("UPDATE granted.items SET label = 'b'"), "");
+  EXPECT_EQ(run("DELETE FROM granted.items"), "");
+  EXPECT_EQ(run("INSERT INTO granted.trail (what) VALUES ('x')"), "");
+  EXPECT_EQ(run("SELECT count(*) FROM granted.schema_migrations"), "");
+  for (const char* refused :
+       {"UPDATE granted.trail SET what = 'y'", "DELETE FROM granted.trail",
+        "TRUNCATE granted.items", "DROP TABLE granted.items",
+        "ALTER TABLE granted.items ADD COLUMN z int", "CREATE TABLE granted.mine (x int)",
+        "SELECT setval('granted.items_id_seq', 1)"}) {
+    const std::string error = run(refused);
+    // "permission denied for ..." or, for DDL, "must be owner of ...".
+    EXPECT_TRUE(error.find("permission denied") != std::string::npos ||
+                error.find("must be owner") != std::string::npos)
+        << refused << ": " << error;
+  }
+  // A privilege word outside SELECT/INSERT/UPDATE/DELETE is refused before anything runs.
+  const RuntimeRole bad{testing::kTestRuntimeRole, {{"trail", "SELECT, TRUNCATE"}}};
+  pqxx::connection owner(db_->url());
+  EXPECT_THROW(ApplyMigrations(owner, set, &bad), std::invalid_argument);
+}
+
 TEST_F(RuntimeTest, PoolIsBoundedAndTimesOut) {
   {
     pqxx::connection conn(db_->url());
