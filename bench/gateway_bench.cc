@@ -392,20 +392,11 @@ long RssKib(pid_t pid) {
 // pgbench's TPC-B-like run (16 clients, prepared) on a database of its own; its tps, or 0 when
 // pgbench cannot run. The server is the one of CTG_TEST_ADMIN_URL.
 double PgbenchTpcb(const EmptyDatabase& db, int seconds) {
-  std::string bin = "/usr/bin/pgbench";
-  for (const char* v : {"15", "16", "14"}) {
-    const std::string candidate = std::string("/usr/lib/postgresql/") + v + "/bin/pgbench";
-    if (std::ifstream(candidate)) bin = candidate;
-  }
-  // The admin URL is a libpq keyword string; pgbench takes the database as a connection string.
-  const CommandResult init = RunCommand({bin, "-i", "-q", "-s", "1", db.url()}, CleanEnvironment(),
-                                        "", std::chrono::seconds(120));
-  if (init.exit_code != 0) return 0;
-  const CommandResult run = RunCommand(
-      {bin, "-n", "-M", "prepared", "-c", "16", "-j", "2", "-T", std::to_string(seconds), db.url()},
-      CleanEnvironment(), "", std::chrono::seconds(seconds + 60));
-  const auto at = run.out.find("tps = ");
-  return at == std::string::npos ? 0 : std::atof(run.out.c_str() + at + 6);
+  if (RunPgbench(db.url(), {"-i", "-q", "-s", "1"}, 120).exit_code != 0) return 0;
+  return RunPgbench(db.url(),
+                    {"-n", "-M", "prepared", "-c", "16", "-j", "2", "-T", std::to_string(seconds)},
+                    seconds + 60)
+      .tps;
 }
 
 }  // namespace

@@ -265,9 +265,7 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& nam
                                const std::string& database_url,
                                const std::vector<std::string>& extra_flags, bool hs256_key) {
   WriteFile(key_file(), std::string(kJwtKey) + "\n");
-  std::vector<std::string> argv = {binary,
-                                   "--listen=127.0.0.1:0",
-                                   "--metrics-listen=127.0.0.1:0",
+  std::vector<std::string> argv = {binary, "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
                                    // As deployed: the schema's owner migrates, calls run
                                    // as a role with only the privileges granted to it.
                                    "--owner-database-url=" + database_url,
@@ -296,6 +294,31 @@ ActionPlanProcess::ActionPlanProcess(const std::string& database_url,
                                      const std::vector<std::string>& extra_flags, bool hs256_key)
     : ServiceProcess(CTG_ACTION_PLAN_BINARY, "ctg-action-plan", database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
+
+PgbenchResult RunPgbench(const std::string& url, const std::vector<std::string>& args,
+                         int seconds_budget) {
+  std::string bin = "/usr/bin/pgbench";
+  for (const char* v : {"15", "16", "14"}) {
+    const std::string candidate = std::string("/usr/lib/postgresql/") + v + "/bin/pgbench";
+    if (std::ifstream(candidate)) bin = candidate;
+  }
+  std::vector<std::string> argv = {bin};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(url);  // pgbench takes the database as a connection string
+  const CommandResult run =
+      RunCommand(argv, CleanEnvironment(), "", std::chrono::seconds(seconds_budget));
+  PgbenchResult result;
+  result.exit_code = run.exit_code;
+  if (run.exit_code != 0) {
+    result.error = run.err;
+    return result;
+  }
+  const auto tps = run.out.find("tps = ");
+  const auto latency = run.out.find("latency average = ");
+  if (tps != std::string::npos) result.tps = std::atof(run.out.c_str() + tps + 6);
+  if (latency != std::string::npos) result.latency_ms = std::atof(run.out.c_str() + latency + 18);
+  return result;
+}
 
 std::string LineValue(const std::string& text, const std::string& label) {
   const auto at = text.find(label);

@@ -81,6 +81,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
                          const std::string& input = "",
                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// What one pgbench run measured (0 when it could not run).
+struct PgbenchResult {
+  int exit_code = -1;
+  double tps = 0;
+  double latency_ms = 0;  // average
+  std::string error;      // its stderr when it failed
+};
+// Runs pgbench (from the Debian PostgreSQL installation) with `args` against database `url`
+// (a libpq keyword string): the benchmarks' floor for database work.
+PgbenchResult RunPgbench(const std::string& url, const std::vector<std::string>& args,
+                         int seconds_budget);
+
 // Runs the ctgctl binary (CTGCTL_BINARY) with `args`, a clean environment plus `env`
 // ("NAME=value"), and `input` on stdin; kills it after two minutes.
 CommandResult RunCtgctl(const std::vector<std::string>& args,

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -45,7 +46,7 @@ void ServiceHost::Start() {
   statements.insert(statements.end(), RuntimeStatements().begin(), RuntimeStatements().end());
   pool_ = std::make_unique<ConnectionPool>(pool_options, std::move(statements),
                                            metrics_.PoolGaugesFor(pool_options.schema));
-  executor_ = std::make_unique<Executor>(config_.workers);
+  executor_ = std::make_unique<Executor>(std::max(config_.workers, spec_.min_workers));
   runner_ = std::make_unique<UnaryRunner>(*verifier_, metrics_, *executor_, clock_);
   if (spec_.inline_bodies) runner_->EnableInlineBodies(pool_.get());
   // Throws ConfigError when a method has no access declaration: such a service never starts.

@@ -55,6 +55,11 @@ struct ServiceSpec {
   // Never for a service whose bodies call another service: a remote call would hold gRPC's
   // thread.
   bool inline_bodies = false;
+  // The fewest worker threads it runs with, whatever --workers says: for a service whose bodies
+  // wait on something other than the database most of their time (consents: a check waits for
+  // the group commit of its audit event, holding its worker but no CPU), so that more of them
+  // can share one commit.
+  int min_workers = 0;
   // Names of the --backends entries the service cannot run without (checked at start-up).
   std::vector<std::string> required_backends;
   // Builds the service implementation (a plain class implementing the generated

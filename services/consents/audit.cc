@@ -1,5 +1,6 @@
 #include "consents/audit.h"
 
+#include <array>
 #include <map>
 #include <set>
 
@@ -116,6 +117,26 @@ const std::vector<PreparedStatement>& AuditStatements() {
        "$6) ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, "
        "purge_time = EXCLUDED.purge_time, purged_events = audit_checkpoints.purged_events + "
        "EXCLUDED.purged_events, signature = EXCLUDED.signature"},
+      // The head the appender starts from when it does not know it (created when the chain is
+      // new; not locked: the append checks it did not move).
+      {"audit_head_read_or_create",
+       "WITH created AS (INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, '') "
+       "ON CONFLICT (chain) DO NOTHING RETURNING seq, hash) "
+       "SELECT seq, hash FROM created UNION ALL SELECT seq, hash FROM audit_heads WHERE chain = "
+       "$1"},
+      // The appender's batch for one chain, in one statement: the head moves from where the
+      // appender left it (seq and hash) to the batch's last event, and the events are written
+      // only if it did; no row when the head had moved.
+      {"audit_append_after_head",
+       "WITH moved AS (UPDATE audit_heads h SET seq = x.s, hash = x.hh FROM unnest($1::text[], "
+       "$2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS x(c, os, oh, s, hh) WHERE "
+       "h.chain = x.c AND h.seq = x.os AND h.hash = x.oh RETURNING h.chain) "
+       "INSERT INTO audit_events (chain, seq, event_time, actor, organisation, operation, "
+       "reference, before, after, previous_hash, hash) SELECT c, s, 'epoch'::timestamptz + t * "
+       "interval '1 microsecond', a, o, op, r, b, af, p, h FROM unnest($6::text[], $7::bigint[], "
+       "$8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "
+       "$14::text[], $15::text[], $16::text[]) AS x(c, s, t, a, o, op, r, b, af, p, h) WHERE "
+       "x.c IN (SELECT chain FROM moved) RETURNING seq"},
       // Runs as the schema's owner (migration 005): the service's own role may not delete.
       {"audit_purge_delete", "SELECT purge_checked_events($1)"},
       // Creates the heads that do not exist yet and locks them all, returning each one's last
@@ -137,46 +158,78 @@ const std::vector<PreparedStatement>& AuditStatements() {
   return statements;
 }
 
-std::vector<std::string> AppendAuditEvents(pqxx::transaction_base& tx,
-                                           const std::vector<AuditRecord*>& records) {
-  std::set<std::string> chain_set;
-  for (const auto* r : records) chain_set.insert(r->chain);
-  const std::vector<std::string> chains(chain_set.begin(), chain_set.end());
-  std::map<std::string, std::pair<int64_t, std::string>> heads;
-  for (const auto& row : tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral(chains))) {
-    heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
-  }
-  std::vector<std::string> c, s, t, a, o, op, r, b, af, pr, h, names;
+namespace {
+
+// Each chain's last sequence and hash.
+using Heads = std::map<std::string, std::pair<int64_t, std::string>>;
+
+// The events of `records`, chained after `heads` (their sequences, previous hashes and hashes
+// filled in; `heads` moved to the chains' new ends), as the eleven array literals of
+// audit_events' columns in table order, and the events' names.
+struct ChainedEvents {
+  std::vector<std::string> columns;
+  std::vector<std::string> names;
+};
+
+ChainedEvents ChainAfter(const std::vector<AuditRecord*>& records, Heads& heads) {
+  std::vector<std::vector<std::string>> cols(11);
+  ChainedEvents out;
   for (auto* rec : records) {
     auto& head = heads[rec->chain];
     rec->seq = ++head.first;
     rec->previous_hash = head.second;
     rec->hash = AuditHash(*rec);
     head.second = rec->hash;
-    c.push_back(rec->chain);
-    s.push_back(std::to_string(rec->seq));
-    t.push_back(std::to_string(rec->time_micros));
-    a.push_back(rec->actor);
-    o.push_back(rec->organisation);
-    op.push_back(rec->operation);
-    r.push_back(rec->reference);
-    b.push_back(rec->before);
-    af.push_back(rec->after);
-    pr.push_back(rec->previous_hash);
-    h.push_back(rec->hash);
-    names.push_back(EventName(rec->chain, rec->seq));
+    const std::string values[] = {rec->chain,
+                                  std::to_string(rec->seq),
+                                  std::to_string(rec->time_micros),
+                                  rec->actor,
+                                  rec->organisation,
+                                  rec->operation,
+                                  rec->reference,
+                                  rec->before,
+                                  rec->after,
+                                  rec->previous_hash,
+                                  rec->hash};
+    for (size_t i = 0; i < cols.size(); ++i) cols[i].push_back(values[i]);
+    out.names.push_back(EventName(rec->chain, rec->seq));
   }
-  std::vector<std::string> hc, hs, hh;
+  for (const auto& col : cols) out.columns.push_back(PgArrayLiteral(col));
+  return out;
+}
+
+// The chains of `heads` with their sequences and hashes, as three array literals.
+std::array<std::string, 3> HeadArrays(const Heads& heads) {
+  std::vector<std::string> chains, seqs, hashes;
   for (const auto& [chain, head] : heads) {
-    hc.push_back(chain);
-    hs.push_back(std::to_string(head.first));
-    hh.push_back(head.second);
+    chains.push_back(chain);
+    seqs.push_back(std::to_string(head.first));
+    hashes.push_back(head.second);
   }
-  tx.exec_prepared("audit_insert_many", PgArrayLiteral(c), PgArrayLiteral(s), PgArrayLiteral(t),
-                   PgArrayLiteral(a), PgArrayLiteral(o), PgArrayLiteral(op), PgArrayLiteral(r),
-                   PgArrayLiteral(b), PgArrayLiteral(af), PgArrayLiteral(pr), PgArrayLiteral(h),
-                   PgArrayLiteral(hc), PgArrayLiteral(hs), PgArrayLiteral(hh));
-  return names;
+  return {PgArrayLiteral(chains), PgArrayLiteral(seqs), PgArrayLiteral(hashes)};
+}
+
+std::vector<std::string> ChainsOf(const std::vector<AuditRecord*>& records) {
+  std::set<std::string> chains;
+  for (const auto* r : records) chains.insert(r->chain);
+  return {chains.begin(), chains.end()};
+}
+
+}  // namespace
+
+std::vector<std::string> AppendAuditEvents(pqxx::transaction_base& tx,
+                                           const std::vector<AuditRecord*>& records) {
+  Heads heads;
+  for (const auto& row :
+       tx.exec_prepared("audit_heads_lock_many", PgArrayLiteral(ChainsOf(records)))) {
+    heads[row[0].as<std::string>()] = {row[1].as<int64_t>(), row[2].as<std::string>()};
+  }
+  const ChainedEvents e = ChainAfter(records, heads);
+  const auto h = HeadArrays(heads);
+  const auto& c = e.columns;
+  tx.exec_prepared("audit_insert_many", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9],
+                   c[10], h[0], h[1], h[2]);
+  return e.names;
 }
 
 std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record) {
@@ -185,9 +238,13 @@ std::string AppendAudit(pqxx::transaction_base& tx, AuditRecord& record) {
 
 struct AuditAppender::Pending {
   AuditRecord record;
-  bool done = false;
+  bool done = false;  // its batch is committed (or failed: error)
+  bool lead = false;  // it was handed the writing of the next batch
   std::string name;
   std::exception_ptr error;
+  // Its own: a finished batch wakes exactly its callers and the next leader, not every waiter
+  // (measured: waking all of them on each commit cost more CPU than the checks themselves).
+  std::condition_variable cv;
 };
 
 AuditAppender::AuditAppender(ConnectionPool& pool, size_t max_batch)
@@ -208,11 +265,16 @@ std::string AuditAppender::Append(AuditRecord record) {
   if (stopping_) throw UnavailableError("the service is stopping");
   ++callers_;
   queue_.push_back(&pending);
-  // The first caller to find no batch being written writes the queue itself, its own event
-  // and those that arrive meanwhile, batch after batch; the others wait for theirs.
-  while (!pending.done && writing_) cv_.wait(lock);
-  while (!pending.done) {
+  // The first caller to find no batch being written writes the queue itself: its own event and
+  // those that arrived meanwhile; then it hands the writing over to the first caller still
+  // queued. The others wait for their batch.
+  if (writing_) {
+    pending.cv.wait(lock, [&] { return pending.done || pending.lead; });
+  } else {
     writing_ = true;
+    pending.lead = true;
+  }
+  while (!pending.done) {
     std::vector<Pending*> batch;
     while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(queue_.front());
@@ -221,10 +283,19 @@ std::string AuditAppender::Append(AuditRecord record) {
     lock.unlock();
     WriteBatch(batch);
     lock.lock();
-    for (auto* p : batch) p->done = true;
-    writing_ = false;
-    cv_.notify_all();
-    // Our event was in a batch: let the next waiter lead the rest.
+    for (auto* p : batch) {
+      p->done = true;
+      if (p != &pending) p->cv.notify_one();  // under the lock: it cannot leave before
+    }
+  }
+  if (pending.lead) {
+    // This caller wrote: the next one queued leads, or nobody writes.
+    if (queue_.empty()) {
+      writing_ = false;
+    } else {
+      queue_.front()->lead = true;
+      queue_.front()->cv.notify_one();
+    }
   }
   if (--callers_ == 0) cv_.notify_all();
   if (pending.error) std::rethrow_exception(pending.error);
@@ -232,16 +303,54 @@ std::string AuditAppender::Append(AuditRecord record) {
 }
 
 void AuditAppender::WriteBatch(std::vector<Pending*>& batch) {
-  std::vector<AuditRecord*> records;
-  for (auto* p : batch) records.push_back(&p->record);
-  try {
-    WithTransaction(pool_, [&](pqxx::work& tx) {
-      const auto names = AppendAuditEvents(tx, records);
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->name = names[i];
-    });
-  } catch (...) {
-    const auto error = std::current_exception();
-    for (auto* p : batch) p->error = error;
+  // One statement per chain of the batch (usually one), each its own transaction: it moves the
+  // chain's head from where this appender last left it and writes the chain's events, or does
+  // neither when another writer moved the head meanwhile (then the head is read again). One
+  // round trip, and a single row lock per statement, so it never deadlocks with AppendAudit.
+  std::map<std::string, std::vector<Pending*>> by_chain;
+  for (auto* p : batch) by_chain[p->record.chain].push_back(p);
+  for (auto& [chain, pendings] : by_chain) {
+    std::vector<AuditRecord*> records;
+    for (auto* p : pendings) records.push_back(&p->record);
+    try {
+      for (int attempt = 1;; ++attempt) {
+        bool written = false;
+        WithAutocommit(pool_, [&](pqxx::transaction_base& tx) {
+          auto known = heads_.find(chain);
+          if (known == heads_.end()) {
+            const auto row = tx.exec_prepared1("audit_head_read_or_create", chain);
+            known =
+                heads_
+                    .emplace(chain, std::make_pair(row[0].as<int64_t>(), row[1].as<std::string>()))
+                    .first;
+          }
+          const Heads start = {{chain, known->second}};
+          Heads after = start;
+          const ChainedEvents e = ChainAfter(records, after);
+          const auto from = HeadArrays(start);
+          const auto to = HeadArrays(after);
+          const auto& c = e.columns;
+          const auto inserted =
+              tx.exec_prepared("audit_append_after_head", from[0], from[1], from[2], to[1], to[2],
+                               c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]);
+          written = !inserted.empty();
+          if (written) {
+            heads_[chain] = after[chain];
+            for (size_t i = 0; i < pendings.size(); ++i) pendings[i]->name = e.names[i];
+          } else {
+            heads_.erase(chain);
+          }
+        });
+        if (written) break;
+        if (attempt == 8) {
+          throw UnavailableError("the audit trail kept moving under other writers; retry");
+        }
+      }
+    } catch (...) {
+      heads_.erase(chain);  // unknown again
+      const auto error = std::current_exception();
+      for (auto* p : pendings) p->error = error;
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
@@ -82,8 +83,10 @@ class AuditAppender {
   ConnectionPool& pool_;
   const size_t max_batch_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // the destructor waits on it for the last caller
   std::deque<Pending*> queue_;
+  // The heads of the chains this appender last wrote (read by the caller writing a batch only).
+  std::map<std::string, std::pair<int64_t, std::string>> heads_;
   bool writing_ = false;  // a caller is writing a batch
   int callers_ = 0;       // callers inside Append
   bool stopping_ = false;

@@ -96,9 +96,8 @@ std::optional<RefusedAttempt> ConsentService::AttemptOf(const CallContext& call,
     auto id = ParseResourceName(name, "exchangeRequests", "name", ignored);
     if (!id) return std::nullopt;
     std::optional<StoredRequest> found;
-    WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
-      found = ConsentRepository(tx).Find(*id);
-    });
+    WithSingleStatementRead(
+        pool_, [&](pqxx::transaction_base& tx) { found = ConsentRepository(tx).Find(*id); });
     if (!found) return std::nullopt;
     return RefusedAttempt{found->request.holder(), name, operation};
   };
@@ -685,6 +684,10 @@ ServiceSpec ConsentServiceSpec() {
                              {"audit_checkpoints", "SELECT, INSERT, UPDATE"},
                              {"audit_keys", "SELECT, INSERT"}};
   spec.statements = ConsentStatements();
+  // A check holds its worker while its audit event waits for the batch's commit: with 32, the
+  // 16-in-flight benchmark's checks share commits of ~6 events instead of ~4 (3.7k/s vs 3.1k/s
+  // measured with consents_bench; see the README).
+  spec.min_workers = 32;
   spec.required_backends = {"partners"};
   spec.identity = "ctg-consents";
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {
