@@ -14,7 +14,7 @@ namespace {
   "(extract(epoch FROM run_after) * 1000000)::bigint, coalesce(lease_owner, ''), stage, "   \
   "percent, last_error, report, requested_by, (extract(epoch FROM created_at) * "           \
   "1000000)::bigint, "                                                                      \
-  "(extract(epoch FROM finished_at) * 1000000)::bigint"
+  "(extract(epoch FROM finished_at) * 1000000)::bigint, seq"
 #define CTG_MICROS(n) "'epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond'"
 
 const std::vector<PreparedStatement> kStatements = {
@@ -67,6 +67,10 @@ const std::vector<PreparedStatement> kStatements = {
      "UPDATE report_jobs SET state = 5, lease_owner = NULL, finished_at = " CTG_MICROS(
          2) " WHERE id = $1::uuid AND state IN (1, 2)"},
     {"job_get", "SELECT " CTG_JOB_COLUMNS " FROM report_jobs WHERE id = $1::uuid"},
+    {"job_list",
+     "SELECT " CTG_JOB_COLUMNS
+     " FROM report_jobs WHERE convention = $1 AND ($2 = 0 OR seq < $2) ORDER BY seq DESC "
+     "LIMIT $3"},
     {"job_prune",
      "DELETE FROM report_jobs WHERE state IN (3, 4, 5) AND finished_at < " CTG_MICROS(1)},
     {"job_stats",
@@ -101,6 +105,7 @@ Job JobFromRow(const pqxx::row& row) {
   j.requested_by = row[15].as<std::string>();
   j.created_at = AtMicros(row[16].as<int64_t>());
   if (!row[17].is_null()) j.finished_at = AtMicros(row[17].as<int64_t>());
+  j.seq = row[18].as<int64_t>();
   return j;
 }
 
@@ -195,6 +200,16 @@ std::optional<Job> JobQueue::Get(const std::string& id) {
   WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
     const auto r = tx.exec_prepared("job_get", id);
     if (!r.empty()) out = JobFromRow(r[0]);
+  });
+  return out;
+}
+
+std::vector<Job> JobQueue::ListOf(const std::string& convention, int64_t before, int limit) {
+  std::vector<Job> out;
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
+    for (const auto& row : tx.exec_prepared("job_list", convention, before, limit)) {
+      out.push_back(JobFromRow(row));
+    }
   });
   return out;
 }

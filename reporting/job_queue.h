@@ -36,6 +36,7 @@ struct JobKey {
 
 struct Job {
   std::string id;
+  int64_t seq = 0;  // insertion order (lists)
   JobKey key;
   int version = 1;
   JobState state = JobState::kAvailable;
@@ -112,6 +113,10 @@ class JobQueue {
   bool Cancel(const std::string& id, TimePoint now);
 
   std::optional<Job> Get(const std::string& id);
+
+  // The jobs of `convention`, newest first: `limit` of them with a sequence below `before`
+  // (0: from the newest).
+  std::vector<Job> ListOf(const std::string& convention, int64_t before, int limit);
 
   // Deletes finished jobs (succeeded, failed, cancelled) that finished before `before`;
   // returns how many.

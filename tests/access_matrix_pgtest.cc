@@ -1,6 +1,7 @@
 // Every method of every routed service x every role, sent from outside as an institutional
 // system (or an attacker) would: through the real ctg-gateway, and straight to the real
-// ctg-partners, ctg-action-plan, ctg-indicators and ctg-consents binaries, with an empty request.
+// ctg-partners, ctg-action-plan, ctg-indicators, ctg-consents and ctg-reporting binaries, with an
+// empty request.
 // Checks, pair by pair:
 // - the gateway answers exactly what the service answers (it never refuses what the service
 //   allows, and lets nothing through that the service refuses);
@@ -20,6 +21,7 @@
 #include "ctg/consents/v1/consents.pb.h"
 #include "ctg/indicators/v1/indicators.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
+#include "ctg/reporting/v1/reporting.pb.h"
 #include "e2e_support.h"
 
 namespace ctg::e2e {
@@ -51,10 +53,14 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       << indicators.log();
   ConsentsProcess consents(db.url(), partners.address());
   ASSERT_TRUE(consents.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << consents.log();
+  ReportingProcess reporting(db.url(), partners.address());
+  ASSERT_TRUE(reporting.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)))
+      << reporting.log();
   GatewayProcess gateway("ctg.partners.v1.PartnerService = " + partners.address() + "\n" +
                              "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
                              "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n" +
-                             "ctg.consents.v1.ConsentService = " + consents.address() + "\n",
+                             "ctg.consents.v1.ConsentService = " + consents.address() + "\n" +
+                             "ctg.reporting.v1.ReportingService = " + reporting.address() + "\n",
                          partners.key_file(), {"--rate-limit-rps=0"});
   ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
 
@@ -65,7 +71,9 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       {ctg::indicators::v1::Indicator::descriptor()->file()->service(0)->full_name(),
        indicators.channel()},
       {ctg::consents::v1::ExchangeRequest::descriptor()->file()->service(0)->full_name(),
-       consents.channel()}};
+       consents.channel()},
+      {ctg::reporting::v1::ReportJob::descriptor()->file()->service(0)->full_name(),
+       reporting.channel()}};
   // Every caller acts for an organisation (unknown to the registry), as real tokens do.
   const std::string organisation = "organisations/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d";
   int pairs = 0, allowed_pairs = 0;
@@ -93,8 +101,9 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       }
     }
   }
-  // 25 partners + 13 action plan + 11 indicators + 10 consents methods today, 8 roles each.
-  EXPECT_GE(pairs, 59 * 8);
+  // 25 partners + 13 action plan + 11 indicators + 12 consents + 5 reporting methods today, 8
+  // roles each.
+  EXPECT_GE(pairs, 66 * 8);
   EXPECT_GT(allowed_pairs, 0);
   std::printf("access matrix: %d method x role pairs, %d allowed, gateway == service on all\n",
               pairs, allowed_pairs);

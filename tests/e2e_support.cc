@@ -339,6 +339,12 @@ ConsentsProcess::ConsentsProcess(const std::string& database_url,
     : ServiceProcess(CTG_CONSENTS_BINARY, "ctg-consents", database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
 
+ReportingProcess::ReportingProcess(const std::string& database_url,
+                                   const std::string& partners_address,
+                                   const std::vector<std::string>& extra_flags, bool hs256_key)
+    : ServiceProcess(CTG_REPORTING_BINARY, "ctg-reporting", database_url,
+                     WithBackends(partners_address, extra_flags), hs256_key) {}
+
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);

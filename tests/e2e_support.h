@@ -215,6 +215,14 @@ class ConsentsProcess : public ServiceProcess {
                   const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
 };
 
+// The real ctg-reporting binary (CTG_REPORTING_BINARY), calling the partners service at
+// `partners_address`.
+class ReportingProcess : public ServiceProcess {
+ public:
+  ReportingProcess(const std::string& database_url, const std::string& partners_address,
+                   const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
+};
+
 // The real ctg-gateway binary (CTG_GATEWAY_BINARY) on 127.0.0.1:0 in plaintext, with the routing
 // table `routes`, the test issuer and audience, and health checks every 100 ms; `extra_flags`
 // come last (a flag given twice: the last one wins).

@@ -8,7 +8,9 @@
 //   void GetOrganisation(const ctg::CallContext& call, const GetOrganisationRequest& request,
 //                        Organisation& response) override;
 //
-// so no handler can forget any of it, and a missing handler does not compile.
+// so no handler can forget any of it, and a missing handler does not compile. A client-streaming
+// RPC reads its requests from a ctg::RequestStream, a server-streaming one writes its responses
+// to a ctg::ResponseStream; bidirectional RPCs are refused.
 //
 // Output: <file>.ctg.h and <file>.ctg.cc next to protoc's own <file>.grpc.pb.h.
 #include <google/protobuf/compiler/code_generator.h>
@@ -91,10 +93,10 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
       const ServiceDescriptor* service = file->service(s);
       for (int i = 0; i < service->method_count(); ++i) {
         const MethodDescriptor* m = service->method(i);
-        if (m->server_streaming()) {
+        if (m->server_streaming() && m->client_streaming()) {
           *error = service->full_name() + "/" + m->name() +
-                   ": protoc-gen-ctg handles unary and client-streaming methods only (the "
-                   "shared runtime serves those)";
+                   ": protoc-gen-ctg handles unary, client-streaming and server-streaming "
+                   "methods (the shared runtime serves those), not bidirectional ones";
           return false;
         }
       }
@@ -151,6 +153,14 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
             "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
         continue;
       }
+      if (m->server_streaming()) {
+        p.Print(
+            "  // Server-streaming: each ResponseStream::Write sends one $out$.\n"
+            "  virtual void $method$(const ::ctg::CallContext& call, const $in$& request,\n"
+            "                        ::ctg::ResponseStream& responses) = 0;\n",
+            "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
+        continue;
+      }
       p.Print(
           "  virtual void $method$(const ::ctg::CallContext& call, const $in$& request,\n"
           "                        $out$& response) = 0;\n",
@@ -167,6 +177,13 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
         p.Print(
             "  ::grpc::ServerReadReactor<$in$>* $method$(\n"
             "      ::grpc::CallbackServerContext* context, $out$* response) final;\n",
+            "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
+        continue;
+      }
+      if (m->server_streaming()) {
+        p.Print(
+            "  ::grpc::ServerWriteReactor<$out$>* $method$(\n"
+            "      ::grpc::CallbackServerContext* context, const $in$* request) final;\n",
             "method", m->name(), "in", CppType(m->input_type()), "out", CppType(m->output_type()));
         continue;
       }
@@ -195,6 +212,23 @@ class CtgGenerator : public google::protobuf::compiler::CodeGenerator {
             "      [this, response](const ::ctg::CallContext& call, ::ctg::RequestStream& "
             "requests) {\n"
             "        $method$(call, requests, *response);\n"
+            "      });\n"
+            "  return reactor;\n"
+            "}\n\n",
+            "service", service->name(), "method", m->name(), "in", CppType(m->input_type()), "out",
+            CppType(m->output_type()), "index", std::to_string(i));
+        continue;
+      }
+      if (m->server_streaming()) {
+        p.Print(
+            "::grpc::ServerWriteReactor<$out$>* $service$Base::$method$(\n"
+            "    ::grpc::CallbackServerContext* context, const $in$* request) {\n"
+            "  auto* reactor = new ::ctg::ServerStreamReactor<$out$>(context);\n"
+            "  runtime_.RunServerStream(\n"
+            "      reactor, $index$, *request,\n"
+            "      [this, request](const ::ctg::CallContext& call, ::ctg::ResponseStream& "
+            "responses) {\n"
+            "        $method$(call, *request, responses);\n"
             "      });\n"
             "  return reactor;\n"
             "}\n\n",

@@ -2,11 +2,14 @@
 
 #include <string>
 
-#include "action_plan/partners_client.h"
 #include "common/auth.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "partners/client/partners_client.h"
 
 namespace ctg::action_plan {
+
+using ::ctg::partners::ConventionFacts;
+using ::ctg::partners::PartnersClient;
 
 // The object-level rules of the action plan service, in one place. Which roles may call each
 // RPC is declared in action_plan.proto and checked by the runtime before any handler runs; these

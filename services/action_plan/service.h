@@ -1,12 +1,12 @@
 #pragma once
 
 #include "action_plan/access.h"
-#include "action_plan/partners_client.h"
 #include "action_plan/plan_rules.h"
 #include "common/db.h"
 #include "common/rpc.h"
 #include "common/server.h"
 #include "ctg/action_plan/v1/action_plan.ctg.h"
+#include "partners/client/partners_client.h"
 
 namespace ctg::action_plan {
 

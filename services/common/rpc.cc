@@ -302,6 +302,82 @@ void UnaryRunner::RunClientStream(ClientStreamCore* stream, const MethodPolicy& 
   }
 }
 
+void UnaryRunner::RunServerStream(ServerStreamCore* stream, const MethodPolicy& policy,
+                                  MethodSeries& series, const google::protobuf::Message& request,
+                                  std::function<void(const CallContext&, ResponseStream&)> body) {
+  const auto started = std::chrono::steady_clock::now();
+  series.Started();
+  grpc::CallbackServerContext* context = stream->context();
+  auto call = StartCall(context, policy);
+  auto finish = [stream, started, call, &series](const grpc::Status& status,
+                                                 const std::string& detail) {
+    EndCall(*call, series, started, status, detail,
+            [stream](const grpc::Status& s) { stream->FinishWith(s); });
+  };
+  try {
+    Authorize(context, *call);
+    CheckFieldAccess(policy, call->principal, request);
+  } catch (...) {
+    std::string detail;
+    grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+    finish(status, detail);
+    return;
+  }
+  auto task = [stream, context, call, body = std::move(body), finish]() {
+    if (auto refused = RefusedAtStart(context, *call)) {
+      finish(refused->first, refused->second);
+      return;
+    }
+    try {
+      body(*call, *stream);
+      finish(grpc::Status::OK, "");
+    } catch (...) {
+      std::string detail;
+      grpc::Status status = ToGrpcStatus(std::current_exception(), &detail);
+      finish(status, detail);
+    }
+  };
+  if (!executor_.TryPost(std::move(task))) {
+    finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry later"),
+           "executor queue full");
+  }
+}
+
+void ServerStreamCore::Write(const google::protobuf::Message& message) {
+  {
+    std::unique_lock lock(mu_);
+    if (cancelled_) throw CancelledError("the call was cancelled");
+    writing_ = true;
+  }
+  StartWriteOf(message);
+  std::unique_lock lock(mu_);
+  // Always waits for gRPC's answer to this write (it comes, not ok, on a broken call too), so
+  // the call is never finished with a write outstanding.
+  cv_.wait(lock, [this] { return !writing_; });
+  if (cancelled_ || !write_ok_) {
+    cancelled_ = true;
+    throw CancelledError("the call was cancelled");
+  }
+}
+
+bool ServerStreamCore::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_ || context_->IsCancelled();
+}
+
+void ServerStreamCore::WriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  write_ok_ = ok;
+  writing_ = false;
+  cv_.notify_all();
+}
+
+void ServerStreamCore::Cancelled() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  cv_.notify_all();
+}
+
 bool ClientStreamCore::Next(google::protobuf::Message* message) {
   {
     std::unique_lock lock(mu_);
@@ -361,6 +437,13 @@ grpc::ServerUnaryReactor* ServiceRuntime::Run(grpc::CallbackServerContext* conte
 void ServiceRuntime::RunClientStream(ClientStreamCore* stream, int method_index,
                                      std::function<void(const CallContext&, RequestStream&)> body) {
   runner_.RunClientStream(stream, policies_.at(method_index), *series_.at(method_index),
+                          std::move(body));
+}
+
+void ServiceRuntime::RunServerStream(
+    ServerStreamCore* stream, int method_index, const google::protobuf::Message& request,
+    std::function<void(const CallContext&, ResponseStream&)> body) {
+  runner_.RunServerStream(stream, policies_.at(method_index), *series_.at(method_index), request,
                           std::move(body));
 }
 

@@ -124,6 +124,66 @@ class ClientStreamReactor final : public grpc::ServerReadReactor<Request>, publi
   }
 };
 
+// The responses of a server-streaming call, written by its body on the executor.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends `message` (the method's response type) and waits until gRPC has taken it, so a slow
+  // reader slows the body down instead of filling the server's memory. Throws CancelledError
+  // when the call broke (the client cancelled or left, the deadline passed): the body stops.
+  virtual void Write(const google::protobuf::Message& message) = 0;
+  // Whether the call broke already (a body waiting for something to send polls it).
+  virtual bool cancelled() const = 0;
+};
+
+// The runtime half of a server-streaming call's reactor (ServerStreamReactor<Response> only
+// forwards gRPC's callbacks here).
+class ServerStreamCore : public ResponseStream {
+ public:
+  explicit ServerStreamCore(grpc::CallbackServerContext* context) : context_(context) {}
+  void Write(const google::protobuf::Message& message) override;
+  bool cancelled() const override;
+
+  grpc::CallbackServerContext* context() const { return context_; }
+  // gRPC's callbacks, forwarded by the typed reactor.
+  void WriteDone(bool ok);
+  void Cancelled();
+  // Finishes the call with `status` (once, after the body's last write completed).
+  virtual void FinishWith(const grpc::Status& status) = 0;
+
+ protected:
+  // Copies `message` into the reactor's own buffer and starts gRPC's write of it.
+  virtual void StartWriteOf(const google::protobuf::Message& message) = 0;
+
+ private:
+  grpc::CallbackServerContext* const context_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool writing_ = false;
+  bool write_ok_ = true;
+  bool cancelled_ = false;
+};
+
+// The reactor of one server-streaming call of response type `Response`; deletes itself when
+// gRPC is done with the call.
+template <typename Response>
+class ServerStreamReactor final : public grpc::ServerWriteReactor<Response>,
+                                  public ServerStreamCore {
+ public:
+  explicit ServerStreamReactor(grpc::CallbackServerContext* context) : ServerStreamCore(context) {}
+  void OnWriteDone(bool ok) override { WriteDone(ok); }
+  void OnCancel() override { Cancelled(); }
+  void OnDone() override { delete this; }
+  void FinishWith(const grpc::Status& status) override { this->Finish(status); }
+
+ private:
+  void StartWriteOf(const google::protobuf::Message& message) override {
+    buffer_.CopyFrom(message);
+    this->StartWrite(&buffer_);
+  }
+  Response buffer_;
+};
+
 // Runs unary RPC bodies with everything every RPC needs, in one place: authentication of the
 // bearer token, the role and field checks of the method's declared access (before the body, so
 // before the request is validated or any object is read), the request id, execution on the
@@ -146,6 +206,14 @@ class UnaryRunner {
   // which reads the messages from the stream. `stream` finishes with OK when `body` returns.
   void RunClientStream(ClientStreamCore* stream, const MethodPolicy& policy, MethodSeries& series,
                        std::function<void(const CallContext&, RequestStream&)> body);
+
+  // The same for a server-streaming call: authenticates and authorizes it, checks the request's
+  // fields, then runs `body` on the executor (never inline: it holds its thread for the whole
+  // stream), which writes the responses to the stream. `stream` finishes with OK when `body`
+  // returns, or with the status of what it throws.
+  void RunServerStream(ServerStreamCore* stream, const MethodPolicy& policy, MethodSeries& series,
+                       const google::protobuf::Message& request,
+                       std::function<void(const CallContext&, ResponseStream&)> body);
 
   const Clock& clock() const { return clock_; }
   RpcMetrics& metrics() { return metrics_; }
@@ -202,6 +270,11 @@ class ServiceRuntime {
   // Serves the client-streaming method at `method_index` with `body`.
   void RunClientStream(ClientStreamCore* stream, int method_index,
                        std::function<void(const CallContext&, RequestStream&)> body);
+
+  // Serves the server-streaming method at `method_index` with `body`.
+  void RunServerStream(ServerStreamCore* stream, int method_index,
+                       const google::protobuf::Message& request,
+                       std::function<void(const CallContext&, ResponseStream&)> body);
 
   const std::vector<MethodPolicy>& policies() const { return policies_; }
 

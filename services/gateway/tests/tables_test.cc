@@ -9,6 +9,7 @@
 #include "ctg/consents/v1/consents.pb.h"
 #include "ctg/indicators/v1/indicators.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
+#include "ctg/reporting/v1/reporting.pb.h"
 #include "gateway/gateway.h"
 #include "gateway/manifest.h"
 #include "gateway/proxy.h"
@@ -180,14 +181,15 @@ TEST(DeployTables, EveryMethodOfTheRoutedServicesDeclaresItsAccess) {
   ASSERT_NE(ctg::action_plan::v1::Action::descriptor(), nullptr);
   ASSERT_NE(ctg::indicators::v1::Indicator::descriptor(), nullptr);
   ASSERT_NE(ctg::consents::v1::ExchangeRequest::descriptor(), nullptr);
+  ASSERT_NE(ctg::reporting::v1::ReportJob::descriptor(), nullptr);
   int methods = 0;
   for (const auto& r : routes) {
     const auto policies = ServicePolicies(r.service);
     EXPECT_FALSE(policies.empty()) << r.service;
     methods += static_cast<int>(policies.size());
   }
-  // 25 partners + 13 action plan + 11 indicators + 10 consents RPCs today.
-  EXPECT_GE(methods, 59);
+  // 25 partners + 13 action plan + 11 indicators + 12 consents + 5 reporting RPCs today.
+  EXPECT_GE(methods, 66);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-#include "action_plan/partners_client.h"
+#include "partners/client/partners_client.h"
 
 #include "common/errors.h"
 
-namespace ctg::action_plan {
+namespace ctg::partners {
 
 namespace pv1 = ::ctg::partners::v1;
 
@@ -112,4 +112,4 @@ void PartnersClient::RequireOrganisations(
   }
 }
 
-}  // namespace ctg::action_plan
+}  // namespace ctg::partners

@@ -12,9 +12,9 @@
 #include "common/service_client.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 
-namespace ctg::action_plan {
+namespace ctg::partners {
 
-// What the action plan needs to know about a convention, read from the partners service.
+// What another service needs to know about a convention, read from the partners service.
 struct ConventionFacts {
   std::string name;  // "conventions/{uuid}"
   CivilDate start;
@@ -25,8 +25,8 @@ struct ConventionFacts {
   std::string departement;        // the convention's département ("47")
 };
 
-// The partners service as seen from the action plan: conventions and organisations are checked
-// through its API, never its tables.
+// The partners service as seen from the services that depend on it (action plan, reporting):
+// conventions and organisations are checked through its API, never its tables.
 class PartnersClient {
  public:
   // Calls the partners service on `channel` as `identity` (which must outlive the client).
@@ -63,4 +63,4 @@ class PartnersClient {
   std::map<std::string, Cached<std::string>> departements_;
 };
 
-}  // namespace ctg::action_plan
+}  // namespace ctg::partners

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/db.h"
+#include "common/rpc.h"
+#include "common/server.h"
+#include "common/service_client.h"
+#include "ctg/reporting/v1/reporting.ctg.h"
+#include "partners/client/partners_client.h"
+#include "reporting/access.h"
+#include "reporting/job_queue.h"
+
+namespace ctg::reporting {
+
+namespace v1 = ::ctg::reporting::v1;
+
+// The reporting API: reports asked for as jobs of the queue (job_queue.h), watched while a
+// worker assembles them. Conventions are read through the partners API (never its tables),
+// before any database connection is taken; which caller sees which convention is access.h.
+class ReportingService final : public v1::ReportingServiceBase {
+ public:
+  // `watch_interval` is how often WatchReportJob looks at a running job.
+  ReportingService(ConnectionPool& pool, UnaryRunner& runner,
+                   std::shared_ptr<grpc::Channel> partners, ServiceIdentity& identity,
+                   QueueOptions options,
+                   std::chrono::milliseconds watch_interval = std::chrono::milliseconds(250));
+
+  void RequestReport(const CallContext& call, const v1::RequestReportRequest& req,
+                     v1::RequestReportResponse& resp) override;
+  void GetReportJob(const CallContext& call, const v1::GetReportJobRequest& req,
+                    v1::ReportJob& resp) override;
+  void ListReportJobs(const CallContext& call, const v1::ListReportJobsRequest& req,
+                      v1::ListReportJobsResponse& resp) override;
+  void WatchReportJob(const CallContext& call, const v1::WatchReportJobRequest& req,
+                      ResponseStream& responses) override;
+  void CancelReportJob(const CallContext& call, const v1::CancelReportJobRequest& req,
+                       v1::ReportJob& resp) override;
+
+ private:
+  // The convention `name` if the caller may see it (its scope in `*scope`); NotFoundError
+  // naming `field` otherwise, as for a convention that does not exist.
+  partners::ConventionFacts SeenConvention(const Principal& principal, const std::string& name,
+                                           const std::string& field, ReportScope* scope);
+  // The job `name` if the caller may see its convention; NotFoundError otherwise.
+  Job SeenJob(const Principal& principal, const std::string& name, const std::string& field,
+              ReportScope* scope);
+
+  partners::PartnersClient partners_;
+  JobQueue queue_;
+  const std::chrono::milliseconds watch_interval_;
+};
+
+// The job as the API shows it.
+v1::ReportJob PresentJob(const Job& job);
+
+// Everything the runtime needs to host the reporting service. The partners service address
+// comes from the `partners` entry of --backends.
+ServiceSpec ReportingServiceSpec();
+
+}  // namespace ctg::reporting
