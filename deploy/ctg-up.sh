@@ -219,7 +219,10 @@ ctg_up() {
       gw_line="$bin_name $port $mport"
       continue
     fi
-    bin="$(ls "$BUILD"/services/*/"$bin_name" "$BUILD"/reporting/"$bin_name" 2>/dev/null | head -n 1)"
+    bin=""
+    for b in "$BUILD"/services/*/"$bin_name" "$BUILD"/reporting/"$bin_name"; do
+      if [ -x "$b" ]; then bin="$b"; break; fi
+    done
     if [ -z "$bin" ] || [ ! -x "$bin" ]; then
       log "$name ($bin_name) is not built: not started"
       continue

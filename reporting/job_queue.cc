@@ -71,8 +71,10 @@ const std::vector<PreparedStatement> kStatements = {
      "SELECT " CTG_JOB_COLUMNS
      " FROM report_jobs WHERE convention = $1 AND ($2 = 0 OR seq < $2) ORDER BY seq DESC "
      "LIMIT $3"},
+    // A job whose report exists stays: it is what makes the same request give the same report.
     {"job_prune",
-     "DELETE FROM report_jobs WHERE state IN (3, 4, 5) AND finished_at < " CTG_MICROS(1)},
+     "DELETE FROM report_jobs j WHERE state IN (3, 4, 5) AND finished_at < " CTG_MICROS(
+         1) " AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.job = j.id)"},
     {"job_stats",
      "SELECT count(*) FILTER (WHERE state = 1), count(*) FILTER (WHERE state = 2), "
      "coalesce(extract(epoch FROM max(" CTG_MICROS(
@@ -174,6 +176,13 @@ bool JobQueue::Complete(const Job& claim, const std::string& report, TimePoint n
                   .affected_rows() == 1;
   });
   return current;
+}
+
+bool JobQueue::CompleteIn(pqxx::transaction_base& tx, const Job& claim, const std::string& report,
+                          TimePoint now) {
+  return tx.exec_prepared("job_complete", claim.id, claim.lease_owner, claim.attempt, Micros(now),
+                          report)
+             .affected_rows() == 1;
 }
 
 bool JobQueue::Fail(const Job& claim, const std::string& error, TimePoint now, double random01) {

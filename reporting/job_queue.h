@@ -103,6 +103,11 @@ class JobQueue {
   // Marks the job succeeded with its report. False (nothing changed) when the claim is stale.
   bool Complete(const Job& claim, const std::string& report, TimePoint now);
 
+  // The same within `tx`, so that what the job produced is written in the transaction that
+  // marks it succeeded: nothing is kept when the claim turns out stale (the caller rolls back).
+  bool CompleteIn(pqxx::transaction_base& tx, const Job& claim, const std::string& report,
+                  TimePoint now);
+
   // Records a failed attempt: the job becomes available again after the retry delay (drawn
   // with `random01` in [0, 1)), or failed for good once its attempts are used up. False when
   // the claim is stale.
@@ -118,8 +123,8 @@ class JobQueue {
   // (0: from the newest).
   std::vector<Job> ListOf(const std::string& convention, int64_t before, int limit);
 
-  // Deletes finished jobs (succeeded, failed, cancelled) that finished before `before`;
-  // returns how many.
+  // Deletes finished jobs (succeeded, failed, cancelled) that finished before `before`, except
+  // those whose report exists (the same request keeps giving that report); returns how many.
   int64_t Prune(TimePoint before);
 
   QueueStats Stats(TimePoint now);

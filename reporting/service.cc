@@ -60,6 +60,7 @@ ReportingService::ReportingService(ConnectionPool& pool, UnaryRunner& runner,
                                    ServiceIdentity& identity, QueueOptions options,
                                    std::chrono::milliseconds watch_interval)
     : v1::ReportingServiceBase(runner),
+      pool_(pool),
       partners_(std::move(partners), identity),
       queue_(pool, std::move(options)),
       watch_interval_(watch_interval) {}
@@ -209,13 +210,74 @@ void ReportingService::CancelReportJob(const CallContext& call,
   resp = PresentJob(*queue_.Get(job.id));
 }
 
+StoredReport ReportingService::SeenReport(const Principal& principal, const std::string& name,
+                                          const std::string& field) {
+  Violations v;
+  const auto id = ParseResourceName(name, "reports", field, v);
+  v.ThrowIfAny();
+  std::optional<StoredReport> report;
+  WithSingleStatementRead(pool_,
+                          [&](pqxx::transaction_base& tx) { report = FindReport(tx, *id); });
+  if (!report) throw NotFoundError(field + ": " + name + " not found");
+  ReportScope scope;
+  try {
+    SeenConvention(principal, report->key.convention, field, &scope);
+  } catch (const NotFoundError&) {
+    throw NotFoundError(field + ": " + name + " not found");  // the report, not its convention
+  }
+  return *report;
+}
+
+void ReportingService::GetReport(const CallContext& call, const v1::GetReportRequest& req,
+                                 v1::ReportInfo& resp) {
+  const StoredReport report = SeenReport(call.principal, req.name(), "name");
+  resp.set_name(ResourceName("reports", report.id));
+  resp.set_job(ResourceName("reportJobs", report.job_id));
+  resp.set_convention(report.key.convention);
+  resp.set_kind(static_cast<v1::ReportKind>(report.key.kind));
+  resp.set_year(report.key.year);
+  *resp.mutable_cutoff() = CivilDate::Parse(report.key.cutoff).ToProto();
+  resp.set_version(report.version);
+  *resp.mutable_create_time() = TimestampAt(report.created_at);
+  resp.set_demonstration(report.demonstration);
+  for (size_t i = 0; i < report.artefacts.size(); ++i) {
+    auto* a = resp.add_artefacts();
+    a->set_name(report.artefacts[i].name);
+    a->set_media_type(report.artefacts[i].media_type);
+    a->set_size_bytes(report.sizes[i]);
+    a->set_sha256(report.artefacts[i].sha256);
+  }
+}
+
+void ReportingService::DownloadArtefact(const CallContext& call,
+                                        const v1::DownloadArtefactRequest& req,
+                                        ResponseStream& responses) {
+  Violations v;
+  CheckText(req.artefact(), "artefact", 1, 100, v);
+  v.ThrowIfAny();
+  const StoredReport report = SeenReport(call.principal, req.report(), "report");
+  std::optional<std::string> content;
+  WithSingleStatementRead(pool_, [&](pqxx::transaction_base& tx) {
+    content = ReadArtefact(tx, report.id, req.artefact());
+  });
+  if (!content) throw NotFoundError("artefact: " + req.artefact() + " not found");
+  constexpr size_t kChunk = 64 * 1024;
+  v1::ArtefactChunk chunk;
+  for (size_t at = 0; at < content->size(); at += kChunk) {
+    chunk.set_offset(static_cast<int64_t>(at));
+    chunk.set_data(content->substr(at, kChunk));
+    responses.Write(chunk);
+  }
+}
+
 ServiceSpec ReportingServiceSpec() {
   ServiceSpec spec;
   spec.grpc_service_name = v1::ReportingService::service_full_name();
   spec.migrations = &ReportingMigrations();
   spec.statements = JobQueueStatements();
-  spec.statements.insert(spec.statements.end(), RuntimeStatements().begin(),
-                         RuntimeStatements().end());
+  for (const auto* more : {&ReportStoreStatements(), &RuntimeStatements()}) {
+    spec.statements.insert(spec.statements.end(), more->begin(), more->end());
+  }
   // A watcher holds its worker for as long as it watches.
   spec.min_workers = 16;
   spec.required_backends = {"partners"};

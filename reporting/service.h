@@ -12,6 +12,7 @@
 #include "partners/client/partners_client.h"
 #include "reporting/access.h"
 #include "reporting/job_queue.h"
+#include "reporting/report_store.h"
 
 namespace ctg::reporting {
 
@@ -38,6 +39,10 @@ class ReportingService final : public v1::ReportingServiceBase {
                       ResponseStream& responses) override;
   void CancelReportJob(const CallContext& call, const v1::CancelReportJobRequest& req,
                        v1::ReportJob& resp) override;
+  void GetReport(const CallContext& call, const v1::GetReportRequest& req,
+                 v1::ReportInfo& resp) override;
+  void DownloadArtefact(const CallContext& call, const v1::DownloadArtefactRequest& req,
+                        ResponseStream& responses) override;
 
  private:
   // The convention `name` if the caller may see it (its scope in `*scope`); NotFoundError
@@ -48,6 +53,11 @@ class ReportingService final : public v1::ReportingServiceBase {
   Job SeenJob(const Principal& principal, const std::string& name, const std::string& field,
               ReportScope* scope);
 
+  // The report `name` if the caller may see its convention; NotFoundError otherwise.
+  StoredReport SeenReport(const Principal& principal, const std::string& name,
+                          const std::string& field);
+
+  ConnectionPool& pool_;
   partners::PartnersClient partners_;
   JobQueue queue_;
   const std::chrono::milliseconds watch_interval_;

@@ -71,7 +71,8 @@ constexpr char kUsage[] =
       With --private-key-file PEM [--kid K]: an RS256 or ES256 token instead (RSA or P-256 key).
       Issuer/audience: CTG_JWT_ISSUER / CTG_JWT_AUDIENCE, else "ctg-dev" / "ctg".
   ctgctl call [--addr HOST:PORT] [--token T] [--timeout-seconds N] FULL_METHOD [JSON|@FILE|-]
-      Calls a unary RPC, e.g. ctg.partners.v1.PartnerService/ListOrganisations '{"pageSize": 50}'.
+      Calls a unary RPC, or a server-streaming one (each response on its own line), e.g.
+      ctg.partners.v1.PartnerService/ListOrganisations '{"pageSize": 50}'.
       Address: --addr, else CTG_ADDR, else 127.0.0.1:50051. Token: --token, else CTG_TOKEN.
   ctgctl methods
       Lists every RPC this client knows.
@@ -316,6 +317,48 @@ grpc::Status GenericUnaryCall(const Target& target, const std::string& path,
   return status;
 }
 
+// Calls server-streaming method `path` with `request` and hands each response's bytes to
+// `on_response` as it arrives; returns the call's final status.
+grpc::Status GenericServerStreamCall(const Target& target, const std::string& path,
+                                     const pb::Message& request,
+                                     const std::function<void(const std::string&)>& on_response) {
+  // One request then the responses, as a bidirectional generic call (the framing is the same).
+  class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    Reactor(grpc::ByteBuffer request, const std::function<void(const std::string&)>& on_response)
+        : request_(std::move(request)), on_response_(on_response) {}
+    void Start() {
+      StartWrite(&request_, grpc::WriteOptions().set_last_message());
+      StartRead(&response_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      on_response_(ByteBufferToString(response_));
+      StartRead(&response_);
+    }
+    void OnDone(const grpc::Status& status) override { done_.set_value(status); }
+    grpc::Status Wait() { return done_.get_future().get(); }
+
+   private:
+    grpc::ByteBuffer request_, response_;
+    const std::function<void(const std::string&)>& on_response_;
+    std::promise<grpc::Status> done_;
+  };
+  std::string bytes;
+  if (!request.SerializeToString(&bytes)) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot serialise the request");
+  }
+  grpc::Slice slice(bytes);
+  grpc::ClientContext context;
+  Prepare(target, &context);
+  grpc::GenericStub stub(Connect(target));
+  Reactor reactor(grpc::ByteBuffer(&slice, 1), on_response);
+  stub.PrepareBidiStreamingCall(&context, path, grpc::StubOptions(), &reactor);
+  reactor.Start();
+  return reactor.Wait();
+}
+
 // Prints "ERROR <CODE>: message" and the details of a google.rpc.Status (field violations,
 // precondition failures, error info) to stderr.
 void PrintError(const grpc::Status& status) {
@@ -344,9 +387,10 @@ void PrintError(const grpc::Status& status) {
   }
 }
 
-std::string ToJson(const pb::Message& message) {
+// `message` as indented JSON ending with a newline, or on one line when `compact` (streams).
+std::string ToJson(const pb::Message& message, bool compact = false) {
   pb::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = !compact;
   options.always_print_primitive_fields = false;
   options.preserve_proto_field_names = false;
   std::string json;
@@ -430,9 +474,9 @@ int Call(const Args& args) {
     throw CommandError("unknown method '" + args.positional[0] +
                        "' (ctgctl methods lists them; write package.Service/Method)");
   }
-  if (method->client_streaming() || method->server_streaming()) {
+  if (method->client_streaming()) {
     throw CommandError("method " + method->full_name() +
-                       " is streaming; ctgctl calls only unary methods");
+                       " is client-streaming; ctgctl calls unary and server-streaming methods");
   }
   std::string json = args.positional.size() == 2 ? args.positional[1] : "{}";
   if (json == "-") {
@@ -445,6 +489,19 @@ int Call(const Args& args) {
   std::unique_ptr<pb::Message> response(factory.GetPrototype(method->output_type())->New());
   FromJson(json, request.get());
   const std::string path = "/" + method->service()->full_name() + "/" + method->name();
+  if (method->server_streaming()) {
+    // Each response as it arrives, one JSON document per line.
+    const grpc::Status status =
+        GenericServerStreamCall(target, path, *request, [&](const std::string& bytes) {
+          if (!response->ParseFromString(bytes)) return;
+          std::cout << ToJson(*response, /*compact=*/true) << std::flush;
+        });
+    if (!status.ok()) {
+      PrintError(status);
+      throw CallFailed();
+    }
+    return 0;
+  }
   const grpc::Status status = GenericUnaryCall(target, path, *request, response.get());
   if (!status.ok()) {
     PrintError(status);

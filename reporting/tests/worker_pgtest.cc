@@ -1,0 +1,336 @@
+// The report worker on a real PostgreSQL with the real partners, action plan and reporting
+// services in-process: a report frozen from what the services answer, its JSON checked field by
+// field and downloaded in chunks against its SHA-256; a failing source retried; a worker that
+// lost its lease publishing nothing while another finishes the job once.
+#include <gtest/gtest.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "action_plan/service.h"
+#include "common/api.h"
+#include "common/auth.h"
+#include "common/testing/test_database.h"
+#include "common/testing/test_host.h"
+#include "partners/service.h"
+#include "reporting/report_store.h"
+#include "reporting/service.h"
+#include "reporting/worker.h"
+
+namespace ctg::reporting {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+namespace av1 = ::ctg::action_plan::v1;
+using ::ctg::testing::AuthedContext;
+using ::ctg::testing::TestToken;
+
+constexpr CivilDate kToday{2026, 6, 15};
+std::chrono::system_clock::time_point TestNow() {
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(kToday.ToDays() * 86400 + 36000));
+}
+
+// A clock the test moves forward (shared by the workers).
+struct MovableClock {
+  std::shared_ptr<std::atomic<int64_t>> micros =
+      std::make_shared<std::atomic<int64_t>>(MicrosSinceEpoch(TestNow()));
+  Clock clock() const {
+    auto m = micros;
+    return [m] { return std::chrono::system_clock::time_point(std::chrono::microseconds(*m)); };
+  }
+  void Advance(std::chrono::milliseconds by) { *micros += by.count() * 1000; }
+};
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new ctg::testing::TestDatabase({partners::PartnerServiceSpec().migrations,
+                                          action_plan::ActionPlanServiceSpec().migrations,
+                                          ReportingServiceSpec().migrations});
+    partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url(), {},
+                                                   FixedClock(TestNow()));
+    const std::map<std::string, std::string> backends = {
+        {"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}};
+    plan_ = new ctg::testing::InProcessService(action_plan::ActionPlanServiceSpec(), db_->url(),
+                                               backends, FixedClock(TestNow()));
+    reporting_ = new ctg::testing::InProcessService(ReportingServiceSpec(), db_->url(), backends,
+                                                    FixedClock(TestNow()));
+    std::vector<PreparedStatement> statements = JobQueueStatements();
+    statements.insert(statements.end(), ReportStoreStatements().begin(),
+                      ReportStoreStatements().end());
+    pool_ = new ConnectionPool({db_->runtime_url(), "reporting", 4}, statements);
+    JwtConfig jwt;
+    jwt.hs256_key = ctg::testing::kTestJwtKey;
+    jwt.issuer = ctg::testing::kTestIssuer;
+    jwt.audience = ctg::testing::kTestAudience;
+    identity_ = new ServiceIdentity(jwt, "ctg-reporting");
+    source_ = new ServicesSource(partners_->channel(), plan_->channel(), *identity_);
+  }
+  static void TearDownTestSuite() {
+    delete source_;
+    delete identity_;
+    delete pool_;
+    delete reporting_;
+    delete plan_;
+    delete partners_;
+    delete db_;
+  }
+
+  void SetUp() override {
+    for (const char* schema : {"partners", "action_plan", "reporting"}) db_->Truncate(schema);
+    auto partners = pv1::PartnerService::NewStub(partners_->channel());
+    auto org = [&](pv1::OrganisationKind kind, const std::string& name, const std::string& insee) {
+      pv1::CreateOrganisationRequest req;
+      req.mutable_organisation()->set_kind(kind);
+      req.mutable_organisation()->set_display_name(name);
+      req.mutable_organisation()->set_insee_code(insee);
+      req.mutable_organisation()->set_departement("47");
+      pv1::Organisation out;
+      EXPECT_TRUE(partners
+                      ->CreateOrganisation(
+                          AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(),
+                          req, &out)
+                      .ok());
+      return out.name();
+    };
+    epci_ = org(pv1::EPCI, "Val de Garonne Agglomération", "");
+    marmande_ = org(pv1::COMMUNE, "Marmande", "47157");
+    caf_ = org(pv1::CAF, "Caf de Lot-et-Garonne", "");
+    pv1::CreateConventionRequest req;
+    auto* c = req.mutable_convention();
+    c->set_title("CTG Val de Garonne");
+    c->set_territory(epci_);
+    *c->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
+    *c->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
+    for (const auto& o : {epci_, marmande_, caf_}) c->add_parties()->set_organisation(o);
+    pv1::Convention convention;
+    ASSERT_TRUE(partners
+                    ->CreateConvention(AuthedContext(TestToken({Role::kCafAgent}, caf_)).get(),
+                                       req, &convention)
+                    .ok());
+    convention_ = convention.name();
+    auto plan = av1::ActionPlanService::NewStub(plan_->channel());
+    const std::string secretariat = TestToken({Role::kCopilSecretariat}, epci_, "secretariat");
+    av1::CreateAxisRequest axis;
+    axis.mutable_axis()->set_convention(convention_);
+    axis.mutable_axis()->set_number(1);
+    axis.mutable_axis()->set_title("Petite enfance : l'accueil de qualité");
+    av1::Axis made_axis;
+    ASSERT_TRUE(plan->CreateAxis(AuthedContext(secretariat).get(), axis, &made_axis).ok());
+    av1::CreateActionRequest action;
+    auto* a = action.mutable_action();
+    a->set_convention(convention_);
+    a->set_axis(made_axis.name());
+    a->set_number(1);
+    a->set_title("Créer un relais petite enfance à Marmande");
+    a->add_pilots(marmande_);
+    a->add_fields(av1::PETITE_ENFANCE);
+    *a->mutable_planned_start() = CivilDate{2025, 1, 1}.ToProto();
+    *a->mutable_planned_end() = CivilDate{2026, 12, 31}.ToProto();
+    av1::Action made_action;
+    ASSERT_TRUE(plan->CreateAction(AuthedContext(secretariat).get(), action, &made_action).ok());
+    av1::CreateProgressReportRequest report;
+    auto* r = report.mutable_report();
+    r->set_action(made_action.name());
+    r->set_quarter("2025-Q4");
+    r->set_status(av1::IN_PROGRESS);
+    r->set_completion_percent(40);
+    r->set_progress("Local trouvé, équipe recrutée à 50 %");
+    av1::ProgressReport made_report;
+    const auto s = plan->CreateProgressReport(
+        AuthedContext(TestToken({Role::kCollectivityAgent}, marmande_, "marmande")).get(), report,
+        &made_report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    stub_ = v1::ReportingService::NewStub(reporting_->channel());
+  }
+
+  v1::ReportJob Ask(int year = 2025) {
+    v1::RequestReportRequest req;
+    req.set_convention(convention_);
+    req.set_kind(v1::ANNUAL_REVIEW);
+    req.set_year(year);
+    v1::RequestReportResponse out;
+    EXPECT_TRUE(stub_->RequestReport(AuthedContext(CafAgent()).get(), req, &out).ok());
+    return out.job();
+  }
+  v1::ReportJob JobNow(const std::string& name) {
+    v1::GetReportJobRequest req;
+    req.set_name(name);
+    v1::ReportJob out;
+    EXPECT_TRUE(stub_->GetReportJob(AuthedContext(CafAgent()).get(), req, &out).ok());
+    return out;
+  }
+  std::string Download(const std::string& report, const std::string& artefact) {
+    v1::DownloadArtefactRequest req;
+    req.set_report(report);
+    req.set_artefact(artefact);
+    auto context = AuthedContext(CafAgent());
+    auto reader = stub_->DownloadArtefact(context.get(), req);
+    std::string bytes;
+    v1::ArtefactChunk chunk;
+    while (reader->Read(&chunk)) {
+      EXPECT_EQ(chunk.offset(), static_cast<int64_t>(bytes.size()));
+      bytes += chunk.data();
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return bytes;
+  }
+  int64_t ReportRows() {
+    pqxx::connection conn(db_->url());
+    pqxx::read_transaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM reporting.reports")[0].as<int64_t>();
+  }
+  std::string CafAgent() const { return TestToken({Role::kCafAgent}, caf_, "caf-agent"); }
+
+  static inline ctg::testing::TestDatabase* db_ = nullptr;
+  static inline ctg::testing::InProcessService* partners_ = nullptr;
+  static inline ctg::testing::InProcessService* plan_ = nullptr;
+  static inline ctg::testing::InProcessService* reporting_ = nullptr;
+  static inline ConnectionPool* pool_ = nullptr;
+  static inline ServiceIdentity* identity_ = nullptr;
+  static inline ServicesSource* source_ = nullptr;
+  std::unique_ptr<v1::ReportingService::Stub> stub_;
+  std::string epci_, marmande_, caf_, convention_;
+};
+
+TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
+  const v1::ReportJob asked = Ask();
+  MovableClock clock;
+  JobQueue queue(*pool_, QueueOptions());
+  ReportWorker worker(*pool_, queue, *source_, WorkerOptions{"worker-1"}, clock.clock());
+  ASSERT_TRUE(worker.RunOnce());
+  EXPECT_FALSE(worker.RunOnce());  // nothing else to do
+  const v1::ReportJob done = JobNow(asked.name());
+  ASSERT_EQ(done.state(), v1::ReportJob::SUCCEEDED) << done.last_error();
+  ASSERT_FALSE(done.report().empty());
+
+  v1::GetReportRequest get;
+  get.set_name(done.report());
+  v1::ReportInfo info;
+  ASSERT_TRUE(stub_->GetReport(AuthedContext(CafAgent()).get(), get, &info).ok());
+  EXPECT_EQ(info.job(), asked.name());
+  EXPECT_EQ(info.convention(), convention_);
+  ASSERT_EQ(info.artefacts_size(), 1);
+  EXPECT_EQ(info.artefacts(0).name(), "report.json");
+  const std::string json = Download(done.report(), "report.json");
+  EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(0).size_bytes());
+  EXPECT_EQ(Sha256Hex(json), info.artefacts(0).sha256());
+
+  v1::Report report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());
+  EXPECT_EQ(report.name(), done.report());
+  EXPECT_EQ(report.title(), "Point d'étape 2025 — CTG Val de Garonne");
+  EXPECT_EQ(report.kind(), v1::ANNUAL_REVIEW);
+  EXPECT_EQ(report.cutoff().year(), 2025);
+  EXPECT_EQ(report.cover().territory(), "Val de Garonne Agglomération");
+  EXPECT_EQ(report.cover().start_date().year(), 2025);
+  ASSERT_EQ(report.parties_size(), 3);
+  std::set<std::string> parties;
+  for (const auto& p : report.parties()) parties.insert(p.display_name() + " (" + p.kind() + ")");
+  EXPECT_EQ(parties, (std::set<std::string>{"Caf de Lot-et-Garonne (CAF)", "Marmande (COMMUNE)",
+                                            "Val de Garonne Agglomération (EPCI)"}));
+  EXPECT_EQ(report.tracking().quarter(), "2025-Q4");
+  ASSERT_EQ(report.tracking().rows_size(), 1);
+  const auto& row = report.tracking().rows(0);
+  EXPECT_EQ(row.action().title(), "Créer un relais petite enfance à Marmande");  // accents intact
+  EXPECT_EQ(row.latest_report().progress(), "Local trouvé, équipe recrutée à 50 %");
+  EXPECT_EQ(row.latest_report().completion_percent(), 40);
+  EXPECT_FALSE(report.demonstration());
+
+  // Asked again: the same job, the same report.
+  EXPECT_EQ(Ask().report(), done.report());
+  EXPECT_EQ(ReportRows(), 1);
+  // A stranger does not see it.
+  v1::ReportInfo hidden;
+  const auto stranger = stub_->GetReport(
+      AuthedContext(TestToken({Role::kCollectivityAgent},
+                              "organisations/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d", "x"))
+          .get(),
+      get, &hidden);
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Fails its first `failures` gatherings, as a source service that is down would.
+class FlakySource : public ReportSource {
+ public:
+  FlakySource(ReportSource& real, int failures) : real_(real), failures_(failures) {}
+  v1::Report Gather(const Job& job, JobProgress& progress) override {
+    progress.Stage("gather", 5);
+    if (failures_-- > 0) throw UnavailableError("action plan unavailable");
+    return real_.Gather(job, progress);
+  }
+
+ private:
+  ReportSource& real_;
+  int failures_;
+};
+
+TEST_F(WorkerTest, AFailedGatheringIsRetriedAfterItsBackoffAndPublishesNothingMeanwhile) {
+  const v1::ReportJob asked = Ask();
+  MovableClock clock;
+  JobQueue queue(*pool_, QueueOptions());
+  FlakySource flaky(*source_, 2);
+  ReportWorker worker(*pool_, queue, flaky, WorkerOptions{"worker-1"}, clock.clock());
+  ASSERT_TRUE(worker.RunOnce());
+  v1::ReportJob job = JobNow(asked.name());
+  EXPECT_EQ(job.state(), v1::ReportJob::AVAILABLE);
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_EQ(job.last_error(), "action plan unavailable");
+  EXPECT_TRUE(job.has_next_attempt_time());
+  EXPECT_EQ(ReportRows(), 0);
+  clock.Advance(std::chrono::minutes(10));  // past any backoff
+  ASSERT_TRUE(worker.RunOnce());
+  clock.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(worker.RunOnce());
+  job = JobNow(asked.name());
+  EXPECT_EQ(job.state(), v1::ReportJob::SUCCEEDED) << job.last_error();
+  EXPECT_EQ(job.attempt(), 3);
+  EXPECT_EQ(ReportRows(), 1);
+}
+
+// Gathers, then waits until released before handing the content back.
+class StalledSource : public ReportSource {
+ public:
+  explicit StalledSource(ReportSource& real) : real_(real) {}
+  v1::Report Gather(const Job& job, JobProgress& progress) override {
+    v1::Report report = real_.Gather(job, progress);
+    gathered.set_value();
+    release.get_future().wait();
+    return report;
+  }
+  std::promise<void> gathered, release;
+
+ private:
+  ReportSource& real_;
+};
+
+TEST_F(WorkerTest, AWorkerThatLostItsLeasePublishesNothingAndTheJobIsFinishedOnce) {
+  const v1::ReportJob asked = Ask();
+  MovableClock clock;
+  QueueOptions options;
+  options.lease = std::chrono::seconds(2);
+  JobQueue queue(*pool_, options);
+  StalledSource stalled(*source_);
+  // Worker A stalls after gathering and never renews its lease in time.
+  ReportWorker a(*pool_, queue, stalled, WorkerOptions{"worker-a", std::chrono::hours(1)},
+                 clock.clock());
+  std::thread run_a([&] { EXPECT_TRUE(a.RunOnce()); });
+  stalled.gathered.get_future().wait();
+  clock.Advance(std::chrono::seconds(5));  // A's lease is over
+  ReportWorker b(*pool_, queue, *source_, WorkerOptions{"worker-b"}, clock.clock());
+  ASSERT_TRUE(b.RunOnce());
+  const v1::ReportJob after_b = JobNow(asked.name());
+  ASSERT_EQ(after_b.state(), v1::ReportJob::SUCCEEDED);
+  EXPECT_EQ(after_b.attempt(), 2);
+  stalled.release.set_value();
+  run_a.join();
+  const v1::ReportJob final = JobNow(asked.name());
+  EXPECT_EQ(final.report(), after_b.report());  // A changed nothing
+  EXPECT_EQ(ReportRows(), 1);
+}
+
+}  // namespace
+}  // namespace ctg::reporting

@@ -1,0 +1,280 @@
+#include "reporting/worker.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include "common/api.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "reporting/report_store.h"
+
+namespace ctg::reporting {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+namespace av1 = ::ctg::action_plan::v1;
+
+// Renews the claim's lease every `interval` with the latest stage, on a thread of its own; a
+// refused renewal marks the claim lost, which the job's next Stage() reports.
+class Heartbeat : public JobProgress {
+ public:
+  Heartbeat(JobQueue& queue, const Job& claim, std::chrono::milliseconds interval,
+            const Clock& clock)
+      : queue_(queue), claim_(claim), clock_(clock) {
+    thread_ = std::thread([this, interval] {
+      std::unique_lock lock(mu_);
+      while (!done_) {
+        if (cv_.wait_for(lock, interval, [this] { return done_; })) break;
+        const std::string stage = stage_;
+        const int percent = percent_;
+        lock.unlock();
+        bool current = true;
+        try {
+          current = queue_.Heartbeat(claim_, stage, percent, clock_());
+        } catch (const std::exception& e) {
+          // The database is away: the lease may run out; the job's own writes will tell.
+          LogLine("warn").Add("msg", "heartbeat failed").Add("error", e.what()).Emit();
+        }
+        lock.lock();
+        if (!current) lost_ = true;
+      }
+    });
+  }
+  ~Heartbeat() override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Stage(const std::string& stage, int percent) override {
+    {
+      std::lock_guard lock(mu_);
+      if (lost_) throw ClaimLostError("the job's lease was lost");
+      stage_ = stage;
+      percent_ = percent;
+    }
+    // Shown at once, not at the next beat; also tells whether the claim still holds.
+    if (!queue_.Heartbeat(claim_, stage, percent, clock_())) {
+      std::lock_guard lock(mu_);
+      lost_ = true;
+      throw ClaimLostError("the job's lease was lost");
+    }
+  }
+
+ private:
+  JobQueue& queue_;
+  const Job claim_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool lost_ = false;
+  std::string stage_ = "claimed";
+  int percent_ = 0;
+  std::thread thread_;
+};
+
+std::string DefaultWorkerId() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + "/" + std::to_string(getpid()) + "/" + NewUuid().substr(0, 8);
+}
+
+}  // namespace
+
+std::string QuarterOf(const std::string& date) {
+  const CivilDate d = CivilDate::Parse(date);
+  return std::to_string(d.year) + "-Q" + std::to_string((d.month - 1) / 3 + 1);
+}
+
+std::string ReportTitle(ReportKind kind, int year, const std::string& convention_title) {
+  switch (kind) {
+    case ReportKind::kAnnualReview:
+      return "Point d'étape " + std::to_string(year) + " — " + convention_title;
+    case ReportKind::kIntermediateReview:
+      return "Bilan intermédiaire — " + convention_title;
+    case ReportKind::kFinalReview:
+      return "Bilan final — " + convention_title;
+  }
+  return convention_title;
+}
+
+ServicesSource::ServicesSource(std::shared_ptr<grpc::Channel> partners,
+                               std::shared_ptr<grpc::Channel> plan, ServiceIdentity& identity)
+    : partners_(pv1::PartnerService::NewStub(std::move(partners))),
+      plan_(av1::ActionPlanService::NewStub(std::move(plan))),
+      identity_(identity) {}
+
+v1::Report ServicesSource::Gather(const Job& job, JobProgress& progress) {
+  auto call = [&](auto&& method, const auto& request, auto* response, const std::string& what) {
+    grpc::ClientContext context;
+    identity_.Prepare(context, std::chrono::seconds(30));
+    const grpc::Status status = method(&context, request, response);
+    if (!status.ok()) ThrowDependencyError(status, what);
+  };
+  v1::Report report;
+  progress.Stage("gather", 10);
+  pv1::GetConventionRequest get;
+  get.set_name(job.key.convention);
+  pv1::Convention convention;
+  call([&](auto* c, const auto& r, auto* o) { return partners_->GetConvention(c, r, o); }, get,
+       &convention, "convention " + job.key.convention);
+  auto organisation = [&](const std::string& name) {
+    pv1::GetOrganisationRequest req;
+    req.set_name(name);
+    pv1::Organisation out;
+    call([&](auto* c, const auto& r, auto* o) { return partners_->GetOrganisation(c, r, o); },
+         req, &out, "organisation " + name);
+    return out;
+  };
+  auto* cover = report.mutable_cover();
+  cover->set_convention(convention.name());
+  cover->set_convention_title(convention.title());
+  cover->set_territory(organisation(convention.territory()).display_name());
+  *cover->mutable_start_date() = convention.start_date();
+  *cover->mutable_end_date() = convention.end_date();
+  progress.Stage("gather", 25);
+  for (const auto& p : convention.parties()) {
+    const pv1::Organisation org = organisation(p.organisation());
+    auto* party = report.add_parties();
+    party->set_organisation(org.name());
+    party->set_display_name(org.display_name());
+    party->set_kind(pv1::OrganisationKind_Name(org.kind()));
+    for (const auto& s : convention.signatures()) {
+      if (s.organisation() != p.organisation()) continue;
+      pv1::GetRepresentativeRequest req;
+      req.set_name(s.representative());
+      pv1::Representative who;
+      call([&](auto* c, const auto& r, auto* o) { return partners_->GetRepresentative(c, r, o); },
+           req, &who, "representative " + s.representative());
+      party->add_signatories(who.person_name() + ", " + who.title());
+    }
+  }
+  progress.Stage("gather", 45);
+  av1::GetTrackingTableRequest table;
+  table.set_convention(job.key.convention);
+  table.set_quarter(QuarterOf(job.key.cutoff));
+  call([&](auto* c, const auto& r, auto* o) { return plan_->GetTrackingTable(c, r, o); }, table,
+       report.mutable_tracking(), "tracking table of " + job.key.convention);
+  for (const auto& row : report.tracking().rows()) {
+    if (row.latest_report().demonstration()) report.set_demonstration(true);
+  }
+  report.set_title(ReportTitle(job.key.kind, job.key.year, convention.title()));
+  progress.Stage("gather", 60);
+  return report;
+}
+
+ReportWorker::ReportWorker(ConnectionPool& pool, JobQueue& queue, ReportSource& source,
+                           WorkerOptions options, Clock clock)
+    : pool_(pool),
+      queue_(queue),
+      source_(source),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      random_(std::random_device{}()) {
+  if (options_.id.empty()) options_.id = DefaultWorkerId();
+}
+
+ReportWorker::~ReportWorker() { Stop(); }
+
+bool ReportWorker::RunOnce() {
+  const auto claim = queue_.Claim(options_.id, clock_());
+  if (!claim) return false;
+  Run(*claim);
+  return true;
+}
+
+void ReportWorker::Run(const Job& claim) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string outcome = "succeeded";
+  try {
+    Heartbeat progress(queue_, claim, options_.heartbeat, clock_);
+    v1::Report report = source_.Gather(claim, progress);
+    progress.Stage("render", 70);
+    StoredReport stored;
+    stored.id = NewUuid();
+    stored.job_id = claim.id;
+    stored.key = claim.key;
+    stored.version = claim.version;
+    stored.created_at = clock_();
+    stored.demonstration = report.demonstration();
+    report.set_name(ResourceName("reports", stored.id));
+    report.set_kind(static_cast<v1::ReportKind>(claim.key.kind));
+    report.set_year(claim.key.year);
+    *report.mutable_cutoff() = CivilDate::Parse(claim.key.cutoff).ToProto();
+    report.set_version(claim.version);
+    *report.mutable_create_time() = TimestampAt(stored.created_at);
+    google::protobuf::util::JsonPrintOptions json;
+    json.add_whitespace = true;
+    ArtefactFile file{"report.json", "application/json", "", ""};
+    if (!google::protobuf::util::MessageToJsonString(report, &file.content, json).ok()) {
+      throw std::runtime_error("the report cannot be written as JSON");
+    }
+    stored.artefacts.push_back(std::move(file));
+    progress.Stage("write", 90);
+    // The report and the job's success in one transaction, guarded by the claim.
+    WithTransaction(pool_, [&](pqxx::work& tx) {
+      SaveReport(tx, stored);
+      if (!queue_.CompleteIn(tx, claim, ResourceName("reports", stored.id), clock_())) {
+        throw ClaimLostError("the job's lease was lost before its report was written");
+      }
+    });
+  } catch (const ClaimLostError& e) {
+    outcome = "claim lost";
+    LogLine("warn").Add("msg", "job dropped").Add("job", claim.id).Add("error", e.what()).Emit();
+  } catch (const std::exception& e) {
+    outcome = "failed";
+    std::uniform_real_distribution<double> draw(0.0, 1.0);
+    try {
+      queue_.Fail(claim, e.what(), clock_(), draw(random_));
+    } catch (const std::exception& again) {
+      // The lease ends and the job comes back to the queue by itself.
+      LogLine("error").Add("msg", "failure not recorded").Add("error", again.what()).Emit();
+    }
+  }
+  LogLine(outcome == "succeeded" ? "info" : "warn")
+      .Add("msg", "report job")
+      .Add("job", claim.id)
+      .Add("attempt", int64_t(claim.attempt))
+      .Add("outcome", outcome)
+      .Add("worker", options_.id)
+      .Add("duration_ms", std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - started)
+                              .count())
+      .Emit();
+}
+
+void ReportWorker::Start() {
+  loop_ = std::thread([this] {
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      bool ran = false;
+      try {
+        ran = RunOnce();
+      } catch (const std::exception& e) {
+        LogLine("error").Add("msg", "claim failed").Add("error", e.what()).Emit();
+      }
+      if (!ran) {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, options_.idle_poll, [this] { return stopping_; });
+      }
+    }
+  });
+}
+
+void ReportWorker::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+}
+
+}  // namespace ctg::reporting

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/service_client.h"
+#include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "ctg/reporting/v1/reporting.pb.h"
+#include "reporting/job_queue.h"
+
+namespace ctg::reporting {
+
+// Thrown by JobProgress when the worker's claim is no longer current (its lease ended and
+// another worker took the job, or the job was cancelled): the worker drops the job.
+class ClaimLostError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a job reports while it runs; the worker's heartbeat carries it to the queue.
+class JobProgress {
+ public:
+  virtual ~JobProgress() = default;
+  // Records the stage and percentage; throws ClaimLostError once the claim is lost.
+  virtual void Stage(const std::string& stage, int percent) = 0;
+};
+
+// Where a report's content comes from. The real one (ServicesSource) reads the other services'
+// APIs as the reporting service's identity; tests pass one that fails or stalls on purpose.
+class ReportSource {
+ public:
+  virtual ~ReportSource() = default;
+  // The content of the report `job` asks for, as of its cut-off. Throws on any failure (the
+  // attempt is then retried).
+  virtual v1::Report Gather(const Job& job, JobProgress& progress) = 0;
+};
+
+// Gathers through the partners and action plan APIs (never their tables): the convention, its
+// parties and signatories, the tracking table of the cut-off's quarter.
+class ServicesSource : public ReportSource {
+ public:
+  // `identity` must outlive the source.
+  ServicesSource(std::shared_ptr<grpc::Channel> partners, std::shared_ptr<grpc::Channel> plan,
+                 ServiceIdentity& identity);
+  v1::Report Gather(const Job& job, JobProgress& progress) override;
+
+ private:
+  std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
+  std::unique_ptr<::ctg::action_plan::v1::ActionPlanService::Stub> plan_;
+  ServiceIdentity& identity_;
+};
+
+// The quarter ("2026-Q2") a date falls in.
+std::string QuarterOf(const std::string& date);
+// The French title of a report ("Bilan intermédiaire de la CTG « ... »").
+std::string ReportTitle(ReportKind kind, int year, const std::string& convention_title);
+
+struct WorkerOptions {
+  // Names this worker in leases and logs; unique per process (default: host, pid, random).
+  std::string id;
+  // How often a running job's lease is renewed (well under the queue's lease).
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(3)};
+  // How long an idle worker waits before looking at the queue again.
+  std::chrono::milliseconds idle_poll{std::chrono::seconds(1)};
+};
+
+// Runs report jobs: claims one, gathers its content while a heartbeat renews the lease,
+// renders its artefacts, then writes the report and marks the job succeeded in one transaction
+// guarded by the claim — so a worker that lost its lease publishes nothing, and a job gets one
+// report. A failure is recorded as a failed attempt (retried with backoff by the queue).
+class ReportWorker {
+ public:
+  ReportWorker(ConnectionPool& pool, JobQueue& queue, ReportSource& source,
+               WorkerOptions options, Clock clock = SystemClock());
+  ~ReportWorker();
+
+  // Claims and runs one job; false when none was claimable.
+  bool RunOnce();
+  // Runs jobs on a thread of its own until Stop.
+  void Start();
+  // Lets the job in hand finish (or fail), then stops.
+  void Stop();
+
+  const std::string& id() const { return options_.id; }
+
+ private:
+  void Run(const Job& claim);
+
+  ConnectionPool& pool_;
+  JobQueue& queue_;
+  ReportSource& source_;
+  WorkerOptions options_;
+  const Clock clock_;
+  std::mt19937_64 random_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread loop_;
+};
+
+}  // namespace ctg::reporting
