@@ -24,8 +24,7 @@ const std::vector<PreparedStatement> kStatements = {
      "NOT NULL), '{}') "
      "FROM reports r LEFT JOIN report_artefacts a ON a.report = r.id WHERE r.id = $1::uuid "
      "GROUP BY r.id"},
-    {"artefact_read",
-     "SELECT content FROM report_artefacts WHERE report = $1::uuid AND name = $2"},
+    {"artefact_read", "SELECT content FROM report_artefacts WHERE report = $1::uuid AND name = $2"},
 };
 
 }  // namespace

@@ -126,8 +126,8 @@ v1::Report ServicesSource::Gather(const Job& job, JobProgress& progress) {
     pv1::GetOrganisationRequest req;
     req.set_name(name);
     pv1::Organisation out;
-    call([&](auto* c, const auto& r, auto* o) { return partners_->GetOrganisation(c, r, o); },
-         req, &out, "organisation " + name);
+    call([&](auto* c, const auto& r, auto* o) { return partners_->GetOrganisation(c, r, o); }, req,
+         &out, "organisation " + name);
     return out;
   };
   auto* cover = report.mutable_cover();
@@ -241,9 +241,9 @@ void ReportWorker::Run(const Job& claim) {
       .Add("attempt", int64_t(claim.attempt))
       .Add("outcome", outcome)
       .Add("worker", options_.id)
-      .Add("duration_ms", std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - started)
-                              .count())
+      .Add("duration_ms",
+           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+               .count())
       .Emit();
 }
 

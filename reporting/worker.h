@@ -80,8 +80,8 @@ struct WorkerOptions {
 // report. A failure is recorded as a failed attempt (retried with backoff by the queue).
 class ReportWorker {
  public:
-  ReportWorker(ConnectionPool& pool, JobQueue& queue, ReportSource& source,
-               WorkerOptions options, Clock clock = SystemClock());
+  ReportWorker(ConnectionPool& pool, JobQueue& queue, ReportSource& source, WorkerOptions options,
+               Clock clock = SystemClock());
   ~ReportWorker();
 
   // Claims and runs one job; false when none was claimable.

@@ -339,11 +339,21 @@ ConsentsProcess::ConsentsProcess(const std::string& database_url,
     : ServiceProcess(CTG_CONSENTS_BINARY, "ctg-consents", database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
 
+namespace {
+std::vector<std::string> WithPlan(const std::string& partners_address,
+                                  const std::string& plan_address, std::vector<std::string> flags) {
+  flags.insert(flags.begin(),
+               "--backends=partners=" + partners_address + ",action-plan=" + plan_address);
+  return flags;
+}
+}  // namespace
+
 ReportingProcess::ReportingProcess(const std::string& database_url,
                                    const std::string& partners_address,
+                                   const std::string& plan_address,
                                    const std::vector<std::string>& extra_flags, bool hs256_key)
     : ServiceProcess(CTG_REPORTING_BINARY, "ctg-reporting", database_url,
-                     WithBackends(partners_address, extra_flags), hs256_key) {}
+                     WithPlan(partners_address, plan_address, extra_flags), hs256_key) {}
 
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {

@@ -215,11 +215,12 @@ class ConsentsProcess : public ServiceProcess {
                   const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
 };
 
-// The real ctg-reporting binary (CTG_REPORTING_BINARY), calling the partners service at
-// `partners_address`.
+// The real ctg-reporting binary (CTG_REPORTING_BINARY), with its report workers, calling the
+// partners and action plan services at `partners_address` and `plan_address`.
 class ReportingProcess : public ServiceProcess {
  public:
   ReportingProcess(const std::string& database_url, const std::string& partners_address,
+                   const std::string& plan_address,
                    const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
 };
 

@@ -33,9 +33,12 @@ class ReportingTest : public ::testing::Test {
         {partners::PartnerServiceSpec().migrations, ReportingServiceSpec().migrations});
     partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url(), {},
                                                    FixedClock(TestNow()));
+    // The API only: these tests drive the queue as a worker would.
+    ServiceSpec spec = ReportingServiceSpec();
+    spec.make_background = nullptr;
+    const std::string partners = "127.0.0.1:" + std::to_string(partners_->host().port());
     reporting_ = new ctg::testing::InProcessService(
-        ReportingServiceSpec(), db_->url(),
-        {{"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}},
+        spec, db_->url(), {{"partners", partners}, {"action-plan", partners}},
         FixedClock(TestNow()));
     pool_ = new ConnectionPool({db_->runtime_url(), "reporting", 2}, JobQueueStatements());
   }

@@ -2,8 +2,8 @@
 // services in-process: a report frozen from what the services answer, its JSON checked field by
 // field and downloaded in chunks against its SHA-256; a failing source retried; a worker that
 // lost its lease publishing nothing while another finishes the job once.
-#include <gtest/gtest.h>
 #include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
@@ -56,8 +56,13 @@ class WorkerTest : public ::testing::Test {
         {"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}};
     plan_ = new ctg::testing::InProcessService(action_plan::ActionPlanServiceSpec(), db_->url(),
                                                backends, FixedClock(TestNow()));
-    reporting_ = new ctg::testing::InProcessService(ReportingServiceSpec(), db_->url(), backends,
-                                                    FixedClock(TestNow()));
+    // The API only: the tests run their own workers.
+    ServiceSpec spec = ReportingServiceSpec();
+    spec.make_background = nullptr;
+    auto with_plan = backends;
+    with_plan["action-plan"] = "127.0.0.1:" + std::to_string(plan_->host().port());
+    reporting_ =
+        new ctg::testing::InProcessService(spec, db_->url(), with_plan, FixedClock(TestNow()));
     std::vector<PreparedStatement> statements = JobQueueStatements();
     statements.insert(statements.end(), ReportStoreStatements().begin(),
                       ReportStoreStatements().end());
@@ -89,11 +94,11 @@ class WorkerTest : public ::testing::Test {
       req.mutable_organisation()->set_insee_code(insee);
       req.mutable_organisation()->set_departement("47");
       pv1::Organisation out;
-      EXPECT_TRUE(partners
-                      ->CreateOrganisation(
-                          AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(),
-                          req, &out)
-                      .ok());
+      EXPECT_TRUE(
+          partners
+              ->CreateOrganisation(
+                  AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(), req, &out)
+              .ok());
       return out.name();
     };
     epci_ = org(pv1::EPCI, "Val de Garonne Agglomération", "");
@@ -108,8 +113,8 @@ class WorkerTest : public ::testing::Test {
     for (const auto& o : {epci_, marmande_, caf_}) c->add_parties()->set_organisation(o);
     pv1::Convention convention;
     ASSERT_TRUE(partners
-                    ->CreateConvention(AuthedContext(TestToken({Role::kCafAgent}, caf_)).get(),
-                                       req, &convention)
+                    ->CreateConvention(AuthedContext(TestToken({Role::kCafAgent}, caf_)).get(), req,
+                                       &convention)
                     .ok());
     convention_ = convention.name();
     auto plan = av1::ActionPlanService::NewStub(plan_->channel());

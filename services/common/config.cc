@@ -20,8 +20,8 @@ constexpr Setting kWorkers{"workers", "CTG_WORKERS"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_PORT_FILE"};
 constexpr Setting kBackends{"backends", "CTG_BACKENDS"};
-constexpr Setting kAll[] = {kListen,   kMetrics, kDatabase, kOwnerDatabase, kPoolSize,
-                            kWorkers,  kGrace,   kPortFile, kBackends};
+constexpr Setting kAll[] = {kListen,  kMetrics, kDatabase, kOwnerDatabase, kPoolSize,
+                            kWorkers, kGrace,   kPortFile, kBackends};
 
 constexpr Setting kJwtKeyFile{"jwt-key-file", "CTG_JWT_KEY_FILE"};
 constexpr Setting kJwtPublicKeys{"jwt-public-keys-file", "CTG_JWT_PUBLIC_KEYS_FILE"};
@@ -185,9 +185,11 @@ void ReadJwtConfig(const SettingsReader& reader, JwtConfig* c) {
   if (reader.Get(kServiceKeyId, &v)) c->service_key_id = v;
 }
 
-ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
+ServiceConfig LoadServiceConfig(int argc, const char* const* argv,
+                                const std::vector<Setting>& extra) {
   std::vector<Setting> known(std::begin(kAll), std::end(kAll));
   known.insert(known.end(), JwtSettingList().begin(), JwtSettingList().end());
+  known.insert(known.end(), extra.begin(), extra.end());
   const SettingsReader reader(argc, argv, known);
   auto get = [&](const Setting& s, std::string* out) { return reader.Get(s, out); };
 
@@ -219,6 +221,9 @@ ServiceConfig LoadServiceConfig(int argc, const char* const* argv) {
       c.backends[entry.substr(0, eq)] = address;
       start = comma + 1;
     }
+  }
+  for (const auto& setting : extra) {
+    if (get(setting, &v)) c.extra[setting.flag] = v;
   }
   return c;
 }

@@ -91,18 +91,24 @@ struct ServiceConfig {
   // the service's own credentials cannot alter what the owner protects (the audit trail). When
   // empty, one role does both (development).
   std::string owner_database_url;
-  int db_pool_size = 8;                         // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
-  int workers = 8;                              // --workers / CTG_WORKERS (1..256)
-  JwtConfig jwt;                                // the token settings (see JwtConfig)
-  std::chrono::seconds shutdown_grace{10};      // --shutdown-grace-seconds (0..600)
+  int db_pool_size = 8;                     // --db-pool-size / CTG_DB_POOL_SIZE (1..256)
+  int workers = 8;                          // --workers / CTG_WORKERS (1..256)
+  JwtConfig jwt;                            // the token settings (see JwtConfig)
+  std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds (0..600)
   std::string port_file;  // --port-file / CTG_PORT_FILE: written with "grpc_port metrics_port"
   // Other backend services this one calls, by name: --backends=partners=127.0.0.1:50051,...
   // (CTG_BACKENDS).
   std::map<std::string, std::string> backends;
+  // The service's own settings (ServiceSpec::extra_settings) that were given, by flag name
+  // without "--"; each service checks its values.
+  std::map<std::string, std::string> extra;
 };
 
 // Reads and validates the configuration; throws ConfigError on the first bad setting.
-ServiceConfig LoadServiceConfig(int argc, const char* const* argv);
+// `extra` are the service's own settings, accepted beside the shared ones and returned in
+// ServiceConfig::extra.
+ServiceConfig LoadServiceConfig(int argc, const char* const* argv,
+                                const std::vector<Setting>& extra = {});
 
 // Reads a whole file; throws ConfigError naming `setting` if it cannot.
 std::string ReadSecretFile(const std::string& path, const std::string& setting);

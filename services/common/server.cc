@@ -122,6 +122,12 @@ void ServiceHost::MonitorDatabase() {
                   .as<std::string>());
         }
         migrated = true;
+        if (spec_.make_background) {
+          auto background =
+              spec_.make_background(ServiceEnv{*pool_, *runner_, config_, identity_.get()});
+          std::lock_guard lock(mu_);
+          background_ = std::move(background);
+        }
         LogLine("info")
             .Add("msg", "migrations applied")
             .Add("schema", schema)
@@ -190,6 +196,10 @@ void ServiceHost::Shutdown() {
   if (stopping_.exchange(true)) return;
   cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
+  if (background_) {
+    background_->Stop();
+    background_.reset();
+  }
   if (server_) {
     SetServing(false);
     server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
@@ -201,7 +211,8 @@ void ServiceHost::Shutdown() {
 int RunServiceMain(int argc, char** argv, ServiceSpec spec) {
   const std::string name = spec.identity.empty() ? spec.grpc_service_name : spec.identity;
   return RunDaemonMain(name, [&]() -> std::unique_ptr<Daemon> {
-    return std::make_unique<ServiceHost>(std::move(spec), LoadServiceConfig(argc, argv));
+    const std::vector<Setting> extra = spec.extra_settings;
+    return std::make_unique<ServiceHost>(std::move(spec), LoadServiceConfig(argc, argv, extra));
   });
 }
 

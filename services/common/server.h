@@ -35,6 +35,15 @@ struct ServiceEnv {
   ServiceIdentity* identity;
 };
 
+// Work a service does beside its calls while it is ready (the reporting worker): started once the
+// database is ready and the migrations applied, stopped before the service goes away.
+class BackgroundTask {
+ public:
+  virtual ~BackgroundTask() = default;
+  // Returns once the work in hand is finished and nothing more will start.
+  virtual void Stop() = 0;
+};
+
 // Describes one service binary to the runtime.
 struct ServiceSpec {
   // Full gRPC service name, e.g. "ctg.partners.v1.PartnerService" (health and metrics).
@@ -62,6 +71,11 @@ struct ServiceSpec {
   int min_workers = 0;
   // Names of the --backends entries the service cannot run without (checked at start-up).
   std::vector<std::string> required_backends;
+  // Settings of its own, read like the shared ones (flag, then environment) into
+  // ServiceConfig::extra; a flag of no service is still refused.
+  std::vector<Setting> extra_settings;
+  // Builds its background work, if any (see BackgroundTask); may throw ConfigError.
+  std::function<std::unique_ptr<BackgroundTask>(ServiceEnv)> make_background;
   // Builds the service implementation (a plain class implementing the generated
   // CallbackService), so tests can host the very same object in-process.
   std::function<std::unique_ptr<grpc::Service>(ServiceEnv)> make_service;
@@ -111,6 +125,7 @@ class ServiceHost : public Daemon {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<UnaryRunner> runner_;
   std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<BackgroundTask> background_;  // started by MonitorDatabase once ready
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> ready_{false};

@@ -51,6 +51,7 @@
 #include "ctg/indicators/v1/indicators.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/partners/v1/partners.pb.h"
+#include "ctg/reporting/v1/reporting.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
@@ -74,6 +75,9 @@ constexpr char kUsage[] =
       Calls a unary RPC, or a server-streaming one (each response on its own line), e.g.
       ctg.partners.v1.PartnerService/ListOrganisations '{"pageSize": 50}'.
       Address: --addr, else CTG_ADDR, else 127.0.0.1:50051. Token: --token, else CTG_TOKEN.
+  ctgctl download-report --report reports/UUID [--artefact NAME] [--out-dir DIR]
+      Downloads a report's artefacts (report.json, ...) into DIR (default: here), each checked
+      against the SHA-256 the reporting service gives for it.
   ctgctl methods
       Lists every RPC this client knows.
   ctgctl access-table
@@ -1440,6 +1444,66 @@ std::set<std::string> WithConnectionFlags(std::set<std::string> flags) {
   return flags;
 }
 
+// Downloads every artefact of a report (or --artefact NAME only) into --out-dir, each checked
+// against the SHA-256 GetReport gives, written to a temporary file renamed into place.
+int DownloadReport(const Args& args) {
+  if (!args.positional.empty()) throw UsageError("download-report takes flags only");
+  const std::string name = args.Get("report");
+  if (name.rfind("reports/", 0) != 0) throw UsageError("--report must be \"reports/{uuid}\"");
+  const std::string dir = args.Get("out-dir", ".");
+  const Target target = TargetFrom(args, 120);
+  namespace rv1 = ::ctg::reporting::v1;
+  rv1::GetReportRequest get;
+  get.set_name(name);
+  rv1::ReportInfo info;
+  const grpc::Status got =
+      GenericUnaryCall(target, "/ctg.reporting.v1.ReportingService/GetReport", get, &info);
+  if (!got.ok()) {
+    PrintError(got);
+    throw CallFailed();
+  }
+  int written = 0;
+  for (const auto& artefact : info.artefacts()) {
+    if (args.Has("artefact") && args.Get("artefact") != artefact.name()) continue;
+    if (artefact.name().find('/') != std::string::npos || artefact.name().rfind('.', 0) == 0) {
+      throw CommandError("refusing the artefact name '" + artefact.name() + "'");
+    }
+    rv1::DownloadArtefactRequest req;
+    req.set_report(name);
+    req.set_artefact(artefact.name());
+    std::string content;
+    rv1::ArtefactChunk chunk;
+    const grpc::Status status =
+        GenericServerStreamCall(target, "/ctg.reporting.v1.ReportingService/DownloadArtefact", req,
+                                [&](const std::string& bytes) {
+                                  if (chunk.ParseFromString(bytes)) content += chunk.data();
+                                });
+    if (!status.ok()) {
+      PrintError(status);
+      throw CallFailed();
+    }
+    if (Sha256Hex(content) != artefact.sha256()) {
+      throw CommandError(artefact.name() +
+                         ": the downloaded bytes do not have the report's "
+                         "SHA-256; nothing written");
+    }
+    const std::string path = dir + "/" + artefact.name();
+    const std::string partial = path + ".partial";
+    {
+      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+      out << content;
+      if (!out.flush()) throw CommandError("cannot write " + partial);
+    }
+    if (std::rename(partial.c_str(), path.c_str()) != 0) {
+      throw CommandError("cannot rename " + partial + " to " + path);
+    }
+    std::cout << path << "  " << content.size() << " octets  sha256 " << artefact.sha256() << "\n";
+    ++written;
+  }
+  if (written == 0) throw CommandError("no such artefact in " + name);
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
@@ -1450,6 +1514,10 @@ int Main(int argc, char** argv) {
     }
     if (command == "call") {
       return Call(ParseArgs(argc, argv, 2, WithConnectionFlags({})));
+    }
+    if (command == "download-report") {
+      return DownloadReport(
+          ParseArgs(argc, argv, 2, WithConnectionFlags({"report", "artefact", "out-dir"})));
     }
     if (command == "methods") return Methods(ParseArgs(argc, argv, 2, {}));
     if (command == "access-table") return AccessTable(ParseArgs(argc, argv, 2, {}));

@@ -1,0 +1,124 @@
+// The real ctg-reporting binary, its report worker included, behind the real gateway, with the
+// real ctg-partners and ctg-action-plan binaries: a report asked for from outside, watched
+// through the gateway as it runs (server streaming), then downloaded in chunks and checked
+// against its SHA-256 and against what was loaded.
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "common/api.h"
+#include "common/auth.h"
+#include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/partners/v1/partners.grpc.pb.h"
+#include "ctg/reporting/v1/reporting.grpc.pb.h"
+#include "e2e_support.h"
+
+namespace ctg::e2e {
+namespace {
+
+namespace pv1 = ::ctg::partners::v1;
+namespace av1 = ::ctg::action_plan::v1;
+namespace rv1 = ::ctg::reporting::v1;
+using grpc::health::v1::HealthCheckResponse;
+using std::chrono::seconds;
+
+TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownloaded) {
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << partners.log();
+  ActionPlanProcess plan(db.url(), partners.address());
+  ASSERT_TRUE(plan.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << plan.log();
+  ReportingProcess reporting(db.url(), partners.address(), plan.address(),
+                             {"--report-lease-seconds=4", "--report-heartbeat-seconds=1"});
+  ASSERT_TRUE(reporting.WaitForHealth(HealthCheckResponse::SERVING, seconds(30)))
+      << reporting.log();
+  GatewayProcess gateway(PartnersRoutes({partners.address()}) +
+                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
+                             "ctg.reporting.v1.ReportingService = " + reporting.address() + "\n",
+                         partners.key_file(), {"--rate-limit-rps=0"});
+  ASSERT_TRUE(gateway.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << gateway.log();
+
+  // A convention with one action and its quarterly report, loaded through the gateway.
+  auto p = pv1::PartnerService::NewStub(gateway.channel());
+  auto org = [&](pv1::OrganisationKind kind, const std::string& name) {
+    pv1::CreateOrganisationRequest req;
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    pv1::Organisation out;
+    EXPECT_TRUE(p->CreateOrganisation(Context(Token({"registry_admin"})).get(), req, &out).ok());
+    return out.name();
+  };
+  const std::string epci = org(pv1::EPCI, "Val de Garonne Agglomération");
+  const std::string caf = org(pv1::CAF, "Caf de Lot-et-Garonne");
+  pv1::CreateConventionRequest creq;
+  creq.mutable_convention()->set_title("CTG Val de Garonne");
+  creq.mutable_convention()->set_territory(epci);
+  *creq.mutable_convention()->mutable_start_date() = CivilDate{2022, 1, 1}.ToProto();
+  *creq.mutable_convention()->mutable_end_date() = CivilDate{2026, 12, 31}.ToProto();
+  for (const auto& o : {epci, caf}) creq.mutable_convention()->add_parties()->set_organisation(o);
+  pv1::Convention convention;
+  ASSERT_TRUE(
+      p->CreateConvention(Context(Token({"caf_agent"}, caf)).get(), creq, &convention).ok());
+  auto a = av1::ActionPlanService::NewStub(gateway.channel());
+  const std::string secretariat = Token({"copil_secretariat"}, epci);
+  av1::CreateAxisRequest axis;
+  axis.mutable_axis()->set_convention(convention.name());
+  axis.mutable_axis()->set_number(1);
+  axis.mutable_axis()->set_title("Accueil du jeune enfant");
+  av1::Axis made_axis;
+  ASSERT_TRUE(a->CreateAxis(Context(secretariat).get(), axis, &made_axis).ok());
+  av1::CreateActionRequest action;
+  action.mutable_action()->set_convention(convention.name());
+  action.mutable_action()->set_axis(made_axis.name());
+  action.mutable_action()->set_number(1);
+  action.mutable_action()->set_title("Étendre les horaires des crèches");
+  action.mutable_action()->add_pilots(epci);
+  av1::Action made_action;
+  ASSERT_TRUE(a->CreateAction(Context(secretariat).get(), action, &made_action).ok());
+
+  // Asked for from outside, then watched through the gateway until it is done.
+  auto r = rv1::ReportingService::NewStub(gateway.channel());
+  rv1::RequestReportRequest ask;
+  ask.set_convention(convention.name());
+  ask.set_kind(rv1::ANNUAL_REVIEW);
+  ask.set_year(2024);
+  rv1::RequestReportResponse asked;
+  const auto requested = r->RequestReport(Context(secretariat).get(), ask, &asked);
+  ASSERT_TRUE(requested.ok()) << requested.error_message();
+  rv1::WatchReportJobRequest watch;
+  watch.set_name(asked.job().name());
+  auto context = Context(secretariat, seconds(30));
+  auto reader = r->WatchReportJob(context.get(), watch);
+  rv1::ReportJob job;
+  std::vector<rv1::ReportJob::State> states;
+  while (reader->Read(&job)) states.push_back(job.state());
+  const auto watched = reader->Finish();
+  ASSERT_TRUE(watched.ok()) << watched.error_message() << "\n" << reporting.log();
+  ASSERT_EQ(job.state(), rv1::ReportJob::SUCCEEDED) << job.last_error();
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.back(), rv1::ReportJob::SUCCEEDED);
+
+  rv1::GetReportRequest get;
+  get.set_name(job.report());
+  rv1::ReportInfo info;
+  ASSERT_TRUE(r->GetReport(Context(secretariat).get(), get, &info).ok());
+  ASSERT_EQ(info.artefacts_size(), 1);
+  rv1::DownloadArtefactRequest download;
+  download.set_report(job.report());
+  download.set_artefact("report.json");
+  auto dctx = Context(secretariat);
+  auto chunks = r->DownloadArtefact(dctx.get(), download);
+  std::string json;
+  rv1::ArtefactChunk chunk;
+  while (chunks->Read(&chunk)) json += chunk.data();
+  ASSERT_TRUE(chunks->Finish().ok());
+  EXPECT_EQ(Sha256Hex(json), info.artefacts(0).sha256());
+  rv1::Report report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());
+  EXPECT_EQ(report.title(), "Point d'étape 2024 — CTG Val de Garonne");
+  ASSERT_EQ(report.tracking().rows_size(), 1);
+  EXPECT_EQ(report.tracking().rows(0).action().title(), "Étendre les horaires des crèches");
+  EXPECT_TRUE(report.tracking().rows(0).missing_update());
+}
+
+}  // namespace
+}  // namespace ctg::e2e
