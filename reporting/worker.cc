@@ -108,7 +108,7 @@ ServicesSource::ServicesSource(std::shared_ptr<grpc::Channel> partners,
       plan_(av1::ActionPlanService::NewStub(std::move(plan))),
       identity_(identity) {}
 
-v1::Report ServicesSource::Gather(const Job& job, JobProgress& progress) {
+Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
   auto call = [&](auto&& method, const auto& request, auto* response, const std::string& what) {
     grpc::ClientContext context;
     identity_.Prepare(context, std::chrono::seconds(30));
@@ -163,8 +163,20 @@ v1::Report ServicesSource::Gather(const Job& job, JobProgress& progress) {
     if (row.latest_report().demonstration()) report.set_demonstration(true);
   }
   report.set_title(ReportTitle(job.key.kind, job.key.year, convention.title()));
+  progress.Stage("gather", 55);
+  // The tracking table as the COPIL knows it, exported by the action plan itself.
+  av1::ExportTrackingTableRequest xlsx;
+  xlsx.set_convention(job.key.convention);
+  xlsx.set_quarter(table.quarter());
+  xlsx.set_format(av1::XLSX);
+  av1::ExportedFile file;
+  call([&](auto* c, const auto& r, auto* o) { return plan_->ExportTrackingTable(c, r, o); }, xlsx,
+       &file, "tracking table export of " + job.key.convention);
+  Gathered out;
+  out.report = std::move(report);
+  out.artefacts.push_back({"tableau-de-suivi.xlsx", file.mime_type(), file.content(), ""});
   progress.Stage("gather", 60);
-  return report;
+  return out;
 }
 
 ReportWorker::ReportWorker(ConnectionPool& pool, JobQueue& queue, ReportSource& source,
@@ -192,7 +204,8 @@ void ReportWorker::Run(const Job& claim) {
   std::string outcome = "succeeded";
   try {
     Heartbeat progress(queue_, claim, options_.heartbeat, clock_);
-    v1::Report report = source_.Gather(claim, progress);
+    Gathered gathered = source_.Gather(claim, progress);
+    v1::Report& report = gathered.report;
     progress.Stage("render", 70);
     StoredReport stored;
     stored.id = NewUuid();
@@ -214,6 +227,7 @@ void ReportWorker::Run(const Job& claim) {
       throw std::runtime_error("the report cannot be written as JSON");
     }
     stored.artefacts.push_back(std::move(file));
+    for (auto& extra : gathered.artefacts) stored.artefacts.push_back(std::move(extra));
     progress.Stage("write", 90);
     // The report and the job's success in one transaction, guarded by the claim.
     WithTransaction(pool_, [&](pqxx::work& tx) {

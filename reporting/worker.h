@@ -17,6 +17,7 @@
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/reporting/v1/reporting.pb.h"
 #include "reporting/job_queue.h"
+#include "reporting/report_store.h"
 
 namespace ctg::reporting {
 
@@ -35,6 +36,13 @@ class JobProgress {
   virtual void Stage(const std::string& stage, int percent) = 0;
 };
 
+// What a source gathers for a report: its content, and renditions the source services produce
+// themselves (the tracking table's XLSX, exported by the action plan).
+struct Gathered {
+  v1::Report report;
+  std::vector<ArtefactFile> artefacts;
+};
+
 // Where a report's content comes from. The real one (ServicesSource) reads the other services'
 // APIs as the reporting service's identity; tests pass one that fails or stalls on purpose.
 class ReportSource {
@@ -42,17 +50,17 @@ class ReportSource {
   virtual ~ReportSource() = default;
   // The content of the report `job` asks for, as of its cut-off. Throws on any failure (the
   // attempt is then retried).
-  virtual v1::Report Gather(const Job& job, JobProgress& progress) = 0;
+  virtual Gathered Gather(const Job& job, JobProgress& progress) = 0;
 };
 
 // Gathers through the partners and action plan APIs (never their tables): the convention, its
-// parties and signatories, the tracking table of the cut-off's quarter.
+// parties and signatories, the tracking table of the cut-off's quarter and its XLSX export.
 class ServicesSource : public ReportSource {
  public:
   // `identity` must outlive the source.
   ServicesSource(std::shared_ptr<grpc::Channel> partners, std::shared_ptr<grpc::Channel> plan,
                  ServiceIdentity& identity);
-  v1::Report Gather(const Job& job, JobProgress& progress) override;
+  Gathered Gather(const Job& job, JobProgress& progress) override;
 
  private:
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;

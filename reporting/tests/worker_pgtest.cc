@@ -218,11 +218,28 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   ASSERT_TRUE(stub_->GetReport(AuthedContext(CafAgent()).get(), get, &info).ok());
   EXPECT_EQ(info.job(), asked.name());
   EXPECT_EQ(info.convention(), convention_);
-  ASSERT_EQ(info.artefacts_size(), 1);
+  ASSERT_EQ(info.artefacts_size(), 2);  // by name
   EXPECT_EQ(info.artefacts(0).name(), "report.json");
+  EXPECT_EQ(info.artefacts(1).name(), "tableau-de-suivi.xlsx");
+  EXPECT_EQ(info.artefacts(1).media_type(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
   const std::string json = Download(done.report(), "report.json");
   EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(0).size_bytes());
   EXPECT_EQ(Sha256Hex(json), info.artefacts(0).sha256());
+  const std::string xlsx = Download(done.report(), "tableau-de-suivi.xlsx");
+  EXPECT_EQ(xlsx.substr(0, 2), "PK");  // a zip container, as XLSX files are
+  EXPECT_EQ(Sha256Hex(xlsx), info.artefacts(1).sha256());
+  // The same file the action plan exports for that quarter.
+  {
+    auto plan = av1::ActionPlanService::NewStub(plan_->channel());
+    av1::ExportTrackingTableRequest req;
+    req.set_convention(convention_);
+    req.set_quarter("2025-Q4");
+    req.set_format(av1::XLSX);
+    av1::ExportedFile file;
+    ASSERT_TRUE(plan->ExportTrackingTable(AuthedContext(CafAgent()).get(), req, &file).ok());
+    EXPECT_EQ(file.content().size(), xlsx.size());
+  }
 
   v1::Report report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());
@@ -262,7 +279,7 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
 class FlakySource : public ReportSource {
  public:
   FlakySource(ReportSource& real, int failures) : real_(real), failures_(failures) {}
-  v1::Report Gather(const Job& job, JobProgress& progress) override {
+  Gathered Gather(const Job& job, JobProgress& progress) override {
     progress.Stage("gather", 5);
     if (failures_-- > 0) throw UnavailableError("action plan unavailable");
     return real_.Gather(job, progress);
@@ -300,11 +317,11 @@ TEST_F(WorkerTest, AFailedGatheringIsRetriedAfterItsBackoffAndPublishesNothingMe
 class StalledSource : public ReportSource {
  public:
   explicit StalledSource(ReportSource& real) : real_(real) {}
-  v1::Report Gather(const Job& job, JobProgress& progress) override {
-    v1::Report report = real_.Gather(job, progress);
+  Gathered Gather(const Job& job, JobProgress& progress) override {
+    Gathered content = real_.Gather(job, progress);
     gathered.set_value();
     release.get_future().wait();
-    return report;
+    return content;
   }
   std::promise<void> gathered, release;
 
