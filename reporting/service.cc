@@ -315,16 +315,18 @@ class WorkerPool : public BackgroundTask {
       : queue_(env.pool, settings.queue),
         source_(BackendChannel(env.config.backends.at("partners")),
                 BackendChannel(env.config.backends.at("action-plan")), *env.identity),
+        metrics_(*env.runner.metrics().registry()),
         retention_(settings.retention),
         clock_(env.runner.clock()) {
     for (int i = 0; i < settings.workers; ++i) {
       WorkerOptions options;
       options.heartbeat = settings.heartbeat;
+      options.metrics = &metrics_;
       workers_.push_back(
           std::make_unique<ReportWorker>(env.pool, queue_, source_, options, clock_));
     }
     for (auto& w : workers_) w->Start();
-    pruner_ = std::thread([this] { PruneNowAndThen(); });
+    upkeep_ = std::thread([this] { Upkeep(); });
   }
   ~WorkerPool() override { Stop(); }
   void Stop() override {
@@ -335,34 +337,41 @@ class WorkerPool : public BackgroundTask {
     }
     cv_.notify_all();
     for (auto& w : workers_) w->Stop();
-    if (pruner_.joinable()) pruner_.join();
+    if (upkeep_.joinable()) upkeep_.join();
   }
 
  private:
-  void PruneNowAndThen() {
+  // The queue's depth and age for the metrics every 15 s; finished jobs pruned every 10 min.
+  void Upkeep() {
     std::unique_lock lock(mu_);
+    auto next_prune = std::chrono::steady_clock::now();
     while (!stopping_) {
       lock.unlock();
       try {
-        const int64_t pruned = queue_.Prune(clock_() - retention_);
-        if (pruned > 0) LogLine("info").Add("msg", "jobs pruned").Add("count", pruned).Emit();
+        metrics_.Queue(queue_.Stats(clock_()));
+        if (std::chrono::steady_clock::now() >= next_prune) {
+          next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+          const int64_t pruned = queue_.Prune(clock_() - retention_);
+          if (pruned > 0) LogLine("info").Add("msg", "jobs pruned").Add("count", pruned).Emit();
+        }
       } catch (const std::exception& e) {
-        LogLine("warn").Add("msg", "prune failed").Add("error", e.what()).Emit();
+        LogLine("warn").Add("msg", "queue upkeep failed").Add("error", e.what()).Emit();
       }
       lock.lock();
-      cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+      cv_.wait_for(lock, std::chrono::seconds(15), [this] { return stopping_; });
     }
   }
 
   JobQueue queue_;
   ServicesSource source_;
+  ReportMetrics metrics_;
   const std::chrono::hours retention_;
   const Clock clock_;
   std::vector<std::unique_ptr<ReportWorker>> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::thread pruner_;
+  std::thread upkeep_;
 };
 
 }  // namespace

@@ -201,10 +201,21 @@ bool ReportWorker::RunOnce() {
 
 void ReportWorker::Run(const Job& claim) {
   const auto started = std::chrono::steady_clock::now();
+  auto stage_began = started;
+  // Closes the stage that began at `stage_began` (metrics), and begins the next.
+  auto stage_done = [&](const char* stage) {
+    const auto now = std::chrono::steady_clock::now();
+    if (options_.metrics != nullptr) {
+      options_.metrics->Stage(claim.key.kind, stage,
+                              std::chrono::duration<double>(now - stage_began).count());
+    }
+    stage_began = now;
+  };
   std::string outcome = "succeeded";
   try {
     Heartbeat progress(queue_, claim, options_.heartbeat, clock_);
     Gathered gathered = source_.Gather(claim, progress);
+    stage_done("gather");
     v1::Report& report = gathered.report;
     progress.Stage("render", 70);
     StoredReport stored;
@@ -228,6 +239,7 @@ void ReportWorker::Run(const Job& claim) {
     }
     stored.artefacts.push_back(std::move(file));
     for (auto& extra : gathered.artefacts) stored.artefacts.push_back(std::move(extra));
+    stage_done("render");
     progress.Stage("write", 90);
     // The report and the job's success in one transaction, guarded by the claim.
     WithTransaction(pool_, [&](pqxx::work& tx) {
@@ -236,8 +248,14 @@ void ReportWorker::Run(const Job& claim) {
         throw ClaimLostError("the job's lease was lost before its report was written");
       }
     });
+    stage_done("write");
+    if (options_.metrics != nullptr) {
+      options_.metrics->Success(
+          claim.key.kind,
+          std::chrono::duration<double>(stored.created_at.time_since_epoch()).count());
+    }
   } catch (const ClaimLostError& e) {
-    outcome = "claim lost";
+    outcome = "claim_lost";
     LogLine("warn").Add("msg", "job dropped").Add("job", claim.id).Add("error", e.what()).Emit();
   } catch (const std::exception& e) {
     outcome = "failed";
@@ -249,6 +267,9 @@ void ReportWorker::Run(const Job& claim) {
       LogLine("error").Add("msg", "failure not recorded").Add("error", again.what()).Emit();
     }
   }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (options_.metrics != nullptr) options_.metrics->Attempt(claim.key.kind, outcome, seconds);
   LogLine(outcome == "succeeded" ? "info" : "warn")
       .Add("msg", "report job")
       .Add("job", claim.id)

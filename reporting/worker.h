@@ -17,6 +17,7 @@
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/reporting/v1/reporting.pb.h"
 #include "reporting/job_queue.h"
+#include "reporting/report_metrics.h"
 #include "reporting/report_store.h"
 
 namespace ctg::reporting {
@@ -80,6 +81,8 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat{std::chrono::seconds(3)};
   // How long an idle worker waits before looking at the queue again.
   std::chrono::milliseconds idle_poll{std::chrono::seconds(1)};
+  // Where attempts and stages are counted (none: not counted).
+  ReportMetrics* metrics = nullptr;
 };
 
 // Runs report jobs: claims one, gathers its content while a heartbeat renews the lease,

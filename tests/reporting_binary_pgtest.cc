@@ -5,6 +5,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/api.h"
 #include "common/auth.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
@@ -118,6 +120,19 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   ASSERT_EQ(report.tracking().rows_size(), 1);
   EXPECT_EQ(report.tracking().rows(0).action().title(), "Étendre les horaires des crèches");
   EXPECT_TRUE(report.tracking().rows(0).missing_update());
+
+  // What the worker did, in the service's metrics.
+  const std::string metrics = HttpGet(reporting.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("ctg_report_jobs_total{kind=\"annual_review\",outcome=\"succeeded\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ctg_report_last_success_timestamp_seconds{kind=\"annual_review\"}"),
+            std::string::npos);
+  EXPECT_NE(
+      metrics.find("ctg_report_stage_seconds_count{kind=\"annual_review\",stage=\"gather\"} 1"),
+      std::string::npos);
+  EXPECT_NE(metrics.find("ctg_report_queue_jobs{state=\"available\"}"), std::string::npos);
+  EXPECT_FALSE(std::isnan(SampleValue(metrics, "ctg_report_oldest_available_age_seconds")));
 }
 
 }  // namespace
