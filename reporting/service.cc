@@ -313,8 +313,11 @@ class WorkerPool : public BackgroundTask {
  public:
   WorkerPool(ServiceEnv env, const ReportingSettings& settings)
       : queue_(env.pool, settings.queue),
-        source_(BackendChannel(env.config.backends.at("partners")),
-                BackendChannel(env.config.backends.at("action-plan")), *env.identity),
+        source_(SourceChannels{BackendChannel(env.config.backends.at("partners")),
+                               BackendChannel(env.config.backends.at("action-plan")),
+                               BackendChannel(env.config.backends.at("indicators")),
+                               BackendChannel(env.config.backends.at("consents"))},
+                *env.identity),
         metrics_(*env.runner.metrics().registry()),
         retention_(settings.retention),
         clock_(env.runner.clock()) {
@@ -386,7 +389,7 @@ ServiceSpec ReportingServiceSpec() {
   }
   // A watcher holds its worker for as long as it watches.
   spec.min_workers = 16;
-  spec.required_backends = {"partners", "action-plan"};
+  spec.required_backends = {"partners", "action-plan", "indicators", "consents"};
   spec.identity = "ctg-reporting";
   spec.extra_settings = {kReportWorkers, kLease, kHeartbeat, kMaxAttempts, kRetention};
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {

@@ -14,6 +14,8 @@ namespace {
 
 namespace pv1 = ::ctg::partners::v1;
 namespace av1 = ::ctg::action_plan::v1;
+namespace iv1 = ::ctg::indicators::v1;
+namespace cv1 = ::ctg::consents::v1;
 
 // Renews the claim's lease every `interval` with the latest stage, on a thread of its own; a
 // refused renewal marks the claim lost, which the job's next Stage() reports.
@@ -102,10 +104,11 @@ std::string ReportTitle(ReportKind kind, int year, const std::string& convention
   return convention_title;
 }
 
-ServicesSource::ServicesSource(std::shared_ptr<grpc::Channel> partners,
-                               std::shared_ptr<grpc::Channel> plan, ServiceIdentity& identity)
-    : partners_(pv1::PartnerService::NewStub(std::move(partners))),
-      plan_(av1::ActionPlanService::NewStub(std::move(plan))),
+ServicesSource::ServicesSource(const SourceChannels& channels, ServiceIdentity& identity)
+    : partners_(pv1::PartnerService::NewStub(channels.partners)),
+      plan_(av1::ActionPlanService::NewStub(channels.plan)),
+      indicators_(iv1::IndicatorService::NewStub(channels.indicators)),
+      consents_(cv1::ConsentService::NewStub(channels.consents)),
       identity_(identity) {}
 
 Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
@@ -133,7 +136,8 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
   auto* cover = report.mutable_cover();
   cover->set_convention(convention.name());
   cover->set_convention_title(convention.title());
-  cover->set_territory(organisation(convention.territory()).display_name());
+  const pv1::Organisation territory = organisation(convention.territory());
+  cover->set_territory(territory.display_name());
   *cover->mutable_start_date() = convention.start_date();
   *cover->mutable_end_date() = convention.end_date();
   progress.Stage("gather", 25);
@@ -172,6 +176,70 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
   av1::ExportedFile file;
   call([&](auto* c, const auto& r, auto* o) { return plan_->ExportTrackingTable(c, r, o); }, xlsx,
        &file, "tracking table export of " + job.key.convention);
+  // Every indicator's progress on the territory, as known at the end of the cut-off day.
+  const CivilDate cutoff = CivilDate::Parse(job.key.cutoff);
+  google::protobuf::Timestamp as_of;
+  as_of.set_seconds((cutoff.ToDays() + 1) * 86400 - 1);
+  std::string page_token;
+  do {
+    iv1::ListIndicatorsRequest list;
+    list.set_page_size(100);
+    list.set_page_token(page_token);
+    iv1::ListIndicatorsResponse page;
+    call([&](auto* c, const auto& r, auto* o) { return indicators_->ListIndicators(c, r, o); },
+         list, &page, "indicator catalogue");
+    for (const auto& indicator : page.indicators()) {
+      iv1::GetProgressRequest req;
+      req.set_indicator(indicator.name());
+      req.set_territory(territory.siren());
+      *req.mutable_as_of() = as_of;
+      auto* line = report.add_indicators();
+      line->set_code(indicator.code());
+      line->set_label(indicator.label());
+      line->set_unit(iv1::Unit_Name(indicator.unit()));
+      grpc::ClientContext context;
+      identity_.Prepare(context, std::chrono::seconds(30));
+      const grpc::Status status = indicators_->GetProgress(&context, req, line->mutable_progress());
+      // An indicator kept at another level than the territory's has no line of progress here.
+      if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+          status.error_code() == grpc::StatusCode::NOT_FOUND) {
+        line->clear_progress();
+      } else if (!status.ok()) {
+        ThrowDependencyError(status, "progress of " + indicator.code());
+      }
+      if (line->progress().demonstration()) report.set_demonstration(true);
+    }
+    page_token = page.next_page_token();
+  } while (!page_token.empty());
+  progress.Stage("gather", 57);
+  // The exchange requests under the convention.
+  auto* exchanges = report.mutable_exchanges();
+  page_token.clear();
+  do {
+    cv1::ListExchangeRequestsRequest list;
+    list.set_page_size(100);
+    list.set_page_token(page_token);
+    cv1::ListExchangeRequestsResponse page;
+    call([&](auto* c, const auto& r, auto* o) { return consents_->ListExchangeRequests(c, r, o); },
+         list, &page, "exchange requests");
+    for (const auto& request : page.exchange_requests()) {
+      if (request.convention() != job.key.convention) continue;
+      (*exchanges->mutable_by_state())[cv1::ExchangeState_Name(request.state())] += 1;
+      if (request.has_opinion() && request.opinion().verdict() != 0) {
+        (*exchanges->mutable_opinions())[cv1::OpinionVerdict_Name(request.opinion().verdict())] +=
+            1;
+      }
+      if (request.state() == cv1::ACTIVE) {
+        auto* active = exchanges->add_active();
+        active->set_request(request.name());
+        active->set_title(request.title());
+        active->set_requester(organisation(request.requester()).display_name());
+        active->set_holder(organisation(request.holder()).display_name());
+      }
+      if (request.demonstration()) report.set_demonstration(true);
+    }
+    page_token = page.next_page_token();
+  } while (!page_token.empty());
   Gathered out;
   out.report = std::move(report);
   out.artefacts.push_back({"tableau-de-suivi.xlsx", file.mime_type(), file.content(), ""});

@@ -14,6 +14,8 @@
 #include "common/db.h"
 #include "common/service_client.h"
 #include "ctg/action_plan/v1/action_plan.grpc.pb.h"
+#include "ctg/consents/v1/consents.grpc.pb.h"
+#include "ctg/indicators/v1/indicators.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/reporting/v1/reporting.pb.h"
 #include "reporting/job_queue.h"
@@ -54,18 +56,29 @@ class ReportSource {
   virtual Gathered Gather(const Job& job, JobProgress& progress) = 0;
 };
 
-// Gathers through the partners and action plan APIs (never their tables): the convention, its
-// parties and signatories, the tracking table of the cut-off's quarter and its XLSX export.
+// The services a report is gathered from.
+struct SourceChannels {
+  std::shared_ptr<grpc::Channel> partners;
+  std::shared_ptr<grpc::Channel> plan;
+  std::shared_ptr<grpc::Channel> indicators;
+  std::shared_ptr<grpc::Channel> consents;
+};
+
+// Gathers through the services' APIs (never their tables): the convention, its parties and
+// signatories (partners); the tracking table of the cut-off's quarter and its XLSX export
+// (action plan); every indicator's progress on the convention's territory as of the cut-off
+// (indicators); the exchange requests under the convention (consents).
 class ServicesSource : public ReportSource {
  public:
   // `identity` must outlive the source.
-  ServicesSource(std::shared_ptr<grpc::Channel> partners, std::shared_ptr<grpc::Channel> plan,
-                 ServiceIdentity& identity);
+  ServicesSource(const SourceChannels& channels, ServiceIdentity& identity);
   Gathered Gather(const Job& job, JobProgress& progress) override;
 
  private:
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
   std::unique_ptr<::ctg::action_plan::v1::ActionPlanService::Stub> plan_;
+  std::unique_ptr<::ctg::indicators::v1::IndicatorService::Stub> indicators_;
+  std::unique_ptr<::ctg::consents::v1::ConsentService::Stub> consents_;
   ServiceIdentity& identity_;
 };
 

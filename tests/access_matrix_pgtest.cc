@@ -53,7 +53,10 @@ TEST(AccessMatrix, TheGatewayAndTheServicesAgreeOnEveryMethodAndRole) {
       << indicators.log();
   ConsentsProcess consents(db.url(), partners.address());
   ASSERT_TRUE(consents.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << consents.log();
-  ReportingProcess reporting(db.url(), partners.address(), plan.address());
+  ReportingProcess reporting(db.url(), {{"partners", partners.address()},
+                                        {"action-plan", plan.address()},
+                                        {"indicators", indicators.address()},
+                                        {"consents", consents.address()}});
   ASSERT_TRUE(reporting.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)))
       << reporting.log();
   GatewayProcess gateway("ctg.partners.v1.PartnerService = " + partners.address() + "\n" +

@@ -340,20 +340,22 @@ ConsentsProcess::ConsentsProcess(const std::string& database_url,
                      WithBackends(partners_address, extra_flags), hs256_key) {}
 
 namespace {
-std::vector<std::string> WithPlan(const std::string& partners_address,
-                                  const std::string& plan_address, std::vector<std::string> flags) {
-  flags.insert(flags.begin(),
-               "--backends=partners=" + partners_address + ",action-plan=" + plan_address);
+std::vector<std::string> WithBackendMap(const std::map<std::string, std::string>& backends,
+                                        std::vector<std::string> flags) {
+  std::string list;
+  for (const auto& [name, address] : backends) {
+    list += (list.empty() ? "" : ",") + name + "=" + address;
+  }
+  flags.insert(flags.begin(), "--backends=" + list);
   return flags;
 }
 }  // namespace
 
 ReportingProcess::ReportingProcess(const std::string& database_url,
-                                   const std::string& partners_address,
-                                   const std::string& plan_address,
+                                   const std::map<std::string, std::string>& backends,
                                    const std::vector<std::string>& extra_flags, bool hs256_key)
     : ServiceProcess(CTG_REPORTING_BINARY, "ctg-reporting", database_url,
-                     WithPlan(partners_address, plan_address, extra_flags), hs256_key) {}
+                     WithBackendMap(backends, extra_flags), hs256_key) {}
 
 std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {

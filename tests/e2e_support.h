@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -216,11 +217,11 @@ class ConsentsProcess : public ServiceProcess {
 };
 
 // The real ctg-reporting binary (CTG_REPORTING_BINARY), with its report workers, calling the
-// partners and action plan services at `partners_address` and `plan_address`.
+// services of `backends` (name -> host:port: partners, action-plan, indicators, consents).
 class ReportingProcess : public ServiceProcess {
  public:
-  ReportingProcess(const std::string& database_url, const std::string& partners_address,
-                   const std::string& plan_address,
+  ReportingProcess(const std::string& database_url,
+                   const std::map<std::string, std::string>& backends,
                    const std::vector<std::string>& extra_flags = {}, bool hs256_key = true);
 };
 

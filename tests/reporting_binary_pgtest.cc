@@ -1,7 +1,7 @@
 // The real ctg-reporting binary, its report worker included, behind the real gateway, with the
-// real ctg-partners and ctg-action-plan binaries: a report asked for from outside, watched
-// through the gateway as it runs (server streaming), then downloaded in chunks and checked
-// against its SHA-256 and against what was loaded.
+// real ctg-partners, ctg-action-plan, ctg-indicators and ctg-consents binaries: a report asked for
+// from outside, watched through the gateway as it runs (server streaming), then downloaded in
+// chunks and checked against its SHA-256 and against what was loaded.
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -29,7 +29,16 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << partners.log();
   ActionPlanProcess plan(db.url(), partners.address());
   ASSERT_TRUE(plan.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << plan.log();
-  ReportingProcess reporting(db.url(), partners.address(), plan.address(),
+  IndicatorsProcess indicators(db.url(), partners.address());
+  ASSERT_TRUE(indicators.WaitForHealth(HealthCheckResponse::SERVING, seconds(30)))
+      << indicators.log();
+  ConsentsProcess consents(db.url(), partners.address());
+  ASSERT_TRUE(consents.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << consents.log();
+  ReportingProcess reporting(db.url(),
+                             {{"partners", partners.address()},
+                              {"action-plan", plan.address()},
+                              {"indicators", indicators.address()},
+                              {"consents", consents.address()}},
                              {"--report-lease-seconds=4", "--report-heartbeat-seconds=1"});
   ASSERT_TRUE(reporting.WaitForHealth(HealthCheckResponse::SERVING, seconds(30)))
       << reporting.log();

@@ -14,6 +14,8 @@
 #include "common/auth.h"
 #include "common/testing/test_database.h"
 #include "common/testing/test_host.h"
+#include "consents/service.h"
+#include "indicators/service.h"
 #include "partners/service.h"
 #include "reporting/report_store.h"
 #include "reporting/service.h"
@@ -24,6 +26,7 @@ namespace {
 
 namespace pv1 = ::ctg::partners::v1;
 namespace av1 = ::ctg::action_plan::v1;
+namespace cv1 = ::ctg::consents::v1;
 using ::ctg::testing::AuthedContext;
 using ::ctg::testing::TestToken;
 
@@ -47,20 +50,27 @@ struct MovableClock {
 class WorkerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    db_ = new ctg::testing::TestDatabase({partners::PartnerServiceSpec().migrations,
-                                          action_plan::ActionPlanServiceSpec().migrations,
-                                          ReportingServiceSpec().migrations});
+    db_ = new ctg::testing::TestDatabase(
+        {partners::PartnerServiceSpec().migrations, action_plan::ActionPlanServiceSpec().migrations,
+         indicators::IndicatorServiceSpec().migrations, consents::ConsentServiceSpec().migrations,
+         ReportingServiceSpec().migrations});
     partners_ = new ctg::testing::InProcessService(partners::PartnerServiceSpec(), db_->url(), {},
                                                    FixedClock(TestNow()));
     const std::map<std::string, std::string> backends = {
         {"partners", "127.0.0.1:" + std::to_string(partners_->host().port())}};
     plan_ = new ctg::testing::InProcessService(action_plan::ActionPlanServiceSpec(), db_->url(),
                                                backends, FixedClock(TestNow()));
+    indicators_ = new ctg::testing::InProcessService(indicators::IndicatorServiceSpec(), db_->url(),
+                                                     backends, FixedClock(TestNow()));
+    consents_ = new ctg::testing::InProcessService(consents::ConsentServiceSpec(), db_->url(),
+                                                   backends, FixedClock(TestNow()));
     // The API only: the tests run their own workers.
     ServiceSpec spec = ReportingServiceSpec();
     spec.make_background = nullptr;
     auto with_plan = backends;
     with_plan["action-plan"] = "127.0.0.1:" + std::to_string(plan_->host().port());
+    with_plan["indicators"] = "127.0.0.1:" + std::to_string(indicators_->host().port());
+    with_plan["consents"] = "127.0.0.1:" + std::to_string(consents_->host().port());
     reporting_ =
         new ctg::testing::InProcessService(spec, db_->url(), with_plan, FixedClock(TestNow()));
     std::vector<PreparedStatement> statements = JobQueueStatements();
@@ -72,20 +82,26 @@ class WorkerTest : public ::testing::Test {
     jwt.issuer = ctg::testing::kTestIssuer;
     jwt.audience = ctg::testing::kTestAudience;
     identity_ = new ServiceIdentity(jwt, "ctg-reporting");
-    source_ = new ServicesSource(partners_->channel(), plan_->channel(), *identity_);
+    source_ = new ServicesSource(SourceChannels{partners_->channel(), plan_->channel(),
+                                                indicators_->channel(), consents_->channel()},
+                                 *identity_);
   }
   static void TearDownTestSuite() {
     delete source_;
     delete identity_;
     delete pool_;
     delete reporting_;
+    delete consents_;
+    delete indicators_;
     delete plan_;
     delete partners_;
     delete db_;
   }
 
   void SetUp() override {
-    for (const char* schema : {"partners", "action_plan", "reporting"}) db_->Truncate(schema);
+    for (const char* schema : {"partners", "action_plan", "indicators", "consents", "reporting"}) {
+      db_->Truncate(schema);
+    }
     auto partners = pv1::PartnerService::NewStub(partners_->channel());
     auto org = [&](pv1::OrganisationKind kind, const std::string& name, const std::string& insee) {
       pv1::CreateOrganisationRequest req;
@@ -149,6 +165,33 @@ class WorkerTest : public ::testing::Test {
         AuthedContext(TestToken({Role::kCollectivityAgent}, marmande_, "marmande")).get(), report,
         &made_report);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    // An exchange request of the agglomeration to the Caf under the convention (a draft).
+    auto consents = cv1::ConsentService::NewStub(consents_->channel());
+    cv1::CreateExchangeRequestRequest exchange;
+    auto* e = exchange.mutable_exchange_request();
+    e->set_requester(epci_);
+    e->set_holder(caf_);
+    e->set_convention(convention_);
+    e->set_title("Observatoire de l'accueil du jeune enfant");
+    e->set_purpose("Diagnostic territorial des besoins d'accueil");
+    e->set_legal_basis(cv1::PUBLIC_INTEREST_TASK);
+    e->set_legal_basis_justification("Mission de service public de la CTG");
+    e->add_data_subjects(cv1::FAMILLES);
+    e->add_data_categories(cv1::CHILDCARE);
+    e->add_recipients("Service petite enfance");
+    e->mutable_retention()->set_duration(3);
+    e->mutable_retention()->set_unit(cv1::YEARS);
+    e->mutable_retention()->set_end(cv1::DELETION);
+    e->add_security_measures("Pseudonymisation");
+    e->set_frequency(cv1::YEARLY);
+    e->set_volume(100);
+    *e->mutable_start_date() = CivilDate{2026, 1, 1}.ToProto();
+    *e->mutable_end_date() = CivilDate{2026, 12, 31}.ToProto();
+    cv1::ExchangeRequest made_exchange;
+    const auto es = consents->CreateExchangeRequest(
+        AuthedContext(TestToken({Role::kCollectivityAgent}, epci_, "epci-agent")).get(), exchange,
+        &made_exchange);
+    ASSERT_TRUE(es.ok()) << es.error_message();
     stub_ = v1::ReportingService::NewStub(reporting_->channel());
   }
 
@@ -193,6 +236,8 @@ class WorkerTest : public ::testing::Test {
   static inline ctg::testing::TestDatabase* db_ = nullptr;
   static inline ctg::testing::InProcessService* partners_ = nullptr;
   static inline ctg::testing::InProcessService* plan_ = nullptr;
+  static inline ctg::testing::InProcessService* indicators_ = nullptr;
+  static inline ctg::testing::InProcessService* consents_ = nullptr;
   static inline ctg::testing::InProcessService* reporting_ = nullptr;
   static inline ConnectionPool* pool_ = nullptr;
   static inline ServiceIdentity* identity_ = nullptr;
@@ -261,6 +306,9 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_EQ(row.latest_report().progress(), "Local trouvé, équipe recrutée à 50 %");
   EXPECT_EQ(row.latest_report().completion_percent(), 40);
   EXPECT_FALSE(report.demonstration());
+  EXPECT_EQ(report.indicators_size(), 0);  // an empty catalogue
+  EXPECT_EQ(report.exchanges().by_state().at("DRAFT"), 1);
+  EXPECT_EQ(report.exchanges().active_size(), 0);
 
   // Asked again: the same job, the same report.
   EXPECT_EQ(Ask().report(), done.report());

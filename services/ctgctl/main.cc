@@ -1289,7 +1289,7 @@ int LoadConsents(const Args& args) {
   auto partners = pv1::PartnerService::NewStub(Connect(partners_target));
   const std::string siren = args.Get("territory-siren", "200030674");
   const std::string epci = FindEpciBySiren(*partners, partners_target, siren);
-  std::string caf;
+  std::string caf, convention;
   {
     pv1::ListConventionsRequest req;
     req.set_territory(epci);
@@ -1299,7 +1299,10 @@ int LoadConsents(const Args& args) {
     Check(partners->ListConventions(&context, req, &resp), "listing the conventions");
     for (const auto& c : resp.conventions()) {
       for (const auto& p : c.parties()) {
-        if (p.kind() == pv1::CAF) caf = p.organisation();
+        if (p.kind() == pv1::CAF) {
+          caf = p.organisation();
+          convention = c.name();
+        }
       }
     }
   }
@@ -1364,7 +1367,10 @@ int LoadConsents(const Args& args) {
     *r->mutable_start_date() = ParseIsoDate("2025-01-01", "demo");
     *r->mutable_end_date() = ParseIsoDate("2029-12-31", "demo");
     r->set_demonstration(true);
-    req.set_request_id(DerivedRequestId("ctgctl load-consents|" + d.title));
+    // Under the convention (its bilans count them); the id is derived from both, so a second
+    // load creates nothing.
+    r->set_convention(convention);
+    req.set_request_id(DerivedRequestId("ctgctl load-consents|" + convention + "|" + d.title));
     cv1::ExchangeRequest current;
     Check(stub->CreateExchangeRequest(call_as(requester_token).get(), req, &current),
           "creating the request « " + d.title + " »");
