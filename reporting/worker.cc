@@ -7,6 +7,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "reporting/render_html.h"
 #include "reporting/report_store.h"
 
 namespace ctg::reporting {
@@ -158,6 +159,18 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
     }
   }
   progress.Stage("gather", 45);
+  std::string axes_token;
+  do {
+    av1::ListAxesRequest list;
+    list.set_convention(job.key.convention);
+    list.set_page_size(100);
+    list.set_page_token(axes_token);
+    av1::ListAxesResponse page;
+    call([&](auto* c, const auto& r, auto* o) { return plan_->ListAxes(c, r, o); }, list, &page,
+         "axes of " + job.key.convention);
+    for (const auto& axis : page.axes()) *report.add_axes() = axis;
+    axes_token = page.next_page_token();
+  } while (!axes_token.empty());
   av1::GetTrackingTableRequest table;
   table.set_convention(job.key.convention);
   table.set_quarter(QuarterOf(job.key.cutoff));
@@ -306,6 +319,8 @@ void ReportWorker::Run(const Job& claim) {
       throw std::runtime_error("the report cannot be written as JSON");
     }
     stored.artefacts.push_back(std::move(file));
+    stored.artefacts.push_back(
+        {"rapport.html", "text/html; charset=utf-8", RenderHtml(report), ""});
     for (auto& extra : gathered.artefacts) stored.artefacts.push_back(std::move(extra));
     stage_done("render");
     progress.Stage("write", 90);

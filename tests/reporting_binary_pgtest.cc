@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/api.h"
@@ -112,7 +113,7 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   get.set_name(job.report());
   rv1::ReportInfo info;
   ASSERT_TRUE(r->GetReport(Context(secretariat).get(), get, &info).ok());
-  ASSERT_EQ(info.artefacts_size(), 2);
+  ASSERT_EQ(info.artefacts_size(), 3);
   rv1::DownloadArtefactRequest download;
   download.set_report(job.report());
   download.set_artefact("report.json");
@@ -122,7 +123,10 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   rv1::ArtefactChunk chunk;
   while (chunks->Read(&chunk)) json += chunk.data();
   ASSERT_TRUE(chunks->Finish().ok());
-  EXPECT_EQ(Sha256Hex(json), info.artefacts(0).sha256());
+  const auto artefact = std::find_if(info.artefacts().begin(), info.artefacts().end(),
+                                     [](const auto& a) { return a.name() == "report.json"; });
+  ASSERT_NE(artefact, info.artefacts().end());
+  EXPECT_EQ(Sha256Hex(json), artefact->sha256());
   rv1::Report report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());
   EXPECT_EQ(report.title(), "Point d'étape 2024 — CTG Val de Garonne");

@@ -37,13 +37,12 @@ class ReportingTest : public ::testing::Test {
     ServiceSpec spec = ReportingServiceSpec();
     spec.make_background = nullptr;
     const std::string partners = "127.0.0.1:" + std::to_string(partners_->host().port());
-    reporting_ = new ctg::testing::InProcessService(
-        spec, db_->url(),
-        {{"partners", partners},
-         {"action-plan", partners},
-         {"indicators", partners},
-         {"consents", partners}},
-        FixedClock(TestNow()));
+    reporting_ = new ctg::testing::InProcessService(spec, db_->url(),
+                                                    {{"partners", partners},
+                                                     {"action-plan", partners},
+                                                     {"indicators", partners},
+                                                     {"consents", partners}},
+                                                    FixedClock(TestNow()));
     pool_ = new ConnectionPool({db_->runtime_url(), "reporting", 2}, JobQueueStatements());
   }
   static void TearDownTestSuite() {

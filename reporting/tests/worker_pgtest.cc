@@ -263,17 +263,23 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   ASSERT_TRUE(stub_->GetReport(AuthedContext(CafAgent()).get(), get, &info).ok());
   EXPECT_EQ(info.job(), asked.name());
   EXPECT_EQ(info.convention(), convention_);
-  ASSERT_EQ(info.artefacts_size(), 2);  // by name
-  EXPECT_EQ(info.artefacts(0).name(), "report.json");
-  EXPECT_EQ(info.artefacts(1).name(), "tableau-de-suivi.xlsx");
-  EXPECT_EQ(info.artefacts(1).media_type(),
+  ASSERT_EQ(info.artefacts_size(), 3);  // by name
+  EXPECT_EQ(info.artefacts(0).name(), "rapport.html");
+  EXPECT_EQ(info.artefacts(0).media_type(), "text/html; charset=utf-8");
+  EXPECT_EQ(info.artefacts(1).name(), "report.json");
+  EXPECT_EQ(info.artefacts(2).name(), "tableau-de-suivi.xlsx");
+  EXPECT_EQ(info.artefacts(2).media_type(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
   const std::string json = Download(done.report(), "report.json");
-  EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(0).size_bytes());
-  EXPECT_EQ(Sha256Hex(json), info.artefacts(0).sha256());
+  EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(1).size_bytes());
+  EXPECT_EQ(Sha256Hex(json), info.artefacts(1).sha256());
   const std::string xlsx = Download(done.report(), "tableau-de-suivi.xlsx");
   EXPECT_EQ(xlsx.substr(0, 2), "PK");  // a zip container, as XLSX files are
-  EXPECT_EQ(Sha256Hex(xlsx), info.artefacts(1).sha256());
+  EXPECT_EQ(Sha256Hex(xlsx), info.artefacts(2).sha256());
+  const std::string html = Download(done.report(), "rapport.html");
+  EXPECT_EQ(Sha256Hex(html), info.artefacts(0).sha256());
+  EXPECT_NE(html.find("Créer un relais petite enfance à Marmande"), std::string::npos);
+  EXPECT_NE(html.find("Axe 1 : Petite enfance : l&#39;accueil de qualité"), std::string::npos);
   // The same file the action plan exports for that quarter.
   {
     auto plan = av1::ActionPlanService::NewStub(plan_->channel());
@@ -309,6 +315,7 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_EQ(report.indicators_size(), 0);  // an empty catalogue
   EXPECT_EQ(report.exchanges().by_state().at("DRAFT"), 1);
   EXPECT_EQ(report.exchanges().active_size(), 0);
+  ASSERT_EQ(report.axes_size(), 1);
 
   // Asked again: the same job, the same report.
   EXPECT_EQ(Ask().report(), done.report());
