@@ -208,6 +208,11 @@ ctg_up() {
   fi
   chmod 600 "$STATE/jwt.key"
 
+  # ---- the reporting service's outbox for the CDSF (read from the environment by ctg-reporting
+  # only; the other services ignore it)
+  mkdir -p "$STATE/outbox"
+  export CTG_REPORT_OUTBOX_DIR="$STATE/outbox"
+
   # ---- services: those of deploy/services.json that are built, in its order; each is given
   # the addresses of the services it calls (--backends) and exports its own (CTG_<NAME>_ADDR).
   local name bin_name port mport backends upper port_var mport_var bin gw_line="" b

@@ -1,6 +1,7 @@
 #include "reporting/service.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "reporting/transmissions.h"
 #include "reporting/worker.h"
 
 namespace ctg {
@@ -61,10 +63,13 @@ v1::ReportJob PresentJob(const Job& job) {
 ReportingService::ReportingService(ConnectionPool& pool, UnaryRunner& runner,
                                    std::shared_ptr<grpc::Channel> partners,
                                    ServiceIdentity& identity, QueueOptions options,
-                                   std::chrono::milliseconds watch_interval)
+                                   std::string outbox, std::chrono::milliseconds watch_interval)
     : v1::ReportingServiceBase(runner),
       pool_(pool),
-      partners_(std::move(partners), identity),
+      partners_(partners, identity),
+      partners_stub_(::ctg::partners::v1::PartnerService::NewStub(partners)),
+      identity_(identity),
+      outbox_(std::move(outbox)),
       queue_(pool, std::move(options)),
       watch_interval_(watch_interval) {}
 
@@ -279,6 +284,7 @@ constexpr Setting kLease{"report-lease-seconds", "CTG_REPORT_LEASE_SECONDS"};
 constexpr Setting kHeartbeat{"report-heartbeat-seconds", "CTG_REPORT_HEARTBEAT_SECONDS"};
 constexpr Setting kMaxAttempts{"report-max-attempts", "CTG_REPORT_MAX_ATTEMPTS"};
 constexpr Setting kRetention{"report-job-retention-days", "CTG_REPORT_JOB_RETENTION_DAYS"};
+constexpr Setting kOutbox{"report-outbox-dir", "CTG_REPORT_OUTBOX_DIR"};
 
 // The reporting settings, checked (ConfigError names the first bad one).
 struct ReportingSettings {
@@ -286,6 +292,7 @@ struct ReportingSettings {
   QueueOptions queue;
   std::chrono::milliseconds heartbeat{std::chrono::seconds(3)};
   std::chrono::hours retention{24 * 30};
+  std::string outbox;  // "": the Caf cannot send (no outbox)
 };
 
 ReportingSettings ReadSettings(const ServiceConfig& config) {
@@ -300,6 +307,14 @@ ReportingSettings ReadSettings(const ServiceConfig& config) {
   s.heartbeat = std::chrono::seconds(number(kHeartbeat, 1, 1200, 3));
   s.queue.max_attempts = number(kMaxAttempts, 1, 20, 5);
   s.retention = std::chrono::hours(24 * number(kRetention, 1, 3650, 30));
+  if (auto it = config.extra.find(kOutbox.flag); it != config.extra.end()) {
+    s.outbox = it->second;
+    struct stat st;
+    if (s.outbox.empty() || ::stat(s.outbox.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      throw ConfigError("setting " + SettingsReader::Describe(kOutbox) +
+                        " must name an existing directory");
+    }
+  }
   if (s.heartbeat * 2 > s.queue.lease) {
     throw ConfigError("setting " + SettingsReader::Describe(kHeartbeat) +
                       " must be at most half of " + SettingsReader::Describe(kLease) +
@@ -384,20 +399,21 @@ ServiceSpec ReportingServiceSpec() {
   spec.grpc_service_name = v1::ReportingService::service_full_name();
   spec.migrations = &ReportingMigrations();
   spec.statements = JobQueueStatements();
-  for (const auto* more : {&ReportStoreStatements(), &RuntimeStatements()}) {
+  for (const auto* more :
+       {&ReportStoreStatements(), &TransmissionStatements(), &RuntimeStatements()}) {
     spec.statements.insert(spec.statements.end(), more->begin(), more->end());
   }
   // A watcher holds its worker for as long as it watches.
   spec.min_workers = 16;
   spec.required_backends = {"partners", "action-plan", "indicators", "consents"};
   spec.identity = "ctg-reporting";
-  spec.extra_settings = {kReportWorkers, kLease, kHeartbeat, kMaxAttempts, kRetention};
+  spec.extra_settings = {kReportWorkers, kLease, kHeartbeat, kMaxAttempts, kRetention, kOutbox};
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {
     // Checked here, at start-up: a bad setting stops the process with its name.
     const ReportingSettings settings = ReadSettings(env.config);
     return std::make_unique<ReportingService>(env.pool, env.runner,
                                               BackendChannel(env.config.backends.at("partners")),
-                                              *env.identity, settings.queue);
+                                              *env.identity, settings.queue, settings.outbox);
   };
   spec.make_background = [](ServiceEnv env) -> std::unique_ptr<BackgroundTask> {
     const ReportingSettings settings = ReadSettings(env.config);

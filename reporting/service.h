@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/db.h"
@@ -23,10 +24,11 @@ namespace v1 = ::ctg::reporting::v1;
 // before any database connection is taken; which caller sees which convention is access.h.
 class ReportingService final : public v1::ReportingServiceBase {
  public:
+  // `outbox` is the directory packages for the CDSF are placed in ("": none configured);
   // `watch_interval` is how often WatchReportJob looks at a running job.
   ReportingService(ConnectionPool& pool, UnaryRunner& runner,
                    std::shared_ptr<grpc::Channel> partners, ServiceIdentity& identity,
-                   QueueOptions options,
+                   QueueOptions options, std::string outbox = "",
                    std::chrono::milliseconds watch_interval = std::chrono::milliseconds(250));
 
   void RequestReport(const CallContext& call, const v1::RequestReportRequest& req,
@@ -43,6 +45,16 @@ class ReportingService final : public v1::ReportingServiceBase {
                  v1::ReportInfo& resp) override;
   void DownloadArtefact(const CallContext& call, const v1::DownloadArtefactRequest& req,
                         ResponseStream& responses) override;
+  // Agreements and transmissions (transmissions.cc).
+  void RecordAgreement(const CallContext& call, const v1::RecordAgreementRequest& req,
+                       v1::Agreement& resp) override;
+  void ListAgreements(const CallContext& call, const v1::ListAgreementsRequest& req,
+                      v1::ListAgreementsResponse& resp) override;
+  void TransmitReport(const CallContext& call, const v1::TransmitReportRequest& req,
+                      v1::Transmission& resp) override;
+  void AcknowledgeTransmission(const CallContext& call,
+                               const v1::AcknowledgeTransmissionRequest& req,
+                               v1::Transmission& resp) override;
 
  private:
   // The convention `name` if the caller may see it (its scope in `*scope`); NotFoundError
@@ -57,8 +69,16 @@ class ReportingService final : public v1::ReportingServiceBase {
   StoredReport SeenReport(const Principal& principal, const std::string& name,
                           const std::string& field);
 
+  // The AO collectivities of the convention at `date`: who exercises the competences of each
+  // commune or EPCI party (partners API), those whose agreement a Caf transmission needs.
+  std::set<std::string> AoCollectivities(const partners::ConventionFacts& convention,
+                                         const CivilDate& date);
+
   ConnectionPool& pool_;
   partners::PartnersClient partners_;
+  std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_stub_;
+  ServiceIdentity& identity_;
+  const std::string outbox_;
   JobQueue queue_;
   const std::chrono::milliseconds watch_interval_;
 };

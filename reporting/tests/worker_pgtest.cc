@@ -4,9 +4,13 @@
 // lost its lease publishing nothing while another finishes the job once.
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "action_plan/service.h"
@@ -64,9 +68,17 @@ class WorkerTest : public ::testing::Test {
                                                      backends, FixedClock(TestNow()));
     consents_ = new ctg::testing::InProcessService(consents::ConsentServiceSpec(), db_->url(),
                                                    backends, FixedClock(TestNow()));
-    // The API only: the tests run their own workers.
+    // The API only (the tests run their own workers), with an outbox for the CDSF.
+    outbox_ = new std::string(std::filesystem::temp_directory_path() /
+                              ("ctg-outbox-" + std::to_string(getpid())));
+    std::filesystem::create_directories(*outbox_);
     ServiceSpec spec = ReportingServiceSpec();
     spec.make_background = nullptr;
+    spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {
+      return std::make_unique<ReportingService>(env.pool, env.runner,
+                                                BackendChannel(env.config.backends.at("partners")),
+                                                *env.identity, QueueOptions(), *outbox_);
+    };
     auto with_plan = backends;
     with_plan["action-plan"] = "127.0.0.1:" + std::to_string(plan_->host().port());
     with_plan["indicators"] = "127.0.0.1:" + std::to_string(indicators_->host().port());
@@ -87,6 +99,8 @@ class WorkerTest : public ::testing::Test {
                                  *identity_);
   }
   static void TearDownTestSuite() {
+    std::filesystem::remove_all(*outbox_);
+    delete outbox_;
     delete source_;
     delete identity_;
     delete pool_;
@@ -109,6 +123,11 @@ class WorkerTest : public ::testing::Test {
       req.mutable_organisation()->set_display_name(name);
       req.mutable_organisation()->set_insee_code(insee);
       req.mutable_organisation()->set_departement("47");
+      if (kind == pv1::COMMUNE) {  // the AO thresholds need a legal population
+        auto* population = req.mutable_organisation()->add_populations();
+        population->set_vintage(2023);
+        population->set_municipale(17000);
+      }
       pv1::Organisation out;
       EXPECT_TRUE(
           partners
@@ -242,6 +261,7 @@ class WorkerTest : public ::testing::Test {
   static inline ConnectionPool* pool_ = nullptr;
   static inline ServiceIdentity* identity_ = nullptr;
   static inline ServicesSource* source_ = nullptr;
+  static inline std::string* outbox_ = nullptr;
   std::unique_ptr<v1::ReportingService::Stub> stub_;
   std::string epci_, marmande_, caf_, convention_;
 };
@@ -407,6 +427,126 @@ TEST_F(WorkerTest, AWorkerThatLostItsLeasePublishesNothingAndTheJobIsFinishedOnc
   const v1::ReportJob final = JobNow(asked.name());
   EXPECT_EQ(final.report(), after_b.report());  // A changed nothing
   EXPECT_EQ(ReportRows(), 1);
+}
+
+TEST_F(WorkerTest, TheCafSendsToTheCdsfOnlyWithEveryAoCollectivitysAgreementAndOnce) {
+  Ask();
+  MovableClock clock;
+  JobQueue queue(*pool_, QueueOptions());
+  ReportWorker worker(*pool_, queue, *source_, WorkerOptions{"worker-1"}, clock.clock());
+  ASSERT_TRUE(worker.RunOnce());
+  const std::string report = Ask().report();
+  ASSERT_FALSE(report.empty());
+  auto partners = pv1::PartnerService::NewStub(partners_->channel());
+  auto org = [&](pv1::OrganisationKind kind, const std::string& name) {
+    pv1::CreateOrganisationRequest req;
+    req.mutable_organisation()->set_kind(kind);
+    req.mutable_organisation()->set_display_name(name);
+    req.mutable_organisation()->set_departement("47");
+    pv1::Organisation out;
+    EXPECT_TRUE(
+        partners
+            ->CreateOrganisation(
+                AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(), req, &out)
+            .ok());
+    return out.name();
+  };
+  const std::string cdsf = org(pv1::CDSF, "CDSF de Lot-et-Garonne");
+  const std::string secretariat = TestToken({Role::kCopilSecretariat}, epci_, "secretariat");
+  const std::string marmande = TestToken({Role::kCollectivityAgent}, marmande_, "marmande");
+
+  v1::ListAgreementsRequest list;
+  list.set_report(report);
+  v1::ListAgreementsResponse agreements;
+  ASSERT_TRUE(stub_->ListAgreements(AuthedContext(CafAgent()).get(), list, &agreements).ok());
+  // Marmande exercises its own AO competences (not transferred); the agglomeration holds none
+  // here: only Marmande's agreement is needed.
+  EXPECT_EQ(std::vector<std::string>(agreements.missing().begin(), agreements.missing().end()),
+            std::vector<std::string>{marmande_});
+
+  auto transmit = [&](const std::string& token, const std::string& recipient,
+                      v1::Transmission* out) {
+    v1::TransmitReportRequest req;
+    req.set_report(report);
+    req.set_recipient(recipient);
+    return stub_->TransmitReport(AuthedContext(token).get(), req, out);
+  };
+  v1::Transmission sent;
+  EXPECT_EQ(transmit(CafAgent(), cdsf, &sent).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  auto agree = [&](const std::string& token, const std::string& collectivity) {
+    v1::RecordAgreementRequest req;
+    req.set_report(report);
+    req.set_collectivity(collectivity);
+    req.set_agreed_by("Jacques Bilirit, président");
+    *req.mutable_agreed_on() = CivilDate{2026, 6, 1}.ToProto();
+    req.set_reference("Délibération n° 2026-045");
+    v1::Agreement out;
+    return stub_->RecordAgreement(AuthedContext(token).get(), req, &out);
+  };
+  EXPECT_EQ(agree(marmande, epci_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(agree(secretariat, epci_).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(agree(secretariat, caf_).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(agree(marmande, marmande_).ok());
+  EXPECT_EQ(agree(marmande, marmande_).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(stub_->ListAgreements(AuthedContext(CafAgent()).get(), list, &agreements).ok());
+  EXPECT_EQ(agreements.missing_size(), 0);
+  ASSERT_EQ(agreements.agreements_size(), 1);
+  EXPECT_EQ(agreements.agreements(0).collectivity_name(), "Marmande");
+  EXPECT_EQ(agreements.agreements(0).reference(), "Délibération n° 2026-045");
+
+  // Only the Caf sends, only to a CDSF.
+  EXPECT_EQ(transmit(secretariat, cdsf, &sent).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ctg::testing::ViolatedFields(transmit(CafAgent(), marmande_, &sent)),
+            std::vector<std::string>{"recipient"});
+  // An outbox that cannot be written: nothing is recorded as sent.
+  const std::string moved = *outbox_ + ".away";
+  std::filesystem::rename(*outbox_, moved);
+  EXPECT_EQ(transmit(CafAgent(), cdsf, &sent).error_code(), grpc::StatusCode::UNAVAILABLE);
+  std::filesystem::rename(moved, *outbox_);
+  const auto status = transmit(CafAgent(), cdsf, &sent);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(sent.sender(), caf_);
+  EXPECT_EQ(sent.channel(), "outbox");
+  // The package: every artefact as frozen, and a manifest of their hashes.
+  const std::string dir = *outbox_ + "/" + sent.package();
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  const std::string manifest = read(dir + "/manifest.json");
+  EXPECT_EQ(Sha256Hex(manifest), sent.manifest_sha256());
+  v1::GetReportRequest get;
+  get.set_name(report);
+  v1::ReportInfo info;
+  ASSERT_TRUE(stub_->GetReport(AuthedContext(CafAgent()).get(), get, &info).ok());
+  for (const auto& a : info.artefacts()) {
+    EXPECT_EQ(Sha256Hex(read(dir + "/" + a.name())), a.sha256()) << a.name();
+    EXPECT_NE(manifest.find(a.sha256()), std::string::npos) << a.name();
+  }
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(*outbox_)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);  // no partial package left behind
+  // Never twice.
+  EXPECT_EQ(transmit(CafAgent(), cdsf, &sent).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  // The CDSF acknowledges it, once.
+  v1::AcknowledgeTransmissionRequest ack;
+  ack.set_report(report);
+  *ack.mutable_acknowledged_on() = CivilDate{2026, 6, 15}.ToProto();
+  ack.set_acknowledgement("Reçu, enregistré sous le n° 47-2026-12");
+  v1::Transmission acknowledged;
+  const std::string cdsf_agent = TestToken({Role::kCdsf}, cdsf, "cdsf");
+  ASSERT_TRUE(
+      stub_->AcknowledgeTransmission(AuthedContext(cdsf_agent).get(), ack, &acknowledged).ok());
+  EXPECT_EQ(acknowledged.acknowledgement(), "Reçu, enregistré sous le n° 47-2026-12");
+  EXPECT_EQ(stub_->AcknowledgeTransmission(AuthedContext(cdsf_agent).get(), ack, &acknowledged)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 }  // namespace
