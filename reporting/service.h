@@ -71,6 +71,7 @@ class ReportingService final : public v1::ReportingServiceBase {
 
   // The AO collectivities of the convention at `date`: who exercises the competences of each
   // commune or EPCI party (partners API), those whose agreement a Caf transmission needs.
+  // FailedPreconditionError when the registry cannot say (a commune without a population).
   std::set<std::string> AoCollectivities(const partners::ConventionFacts& convention,
                                          const CivilDate& date);
 

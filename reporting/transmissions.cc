@@ -122,8 +122,7 @@ std::string PackageManifest(const std::string& report, const std::string& sender
 std::set<std::string> ReportingService::AoCollectivities(const partners::ConventionFacts& c,
                                                          const CivilDate& date) {
   std::set<std::string> out;
-  for (const auto& party : c.parties) {
-    if (c.cafs.count(party)) continue;
+  for (const auto& party : c.collectivities) {
     pv1::GetAoCompetencesRequest req;
     req.set_organisation(party);
     *req.mutable_date() = date.ToProto();
@@ -131,8 +130,6 @@ std::set<std::string> ReportingService::AoCollectivities(const partners::Convent
     grpc::ClientContext context;
     identity_.Prepare(context);
     const grpc::Status status = partners_stub_->GetAoCompetences(&context, req, &ao);
-    // A party that is no commune or EPCI (Département, State) has no AO competences.
-    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) continue;
     if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       // E.g. no legal population recorded: the registry must be completed first.
       throw FailedPreconditionError(

@@ -139,13 +139,15 @@ class WorkerTest : public ::testing::Test {
     epci_ = org(pv1::EPCI, "Val de Garonne Agglomération", "");
     marmande_ = org(pv1::COMMUNE, "Marmande", "47157");
     caf_ = org(pv1::CAF, "Caf de Lot-et-Garonne", "");
+    const std::string state = org(pv1::STATE, "Préfecture de Lot-et-Garonne", "");
     pv1::CreateConventionRequest req;
     auto* c = req.mutable_convention();
     c->set_title("CTG Val de Garonne");
     c->set_territory(epci_);
     *c->mutable_start_date() = CivilDate{2025, 1, 1}.ToProto();
     *c->mutable_end_date() = CivilDate{2029, 12, 31}.ToProto();
-    for (const auto& o : {epci_, marmande_, caf_}) c->add_parties()->set_organisation(o);
+    // The State is a party too, with no AO competences.
+    for (const auto& o : {epci_, marmande_, caf_, state}) c->add_parties()->set_organisation(o);
     pv1::Convention convention;
     ASSERT_TRUE(partners
                     ->CreateConvention(AuthedContext(TestToken({Role::kCafAgent}, caf_)).get(), req,
@@ -320,10 +322,11 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_EQ(report.cutoff().year(), 2025);
   EXPECT_EQ(report.cover().territory(), "Val de Garonne Agglomération");
   EXPECT_EQ(report.cover().start_date().year(), 2025);
-  ASSERT_EQ(report.parties_size(), 3);
+  ASSERT_EQ(report.parties_size(), 4);
   std::set<std::string> parties;
   for (const auto& p : report.parties()) parties.insert(p.display_name() + " (" + p.kind() + ")");
   EXPECT_EQ(parties, (std::set<std::string>{"Caf de Lot-et-Garonne (CAF)", "Marmande (COMMUNE)",
+                                            "Préfecture de Lot-et-Garonne (STATE)",
                                             "Val de Garonne Agglomération (EPCI)"}));
   EXPECT_EQ(report.tracking().quarter(), "2025-Q4");
   ASSERT_EQ(report.tracking().rows_size(), 1);

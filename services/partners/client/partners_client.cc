@@ -38,6 +38,9 @@ ConventionFacts PartnersClient::GetConvention(const std::string& name, const std
   for (const auto& p : convention.parties()) {
     facts.parties.insert(p.organisation());
     if (p.kind() == pv1::CAF) facts.cafs.insert(p.organisation());
+    if (p.kind() == pv1::COMMUNE || p.kind() == pv1::EPCI) {
+      facts.collectivities.insert(p.organisation());
+    }
   }
   facts.secretariat = convention.secretariat();
   facts.departement = convention.departement();

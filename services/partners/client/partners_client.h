@@ -21,6 +21,7 @@ struct ConventionFacts {
   CivilDate end;
   std::set<std::string> parties;  // "organisations/{uuid}"
   std::set<std::string> cafs;     // the parties that are Cafs
+  std::set<std::string> collectivities;  // the parties that are communes or EPCIs
   std::string secretariat;        // the organisation holding the COPIL's secretariat
   std::string departement;        // the convention's département ("47")
 };
