@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "reporting/schedule.h"
 #include "reporting/transmissions.h"
 #include "reporting/worker.h"
 
@@ -23,11 +24,6 @@ namespace {
 bool Finished(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kFailed ||
          state == JobState::kCancelled;
-}
-
-// The civil date that falls halfway through [start, end].
-CivilDate MidTerm(const partners::ConventionFacts& c) {
-  return CivilDate::FromDays(c.start.ToDays() + (c.end.ToDays() - c.start.ToDays()) / 2);
 }
 
 std::string DescribePeriod(const partners::ConventionFacts& c) {
@@ -138,7 +134,7 @@ void ReportingService::RequestReport(const CallContext& call, const v1::RequestR
       cutoff = capped(std::min(CivilDate{req.year(), 12, 31}, convention.end,
                                [](const CivilDate& a, const CivilDate& b) { return a < b; }));
     } else if (req.kind() == v1::INTERMEDIATE_REVIEW) {
-      cutoff = capped(MidTerm(convention));
+      cutoff = capped(MidTerm(convention.start, convention.end));
     } else {
       cutoff = capped(convention.end);
     }
@@ -334,6 +330,10 @@ class WorkerPool : public BackgroundTask {
                                BackendChannel(env.config.backends.at("consents"))},
                 *env.identity),
         metrics_(*env.runner.metrics().registry()),
+        partners_(::ctg::partners::v1::PartnerService::NewStub(
+            BackendChannel(env.config.backends.at("partners")))),
+        identity_(*env.identity),
+        pool_(env.pool),
         retention_(settings.retention),
         clock_(env.runner.clock()) {
     for (int i = 0; i < settings.workers; ++i) {
@@ -371,6 +371,14 @@ class WorkerPool : public BackgroundTask {
           next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
           const int64_t pruned = queue_.Prune(clock_() - retention_);
           if (pruned > 0) LogLine("info").Add("msg", "jobs pruned").Add("count", pruned).Emit();
+          // The calendars: every report whose date has come is asked for (once).
+          const int asked = AskDueReports(*partners_, identity_, pool_, queue_, clock_());
+          if (asked > 0) {
+            LogLine("info")
+                .Add("msg", "scheduled reports asked for")
+                .Add("count", int64_t(asked))
+                .Emit();
+          }
         }
       } catch (const std::exception& e) {
         LogLine("warn").Add("msg", "queue upkeep failed").Add("error", e.what()).Emit();
@@ -383,6 +391,9 @@ class WorkerPool : public BackgroundTask {
   JobQueue queue_;
   ServicesSource source_;
   ReportMetrics metrics_;
+  std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
+  ServiceIdentity& identity_;
+  ConnectionPool& pool_;
   const std::chrono::hours retention_;
   const Clock clock_;
   std::vector<std::unique_ptr<ReportWorker>> workers_;
@@ -394,15 +405,23 @@ class WorkerPool : public BackgroundTask {
 
 }  // namespace
 
+const std::vector<PreparedStatement>& ReportingStatements() {
+  static const std::vector<PreparedStatement> all = [] {
+    std::vector<PreparedStatement> out;
+    for (const auto* part : {&JobQueueStatements(), &ReportStoreStatements(),
+                             &TransmissionStatements(), &ScheduleStatements()}) {
+      out.insert(out.end(), part->begin(), part->end());
+    }
+    return out;
+  }();
+  return all;
+}
+
 ServiceSpec ReportingServiceSpec() {
   ServiceSpec spec;
   spec.grpc_service_name = v1::ReportingService::service_full_name();
   spec.migrations = &ReportingMigrations();
-  spec.statements = JobQueueStatements();
-  for (const auto* more :
-       {&ReportStoreStatements(), &TransmissionStatements(), &RuntimeStatements()}) {
-    spec.statements.insert(spec.statements.end(), more->begin(), more->end());
-  }
+  spec.statements = ReportingStatements();
   // A watcher holds its worker for as long as it watches.
   spec.min_workers = 16;
   spec.required_backends = {"partners", "action-plan", "indicators", "consents"};

@@ -45,6 +45,11 @@ class ReportingService final : public v1::ReportingServiceBase {
                  v1::ReportInfo& resp) override;
   void DownloadArtefact(const CallContext& call, const v1::DownloadArtefactRequest& req,
                         ResponseStream& responses) override;
+  // Calendars (schedules.cc).
+  void GetReportSchedule(const CallContext& call, const v1::GetReportScheduleRequest& req,
+                         v1::ReportSchedule& resp) override;
+  void UpdateReportSchedule(const CallContext& call, const v1::UpdateReportScheduleRequest& req,
+                            v1::ReportSchedule& resp) override;
   // Agreements and transmissions (transmissions.cc).
   void RecordAgreement(const CallContext& call, const v1::RecordAgreementRequest& req,
                        v1::Agreement& resp) override;
@@ -86,6 +91,10 @@ class ReportingService final : public v1::ReportingServiceBase {
 
 // The job as the API shows it.
 v1::ReportJob PresentJob(const Job& job);
+
+// Every named statement of the reporting schema (queue, reports, transmissions, calendars), for
+// a pool on it.
+const std::vector<PreparedStatement>& ReportingStatements();
 
 // Everything the runtime needs to host the reporting service. The partners service address
 // comes from the `partners` entry of --backends.

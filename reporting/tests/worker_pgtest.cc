@@ -22,6 +22,7 @@
 #include "indicators/service.h"
 #include "partners/service.h"
 #include "reporting/report_store.h"
+#include "reporting/schedule.h"
 #include "reporting/service.h"
 #include "reporting/worker.h"
 
@@ -85,10 +86,7 @@ class WorkerTest : public ::testing::Test {
     with_plan["consents"] = "127.0.0.1:" + std::to_string(consents_->host().port());
     reporting_ =
         new ctg::testing::InProcessService(spec, db_->url(), with_plan, FixedClock(TestNow()));
-    std::vector<PreparedStatement> statements = JobQueueStatements();
-    statements.insert(statements.end(), ReportStoreStatements().begin(),
-                      ReportStoreStatements().end());
-    pool_ = new ConnectionPool({db_->runtime_url(), "reporting", 4}, statements);
+    pool_ = new ConnectionPool({db_->runtime_url(), "reporting", 4}, ReportingStatements());
     JwtConfig jwt;
     jwt.hs256_key = ctg::testing::kTestJwtKey;
     jwt.issuer = ctg::testing::kTestIssuer;
@@ -154,6 +152,31 @@ class WorkerTest : public ::testing::Test {
                                        &convention)
                     .ok());
     convention_ = convention.name();
+    // Signed by one representative of each party: the convention is in force.
+    const std::pair<std::string, std::string> signers[] = {{epci_, "Jacques Bilirit"},
+                                                           {marmande_, "Joël Hocquelet"},
+                                                           {caf_, "Virginie Monti"},
+                                                           {state, "Le préfet"}};
+    for (const auto& [party, person] : signers) {
+      pv1::CreateRepresentativeRequest rep;
+      rep.mutable_representative()->set_organisation(party);
+      rep.mutable_representative()->set_person_name(person);
+      rep.mutable_representative()->set_title("représentant");
+      pv1::Representative made;
+      ASSERT_TRUE(partners
+                      ->CreateRepresentative(
+                          AuthedContext(TestToken({Role::kRegistryAdmin}, "", "registry")).get(),
+                          rep, &made)
+                      .ok());
+      pv1::SignConventionRequest sign;
+      sign.set_name(convention_);
+      sign.set_representative(made.name());
+      *sign.mutable_signed_on() = CivilDate{2024, 12, 15}.ToProto();
+      const auto signed_status = partners->SignConvention(
+          AuthedContext(TestToken({Role::kCafAgent}, caf_, "caf")).get(), sign, &convention);
+      ASSERT_TRUE(signed_status.ok()) << signed_status.error_message();
+    }
+    ASSERT_EQ(convention.state(), pv1::IN_FORCE);
     auto plan = av1::ActionPlanService::NewStub(plan_->channel());
     const std::string secretariat = TestToken({Role::kCopilSecretariat}, epci_, "secretariat");
     av1::CreateAxisRequest axis;
@@ -550,6 +573,63 @@ TEST_F(WorkerTest, TheCafSendsToTheCdsfOnlyWithEveryAoCollectivitysAgreementAndO
   EXPECT_EQ(stub_->AcknowledgeTransmission(AuthedContext(cdsf_agent).get(), ack, &acknowledged)
                 .error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(WorkerTest, TheCalendarAsksForEachReportOnItsDateOnceAndCanBeChanged) {
+  JobQueue queue(*pool_, QueueOptions());
+  auto partners = pv1::PartnerService::NewStub(partners_->channel());
+  // On 2026-06-15: the 2025 annual review is due (31 Dec 2025), mid-term (2 Jul 2027) is not.
+  EXPECT_EQ(AskDueReports(*partners, *identity_, *pool_, queue, TestNow()), 1);
+  EXPECT_EQ(AskDueReports(*partners, *identity_, *pool_, queue, TestNow()), 0);  // once
+  v1::ListReportJobsRequest list;
+  list.set_convention(convention_);
+  v1::ListReportJobsResponse jobs;
+  ASSERT_TRUE(stub_->ListReportJobs(AuthedContext(CafAgent()).get(), list, &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 1);
+  EXPECT_EQ(jobs.jobs(0).kind(), v1::ANNUAL_REVIEW);
+  EXPECT_EQ(jobs.jobs(0).year(), 2025);
+  EXPECT_EQ(jobs.jobs(0).requested_by(), "ctg-reporting (calendrier)");
+  // The same report asked by hand is that job.
+  EXPECT_EQ(Ask(2025).name(), jobs.jobs(0).name());
+
+  v1::GetReportScheduleRequest get;
+  get.set_convention(convention_);
+  v1::ReportSchedule schedule;
+  ASSERT_TRUE(stub_->GetReportSchedule(AuthedContext(CafAgent()).get(), get, &schedule).ok());
+  EXPECT_TRUE(schedule.annual_reviews());
+  ASSERT_EQ(schedule.reports_size(), 6);  // 2025 to 2028 reviews, intermediate, final
+  EXPECT_EQ(schedule.reports(2).kind(), v1::INTERMEDIATE_REVIEW);  // 2027-07-02, after 2026's
+  EXPECT_EQ(schedule.reports(5).due().year(), 2029);
+
+  auto update = [&](const std::string& token, const std::string& etag,
+                    const google::type::Date& date, v1::ReportSchedule* out) {
+    v1::UpdateReportScheduleRequest req;
+    req.mutable_schedule()->set_convention(convention_);
+    req.mutable_schedule()->set_etag(etag);
+    *req.mutable_schedule()->mutable_intermediate_date() = date;
+    req.mutable_update_mask()->add_paths("intermediate_date");
+    return stub_->UpdateReportSchedule(AuthedContext(token).get(), req, out);
+  };
+  v1::ReportSchedule changed;
+  const std::string marmande = TestToken({Role::kCollectivityAgent}, marmande_, "marmande");
+  EXPECT_EQ(
+      update(marmande, schedule.etag(), CivilDate{2026, 6, 1}.ToProto(), &changed).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ctg::testing::ViolatedFields(
+                update(CafAgent(), schedule.etag(), CivilDate{2031, 1, 1}.ToProto(), &changed)),
+            std::vector<std::string>{"schedule.intermediate_date"});
+  ASSERT_TRUE(update(CafAgent(), schedule.etag(), CivilDate{2026, 6, 1}.ToProto(), &changed).ok());
+  EXPECT_EQ(changed.intermediate_date().month(), 6);
+  EXPECT_NE(changed.etag(), schedule.etag());
+  EXPECT_EQ(
+      update(CafAgent(), schedule.etag(), CivilDate{2026, 5, 1}.ToProto(), &changed).error_code(),
+      grpc::StatusCode::ABORTED);  // stale etag
+  // Moved before today: asked for now, with its date as cut-off.
+  EXPECT_EQ(AskDueReports(*partners, *identity_, *pool_, queue, TestNow()), 1);
+  ASSERT_TRUE(stub_->ListReportJobs(AuthedContext(CafAgent()).get(), list, &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 2);
+  EXPECT_EQ(jobs.jobs(0).kind(), v1::INTERMEDIATE_REVIEW);
+  EXPECT_EQ(jobs.jobs(0).cutoff().day(), 1);
 }
 
 }  // namespace
