@@ -150,6 +150,7 @@ std::string RenderHtml(const v1::Report& report) {
                         {"realisations", "Synthèse des réalisations par axe"},
                         {"actions", "Tableau de suivi des actions"},
                         {"indicateurs", "Indicateurs"},
+                        {"petite-enfance", "Volet petite enfance (pour le CDSF)"},
                         {"echanges", "Échanges de données"}};
   h += "<nav aria-label=\"Sommaire\">\n<h2>Sommaire</h2>\n<ol>\n";
   for (const auto& p : parts) {
@@ -249,6 +250,45 @@ std::string RenderHtml(const v1::Report& report) {
          "</td></tr>\n";
   }
   h += "</tbody>\n</table>\n</section>\n";
+
+  // The petite enfance part, per AO collectivity.
+  h += "<section id=\"petite-enfance\">\n<h2>Volet petite enfance (pour le CDSF)</h2>\n";
+  if (!report.petite_enfance_unavailable().empty()) {
+    h += "<p>Le volet petite enfance n'a pas pu être établi : " +
+         Escape(report.petite_enfance_unavailable()) + ".</p>\n";
+  } else if (report.petite_enfance().empty()) {
+    h += "<p>Aucune collectivité n'exerce de compétence d'autorité organisatrice au titre de la "
+         "convention.</p>\n";
+  }
+  for (const auto& part : report.petite_enfance()) {
+    h += "<h3>" + Escape(part.display_name()) + "</h3>\n";
+    h += std::string("<p>Schéma pluriannuel requis : ") +
+         (part.schema_pluriannuel_required() ? "oui" : "non") +
+         " ; relais petite enfance requis : " +
+         (part.relais_petite_enfance_required() ? "oui" : "non") + ".</p>\n";
+    if (!part.competences().empty()) {
+      h += "<p>Compétences d'autorité organisatrice :</p>\n<ul>\n";
+      for (const auto& c : part.competences()) h += "<li>" + Escape(c) + "</li>\n";
+      h += "</ul>\n";
+    }
+    h += "<table>\n<caption>Équipements soutenus par " + Escape(part.display_name()) +
+         "</caption>\n<thead><tr><th scope=\"col\">Équipement</th><th scope=\"col\">Type</th>"
+         "<th scope=\"col\">Places</th></tr></thead>\n<tbody>\n";
+    for (const auto& f : part.facilities()) {
+      h += "<tr><td>" + Escape(f.display_name()) + "</td><td>" + Escape(f.kind()) + "</td><td>" +
+           std::to_string(f.capacity()) + "</td></tr>\n";
+    }
+    if (part.facilities().empty()) h += "<tr><td colspan=\"3\">Aucun</td></tr>\n";
+    h += "</tbody>\n</table>\n";
+    if (part.actions().empty()) {
+      h += "<p>Aucune action petite enfance pilotée.</p>\n";
+    } else {
+      h += "<p>Actions petite enfance pilotées :</p>\n<ul>\n";
+      for (const auto& a : part.actions()) h += "<li>" + Escape(a) + "</li>\n";
+      h += "</ul>\n";
+    }
+  }
+  h += "</section>\n";
 
   // Data exchanges.
   const auto& x = report.exchanges();

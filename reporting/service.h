@@ -74,12 +74,6 @@ class ReportingService final : public v1::ReportingServiceBase {
   StoredReport SeenReport(const Principal& principal, const std::string& name,
                           const std::string& field);
 
-  // The AO collectivities of the convention at `date`: who exercises the competences of each
-  // commune or EPCI party (partners API), those whose agreement a Caf transmission needs.
-  // FailedPreconditionError when the registry cannot say (a commune without a population).
-  std::set<std::string> AoCollectivities(const partners::ConventionFacts& convention,
-                                         const CivilDate& date);
-
   ConnectionPool& pool_;
   partners::PartnersClient partners_;
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_stub_;

@@ -119,30 +119,6 @@ std::string PackageManifest(const std::string& report, const std::string& sender
 
 // ---- RPCs ------------------------------------------------------------------------------------
 
-std::set<std::string> ReportingService::AoCollectivities(const partners::ConventionFacts& c,
-                                                         const CivilDate& date) {
-  std::set<std::string> out;
-  for (const auto& party : c.collectivities) {
-    pv1::GetAoCompetencesRequest req;
-    req.set_organisation(party);
-    *req.mutable_date() = date.ToProto();
-    pv1::AoCompetences ao;
-    grpc::ClientContext context;
-    identity_.Prepare(context);
-    const grpc::Status status = partners_stub_->GetAoCompetences(&context, req, &ao);
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-      // E.g. no legal population recorded: the registry must be completed first.
-      throw FailedPreconditionError(
-          "the AO collectivities of the convention cannot be "
-          "determined: " +
-          status.error_message());
-    }
-    if (!status.ok()) ThrowDependencyError(status, "AO competences of " + party);
-    if (!ao.autorite_organisatrice().empty()) out.insert(ao.autorite_organisatrice());
-  }
-  return out;
-}
-
 void ReportingService::RecordAgreement(const CallContext& call,
                                        const v1::RecordAgreementRequest& req, v1::Agreement& resp) {
   Violations v;
@@ -165,7 +141,7 @@ void ReportingService::RecordAgreement(const CallContext& call,
     throw PermissionDeniedError(
         "an agreement is recorded by an agent of the collectivity or by the secretariat");
   }
-  if (!AoCollectivities(convention, CivilDate::Parse(report.key.cutoff))
+  if (!partners_.AoCollectivities(convention, CivilDate::Parse(report.key.cutoff))
            .count(req.collectivity())) {
     throw FailedPreconditionError(req.collectivity() +
                                   " is not an AO collectivity of the convention");
@@ -195,7 +171,8 @@ void ReportingService::ListAgreements(const CallContext& call, const v1::ListAgr
   const StoredReport report = SeenReport(call.principal, req.report(), "report");
   ReportScope scope;
   const auto convention = SeenConvention(call.principal, report.key.convention, "report", &scope);
-  std::set<std::string> missing = AoCollectivities(convention, CivilDate::Parse(report.key.cutoff));
+  std::set<std::string> missing =
+      partners_.AoCollectivities(convention, CivilDate::Parse(report.key.cutoff));
   std::vector<v1::Agreement> agreements;
   WithSingleStatementRead(
       pool_, [&](pqxx::transaction_base& tx) { agreements = AgreementsOf(tx, report.id); });
@@ -256,7 +233,7 @@ void ReportingService::TransmitReport(const CallContext& call, const v1::Transmi
   std::string package, manifest_sha, channel = req.channel();
   if (!req.by_signatories()) {
     std::set<std::string> missing =
-        AoCollectivities(convention, CivilDate::Parse(report.key.cutoff));
+        partners_.AoCollectivities(convention, CivilDate::Parse(report.key.cutoff));
     for (const auto& a : agreements) missing.erase(a.collectivity());
     if (!missing.empty()) {
       std::string list;

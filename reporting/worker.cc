@@ -3,6 +3,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <set>
+
 #include "common/api.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -107,6 +110,7 @@ std::string ReportTitle(ReportKind kind, int year, const std::string& convention
 
 ServicesSource::ServicesSource(const SourceChannels& channels, ServiceIdentity& identity)
     : partners_(pv1::PartnerService::NewStub(channels.partners)),
+      partners_client_(channels.partners, identity),
       plan_(av1::ActionPlanService::NewStub(channels.plan)),
       indicators_(iv1::IndicatorService::NewStub(channels.indicators)),
       consents_(cv1::ConsentService::NewStub(channels.consents)),
@@ -253,6 +257,57 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
     }
     page_token = page.next_page_token();
   } while (!page_token.empty());
+  // The petite enfance part: each AO collectivity, its competences, the facilities it supports
+  // and the petite enfance actions it pilots.
+  std::set<std::string> aos;
+  try {
+    aos = partners_client_.AoCollectivities(
+        partners_client_.GetConvention(job.key.convention, "convention"), cutoff);
+  } catch (const FailedPreconditionError& e) {
+    report.set_petite_enfance_unavailable(e.what());
+  }
+  for (const auto& ao : aos) {
+    auto* part = report.add_petite_enfance();
+    part->set_collectivity(ao);
+    part->set_display_name(organisation(ao).display_name());
+    const auto held = partners_client_.AoCompetencesOf(ao, cutoff);
+    for (const auto& c : held.competences()) part->add_competences(c.reason());
+    part->set_schema_pluriannuel_required(held.schema_pluriannuel_required());
+    part->set_relais_petite_enfance_required(held.relais_petite_enfance_required());
+    std::string facilities_token;
+    do {
+      pv1::ListFacilitiesRequest list;
+      list.set_supporting_ao(ao);
+      list.set_page_size(100);
+      list.set_page_token(facilities_token);
+      pv1::ListFacilitiesResponse page;
+      call([&](auto* c, const auto& r, auto* o) { return partners_->ListFacilities(c, r, o); },
+           list, &page, "facilities of " + ao);
+      for (const auto& f : page.facilities()) {
+        const bool opened = IsUnset(f.opening_date()) ||
+                            CivilDate{f.opening_date().year(), f.opening_date().month(),
+                                      f.opening_date().day()} <= cutoff;
+        const bool closed = !IsUnset(f.closing_date()) &&
+                            CivilDate{f.closing_date().year(), f.closing_date().month(),
+                                      f.closing_date().day()} <= cutoff;
+        if (!opened || closed) continue;
+        auto* facility = part->add_facilities();
+        facility->set_display_name(f.display_name());
+        facility->set_kind(pv1::FacilityKind_Name(f.kind()));
+        facility->set_capacity(f.capacity());
+      }
+      facilities_token = page.next_page_token();
+    } while (!facilities_token.empty());
+    for (const auto& row : report.tracking().rows()) {
+      const auto& a = row.action();
+      const bool petite_enfance =
+          std::find(a.fields().begin(), a.fields().end(), av1::PETITE_ENFANCE) != a.fields().end();
+      const bool pilots = std::find(a.pilots().begin(), a.pilots().end(), ao) != a.pilots().end();
+      if (petite_enfance && pilots) {
+        part->add_actions(std::to_string(a.number()) + " — " + a.title());
+      }
+    }
+  }
   Gathered out;
   out.report = std::move(report);
   out.artefacts.push_back({"tableau-de-suivi.xlsx", file.mime_type(), file.content(), ""});

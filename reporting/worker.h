@@ -18,6 +18,7 @@
 #include "ctg/indicators/v1/indicators.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "ctg/reporting/v1/reporting.pb.h"
+#include "partners/client/partners_client.h"
 #include "reporting/job_queue.h"
 #include "reporting/report_metrics.h"
 #include "reporting/report_store.h"
@@ -76,6 +77,7 @@ class ServicesSource : public ReportSource {
 
  private:
   std::unique_ptr<::ctg::partners::v1::PartnerService::Stub> partners_;
+  partners::PartnersClient partners_client_;  // conventions and AO collectivities
   std::unique_ptr<::ctg::action_plan::v1::ActionPlanService::Stub> plan_;
   std::unique_ptr<::ctg::indicators::v1::IndicatorService::Stub> indicators_;
   std::unique_ptr<::ctg::consents::v1::ConsentService::Stub> consents_;

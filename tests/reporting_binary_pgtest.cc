@@ -133,6 +133,9 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   ASSERT_EQ(report.tracking().rows_size(), 1);
   EXPECT_EQ(report.tracking().rows(0).action().title(), "Étendre les horaires des crèches");
   EXPECT_TRUE(report.tracking().rows(0).missing_update());
+  // No commune party: no AO collectivity, an empty petite enfance part, no reason to give.
+  EXPECT_EQ(report.petite_enfance_size(), 0);
+  EXPECT_EQ(report.petite_enfance_unavailable(), "");
 
   // What the worker did, in the service's metrics.
   const std::string metrics = HttpGet(reporting.metrics_port(), "/metrics");

@@ -63,6 +63,15 @@ v1::Report Sample() {
   line->mutable_progress()->set_latest_period("2026");
   line->mutable_progress()->set_progress_percent(37.5);
   (*r.mutable_exchanges()->mutable_by_state())["ACTIVE"] = 1;
+  auto* pe = r.add_petite_enfance();
+  pe->set_display_name("Marmande");
+  pe->set_schema_pluriannuel_required(true);
+  pe->add_competences("Recensement des besoins : commune de 17 000 habitants");
+  auto* facility = pe->add_facilities();
+  facility->set_display_name("Crèche Les Lutins");
+  facility->set_kind("EAJE");
+  facility->set_capacity(40);
+  pe->add_actions("3 — Créer un relais");
   return r;
 }
 
@@ -73,12 +82,16 @@ TEST(RenderHtmlTest, TheDocumentIsFrenchStructuredAndEscaped) {
             std::string::npos);
   // One h1; every part has a heading and a link to it in the table of contents.
   EXPECT_EQ(Count(html, "<h1>"), 1u);
-  for (const char* id : {"parties", "realisations", "actions", "indicateurs", "echanges"}) {
+  for (const char* id :
+       {"parties", "realisations", "actions", "indicateurs", "petite-enfance", "echanges"}) {
     EXPECT_NE(html.find(std::string("href=\"#") + id + "\""), std::string::npos) << id;
     EXPECT_NE(html.find(std::string("<section id=\"") + id + "\">\n<h2>"), std::string::npos) << id;
   }
   // Data tables have a caption and column headers.
-  EXPECT_EQ(Count(html, "<table>\n<caption>"), 5u);
+  EXPECT_EQ(Count(html, "<table>\n<caption>"), 6u);
+  EXPECT_NE(html.find("Schéma pluriannuel requis : oui"), std::string::npos);
+  EXPECT_NE(html.find("<td>Crèche Les Lutins</td><td>EAJE</td><td>40</td>"), std::string::npos);
+  EXPECT_NE(html.find("<li>3 — Créer un relais</li>"), std::string::npos);
   EXPECT_EQ(html.find("<th>"), std::string::npos);  // every header cell is scoped
   // Texts are escaped, accents kept, French labels and numbers.
   EXPECT_NE(html.find("Créer un &lt;relais&gt; &amp; un lieu d&#39;accueil"), std::string::npos);
@@ -105,6 +118,16 @@ TEST(RenderHtmlTest, DemonstrationDataIsAnnouncedWhereItAppears) {
   // In the header and in the action table (the indicators hold none).
   EXPECT_EQ(Count(html, "Données de démonstration"), 2u);
   EXPECT_NE(html.find("Local trouvé (démonstration)"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, APetiteEnfancePartThatCouldNotBeDrawnUpSaysWhy) {
+  v1::Report r = Sample();
+  r.clear_petite_enfance();
+  r.set_petite_enfance_unavailable("no legal population is recorded for Tonneins");
+  const std::string html = RenderHtml(r);
+  EXPECT_NE(html.find("Le volet petite enfance n'a pas pu être établi : no legal population is "
+                      "recorded for Tonneins."),
+            std::string::npos);
 }
 
 TEST(RenderHtmlTest, FrenchDatesUseTheOrdinalForTheFirst) {

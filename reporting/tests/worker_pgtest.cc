@@ -362,6 +362,15 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_EQ(report.exchanges().by_state().at("DRAFT"), 1);
   EXPECT_EQ(report.exchanges().active_size(), 0);
   ASSERT_EQ(report.axes_size(), 1);
+  // The petite enfance part: Marmande, its own AO (17,000 inhabitants: schéma required), the
+  // petite enfance action it pilots.
+  ASSERT_EQ(report.petite_enfance_size(), 1);
+  const auto& pe = report.petite_enfance(0);
+  EXPECT_EQ(pe.display_name(), "Marmande");
+  EXPECT_TRUE(pe.schema_pluriannuel_required());
+  EXPECT_FALSE(pe.competences().empty());
+  EXPECT_EQ(std::vector<std::string>(pe.actions().begin(), pe.actions().end()),
+            std::vector<std::string>{"1 — Créer un relais petite enfance à Marmande"});
 
   // Asked again: the same job, the same report.
   EXPECT_EQ(Ask().report(), done.report());

@@ -115,4 +115,32 @@ void PartnersClient::RequireOrganisations(
   }
 }
 
+pv1::AoCompetences PartnersClient::AoCompetencesOf(const std::string& organisation,
+                                                   const CivilDate& date) {
+  pv1::GetAoCompetencesRequest req;
+  req.set_organisation(organisation);
+  *req.mutable_date() = date.ToProto();
+  pv1::AoCompetences ao;
+  grpc::ClientContext context;
+  identity_.Prepare(context);
+  const grpc::Status status = stub_->GetAoCompetences(&context, req, &ao);
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    // E.g. no legal population recorded: the registry must be completed first.
+    throw FailedPreconditionError("the AO competences of " + organisation +
+                                  " cannot be determined: " + status.error_message());
+  }
+  if (!status.ok()) ThrowDependencyError(status, "AO competences of " + organisation);
+  return ao;
+}
+
+std::set<std::string> PartnersClient::AoCollectivities(const ConventionFacts& convention,
+                                                       const CivilDate& date) {
+  std::set<std::string> out;
+  for (const auto& party : convention.collectivities) {
+    const auto ao = AoCompetencesOf(party, date);
+    if (!ao.autorite_organisatrice().empty()) out.insert(ao.autorite_organisatrice());
+  }
+  return out;
+}
+
 }  // namespace ctg::partners

@@ -19,11 +19,11 @@ struct ConventionFacts {
   std::string name;  // "conventions/{uuid}"
   CivilDate start;
   CivilDate end;
-  std::set<std::string> parties;  // "organisations/{uuid}"
-  std::set<std::string> cafs;     // the parties that are Cafs
+  std::set<std::string> parties;         // "organisations/{uuid}"
+  std::set<std::string> cafs;            // the parties that are Cafs
   std::set<std::string> collectivities;  // the parties that are communes or EPCIs
-  std::string secretariat;        // the organisation holding the COPIL's secretariat
-  std::string departement;        // the convention's département ("47")
+  std::string secretariat;               // the organisation holding the COPIL's secretariat
+  std::string departement;               // the convention's département ("47")
 };
 
 // The partners service as seen from the services that depend on it (action plan, reporting):
@@ -40,6 +40,13 @@ class PartnersClient {
   void RequireOrganisations(const std::vector<std::pair<std::string, std::string>>& name_fields);
   // The département of an organisation ("" when it has none or cannot be read now).
   std::string DepartementOf(const std::string& organisation);
+  // The AO collectivities of `convention` at `date`: who exercises the petite enfance
+  // competences of each of its communes and EPCIs (GetAoCompetences), each once. Throws
+  // FailedPreconditionError when the registry cannot say (a commune without a population).
+  std::set<std::string> AoCollectivities(const ConventionFacts& convention, const CivilDate& date);
+  // The AO competences `organisation` holds at `date`.
+  ::ctg::partners::v1::AoCompetences AoCompetencesOf(const std::string& organisation,
+                                                     const CivilDate& date);
   // Display names of organisations ("organisations/{uuid}" -> official name); a name that cannot
   // be resolved maps to itself.
   std::map<std::string, std::string> DisplayNames(const std::set<std::string>& names);
