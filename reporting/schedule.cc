@@ -4,6 +4,10 @@
 
 namespace ctg::reporting {
 
+std::string OutsidePeriod(const CivilDate& start, const CivilDate& end) {
+  return "outside the convention's period (" + start.ToString() + " to " + end.ToString() + ")";
+}
+
 CivilDate MidTerm(const CivilDate& start, const CivilDate& end) {
   return CivilDate::FromDays(start.ToDays() + (end.ToDays() - start.ToDays()) / 2);
 }

@@ -34,6 +34,9 @@ struct ScheduledReport {
 std::vector<ScheduledReport> Calendar(const CivilDate& start, const CivilDate& end,
                                       const ScheduleSettings& settings);
 
+// The violation text for a date outside a convention's period [start, end].
+std::string OutsidePeriod(const CivilDate& start, const CivilDate& end);
+
 // The civil date halfway through [start, end] (the default mid-term).
 CivilDate MidTerm(const CivilDate& start, const CivilDate& end);
 

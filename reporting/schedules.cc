@@ -123,10 +123,7 @@ void ReportingService::UpdateReportSchedule(const CallContext& call,
     if (fields.count("final_date")) next.final_date = final_date;
     Violations after;
     auto inside = [&](const std::optional<CivilDate>& d, const std::string& field) {
-      if (d && (*d < c.start || c.end < *d)) {
-        after.Add(field, "outside the convention's period (" + c.start.ToString() + " to " +
-                             c.end.ToString() + ")");
-      }
+      if (d && (*d < c.start || c.end < *d)) after.Add(field, OutsidePeriod(c.start, c.end));
     };
     inside(next.intermediate_date, "schedule.intermediate_date");
     inside(next.final_date, "schedule.final_date");
@@ -170,12 +167,11 @@ int AskDueReports(pv1::PartnerService::Stub& partners, ServiceIdentity& identity
     if (c.state() != pv1::SIGNED && c.state() != pv1::IN_FORCE && c.state() != pv1::EXPIRED) {
       continue;  // a draft has no calendar yet
     }
-    const CivilDate start{c.start_date().year(), c.start_date().month(), c.start_date().day()};
-    const CivilDate end{c.end_date().year(), c.end_date().month(), c.end_date().day()};
+    const partners::ConventionFacts facts = partners::FactsOf(c);
     StoredSchedule s;
     WithSingleStatementRead(pool,
                             [&](pqxx::transaction_base& tx) { s = LoadSchedule(tx, c.name()); });
-    for (const auto& r : Calendar(start, end, s.settings)) {
+    for (const auto& r : Calendar(facts.start, facts.end, s.settings)) {
       if (today < r.due) continue;
       const JobKey key{c.name(), r.kind, r.year, r.due.ToString()};
       if (queue.Enqueue(key, false, "ctg-reporting (calendrier)", now).second) ++created;

@@ -26,10 +26,6 @@ bool Finished(JobState state) {
          state == JobState::kCancelled;
 }
 
-std::string DescribePeriod(const partners::ConventionFacts& c) {
-  return c.start.ToString() + " to " + c.end.ToString();
-}
-
 }  // namespace
 
 v1::ReportJob PresentJob(const Job& job) {
@@ -122,7 +118,7 @@ void ReportingService::RequestReport(const CallContext& call, const v1::RequestR
   const CivilDate today = CivilDate::InParis(call.now);
   auto capped = [&](CivilDate d) { return today < d ? today : d; };
   if (annual && (req.year() < convention.start.year || req.year() > convention.end.year)) {
-    v.Add("year", "outside the convention's period (" + DescribePeriod(convention) + ")");
+    v.Add("year", OutsidePeriod(convention.start, convention.end));
   }
   if (req.kind() == v1::FINAL_REVIEW && today < convention.end && !req.force()) {
     throw FailedPreconditionError("the convention ends on " + convention.end.ToString() +
@@ -141,7 +137,7 @@ void ReportingService::RequestReport(const CallContext& call, const v1::RequestR
   }
   if (cutoff) {
     if (*cutoff < convention.start || convention.end < *cutoff) {
-      v.Add("cutoff", "outside the convention's period (" + DescribePeriod(convention) + ")");
+      v.Add("cutoff", OutsidePeriod(convention.start, convention.end));
     } else if (today < *cutoff) {
       v.Add("cutoff", "after today: a report shows what was known at its cut-off");
     } else if (annual && cutoff->year < req.year()) {

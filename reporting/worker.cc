@@ -261,8 +261,7 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
   // and the petite enfance actions it pilots.
   std::set<std::string> aos;
   try {
-    aos = partners_client_.AoCollectivities(
-        partners_client_.GetConvention(job.key.convention, "convention"), cutoff);
+    aos = partners_client_.AoCollectivities(partners::FactsOf(convention), cutoff);
   } catch (const FailedPreconditionError& e) {
     report.set_petite_enfance_unavailable(e.what());
   }

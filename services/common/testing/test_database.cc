@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <pqxx/pqxx>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <random>
 
 namespace ctg::testing {

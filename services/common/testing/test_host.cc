@@ -1,9 +1,8 @@
 #include "common/testing/test_host.h"
 
-#include "common/testing/test_database.h"
-
 #include <stdexcept>
 
+#include "common/testing/test_database.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 

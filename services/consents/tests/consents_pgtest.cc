@@ -369,9 +369,9 @@ TEST_F(ConsentsTest, AStepByTheWrongOrganisationOrRoleIsRefusedAndAudited) {
   EXPECT_EQ(Step(Outsider(), r, v1::SUBMIT).error_code(), grpc::StatusCode::NOT_FOUND);
   // A role the method does not allow at all (an auditor, the CDSF) is refused by the runtime
   // before the request is read, and that attempt is audited too, by whom and on what.
-  EXPECT_EQ(Step(TestToken({Role::kAuditor}, caf_, "caf-auditor"), studied, v1::DECIDE)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Step(TestToken({Role::kAuditor}, caf_, "caf-auditor"), studied, v1::DECIDE).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   // On a request that does not exist there is nothing to attach it to: only the access log.
   v1::ExchangeRequest ghost = r;
   ghost.set_name("exchangeRequests/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d");
@@ -597,9 +597,9 @@ TEST_F(ConsentsTest, TheServicesOwnRoleCannotChangeOrRemoveAuditEvents) {
   }
   // Its one way to delete is the owner's purge function: only a check chain, only what the
   // chain's checkpoint covers (none yet, so nothing).
-  EXPECT_NE(refused(db_->runtime_url(),
-                    "SELECT consents.purge_checked_events('" + IdOf(caf_) + "')"),
-            "");
+  EXPECT_NE(
+      refused(db_->runtime_url(), "SELECT consents.purge_checked_events('" + IdOf(caf_) + "')"),
+      "");
   {
     pqxx::connection conn(db_->runtime_url());
     pqxx::work tx(conn);

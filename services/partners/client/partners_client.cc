@@ -15,20 +15,7 @@ namespace {
 constexpr size_t kMaxCached = 10000;
 }  // namespace
 
-ConventionFacts PartnersClient::GetConvention(const std::string& name, const std::string& field) {
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mu_);
-    auto it = conventions_.find(name);
-    if (it != conventions_.end() && now - it->second.at < kTtl) return it->second.value;
-  }
-  grpc::ClientContext context;
-  identity_.Prepare(context);
-  pv1::GetConventionRequest request;
-  request.set_name(name);
-  pv1::Convention convention;
-  const auto status = stub_->GetConvention(&context, request, &convention);
-  if (!status.ok()) ThrowDependencyError(status, field + ": " + name);
+ConventionFacts FactsOf(const pv1::Convention& convention) {
   ConventionFacts facts;
   facts.name = convention.name();
   const auto& s = convention.start_date();
@@ -44,6 +31,24 @@ ConventionFacts PartnersClient::GetConvention(const std::string& name, const std
   }
   facts.secretariat = convention.secretariat();
   facts.departement = convention.departement();
+  return facts;
+}
+
+ConventionFacts PartnersClient::GetConvention(const std::string& name, const std::string& field) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = conventions_.find(name);
+    if (it != conventions_.end() && now - it->second.at < kTtl) return it->second.value;
+  }
+  grpc::ClientContext context;
+  identity_.Prepare(context);
+  pv1::GetConventionRequest request;
+  request.set_name(name);
+  pv1::Convention convention;
+  const auto status = stub_->GetConvention(&context, request, &convention);
+  if (!status.ok()) ThrowDependencyError(status, field + ": " + name);
+  const ConventionFacts facts = FactsOf(convention);
   std::lock_guard lock(mu_);
   if (conventions_.size() >= kMaxCached) conventions_.clear();
   conventions_[name] = {facts, now};

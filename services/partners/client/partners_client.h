@@ -26,6 +26,10 @@ struct ConventionFacts {
   std::string departement;               // the convention's département ("47")
 };
 
+// The facts of a convention read from the partners API (what GetConvention below returns, for
+// a caller that has the whole Convention already).
+ConventionFacts FactsOf(const ::ctg::partners::v1::Convention& convention);
+
 // The partners service as seen from the services that depend on it (action plan, reporting):
 // conventions and organisations are checked through its API, never its tables.
 class PartnersClient {
