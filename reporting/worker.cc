@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/rpc.h"
 #include "reporting/render_html.h"
+#include "reporting/render_pdf.h"
 #include "reporting/report_store.h"
 
 namespace ctg::reporting {
@@ -373,8 +374,10 @@ void ReportWorker::Run(const Job& claim) {
       throw std::runtime_error("the report cannot be written as JSON");
     }
     stored.artefacts.push_back(std::move(file));
+    const ReportDocument document = BuildReportDocument(report);
+    stored.artefacts.push_back({"rapport.pdf", "application/pdf", RenderPdf(document), ""});
     stored.artefacts.push_back(
-        {"rapport.html", "text/html; charset=utf-8", RenderHtml(report), ""});
+        {"rapport.html", "text/html; charset=utf-8", RenderHtml(document), ""});
     for (auto& extra : gathered.artefacts) stored.artefacts.push_back(std::move(extra));
     stage_done("render");
     progress.Stage("write", 90);

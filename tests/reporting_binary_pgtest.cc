@@ -113,7 +113,7 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   get.set_name(job.report());
   rv1::ReportInfo info;
   ASSERT_TRUE(r->GetReport(Context(secretariat).get(), get, &info).ok());
-  ASSERT_EQ(info.artefacts_size(), 3);
+  ASSERT_EQ(info.artefacts_size(), 4);
   rv1::DownloadArtefactRequest download;
   download.set_report(job.report());
   download.set_artefact("report.json");

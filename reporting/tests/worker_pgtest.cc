@@ -24,6 +24,7 @@
 #include "reporting/report_store.h"
 #include "reporting/schedule.h"
 #include "reporting/service.h"
+#include "reporting/tests/pdf_file.h"
 #include "reporting/worker.h"
 
 namespace ctg::reporting {
@@ -308,19 +309,23 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   ASSERT_TRUE(stub_->GetReport(AuthedContext(CafAgent()).get(), get, &info).ok());
   EXPECT_EQ(info.job(), asked.name());
   EXPECT_EQ(info.convention(), convention_);
-  ASSERT_EQ(info.artefacts_size(), 3);  // by name
+  ASSERT_EQ(info.artefacts_size(), 4);  // by name
   EXPECT_EQ(info.artefacts(0).name(), "rapport.html");
   EXPECT_EQ(info.artefacts(0).media_type(), "text/html; charset=utf-8");
-  EXPECT_EQ(info.artefacts(1).name(), "report.json");
-  EXPECT_EQ(info.artefacts(2).name(), "tableau-de-suivi.xlsx");
-  EXPECT_EQ(info.artefacts(2).media_type(),
+  EXPECT_EQ(info.artefacts(1).name(), "rapport.pdf");
+  EXPECT_EQ(info.artefacts(1).media_type(), "application/pdf");
+  EXPECT_EQ(info.artefacts(2).name(), "report.json");
+  EXPECT_EQ(info.artefacts(3).name(), "tableau-de-suivi.xlsx");
+  EXPECT_EQ(info.artefacts(3).media_type(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
   const std::string json = Download(done.report(), "report.json");
-  EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(1).size_bytes());
-  EXPECT_EQ(Sha256Hex(json), info.artefacts(1).sha256());
+  EXPECT_EQ(static_cast<int64_t>(json.size()), info.artefacts(2).size_bytes());
+  EXPECT_EQ(Sha256Hex(json), info.artefacts(2).sha256());
   const std::string xlsx = Download(done.report(), "tableau-de-suivi.xlsx");
   EXPECT_EQ(xlsx.substr(0, 2), "PK");  // a zip container, as XLSX files are
-  EXPECT_EQ(Sha256Hex(xlsx), info.artefacts(2).sha256());
+  EXPECT_EQ(Sha256Hex(xlsx), info.artefacts(3).sha256());
+  const std::string pdf = Download(done.report(), "rapport.pdf");
+  EXPECT_EQ(Sha256Hex(pdf), info.artefacts(1).sha256());
   const std::string html = Download(done.report(), "rapport.html");
   EXPECT_EQ(Sha256Hex(html), info.artefacts(0).sha256());
   EXPECT_NE(html.find("Créer un relais petite enfance à Marmande"), std::string::npos);
@@ -371,6 +376,18 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_FALSE(pe.competences().empty());
   EXPECT_EQ(std::vector<std::string>(pe.actions().begin(), pe.actions().end()),
             std::vector<std::string>{"1 — Créer un relais petite enfance à Marmande"});
+  // The PDF reads back with every action title and the petite enfance part, accents intact.
+  {
+    PdfFile file(pdf);
+    const std::string text = file.Text();
+    for (const auto& r : report.tracking().rows()) {
+      EXPECT_NE(text.find(r.action().title()), std::string::npos) << r.action().title();
+    }
+    EXPECT_NE(text.find("Volet petite enfance (pour le CDSF)"), std::string::npos);
+    EXPECT_NE(text.find("Marmande Schéma pluriannuel requis : oui"), std::string::npos) << text;
+    EXPECT_NE(text.find("1 — Créer un relais petite enfance à Marmande"), std::string::npos);
+    EXPECT_NE(text.find(report.title()), std::string::npos);
+  }
 
   // Asked again: the same job, the same report.
   EXPECT_EQ(Ask().report(), done.report());

@@ -1,0 +1,376 @@
+#include "reporting/report_document.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "action_plan/table_format.h"
+
+namespace ctg::reporting {
+namespace {
+
+namespace av1 = ::ctg::action_plan::v1;
+namespace iv1 = ::ctg::indicators::v1;
+
+std::string KindOfParty(const std::string& kind) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"EPCI", "Intercommunalité (EPCI)"},
+      {"COMMUNE", "Commune"},
+      {"CAF", "Caisse d'allocations familiales"},
+      {"DEPARTEMENT", "Département"},
+      {"EDUCATION_NATIONALE", "Éducation nationale"},
+      {"STATE", "État"},
+      {"CDSF", "Comité départemental des services aux familles"}};
+  auto it = kLabels.find(kind);
+  return it == kLabels.end() ? kind : it->second;
+}
+
+std::string ExchangeStateLabel(const std::string& state) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"DRAFT", "Brouillon"},
+      {"SUBMITTED", "Déposée"},
+      {"STUDIED", "Étudiée par le responsable de traitement"},
+      {"OPINION_GIVEN", "Avis du DPO rendu"},
+      {"APPROVED", "Approuvée"},
+      {"REJECTED", "Refusée"},
+      {"ACTIVE", "En vigueur"},
+      {"SUSPENDED", "Suspendue"},
+      {"REVOKED", "Révoquée"},
+      {"EXPIRED", "Expirée"}};
+  auto it = kLabels.find(state);
+  return it == kLabels.end() ? state : it->second;
+}
+
+std::string VerdictLabel(const std::string& verdict) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"FAVOURABLE", "Favorable"},
+      {"FAVOURABLE_WITH_RECOMMENDATIONS", "Favorable avec recommandations"},
+      {"UNFAVOURABLE", "Défavorable"}};
+  auto it = kLabels.find(verdict);
+  return it == kLabels.end() ? verdict : it->second;
+}
+
+std::string KindTitle(v1::ReportKind kind, int year) {
+  switch (kind) {
+    case v1::ANNUAL_REVIEW:
+      return "Point d'étape " + std::to_string(year);
+    case v1::INTERMEDIATE_REVIEW:
+      return "Bilan intermédiaire";
+    case v1::FINAL_REVIEW:
+      return "Bilan final";
+    default:
+      return "Rapport";
+  }
+}
+
+DocBlock Heading(int level, std::string text, std::string anchor = "") {
+  DocBlock b;
+  b.kind = DocBlock::Kind::kHeading;
+  b.level = level;
+  b.text = std::move(text);
+  b.anchor = std::move(anchor);
+  return b;
+}
+
+DocBlock Paragraph(std::string text, std::string lead = "") {
+  DocBlock b;
+  b.kind = DocBlock::Kind::kParagraph;
+  b.text = std::move(text);
+  b.lead = std::move(lead);
+  return b;
+}
+
+DocBlock List(std::vector<std::string> items) {
+  DocBlock b;
+  b.kind = DocBlock::Kind::kList;
+  b.items = std::move(items);
+  return b;
+}
+
+DocBlock Table(DocTable table) {
+  DocBlock b;
+  b.kind = DocBlock::Kind::kTable;
+  for (const auto& row : table.rows) b.demonstration |= row.demonstration;
+  b.table = std::move(table);
+  return b;
+}
+
+DocBlock Chart(DocChart chart) {
+  DocBlock b;
+  b.kind = DocBlock::Kind::kChart;
+  b.chart = std::move(chart);
+  return b;
+}
+
+// The notice shown at the head of every part that holds demonstration data.
+DocBlock DemonstrationNotice() {
+  DocBlock b = Paragraph(
+      "cette partie contient des données chargées pour une démonstration, qui ne décrivent pas le "
+      "territoire.",
+      "Données de démonstration :");
+  b.note = true;
+  b.demonstration = true;
+  return b;
+}
+
+std::string YesNo(bool value) { return value ? "oui" : "non"; }
+
+}  // namespace
+
+std::string FrenchDate(const google::type::Date& date) {
+  static const char* const kMonths[] = {"janvier",   "février", "mars",     "avril",
+                                        "mai",       "juin",    "juillet",  "août",
+                                        "septembre", "octobre", "novembre", "décembre"};
+  if (date.month() < 1 || date.month() > 12) return "";
+  return std::to_string(date.day()) + (date.day() == 1 ? "er " : " ") + kMonths[date.month() - 1] +
+         " " + std::to_string(date.year());
+}
+
+std::string FrenchDecimal(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  std::string s = buffer;
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  for (char& c : s) {
+    if (c == '.') c = ',';
+  }
+  return s;
+}
+
+ReportDocument BuildReportDocument(const v1::Report& report) {
+  ReportDocument doc;
+  const auto& cover = report.cover();
+  doc.title = report.title();
+  doc.subject = KindTitle(report.kind(), report.year()) + " — " + cover.territory();
+  if (report.has_create_time()) {
+    const time_t seconds = report.create_time().seconds();
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char iso[32];
+    std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    doc.created = iso;
+  }
+
+  doc.front.push_back(Heading(1, report.title()));
+  doc.front.push_back(Paragraph(
+      KindTitle(report.kind(), report.year()) + " de la convention territoriale globale « " +
+      cover.convention_title() + " » (" + cover.territory() + "), conclue du " +
+      FrenchDate(cover.start_date()) + " au " + FrenchDate(cover.end_date()) + "."));
+  doc.front.push_back(Paragraph("Données arrêtées au " + FrenchDate(report.cutoff()) +
+                                " ; version " + std::to_string(report.version()) + "."));
+  if (report.demonstration()) doc.front.push_back(DemonstrationNotice());
+
+  auto part = [&](const char* anchor, const char* title) {
+    doc.toc.push_back({anchor, title});
+    doc.body.push_back(Heading(2, title, anchor));
+  };
+  auto& body = doc.body;
+
+  // Parties and signatories.
+  part("parties", "Parties et signataires");
+  {
+    DocTable t;
+    t.caption = "Les " + std::to_string(report.parties_size()) + " parties de la convention";
+    t.header = {"Partie", "Nature", "Signataires"};
+    t.widths = {3, 2, 4};
+    for (const auto& p : report.parties()) {
+      std::string who;
+      for (const auto& s : p.signatories()) who += (who.empty() ? "" : " ; ") + s;
+      t.rows.push_back(
+          {{p.display_name(), KindOfParty(p.kind()), who.empty() ? "Pas encore signée" : who}});
+    }
+    body.push_back(Table(std::move(t)));
+  }
+
+  // Roll-ups per axis, and their chart.
+  std::map<std::string, av1::Axis> axes;
+  for (const auto& a : report.axes()) axes[a.name()] = a;
+  const auto& tracking = report.tracking();
+  part("realisations", "Synthèse des réalisations par axe");
+  {
+    DocTable t;
+    t.caption = "Avancement des actions au trimestre " + tracking.quarter();
+    t.header = {"Axe",
+                "Actions",
+                "Réalisées",
+                "En retard",
+                "Sans mise à jour ce trimestre",
+                "Avancement moyen"};
+    t.widths = {4.2, 1.3, 1.5, 1.4, 2, 1.9};
+    DocChart chart;
+    chart.title = "Avancement moyen des actions par axe au trimestre " + tracking.quarter();
+    chart.description =
+        "Diagramme en barres : l'avancement moyen de chaque axe, de 0 à 100 %, repris du tableau "
+        "ci-dessus.";
+    auto rollup_row = [&](const std::string& label, const av1::Rollup& r, bool total) {
+      const std::string percent = FrenchDecimal(r.completion_percent()) + " %";
+      t.rows.push_back({{label, std::to_string(r.actions()), std::to_string(r.achieved()),
+                         std::to_string(r.late()), std::to_string(r.missing_update()), percent},
+                        total});
+      chart.bars.push_back({label, r.completion_percent(), percent});
+    };
+    for (const auto& r : tracking.axes()) {
+      auto it = axes.find(r.axis());
+      rollup_row(it == axes.end()
+                     ? r.axis()
+                     : "Axe " + std::to_string(it->second.number()) + " : " + it->second.title(),
+                 r, false);
+    }
+    rollup_row("Ensemble du plan", tracking.plan(), true);
+    body.push_back(Table(std::move(t)));
+    body.push_back(Chart(std::move(chart)));
+  }
+
+  // The action table.
+  part("actions", "Tableau de suivi des actions");
+  {
+    bool demo_rows = false;
+    for (const auto& row : tracking.rows()) demo_rows |= row.latest_report().demonstration();
+    if (demo_rows) body.push_back(DemonstrationNotice());
+    DocTable t;
+    t.caption = "Chaque action avec son dernier point trimestriel au " + tracking.quarter();
+    t.header = {"N°", "Action", "Statut", "Avancement", "Dernier point", "Signalements"};
+    t.widths = {1, 4.3, 1.6, 1.8, 4, 1.8};
+    for (const auto& row : tracking.rows()) {
+      const auto& a = row.action();
+      const auto& last = row.latest_report();
+      std::string flags;
+      if (row.late()) flags += "En retard";
+      if (row.missing_update())
+        flags += std::string(flags.empty() ? "" : " ; ") + "Sans mise à jour";
+      std::string point = "Aucun";
+      if (!last.quarter().empty()) {
+        point = last.quarter() + " : " + last.progress();
+        if (last.demonstration()) point += " (démonstration)";
+      }
+      t.rows.push_back(
+          {{std::to_string(a.number()), a.title(), action_plan::StatusLabel(a.status()),
+            last.quarter().empty() ? "—" : std::to_string(last.completion_percent()) + " %", point,
+            flags.empty() ? "—" : flags},
+           false,
+           last.demonstration()});
+    }
+    body.push_back(Table(std::move(t)));
+  }
+
+  // Indicators.
+  part("indicateurs", "Indicateurs");
+  {
+    bool demo_values = false;
+    for (const auto& line : report.indicators()) demo_values |= line.progress().demonstration();
+    if (demo_values) body.push_back(DemonstrationNotice());
+    DocTable t;
+    t.caption = "Valeur de référence, dernière valeur connue au " + FrenchDate(report.cutoff()) +
+                ", cible et progression";
+    t.header = {"Indicateur", "Référence", "Dernière valeur", "Cible", "Progression vers la cible"};
+    t.widths = {4, 2.2, 2.2, 2.2, 1.8};
+    DocChart chart;
+    chart.title = "Progression des indicateurs vers leur cible au " + FrenchDate(report.cutoff());
+    chart.description =
+        "Diagramme en barres : la progression de chaque indicateur qui a une référence et une "
+        "cible, de 0 à 100 %, reprise du tableau ci-dessus.";
+    auto dated = [](const iv1::DatedValue& v, bool present) {
+      return present ? FrenchDecimal(v.value()) + " (" + FrenchDate(v.date()) + ")"
+                     : std::string("—");
+    };
+    for (const auto& line : report.indicators()) {
+      const auto& p = line.progress();
+      const std::string label = line.label() + " (" + line.code() + ")";
+      const std::string progress =
+          p.has_progress_percent() ? FrenchDecimal(p.progress_percent()) + " %" : "—";
+      t.rows.push_back(
+          {{label, dated(p.baseline(), p.has_baseline()),
+            p.has_latest_value() ? FrenchDecimal(p.latest_value()) + " (" + p.latest_period() + ")"
+                                 : std::string("Aucune valeur connue"),
+            dated(p.target(), p.has_target()), progress},
+           false,
+           p.demonstration()});
+      if (p.has_progress_percent()) chart.bars.push_back({label, p.progress_percent(), progress});
+    }
+    body.push_back(Table(std::move(t)));
+    if (!chart.bars.empty()) {
+      DocBlock c = Chart(std::move(chart));
+      c.demonstration = demo_values;
+      body.push_back(std::move(c));
+    }
+  }
+
+  // The petite enfance part, per AO collectivity.
+  part("petite-enfance", "Volet petite enfance (pour le CDSF)");
+  if (!report.petite_enfance_unavailable().empty()) {
+    body.push_back(Paragraph("Le volet petite enfance n'a pas pu être établi : " +
+                             report.petite_enfance_unavailable() + "."));
+  } else if (report.petite_enfance().empty()) {
+    body.push_back(
+        Paragraph("Aucune collectivité n'exerce de compétence d'autorité organisatrice au titre "
+                  "de la convention."));
+  }
+  for (const auto& pe : report.petite_enfance()) {
+    body.push_back(Heading(3, pe.display_name()));
+    body.push_back(Paragraph(
+        "Schéma pluriannuel requis : " + YesNo(pe.schema_pluriannuel_required()) +
+        " ; relais petite enfance requis : " + YesNo(pe.relais_petite_enfance_required()) + "."));
+    if (!pe.competences().empty()) {
+      body.push_back(Paragraph("Compétences d'autorité organisatrice :"));
+      body.push_back(List({pe.competences().begin(), pe.competences().end()}));
+    }
+    DocTable t;
+    t.caption = "Équipements soutenus par " + pe.display_name();
+    t.header = {"Équipement", "Type", "Places"};
+    t.widths = {5, 2, 1};
+    t.empty_text = "Aucun";
+    for (const auto& f : pe.facilities()) {
+      t.rows.push_back({{f.display_name(), f.kind(), std::to_string(f.capacity())}});
+    }
+    body.push_back(Table(std::move(t)));
+    if (pe.actions().empty()) {
+      body.push_back(Paragraph("Aucune action petite enfance pilotée."));
+    } else {
+      body.push_back(Paragraph("Actions petite enfance pilotées :"));
+      body.push_back(List({pe.actions().begin(), pe.actions().end()}));
+    }
+  }
+
+  // Data exchanges.
+  const auto& x = report.exchanges();
+  part("echanges", "Échanges de données");
+  {
+    DocTable t;
+    t.caption = "Demandes d'échange de données au titre de la convention, par état";
+    t.header = {"État", "Demandes"};
+    t.widths = {4, 1};
+    t.empty_text = "Aucune demande";
+    const std::map<std::string, int> states(x.by_state().begin(), x.by_state().end());
+    for (const auto& [state, count] : states) {
+      t.rows.push_back({{ExchangeStateLabel(state), std::to_string(count)}});
+    }
+    body.push_back(Table(std::move(t)));
+  }
+  const std::map<std::string, int> opinions(x.opinions().begin(), x.opinions().end());
+  if (!opinions.empty()) {
+    std::string text;
+    for (const auto& [verdict, count] : opinions) {
+      text +=
+          (text.empty() ? "" : ", ") + VerdictLabel(verdict) + " (" + std::to_string(count) + ")";
+    }
+    body.push_back(Paragraph("Avis des délégués à la protection des données : " + text + "."));
+  }
+  body.push_back(Heading(3, "Consentements en vigueur"));
+  if (x.active().empty()) {
+    body.push_back(Paragraph("Aucun."));
+  } else {
+    std::vector<std::string> items;
+    for (const auto& a : x.active()) {
+      items.push_back(a.title() + " : de " + a.requester() + " à " + a.holder());
+    }
+    body.push_back(List(std::move(items)));
+  }
+  return doc;
+}
+
+}  // namespace ctg::reporting
