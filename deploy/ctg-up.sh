@@ -381,6 +381,9 @@ ctg_up() {
     CTG_CA_FILE="$STATE/tls/ca.pem" _ctg_up_wait_serving gateway "$gport" "$pid"
     log "gateway is SERVING"
     gateway_addr="127.0.0.1:$gport"
+    # For `./ctg bilan` and other commands run against this stack.
+    echo "$gateway_addr" >"$CTG_UP_RUN/gateway.addr"
+    echo "$secretariat" >"$CTG_UP_RUN/secretariat"
   fi
 
   local dev_token
@@ -428,6 +431,67 @@ ctg_up() {
 }
 
 # ./ctg down: stops the services a detached `./ctg up` left running, then its PostgreSQL.
+# ./ctg bilan [intermediate | final | annual YEAR] [--new]: asks the running stack (./ctg up)
+# for a report of the Val de Garonne convention as its COPIL secretariat, follows the job to its
+# end and downloads its artefacts (each checked against its SHA-256) into .ctg/bilans/; prints
+# where the PDF is. Asking again gives the same report (the job's key), so this is safe to
+# repeat; --new asks for a new version (e.g. after the data changed).
+ctg_bilan() {
+  CTG_UP_RUN="$STATE/run"
+  local kind="INTERMEDIATE_REVIEW" year="" force=false new=false args=() a
+  for a in "$@"; do
+    if [ "$a" = --new ]; then new=true; else args+=("$a"); fi
+  done
+  set -- "${args[@]+"${args[@]}"}"
+  case "${1:-intermediate}" in
+    intermediate) ;;
+    final) kind="FINAL_REVIEW" force=true ;;
+    annual) kind="ANNUAL_REVIEW" year="${2:-}"
+      [[ "$year" =~ ^[0-9]{4}$ ]] || die "usage: ./ctg bilan annual YEAR" ;;
+    *) die "usage: ./ctg bilan [intermediate | final | annual YEAR]" ;;
+  esac
+  local ctgctl="$BUILD/services/ctgctl/ctgctl"
+  [ -x "$ctgctl" ] || die "ctgctl not built; run ./ctg build"
+  [ -f "$CTG_UP_RUN/gateway.addr" ] && [ -f "$CTG_UP_RUN/gateway.pid" ] &&
+    _ctg_up_alive "$(cat "$CTG_UP_RUN/gateway.pid")" ||
+    die "the stack is not running: start it with ./ctg up (or ./ctg up --detach) first"
+  local addr secretariat token conv job state report dir
+  addr="$(cat "$CTG_UP_RUN/gateway.addr")"
+  secretariat="$(cat "$CTG_UP_RUN/secretariat")"
+  token="$("$ctgctl" token --role copil_secretariat ${secretariat:+--org "$secretariat"} \
+    --sub ctg-bilan --ttl-hours 1 --key-file "$STATE/jwt.key")"
+  local flags=(--addr "$addr" --token "$token" --ca-file "$STATE/tls/ca.pem")
+  conv="$("$ctgctl" call "${flags[@]}" ctg.partners.v1.PartnerService/ListConventions '{}' |
+    python3 -c 'import sys,json; c=json.load(sys.stdin).get("conventions",[]); print(c[0]["name"] if c else "")')"
+  [ -n "$conv" ] || die "no convention is loaded"
+  job="$("$ctgctl" call "${flags[@]}" ctg.reporting.v1.ReportingService/RequestReport \
+    "{\"convention\": \"$conv\", \"kind\": \"$kind\"${year:+, \"year\": $year}, \"force\": $force, \"newVersion\": $new}" |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["job"]["name"])')" ||
+    die "the report was refused"
+  log "asked for $kind of $conv: $job; following it"
+  state="$("$ctgctl" call "${flags[@]}" --timeout-seconds 600 \
+    ctg.reporting.v1.ReportingService/WatchReportJob "{\"name\": \"$job\"}" |
+    python3 -c '
+import sys, json
+last = {}
+for line in sys.stdin:
+    last = json.loads(line)
+    print("  %-9s %-8s %3s %%" % (last.get("state", ""), last.get("stage", ""), last.get("percent", 0)), file=sys.stderr)
+print(last.get("state", "") + " " + last.get("report", "") + " " + last.get("lastError", "").replace(" ", "_"))')"
+  read -r state report _ <<<"$state"
+  [ "$state" = SUCCEEDED ] || die "the job ended $state: $(printf '%s' "$state")"
+  dir="$STATE/bilans/${report#reports/}"
+  mkdir -p "$dir"
+  "$ctgctl" download-report "${flags[@]}" --report "$report" --out-dir "$dir" >/dev/null
+  echo "Report $report ($kind), artefacts checked against their SHA-256:"
+  ls -1 "$dir" | sed "s|^|  $dir/|"
+  if [ -f "$dir/rapport.pdf" ]; then
+    echo "PDF: $dir/rapport.pdf"
+  else
+    echo "This report was made before reports had a PDF; ask for a new version: ./ctg bilan --new"
+  fi
+}
+
 ctg_down() {
   CTG_UP_RUN="$STATE/run"
   local f pid name found=0

@@ -56,7 +56,42 @@ void AppendTable(std::string& h, const DocTable& t) {
 // A horizontal bar chart as an inline SVG image: its title is the figure's caption, its
 // description the image's text alternative; bars are drawn against a 0–max scale with the value
 // written beside each, so no colour carries meaning.
+// A series as an inline SVG line, the lowest and highest values and the first and last periods
+// written beside it; the values in its text alternative.
+void AppendLineChart(std::string& h, const DocChart& c, int number) {
+  const std::string id = "graphique-" + std::to_string(number);
+  double low = c.bars.front().value, high = low;
+  for (const auto& p : c.bars) {
+    low = std::min(low, p.value);
+    high = std::max(high, p.value);
+  }
+  if (high == low) {
+    high += 1;
+    low -= 1;
+  }
+  h += "<figure>\n<figcaption id=\"" + id + "\">" + Escape(c.title) + "</figcaption>\n";
+  h += "<svg role=\"img\" aria-labelledby=\"" + id + "\" aria-describedby=\"" + id +
+       "-desc\" viewBox=\"0 0 720 140\" width=\"100%\">\n<desc id=\"" + id + "-desc\">" +
+       Escape(c.description) + "</desc>\n";
+  h += "<rect x=\"60\" y=\"5\" width=\"650\" height=\"110\" fill=\"none\" stroke=\"#555\"/>";
+  std::string points;
+  const double n = static_cast<double>(c.bars.size());
+  for (size_t i = 0; i < c.bars.size(); ++i) {
+    char xy[64];
+    std::snprintf(xy, sizeof xy, "%.1f,%.1f ", 66 + 638 * (n > 1 ? i / (n - 1) : 0.5),
+                  11 + 98 * (high - c.bars[i].value) / (high - low));
+    points += xy;
+  }
+  h += "<polyline fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2\" points=\"" + points + "\"/>";
+  h += "<text x=\"0\" y=\"16\" font-size=\"12\">" + Escape(FrenchDecimal(high)) + "</text>";
+  h += "<text x=\"0\" y=\"115\" font-size=\"12\">" + Escape(FrenchDecimal(low)) + "</text>";
+  h += "<text x=\"60\" y=\"134\" font-size=\"12\">" + Escape(c.bars.front().label) + "</text>";
+  h += "<text x=\"710\" y=\"134\" font-size=\"12\" text-anchor=\"end\">" +
+       Escape(c.bars.back().label) + "</text>\n</svg>\n</figure>\n";
+}
+
 void AppendChart(std::string& h, const DocChart& c, int number) {
+  if (c.style == DocChart::Style::kLine) return AppendLineChart(h, c, number);
   // Each bar under its label, the value written after the bar.
   const int row = 38, width = 720, bar_width = 600;
   const int height = row * static_cast<int>(c.bars.size()) + 6;

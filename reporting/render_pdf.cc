@@ -37,15 +37,16 @@ using FontPtr = std::unique_ptr<PangoFontDescription, FontFree>;
 // the number of pages and the page of every part are known (the table of contents and the
 // footers need them).
 struct Op {
-  enum class Type { kTagBegin, kTagEnd, kText, kFill, kStroke, kTocPage };
+  enum class Type { kTagBegin, kTagEnd, kText, kFill, kStroke, kPolyline, kTocPage };
   explicit Op(Type t) : type(t) {}
   Type type;
   std::string tag;         // kTagBegin/kTagEnd: the tag; kTocPage: the anchor
   std::string attributes;  // kTagBegin
   PangoLayout* layout = nullptr;
   double x = 0, y = 0, w = 0, h = 0;
-  double gray = 0;      // kText/kFill/kStroke: the colour, 0 black .. 1 white
-  bool accent = false;  // kFill: the charts' blue
+  double gray = 0;             // kText/kFill/kStroke: the colour, 0 black .. 1 white
+  bool accent = false;         // kFill, kPolyline: the charts' blue
+  std::vector<double> points;  // kPolyline: x0, y0, x1, y1, ...
 };
 
 struct Page {
@@ -133,7 +134,7 @@ class Layouter {
                     PangoAlignment align = PANGO_ALIGN_LEFT) {
     LayoutPtr layout(pango_layout_new(context_));
     pango_layout_set_font_description(layout.get(), font);
-    pango_layout_set_width(layout.get(), static_cast<int>(width * PANGO_SCALE));
+    pango_layout_set_width(layout.get(), width < 0 ? -1 : static_cast<int>(width * PANGO_SCALE));
     pango_layout_set_wrap(layout.get(), PANGO_WRAP_WORD_CHAR);
     pango_layout_set_alignment(layout.get(), align);
     pango_layout_set_text(layout.get(), text.data(), static_cast<int>(text.size()));
@@ -263,6 +264,40 @@ class Layouter {
     y_ += 4;
   }
 
+  // Widens the columns whose header has a word wider than the column (a header word is never
+  // broken), taking the room from the others in proportion to their width.
+  void FitHeaderWords(const std::vector<std::string>& header, std::vector<double>& widths) {
+    std::vector<double> least(widths.size(), 0);
+    for (size_t i = 0; i < header.size(); ++i) {
+      size_t start = 0;
+      while (start <= header[i].size()) {
+        size_t end = header[i].find(' ', start);
+        if (end == std::string::npos) end = header[i].size();
+        if (end > start) {
+          PangoLayout* word = Text(header[i].substr(start, end - start), bold_.get(), -1);
+          int w = 0, h = 0;
+          pango_layout_get_size(word, &w, &h);
+          least[i] =
+              std::max(least[i], static_cast<double>(w) / PANGO_SCALE + 2 * kCellPadding + 1);
+        }
+        start = end + 1;
+      }
+    }
+    double needed = 0, spare = 0;
+    for (size_t i = 0; i < widths.size(); ++i) {
+      if (widths[i] < least[i]) {
+        needed += least[i] - widths[i];
+      } else {
+        spare += widths[i] - least[i];
+      }
+    }
+    if (needed == 0 || spare <= 0) return;
+    const double take = std::min(1.0, needed / spare);
+    for (size_t i = 0; i < widths.size(); ++i) {
+      widths[i] = widths[i] < least[i] ? least[i] : widths[i] - (widths[i] - least[i]) * take;
+    }
+  }
+
   // The caption (with "(suite)" on a continuation page) and the header row of a table.
   void TableHead(const DocTable& t, const std::vector<double>& x, bool continued,
                  const std::vector<PangoLayout*>& header, double header_height) {
@@ -291,8 +326,10 @@ class Layouter {
     widths.resize(columns, 1.0);
     double total = 0;
     for (double w : widths) total += w;
+    for (double& w : widths) w = kWidth * w / total;
+    FitHeaderWords(t.header, widths);
     std::vector<double> x{kLeft};
-    for (double w : widths) x.push_back(x.back() + kWidth * w / total);
+    for (double w : widths) x.push_back(x.back() + w);
     std::vector<PangoLayout*> header;
     double header_height = 0;
     for (size_t i = 0; i < columns; ++i) {
@@ -345,26 +382,102 @@ class Layouter {
   }
 
   void Chart(const DocChart& c) {
-    constexpr double kBarHeight = 9, kRow = 27, kBarWidth = kWidth - 60;
+    if (c.style == DocChart::Style::kLine) {
+      LineChart(c);
+    } else {
+      BarChart(c);
+    }
+  }
+
+  // One row per bar: its label on the left, the bar on a 0–max scale, the value written after.
+  void BarChart(const DocChart& c) {
+    constexpr double kLabelWidth = kWidth * 0.38, kBarLeft = kLeft + kWidth * 0.40;
+    constexpr double kBarWidth = kWidth * 0.50, kBarHeight = 8;
     PangoLayout* title = Text(c.title, caption_.get(), kWidth);
-    const double height = Height(title) + 6 + kRow * static_cast<double>(c.bars.size()) + 8;
+    std::vector<PangoLayout*> labels;
+    double height = Height(title) + 6;
+    for (const auto& bar : c.bars) {
+      labels.push_back(Text(bar.label, small_.get(), kLabelWidth));
+      height += std::max(Height(labels.back()), kBarHeight) + 4;
+    }
     Ensure(std::min(height, kBottom - kTop));
-    Begin("Figure", "");
+    Begin("Figure");
     Show(title, kLeft, y_);
     y_ += Height(title) + 6;
-    for (const auto& bar : c.bars) {
-      EnsureWithin("Figure", kRow);
-      PangoLayout* label = Text(bar.label, small_.get(), kWidth);
-      Show(label, kLeft, y_);
+    for (size_t i = 0; i < c.bars.size(); ++i) {
+      const auto& bar = c.bars[i];
+      const double row = std::max(Height(labels[i]), kBarHeight) + 4;
+      EnsureWithin("Figure", row);
+      Show(labels[i], kLeft, y_);
       const double share = c.max > 0 ? std::clamp(bar.value / c.max, 0.0, 1.0) : 0.0;
-      const double top = y_ + 12;
-      Rect(Op::Type::kFill, kLeft, top, kBarWidth * share, kBarHeight, 0, true);
-      Rect(Op::Type::kStroke, kLeft, top, kBarWidth, kBarHeight, 0.35);
-      Show(Text(bar.value_text, small_.get(), 56), kLeft + kBarWidth + 4, top - 1);
-      y_ += kRow;
+      const double top = y_ + 2;
+      Rect(Op::Type::kFill, kBarLeft, top, kBarWidth * share, kBarHeight, 0, true);
+      Rect(Op::Type::kStroke, kBarLeft, top, kBarWidth, kBarHeight, 0.35);
+      Show(Text(bar.value_text, small_.get(), kWidth * 0.09), kBarLeft + kBarWidth + 4, y_);
+      y_ += row;
+    }
+    if (!c.description.empty()) {
+      PangoLayout* description = Text(c.description, small_.get(), kWidth);
+      EnsureWithin("Figure", Height(description) + 2);
+      y_ += 2;
+      Begin("P");
+      Show(description, kLeft, y_, 0.2);
+      End("P");
+      y_ += Height(description);
     }
     End("Figure");
     y_ += 8;
+  }
+
+  // A series: the line through its values in a framed plot, the lowest and highest values on
+  // the left, the first and last periods below, then the values written out (the data a
+  // reader cannot take off a drawing).
+  void LineChart(const DocChart& c) {
+    constexpr double kPlotLeft = kLeft + 44, kPlotRight = kRight - 8, kPlotHeight = 80;
+    PangoLayout* title = Text(c.title, caption_.get(), kWidth);
+    PangoLayout* values = Text(c.description, small_.get(), kWidth);
+    double low = c.bars.front().value, high = low;
+    for (const auto& p : c.bars) {
+      low = std::min(low, p.value);
+      high = std::max(high, p.value);
+    }
+    if (high == low) {
+      high += 1;
+      low -= 1;
+    }
+    const double height = Height(title) + 6 + kPlotHeight + 16 + Height(values) + 10;
+    Ensure(std::min(height, kBottom - kTop));
+    Begin("Figure");
+    Show(title, kLeft, y_);
+    y_ += Height(title) + 6;
+    const double top = y_;
+    Rect(Op::Type::kStroke, kPlotLeft, top, kPlotRight - kPlotLeft, kPlotHeight, 0.35);
+    Show(Text(FrenchDecimal(high), small_.get(), 40, PANGO_ALIGN_RIGHT), kPlotLeft - 44, top - 4);
+    Show(Text(FrenchDecimal(low), small_.get(), 40, PANGO_ALIGN_RIGHT), kPlotLeft - 44,
+         top + kPlotHeight - 8);
+    Op line(Op::Type::kPolyline);
+    line.accent = true;
+    const double n = static_cast<double>(c.bars.size());
+    for (size_t i = 0; i < c.bars.size(); ++i) {
+      const double x = kPlotLeft + 6 + (kPlotRight - kPlotLeft - 12) * (n > 1 ? i / (n - 1) : 0.5);
+      const double y = top + 6 + (kPlotHeight - 12) * (high - c.bars[i].value) / (high - low);
+      line.points.push_back(x);
+      line.points.push_back(y);
+    }
+    ops().push_back(line);
+    for (size_t i = 0; i < line.points.size(); i += 2) {
+      Rect(Op::Type::kFill, line.points[i] - 1.5, line.points[i + 1] - 1.5, 3, 3, 0, true);
+    }
+    y_ = top + kPlotHeight + 2;
+    Show(Text(c.bars.front().label, small_.get(), 80), kPlotLeft, y_);
+    Show(Text(c.bars.back().label, small_.get(), 80, PANGO_ALIGN_RIGHT), kPlotRight - 80, y_);
+    y_ += 14;
+    Begin("P");
+    Show(values, kLeft, y_, 0.2);
+    End("P");
+    y_ += Height(values);
+    End("Figure");
+    y_ += 10;
   }
 
   PangoContext* context_;
@@ -407,6 +520,18 @@ void Replay(cairo_t* cr, const Op& op, const Layouter& layouter, PangoContext* c
       cairo_set_source_rgb(cr, op.gray, op.gray, op.gray);
       cairo_set_line_width(cr, 0.5);
       cairo_rectangle(cr, op.x, op.y, op.w, op.h);
+      cairo_stroke(cr);
+      break;
+    case Op::Type::kPolyline:
+      cairo_set_source_rgb(cr, 0.12, 0.31, 0.47);
+      cairo_set_line_width(cr, 1.2);
+      for (size_t i = 0; i + 1 < op.points.size(); i += 2) {
+        if (i == 0) {
+          cairo_move_to(cr, op.points[i], op.points[i + 1]);
+        } else {
+          cairo_line_to(cr, op.points[i], op.points[i + 1]);
+        }
+      }
       cairo_stroke(cr);
       break;
     case Op::Type::kTocPage: {
@@ -515,6 +640,7 @@ std::string RenderPdf(const ReportDocument& doc) {
     const auto& pages = layouter.pages();
     const std::string total = std::to_string(pages.size());
     PangoLayout* running = layouter.Text(doc.title, layouter.small(), kWidth);
+    pango_layout_set_ellipsize(running, PANGO_ELLIPSIZE_END);  // one line
     for (size_t i = 0; i < pages.size(); ++i) {
       // Page furniture first, while no structure element is open.
       if (i > 0) {

@@ -1,11 +1,13 @@
 #include "reporting/report_document.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>
 
 #include "action_plan/table_format.h"
+#include "partners/labels.h"
 
 namespace ctg::reporting {
 namespace {
@@ -115,6 +117,207 @@ DocBlock DemonstrationNotice() {
 }
 
 std::string YesNo(bool value) { return value ? "oui" : "non"; }
+
+std::string Signed(double value) { return (value > 0 ? "+" : "") + FrenchDecimal(value); }
+
+// What changed for the inhabitants (art. 11): each indicator with a baseline and a later value,
+// the change between them and whether it goes toward the target.
+void AppendTerritorialChanges(std::vector<DocBlock>& body, const v1::Report& report) {
+  body.push_back(Heading(3, "Changements territoriaux depuis la référence"));
+  DocTable t;
+  t.caption =
+      "Évolution de chaque indicateur entre sa valeur de référence et sa dernière valeur "
+      "connue au " +
+      FrenchDate(report.cutoff());
+  t.header = {"Indicateur", "Référence", "Dernière valeur", "Évolution", "Par rapport à la cible"};
+  t.widths = {4, 2, 2, 1.5, 2.2};
+  t.empty_text =
+      "Aucun indicateur n'a à la fois une valeur de référence et une valeur connue à cette date.";
+  for (const auto& line : report.indicators()) {
+    const auto& p = line.progress();
+    if (!p.has_baseline() || !p.has_latest_value()) continue;
+    const double change = p.latest_value() - p.baseline().value();
+    std::string sense = "—";
+    if (p.has_target()) {
+      const double wanted = p.target().value() - p.baseline().value();
+      sense = change == 0 || wanted == 0     ? "Stable"
+              : (change > 0) == (wanted > 0) ? "Vers la cible"
+                                             : "S'éloigne de la cible";
+    }
+    t.rows.push_back(
+        {{line.label() + " (" + line.code() + ")",
+          FrenchDecimal(p.baseline().value()) + " (" + FrenchDate(p.baseline().date()) + ")",
+          FrenchDecimal(p.latest_value()) + " (" + p.latest_period() + ")", Signed(change), sense},
+         false,
+         p.demonstration()});
+  }
+  body.push_back(Table(std::move(t)));
+}
+
+// A line chart per indicator with at least two known values on the territory.
+void AppendSeries(std::vector<DocBlock>& body, const v1::Report& report) {
+  bool heading = false;
+  for (const auto& line : report.indicators()) {
+    DocChart chart;
+    chart.style = DocChart::Style::kLine;
+    std::string values;
+    bool demonstration = false;
+    int known = 0;
+    for (const auto& point : line.series()) {
+      if (!point.has_value()) {
+        values += (values.empty() ? "" : " ; ") + point.period() + " : pas de valeur";
+        continue;
+      }
+      ++known;
+      demonstration |= point.demonstration();
+      chart.bars.push_back({point.period(), point.value(), FrenchDecimal(point.value())});
+      values +=
+          (values.empty() ? "" : " ; ") + point.period() + " : " + FrenchDecimal(point.value());
+    }
+    if (known < 2) continue;
+    if (!heading) {
+      body.push_back(Heading(3, "Évolution des indicateurs sur le territoire"));
+      heading = true;
+    }
+    chart.title = line.label() + " (" + line.code() + "), de " + line.series(0).period() + " à " +
+                  line.series(line.series_size() - 1).period();
+    chart.description = "Courbe des valeurs du territoire : " + values + ".";
+    DocBlock b = Chart(std::move(chart));
+    b.demonstration = demonstration;
+    body.push_back(std::move(b));
+  }
+}
+
+// A bar chart per commune-level indicator: each commune's value at the latest period.
+void AppendCommuneComparisons(std::vector<DocBlock>& body, const v1::Report& report) {
+  bool heading = false;
+  for (const auto& line : report.indicators()) {
+    const auto& c = line.communes();
+    if (c.reporting_communes() == 0) continue;
+    if (!heading) {
+      body.push_back(Heading(3, "Comparaison des communes"));
+      heading = true;
+    }
+    std::vector<const iv1::CommuneRow*> rows;
+    std::string missing;
+    double max = 0;
+    for (const auto& row : c.communes()) {
+      if (row.has_value()) {
+        rows.push_back(&row);
+        max = std::max(max, row.value());
+      } else {
+        missing += (missing.empty() ? "" : ", ") + row.display_name();
+      }
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto* a, const auto* b) { return a->rank() < b->rank(); });
+    DocChart chart;
+    chart.title = line.label() + " (" + line.code() + ") par commune en " + c.period();
+    chart.max = max > 0 ? max : 1;
+    bool demonstration = c.demonstration();
+    for (const auto* row : rows) {
+      chart.bars.push_back({row->display_name(), row->value(), FrenchDecimal(row->value())});
+      demonstration |= row->demonstration();
+    }
+    chart.description =
+        "Diagramme en barres : la valeur de chaque commune en " + c.period() +
+        ", de la plus élevée à la plus basse ; " + std::to_string(c.reporting_communes()) +
+        " communes sur " + std::to_string(c.total_communes()) + " ont une valeur" +
+        (missing.empty() ? "" : " (sans valeur : " + missing + ")") +
+        (c.has_epci_value() ? " ; valeur de l'intercommunalité : " + FrenchDecimal(c.epci_value())
+                            : "") +
+        ".";
+    DocBlock b = Chart(std::move(chart));
+    b.demonstration = demonstration;
+    body.push_back(std::move(b));
+  }
+}
+
+// The diagnosis figures of an AO collectivity and the schéma pluriannuel checklist.
+void AppendDiagnosisAndSchema(std::vector<DocBlock>& body, const v1::Report::PetiteEnfancePart& pe,
+                              const google::type::Date& cutoff) {
+  DocTable d;
+  d.caption = "Chiffres du diagnostic pour " + pe.display_name() + " au " + FrenchDate(cutoff);
+  d.header = {"Indicateur", "Période", "Valeur"};
+  d.widths = {5, 1.5, 1.5};
+  d.empty_text = "Aucune valeur d'indicateur petite enfance connue";
+  for (const auto& f : pe.diagnosis()) {
+    d.rows.push_back({{f.label() + " (" + f.code() + ")", f.period(), FrenchDecimal(f.value())},
+                      false,
+                      f.demonstration()});
+  }
+  body.push_back(Table(std::move(d)));
+  if (pe.schema_components().empty()) return;
+  int covered = 0;
+  std::string missing;
+  for (const auto& c : pe.schema_components()) {
+    if (c.covered()) {
+      ++covered;
+    } else {
+      missing += (missing.empty() ? "" : " ; ") + c.component();
+    }
+  }
+  const int total = pe.schema_components_size();
+  body.push_back(Paragraph(
+      covered == total
+          ? "La CTG contient les " + std::to_string(total) +
+                " composantes du schéma pluriannuel (décret n° 2025-253) : elle en tient lieu "
+                "pour " +
+                pe.display_name() + "."
+          : "La CTG contient " + std::to_string(covered) + " des " + std::to_string(total) +
+                " composantes du schéma pluriannuel (décret n° 2025-253) pour " +
+                pe.display_name() + " ; il manque : " + missing + "."));
+  DocTable t;
+  t.caption = "Composantes du schéma pluriannuel (art. D.214-10-1 CASF) tenues par la CTG pour " +
+              pe.display_name();
+  t.header = {"Composante", "Tenue par la CTG", "Éléments"};
+  t.widths = {5, 1.5, 4};
+  for (const auto& c : pe.schema_components()) {
+    t.rows.push_back({{c.component(), YesNo(c.covered()), c.evidence()}});
+  }
+  body.push_back(Table(std::move(t)));
+}
+
+// The COPIL and its parity verdict, the avenants signed by the cut-off.
+void AppendGovernance(std::vector<DocBlock>& body, const v1::Report::Governance& g,
+                      const google::type::Date& cutoff) {
+  const auto& copil = g.copil();
+  body.push_back(Paragraph(
+      "Le comité de pilotage compte " + std::to_string(g.copil_members()) +
+      (g.copil_members() > 1 ? " membres" : " membre") +
+      ". Au regard de l'article 8, sa "
+      "composition est " +
+      (copil.compliant() ? "conforme (parité des collèges votants, coprésidence et secrétariat)."
+                         : "à régulariser.")));
+  DocTable t;
+  t.caption = "Membres votants du comité de pilotage par collège";
+  t.header = {"Collège", "Membres votants"};
+  t.widths = {4, 1.5};
+  t.empty_text = "Aucun membre enregistré";
+  for (const auto& college : copil.colleges()) {
+    std::string label = partners::CollegeLabel(college.college());
+    if (!label.empty()) label[0] = static_cast<char>(std::toupper(label[0]));
+    t.rows.push_back({{label, std::to_string(college.voting_members())}});
+  }
+  body.push_back(Table(std::move(t)));
+  if (!copil.issues().empty()) {
+    body.push_back(Paragraph("Points à régulariser :"));
+    body.push_back(List({copil.issues().begin(), copil.issues().end()}));
+  }
+  body.push_back(Heading(3, "Avenants"));
+  DocTable a;
+  a.caption = "Avenants signés au " + FrenchDate(cutoff);
+  a.header = {"N°", "Signé le", "Modifications"};
+  a.widths = {0.8, 2, 7};
+  a.empty_text = "Aucun avenant signé";
+  for (const auto& amendment : g.amendments()) {
+    std::string changes;
+    for (const auto& c : amendment.changes()) changes += (changes.empty() ? "" : " ; ") + c;
+    a.rows.push_back(
+        {{std::to_string(amendment.number()), FrenchDate(amendment.signed_on()), changes}});
+  }
+  body.push_back(Table(std::move(a)));
+}
 
 }  // namespace
 
@@ -298,6 +501,9 @@ ReportDocument BuildReportDocument(const v1::Report& report) {
       c.demonstration = demo_values;
       body.push_back(std::move(c));
     }
+    AppendTerritorialChanges(body, report);
+    AppendSeries(body, report);
+    AppendCommuneComparisons(body, report);
   }
 
   // The petite enfance part, per AO collectivity.
@@ -334,6 +540,7 @@ ReportDocument BuildReportDocument(const v1::Report& report) {
       body.push_back(Paragraph("Actions petite enfance pilotées :"));
       body.push_back(List({pe.actions().begin(), pe.actions().end()}));
     }
+    AppendDiagnosisAndSchema(body, pe, report.cutoff());
   }
 
   // Data exchanges.
@@ -370,6 +577,9 @@ ReportDocument BuildReportDocument(const v1::Report& report) {
     }
     body.push_back(List(std::move(items)));
   }
+
+  part("gouvernance", "Gouvernance et vie de la convention");
+  AppendGovernance(body, report.governance(), report.cutoff());
   return doc;
 }
 

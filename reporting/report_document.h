@@ -38,9 +38,12 @@ struct DocBar {
   std::string value_text;
 };
 
-// A chart drawn as vectors. Its data is also in a table of the same part (the accessible
-// alternative); `description` says in one sentence what it shows.
+// A chart drawn as vectors: horizontal bars (one per label, on a 0–`max` scale) or a line
+// through a series (`bars` in period order, the scale fitted to the values). Its text
+// alternative is `description`, which gives the data (or points to the table that does).
 struct DocChart {
+  enum class Style { kBars, kLine };
+  Style style = Style::kBars;
   std::string title;
   std::string description;
   double max = 100;

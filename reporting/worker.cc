@@ -10,6 +10,8 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "indicators/indicator_math.h"
+#include "reporting/petite_enfance.h"
 #include "reporting/render_html.h"
 #include "reporting/render_pdf.h"
 #include "reporting/report_store.h"
@@ -88,6 +90,15 @@ std::string DefaultWorkerId() {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   return std::string(host) + "/" + std::to_string(getpid()) + "/" + NewUuid().substr(0, 8);
+}
+
+// The period of an indicator of `periodicity` that `date` falls in ("2027", "2027-Q3").
+std::string PeriodOf(iv1::Periodicity periodicity, const CivilDate& date) {
+  const auto p = periodicity == iv1::MONTHLY     ? indicators::Periodicity::kMonthly
+                 : periodicity == iv1::QUARTERLY ? indicators::Periodicity::kQuarterly
+                                                 : indicators::Periodicity::kYearly;
+  return indicators::FormatPeriod(
+      indicators::PeriodContaining({date.year, date.month, date.day}, p), p);
 }
 
 }  // namespace
@@ -196,6 +207,8 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
        &file, "tracking table export of " + job.key.convention);
   // Every indicator's progress on the territory, as known at the end of the cut-off day.
   const CivilDate cutoff = CivilDate::Parse(job.key.cutoff);
+  const CivilDate start{convention.start_date().year(), convention.start_date().month(),
+                        convention.start_date().day()};
   google::protobuf::Timestamp as_of;
   as_of.set_seconds((cutoff.ToDays() + 1) * 86400 - 1);
   std::string page_token;
@@ -215,15 +228,54 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
       line->set_code(indicator.code());
       line->set_label(indicator.label());
       line->set_unit(iv1::Unit_Name(indicator.unit()));
-      grpc::ClientContext context;
-      identity_.Prepare(context, std::chrono::seconds(30));
-      const grpc::Status status = indicators_->GetProgress(&context, req, line->mutable_progress());
-      // An indicator kept at another level than the territory's has no line of progress here.
-      if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-          status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      *line->mutable_fields() = indicator.fields();
+      // An indicator kept at another level than the territory's has no line of progress or
+      // series here (INVALID_ARGUMENT or NOT_FOUND).
+      auto optional_call = [&](auto&& method, const auto& request, auto* response,
+                               const std::string& what) {
+        grpc::ClientContext context;
+        identity_.Prepare(context, std::chrono::seconds(30));
+        const grpc::Status status = method(&context, request, response);
+        if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+            status.error_code() == grpc::StatusCode::NOT_FOUND) {
+          return false;
+        }
+        if (!status.ok()) ThrowDependencyError(status, what);
+        return true;
+      };
+      if (!optional_call(
+              [&](auto* c, const auto& r, auto* o) { return indicators_->GetProgress(c, r, o); },
+              req, line->mutable_progress(), "progress of " + indicator.code())) {
         line->clear_progress();
-      } else if (!status.ok()) {
-        ThrowDependencyError(status, "progress of " + indicator.code());
+      }
+      iv1::GetSeriesRequest series;
+      series.set_indicator(indicator.name());
+      series.set_territory(territory.siren());
+      series.set_from_period(PeriodOf(indicator.periodicity(), start));
+      series.set_to_period(PeriodOf(indicator.periodicity(), cutoff));
+      *series.mutable_as_of() = as_of;
+      iv1::Series points;
+      if (optional_call(
+              [&](auto* c, const auto& r, auto* o) { return indicators_->GetSeries(c, r, o); },
+              series, &points, "series of " + indicator.code())) {
+        *line->mutable_series() = points.points();
+        if (points.demonstration()) report.set_demonstration(true);
+      }
+      if (indicator.level() == iv1::COMMUNE) {
+        iv1::CompareCommunesRequest compare;
+        compare.set_indicator(indicator.name());
+        compare.set_epci(territory.siren());
+        compare.set_period(line->progress().latest_period().empty()
+                               ? PeriodOf(indicator.periodicity(), cutoff)
+                               : line->progress().latest_period());
+        *compare.mutable_as_of() = as_of;
+        if (!optional_call([&](auto* c, const auto& r,
+                               auto* o) { return indicators_->CompareCommunes(c, r, o); },
+                           compare, line->mutable_communes(),
+                           "commune comparison of " + indicator.code())) {
+          line->clear_communes();
+        }
+        if (line->communes().demonstration()) report.set_demonstration(true);
       }
       if (line->progress().demonstration()) report.set_demonstration(true);
     }
@@ -269,7 +321,8 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
   for (const auto& ao : aos) {
     auto* part = report.add_petite_enfance();
     part->set_collectivity(ao);
-    part->set_display_name(organisation(ao).display_name());
+    const pv1::Organisation collectivity = organisation(ao);
+    part->set_display_name(collectivity.display_name());
     const auto held = partners_client_.AoCompetencesOf(ao, cutoff);
     for (const auto& c : held.competences()) part->add_competences(c.reason());
     part->set_schema_pluriannuel_required(held.schema_pluriannuel_required());
@@ -307,7 +360,32 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
         part->add_actions(std::to_string(a.number()) + " — " + a.title());
       }
     }
+    CompletePetiteEnfancePart(
+        *part, CollectivityPlace{ao == convention.territory(), collectivity.insee_code()}, report);
   }
+  // Governance: the avenants signed by the cut-off, the COPIL.
+  auto* governance = report.mutable_governance();
+  for (const auto& amendment : convention.amendments()) {
+    const auto& d = amendment.signed_on();
+    if (CivilDate{d.year(), d.month(), d.day()} <= cutoff)
+      *governance->add_amendments() = amendment;
+  }
+  pv1::CheckCopilCompositionRequest check;
+  check.set_convention(convention.name());
+  call([&](auto* c, const auto& r, auto* o) { return partners_->CheckCopilComposition(c, r, o); },
+       check, governance->mutable_copil(), "COPIL of " + convention.name());
+  std::string members_token;
+  do {
+    pv1::ListCopilMembersRequest list;
+    list.set_convention(convention.name());
+    list.set_page_size(100);
+    list.set_page_token(members_token);
+    pv1::ListCopilMembersResponse page;
+    call([&](auto* c, const auto& r, auto* o) { return partners_->ListCopilMembers(c, r, o); },
+         list, &page, "COPIL members of " + convention.name());
+    governance->set_copil_members(governance->copil_members() + page.members_size());
+    members_token = page.next_page_token();
+  } while (!members_token.empty());
   Gathered out;
   out.report = std::move(report);
   out.artefacts.push_back({"tableau-de-suivi.xlsx", file.mime_type(), file.content(), ""});

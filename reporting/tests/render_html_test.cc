@@ -17,13 +17,13 @@ TEST(RenderHtmlTest, TheDocumentIsFrenchStructuredAndEscaped) {
             std::string::npos);
   // One h1; every part has a heading and a link to it in the table of contents.
   EXPECT_EQ(Count(html, "<h1>"), 1u);
-  for (const char* id :
-       {"parties", "realisations", "actions", "indicateurs", "petite-enfance", "echanges"}) {
+  for (const char* id : {"parties", "realisations", "actions", "indicateurs", "petite-enfance",
+                         "echanges", "gouvernance"}) {
     EXPECT_NE(html.find(std::string("href=\"#") + id + "\""), std::string::npos) << id;
     EXPECT_NE(html.find(std::string("<section id=\"") + id + "\">\n<h2>"), std::string::npos) << id;
   }
   // Data tables have a caption and column headers.
-  EXPECT_EQ(Count(html, "<table>\n<caption>"), 6u);
+  EXPECT_EQ(Count(html, "<table>\n<caption>"), 11u);
   EXPECT_NE(html.find("Schéma pluriannuel requis : oui"), std::string::npos);
   EXPECT_NE(html.find("<td>Crèche Les Lutins</td><td>EAJE</td><td>40</td>"), std::string::npos);
   EXPECT_NE(html.find("<li>3 — Créer un relais</li>"), std::string::npos);
@@ -42,6 +42,42 @@ TEST(RenderHtmlTest, TheDocumentIsFrenchStructuredAndEscaped) {
   // Nothing external, nothing executable.
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos);
+}
+
+TEST(RenderHtmlTest, ChartsAreImagesWithTheirDataInTheTextAlternative) {
+  const std::string html = Html(SampleReport());
+  // The progress per axis and per indicator, the TCG's series, the TCG by commune.
+  EXPECT_EQ(Count(html, "<figure>"), 4u);
+  EXPECT_EQ(Count(html, "<svg role=\"img\" aria-labelledby="), 4u);
+  EXPECT_EQ(Count(html, "<polyline"), 1u);
+  EXPECT_NE(html.find("Courbe des valeurs du territoire : 2025 : 58 ; 2026 : 62,5 ; 2027 : pas de "
+                      "valeur."),
+            std::string::npos);
+  EXPECT_NE(html.find("Taux de couverture global (TCG) par commune en 2026"), std::string::npos);
+  EXPECT_NE(html.find("2 communes sur 3 ont une valeur (sans valeur : Fourques-sur-Garonne) ; "
+                      "valeur de l&#39;intercommunalité : 62,5."),
+            std::string::npos);
+}
+
+TEST(RenderHtmlTest, TerritorialChangesGovernanceAndTheSchemaChecklistAreShown) {
+  const std::string html = Html(SampleReport());
+  // 55 at the baseline, 62.5 now, toward a target of 75.
+  EXPECT_NE(html.find("<td>+7,5</td><td>Vers la cible</td>"), std::string::npos);
+  EXPECT_NE(html.find("Le comité de pilotage compte 6 membres. Au regard de l&#39;article 8, sa "
+                      "composition est à régulariser."),
+            std::string::npos);
+  EXPECT_NE(html.find("<li>Parité : le collège État n&#39;a aucun membre votant</li>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td>1</td><td>15 mars 2026</td><td>Ajout de l&#39;action 39 « Halte-répit "
+                      "»</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td>Caf</td><td>2</td>"), std::string::npos);
+  // Marmande's own TCG (its commune row) is its diagnosis figure.
+  EXPECT_NE(html.find("<td>Taux de couverture global (TCG)</td><td>2026</td><td>70</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("La CTG contient les 5 composantes du schéma pluriannuel (décret n° "
+                      "2025-253) : elle en tient lieu pour Marmande."),
+            std::string::npos);
 }
 
 TEST(RenderHtmlTest, DemonstrationDataIsAnnouncedWhereItAppears) {

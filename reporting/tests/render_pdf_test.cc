@@ -30,12 +30,27 @@ v1::Report WithActions(int count) {
 TEST(RenderPdfTest, TheTextReadsBackWithItsAccents) {
   PdfFile pdf(RenderPdf(BuildReportDocument(SampleReport())));
   const std::string text = pdf.Text();
-  for (const char* expected :
-       {"Bilan intermédiaire — CTG « Val de Garonne »", "Sommaire",
-        "Créer un <relais> & un lieu d'accueil", "Volet petite enfance (pour le CDSF)",
-        "Crèche Les Lutins", "Schéma pluriannuel requis : oui", "3 — Créer un relais",
-        "Taux de couverture global (TCG)", "Joël Hocquelet, maire", "Échanges de données",
-        "du 1er janvier 2025 au 31 décembre 2029", "En vigueur", "62,5 (2026)"}) {
+  for (const char* expected : {"Bilan intermédiaire — CTG « Val de Garonne »",
+                               "Sommaire",
+                               "Créer un <relais> & un lieu d'accueil",
+                               "Volet petite enfance (pour le CDSF)",
+                               "Crèche Les Lutins",
+                               "Schéma pluriannuel requis : oui",
+                               "3 — Créer un relais",
+                               "Taux de couverture global (TCG)",
+                               "Joël Hocquelet, maire",
+                               "Échanges de données",
+                               "du 1er janvier 2025 au 31 décembre 2029",
+                               "En vigueur",
+                               "62,5 (2026)",
+                               "Changements territoriaux depuis la référence",
+                               "Vers la cible",
+                               "Courbe des valeurs du territoire : 2025 : 58 ; 2026 : 62,5",
+                               "Taux de couverture global (TCG) par commune en 2026",
+                               "Fourques-sur-Garonne",
+                               "Gouvernance et vie de la convention",
+                               "Ajout de l'action 39 « Halte-répit »",
+                               "elle en tient lieu pour Marmande"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
   }
   EXPECT_EQ(text.find("Données de démonstration"), std::string::npos);

@@ -1,5 +1,11 @@
 #include "reporting/tests/sample_report.h"
 
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "reporting/petite_enfance.h"
+
 namespace ctg::reporting {
 
 namespace av1 = ::ctg::action_plan::v1;
@@ -57,6 +63,39 @@ v1::Report SampleReport() {
   line->mutable_progress()->set_latest_value(62.5);
   line->mutable_progress()->set_latest_period("2026");
   line->mutable_progress()->set_progress_percent(37.5);
+  line->add_fields(av1::PETITE_ENFANCE);
+  auto* baseline = line->mutable_progress()->mutable_baseline();
+  baseline->set_value(55);
+  baseline->mutable_date()->set_year(2024);
+  baseline->mutable_date()->set_month(12);
+  baseline->mutable_date()->set_day(31);
+  auto* target = line->mutable_progress()->mutable_target();
+  target->set_value(75);
+  target->mutable_date()->set_year(2029);
+  target->mutable_date()->set_month(12);
+  target->mutable_date()->set_day(31);
+  for (const auto& [period, value] :
+       std::vector<std::pair<std::string, double>>{{"2025", 58}, {"2026", 62.5}, {"2027", -1}}) {
+    auto* point = line->add_series();
+    point->set_period(period);
+    if (value >= 0) point->set_value(value);
+  }
+  auto* communes = line->mutable_communes();
+  communes->set_period("2026");
+  communes->set_reporting_communes(2);
+  communes->set_total_communes(3);
+  communes->set_epci_value(62.5);
+  for (const auto& [insee, name, value, rank] :
+       std::vector<std::tuple<std::string, std::string, double, int>>{
+           {"47157", "Marmande", 70, 1},
+           {"47310", "Tonneins", 50, 2},
+           {"47102", "Fourques-sur-Garonne", -1, 0}}) {
+    auto* row = communes->add_communes();
+    row->set_commune(insee);
+    row->set_display_name(name);
+    if (value >= 0) row->set_value(value);
+    row->set_rank(rank);
+  }
   (*r.mutable_exchanges()->mutable_by_state())["ACTIVE"] = 1;
   auto* pe = r.add_petite_enfance();
   pe->set_display_name("Marmande");
@@ -67,6 +106,19 @@ v1::Report SampleReport() {
   facility->set_kind("EAJE");
   facility->set_capacity(40);
   pe->add_actions("3 — Créer un relais");
+  CompletePetiteEnfancePart(*pe, CollectivityPlace{false, "47157"}, r);
+  auto* governance = r.mutable_governance();
+  auto* amendment = governance->add_amendments();
+  amendment->set_number(1);
+  amendment->mutable_signed_on()->set_year(2026);
+  amendment->mutable_signed_on()->set_month(3);
+  amendment->mutable_signed_on()->set_day(15);
+  amendment->add_changes("Ajout de l'action 39 « Halte-répit »");
+  governance->set_copil_members(6);
+  auto* college = governance->mutable_copil()->add_colleges();
+  college->set_college(::ctg::partners::v1::COLLEGE_CAF);
+  college->set_voting_members(2);
+  governance->mutable_copil()->add_issues("Parité : le collège État n'a aucun membre votant");
   return r;
 }
 

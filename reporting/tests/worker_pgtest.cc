@@ -376,6 +376,16 @@ TEST_F(WorkerTest, AWorkerFreezesWhatTheServicesSayIntoAReportWithItsHash) {
   EXPECT_FALSE(pe.competences().empty());
   EXPECT_EQ(std::vector<std::string>(pe.actions().begin(), pe.actions().end()),
             std::vector<std::string>{"1 — Créer un relais petite enfance à Marmande"});
+  // With no facility and no indicator recorded, the CTG holds only its action for the schéma.
+  ASSERT_EQ(pe.schema_components_size(), 5);
+  EXPECT_FALSE(pe.schema_components(0).covered());
+  EXPECT_TRUE(pe.schema_components(3).covered());
+  EXPECT_EQ(pe.diagnosis_size(), 0);
+  // Governance: the five voting colleges, none filled, so not compliant; no avenant.
+  EXPECT_EQ(report.governance().copil().colleges_size(), 5);
+  EXPECT_FALSE(report.governance().copil().compliant());
+  EXPECT_EQ(report.governance().copil_members(), 0);
+  EXPECT_EQ(report.governance().amendments_size(), 0);
   // The PDF reads back with every action title and the petite enfance part, accents intact.
   {
     PdfFile file(pdf);

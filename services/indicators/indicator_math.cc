@@ -179,6 +179,15 @@ Period PeriodFromOrdinal(int ordinal, Periodicity periodicity) {
   return Period{year, ordinal - year * n + 1};
 }
 
+Period PeriodContaining(const Ymd& date, Periodicity periodicity) {
+  Period p;
+  p.year = date.year;
+  p.sub = periodicity == Periodicity::kMonthly     ? date.month
+          : periodicity == Periodicity::kQuarterly ? (date.month - 1) / 3 + 1
+                                                   : 0;
+  return p;
+}
+
 Ymd PeriodStart(const Period& p, Periodicity periodicity) {
   switch (periodicity) {
     case Periodicity::kMonthly:

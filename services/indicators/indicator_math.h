@@ -86,6 +86,9 @@ struct Ymd {
   friend bool operator!=(const Ymd& a, const Ymd& b) { return !(a == b); }
 };
 
+// The period `date` falls in ("2025-Q3" for 2025-08-14, quarterly).
+Period PeriodContaining(const Ymd& date, Periodicity periodicity);
+
 // The first day of the period.
 Ymd PeriodStart(const Period& p, Periodicity periodicity);
 

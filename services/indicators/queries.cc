@@ -221,12 +221,7 @@ bool AnyDemonstration(const std::vector<StoredValue>& values) {
 // The period containing `now` in `periodicity`.
 Period CurrentPeriod(std::chrono::system_clock::time_point now, Periodicity periodicity) {
   const CivilDate today = CivilDate::InParis(now);
-  Period p;
-  p.year = today.year;
-  p.sub = periodicity == Periodicity::kMonthly     ? today.month
-          : periodicity == Periodicity::kQuarterly ? (today.month - 1) / 3 + 1
-                                                   : 0;
-  return p;
+  return PeriodContaining({today.year, today.month, today.day}, periodicity);
 }
 
 std::chrono::system_clock::time_point AsOfTime(int64_t micros) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "partners/labels.h"
+
 namespace ctg::partners {
 
 namespace v1 = ::ctg::partners::v1;
@@ -24,25 +26,6 @@ const std::vector<v1::CopilCollege>& VotingColleges() {
       v1::COLLEGE_CAF, v1::COLLEGE_AGGLOMERATION, v1::COLLEGE_COMMUNES, v1::COLLEGE_DEPARTEMENT,
       v1::COLLEGE_STATE};
   return colleges;
-}
-
-std::string CollegeLabel(v1::CopilCollege college) {
-  switch (college) {
-    case v1::COLLEGE_CAF:
-      return "Caf";
-    case v1::COLLEGE_AGGLOMERATION:
-      return "agglomération";
-    case v1::COLLEGE_COMMUNES:
-      return "communes";
-    case v1::COLLEGE_DEPARTEMENT:
-      return "Département";
-    case v1::COLLEGE_STATE:
-      return "État";
-    case v1::COLLEGE_CONSULTATIVE:
-      return "consultatif";
-    default:
-      return "inconnu";
-  }
 }
 
 bool KindFitsCollege(v1::OrganisationKind kind, v1::CopilCollege college) {

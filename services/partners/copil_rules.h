@@ -14,10 +14,6 @@ namespace ctg::partners {
 // The five voting colleges of art. 8, in the order CheckCopilComposition reports them.
 const std::vector<::ctg::partners::v1::CopilCollege>& VotingColleges();
 
-// The French label of a college ("Caf", "agglomération", "communes", "Département", "État",
-// "consultatif").
-std::string CollegeLabel(::ctg::partners::v1::CopilCollege college);
-
 // True when an organisation of kind `kind` may sit in `college`: the Caf college takes a CAF,
 // the agglomeration college an EPCI, the communes college a COMMUNE, the Département college a
 // DEPARTEMENT and the State college the STATE or the EDUCATION_NATIONALE; a consultative member
