@@ -55,7 +55,8 @@ v1::ReportJob PresentJob(const Job& job) {
 ReportingService::ReportingService(ConnectionPool& pool, UnaryRunner& runner,
                                    std::shared_ptr<grpc::Channel> partners,
                                    ServiceIdentity& identity, QueueOptions options,
-                                   std::string outbox, std::chrono::milliseconds watch_interval)
+                                   std::string outbox, std::chrono::milliseconds watch_interval,
+                                   std::shared_ptr<JobNotifier> notifier)
     : v1::ReportingServiceBase(runner),
       pool_(pool),
       partners_(partners, identity),
@@ -63,7 +64,8 @@ ReportingService::ReportingService(ConnectionPool& pool, UnaryRunner& runner,
       identity_(identity),
       outbox_(std::move(outbox)),
       queue_(pool, std::move(options)),
-      watch_interval_(watch_interval) {}
+      watch_interval_(watch_interval),
+      notifier_(std::move(notifier)) {}
 
 partners::ConventionFacts ReportingService::SeenConvention(const Principal& principal,
                                                            const std::string& name,
@@ -180,11 +182,18 @@ void ReportingService::ListReportJobs(const CallContext& call, const v1::ListRep
 void ReportingService::WatchReportJob(const CallContext& call, const v1::WatchReportJobRequest& req,
                                       ResponseStream& responses) {
   ReportScope scope;
+  // Counted before the first read, so a change made right after it is not missed.
+  uint64_t seen = notifier_ ? notifier_->changes() : 0;
   Job job = SeenJob(call.principal, req.name(), "name", &scope);
   responses.Write(PresentJob(job));
   while (!Finished(job.state)) {
-    // Polls the row: one primary-key read per interval and watcher, no connection held between.
-    std::this_thread::sleep_for(watch_interval_);
+    // Reads the row when a job changed (announced), or after the interval at the latest: one
+    // primary-key read at a time, no connection held between.
+    if (notifier_) {
+      seen = notifier_->WaitForChange(seen, watch_interval_);
+    } else {
+      std::this_thread::sleep_for(watch_interval_);
+    }
     if (responses.cancelled()) throw CancelledError("the watcher left");
     auto now = queue_.Get(job.id);
     if (!now) throw NotFoundError("name: " + req.name() + " not found");  // pruned meanwhile
@@ -340,6 +349,11 @@ class WorkerPool : public BackgroundTask {
           std::make_unique<ReportWorker>(env.pool, queue_, source_, options, clock_));
     }
     for (auto& w : workers_) w->Start();
+    // A job asked for anywhere is claimed at once, not at the next poll.
+    notifier_ = std::make_unique<JobNotifier>(env.config.database_url);
+    notifier_->OnChange([this] {
+      for (auto& w : workers_) w->Wake();
+    });
     upkeep_ = std::thread([this] { Upkeep(); });
   }
   ~WorkerPool() override { Stop(); }
@@ -350,6 +364,7 @@ class WorkerPool : public BackgroundTask {
       stopping_ = true;
     }
     cv_.notify_all();
+    notifier_.reset();  // no more wake-ups for workers being stopped
     for (auto& w : workers_) w->Stop();
     if (upkeep_.joinable()) upkeep_.join();
   }
@@ -393,6 +408,7 @@ class WorkerPool : public BackgroundTask {
   const std::chrono::hours retention_;
   const Clock clock_;
   std::vector<std::unique_ptr<ReportWorker>> workers_;
+  std::unique_ptr<JobNotifier> notifier_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -426,9 +442,10 @@ ServiceSpec ReportingServiceSpec() {
   spec.make_service = [](ServiceEnv env) -> std::unique_ptr<grpc::Service> {
     // Checked here, at start-up: a bad setting stops the process with its name.
     const ReportingSettings settings = ReadSettings(env.config);
-    return std::make_unique<ReportingService>(env.pool, env.runner,
-                                              BackendChannel(env.config.backends.at("partners")),
-                                              *env.identity, settings.queue, settings.outbox);
+    return std::make_unique<ReportingService>(
+        env.pool, env.runner, BackendChannel(env.config.backends.at("partners")), *env.identity,
+        settings.queue, settings.outbox, std::chrono::milliseconds(250),
+        std::make_shared<JobNotifier>(env.config.database_url));
   };
   spec.make_background = [](ServiceEnv env) -> std::unique_ptr<BackgroundTask> {
     const ReportingSettings settings = ReadSettings(env.config);

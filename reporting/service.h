@@ -12,6 +12,7 @@
 #include "ctg/reporting/v1/reporting.ctg.h"
 #include "partners/client/partners_client.h"
 #include "reporting/access.h"
+#include "reporting/job_notifier.h"
 #include "reporting/job_queue.h"
 #include "reporting/report_store.h"
 
@@ -25,11 +26,13 @@ namespace v1 = ::ctg::reporting::v1;
 class ReportingService final : public v1::ReportingServiceBase {
  public:
   // `outbox` is the directory packages for the CDSF are placed in ("": none configured);
-  // `watch_interval` is how often WatchReportJob looks at a running job.
+  // `watch_interval` is how often WatchReportJob looks at a running job at the latest;
+  // `notifier` (optional) wakes it as soon as a job changes.
   ReportingService(ConnectionPool& pool, UnaryRunner& runner,
                    std::shared_ptr<grpc::Channel> partners, ServiceIdentity& identity,
                    QueueOptions options, std::string outbox = "",
-                   std::chrono::milliseconds watch_interval = std::chrono::milliseconds(250));
+                   std::chrono::milliseconds watch_interval = std::chrono::milliseconds(250),
+                   std::shared_ptr<JobNotifier> notifier = nullptr);
 
   void RequestReport(const CallContext& call, const v1::RequestReportRequest& req,
                      v1::RequestReportResponse& resp) override;
@@ -81,6 +84,7 @@ class ReportingService final : public v1::ReportingServiceBase {
   const std::string outbox_;
   JobQueue queue_;
   const std::chrono::milliseconds watch_interval_;
+  const std::shared_ptr<JobNotifier> notifier_;
 };
 
 // The job as the API shows it.

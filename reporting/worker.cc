@@ -515,10 +515,19 @@ void ReportWorker::Start() {
       }
       if (!ran) {
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, options_.idle_poll, [this] { return stopping_; });
+        cv_.wait_for(lock, options_.idle_poll, [this] { return stopping_ || woken_; });
+        woken_ = false;
       }
     }
   });
+}
+
+void ReportWorker::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
 }
 
 void ReportWorker::Stop() {

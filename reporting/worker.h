@@ -116,6 +116,8 @@ class ReportWorker {
   void Start();
   // Lets the job in hand finish (or fail), then stops.
   void Stop();
+  // Ends an idle wait now (a job was announced): the worker looks at the queue at once.
+  void Wake();
 
   const std::string& id() const { return options_.id; }
 
@@ -131,6 +133,7 @@ class ReportWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread loop_;
 };
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/testing/test_database.h"
+#include "reporting/job_notifier.h"
 #include "reporting/job_queue.h"
 
 namespace ctg {
@@ -76,6 +77,31 @@ TEST_F(JobQueueTest, TheSameRequestTwiceIsTheSameJobAndANewVersionIsAnother) {
   EXPECT_EQ(queue.Enqueue(Key(), false, "copil", kT0).first.id, second.id);
   // Another year or convention is another report.
   EXPECT_TRUE(queue.Enqueue(Key(2027), false, "copil", kT0).second);
+}
+
+TEST_F(JobQueueTest, EveryChangeOfAJobIsAnnouncedWhenItCommits) {
+  JobNotifier notifier(db_->runtime_url());
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (!notifier.listening() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(notifier.listening());
+  std::atomic<int> called{0};
+  notifier.OnChange([&] { ++called; });
+  // Nothing happens: nothing is announced (the wait times out).
+  uint64_t seen = notifier.changes();
+  EXPECT_EQ(notifier.WaitForChange(seen, milliseconds(300)), seen);
+  JobQueue queue = Queue();
+  queue.Enqueue(Key(), false, "copil", kT0);  // a new job
+  seen = notifier.WaitForChange(seen, seconds(10));
+  EXPECT_GE(seen, 1u);
+  const auto claim = queue.Claim("w1", kT0);  // claimed
+  ASSERT_TRUE(claim);
+  const uint64_t claimed = notifier.WaitForChange(seen, seconds(10));
+  EXPECT_GT(claimed, seen);
+  EXPECT_TRUE(queue.Complete(*claim, "reports/x", kT0));  // finished
+  EXPECT_GT(notifier.WaitForChange(claimed, seconds(10)), claimed);
+  EXPECT_GE(called.load(), 3);
 }
 
 TEST_F(JobQueueTest, ConcurrentRequestsOfOneReportMakeOneJob) {
