@@ -471,48 +471,17 @@ int main() {
     std::fprintf(stderr, "reporting did not start:\n%s\n", reporting.log().c_str());
     return 1;
   }
-  const std::string source = CTG_SOURCE_DIR;
-  const CommandResult imported = RunCtgctl(
-      {"import-convention", "--addr", partners.address(), "--token", Token({"registry_admin"}),
-       "--document", source + "/deploy/seed/vga/convention.json", "--communes",
-       std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv"});
-  const std::string secretariat = LineValue(imported.out, "  secrétariat : ");
-  const std::string caf = LineValue(imported.out, "  caf : ");
-  if (imported.exit_code != 0 || secretariat.empty() || caf.empty()) {
-    std::fprintf(stderr, "import failed: %s\n%s\n", imported.err.c_str(), imported.out.c_str());
+  LoadedVga vga_data;
+  try {
+    vga_data = LoadVga(partners, plan, indicators, consents);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "loading the VGA convention failed: %s\n", e.what());
     return 1;
   }
-  const std::string token = Token({"copil_secretariat"}, secretariat);
-  for (const auto& load : std::vector<std::vector<std::string>>{
-           {"load-action-plan", "--addr", plan.address(), "--partners-addr", partners.address(),
-            "--token", token, "--plan", source + "/deploy/seed/vga/action_plan.json"},
-           {"load-consents", "--set", "demo", "--addr", consents.address(), "--partners-addr",
-            partners.address(), "--key-file", partners.key_file()},
-           {"load-indicators", "--addr", indicators.address(), "--partners-addr",
-            partners.address(), "--action-plan-addr", plan.address(), "--token",
-            Token({"caf_agent"}, caf), "--catalogue",
-            source + "/deploy/seed/vga/indicators.json"}}) {
-    // load-consents mints its own tokens: with the issuer the test processes accept.
-    const CommandResult r = RunCtgctl(load, {"CTG_JWT_ISSUER=ctg-e2e"});
-    if (r.exit_code != 0) {
-      std::fprintf(stderr, "%s failed: %s\n", load[0].c_str(), r.err.c_str());
-      return 1;
-    }
-  }
+  const std::string token = Token({"copil_secretariat"}, vga_data.secretariat);
+  const std::string convention = vga_data.convention;
   auto stub = rv1::ReportingService::NewStub(
       grpc::CreateChannel(reporting.address(), grpc::InsecureChannelCredentials()));
-  std::string convention;
-  {
-    auto p = ::ctg::partners::v1::PartnerService::NewStub(
-        grpc::CreateChannel(partners.address(), grpc::InsecureChannelCredentials()));
-    ::ctg::partners::v1::ListConventionsRequest req;
-    ::ctg::partners::v1::ListConventionsResponse out;
-    if (!p->ListConventions(Context(token).get(), req, &out).ok() || out.conventions().empty()) {
-      std::fprintf(stderr, "no convention\n");
-      return 1;
-    }
-    convention = out.conventions(0).name();
-  }
   std::vector<double> walls;
   std::string report_name;
   for (int run = 0; run < runs; ++run) {

@@ -452,6 +452,38 @@ std::string HttpGet(int port, const std::string& path) {
   return answer;
 }
 
+LoadedVga LoadVga(const ServiceProcess& partners, const ServiceProcess& plan,
+                  const ServiceProcess& indicators, const ServiceProcess& consents) {
+  const std::string source = CTG_SOURCE_DIR;
+  const CommandResult imported = RunCtgctl(
+      {"import-convention", "--addr", partners.address(), "--token", Token({"registry_admin"}),
+       "--document", source + "/deploy/seed/vga/convention.json", "--communes",
+       std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv"});
+  LoadedVga vga;
+  vga.convention = LineValue(imported.out, "Convention importée : ");
+  vga.secretariat = LineValue(imported.out, "  secrétariat : ");
+  vga.caf = LineValue(imported.out, "  caf : ");
+  if (imported.exit_code != 0 || vga.convention.empty() || vga.secretariat.empty() ||
+      vga.caf.empty()) {
+    throw std::runtime_error("import-convention: " + imported.err + imported.out);
+  }
+  const std::vector<std::vector<std::string>> loads = {
+      {"load-action-plan", "--addr", plan.address(), "--partners-addr", partners.address(),
+       "--token", Token({"copil_secretariat"}, vga.secretariat), "--plan",
+       source + "/deploy/seed/vga/action_plan.json"},
+      {"load-consents", "--set", "demo", "--addr", consents.address(), "--partners-addr",
+       partners.address(), "--key-file", partners.key_file()},
+      {"load-indicators", "--addr", indicators.address(), "--partners-addr", partners.address(),
+       "--action-plan-addr", plan.address(), "--token", Token({"caf_agent"}, vga.caf),
+       "--catalogue", source + "/deploy/seed/vga/indicators.json"}};
+  for (const auto& load : loads) {
+    // load-consents mints its own tokens: with the issuer the test processes accept.
+    const CommandResult r = RunCtgctl(load, {std::string("CTG_JWT_ISSUER=") + kIssuer});
+    if (r.exit_code != 0) throw std::runtime_error(load[0] + ": " + r.err);
+  }
+  return vga;
+}
+
 double SampleValue(const std::string& page, const std::string& name) {
   const std::string prefix = "\n" + name + " ";
   const auto at = page.find(prefix);

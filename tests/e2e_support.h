@@ -99,6 +99,18 @@ PgbenchResult RunPgbench(const std::string& url, const std::vector<std::string>&
 CommandResult RunCtgctl(const std::vector<std::string>& args,
                         const std::vector<std::string>& env = {}, const std::string& input = "");
 
+// The Val de Garonne convention (deploy/seed/vga and the shared communes file), its action
+// plan, its demonstration exchange requests and its indicator catalogue, loaded with ctgctl
+// into the given processes as `./ctg up` loads them. Throws with ctgctl's error.
+struct LoadedVga {
+  std::string convention;   // "conventions/{uuid}"
+  std::string secretariat;  // "organisations/{uuid}" of the COPIL secretariat (the EPCI)
+  std::string caf;          // "organisations/{uuid}" of the Caf party
+};
+class ServiceProcess;
+LoadedVga LoadVga(const ServiceProcess& partners, const ServiceProcess& plan,
+                  const ServiceProcess& indicators, const ServiceProcess& consents);
+
 // Polls until at least `count` sessions of `db` wait on a lock (a statement of the binary under
 // test blocked on a row the test holds), or `timeout` passes; returns whether they do.
 bool WaitForLockWaiters(const EmptyDatabase& db, int count, std::chrono::milliseconds timeout);

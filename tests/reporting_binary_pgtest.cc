@@ -4,9 +4,13 @@
 // chunks and checked against its SHA-256 and against what was loaded.
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <pqxx/pqxx>
+#include <thread>
 
 #include "common/api.h"
 #include "common/auth.h"
@@ -149,6 +153,137 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
       std::string::npos);
   EXPECT_NE(metrics.find("ctg_report_queue_jobs{state=\"available\"}"), std::string::npos);
   EXPECT_FALSE(std::isnan(SampleValue(metrics, "ctg_report_oldest_available_age_seconds")));
+}
+
+// The state, stage and attempt of a job, read from its row.
+struct JobRow {
+  std::string state, stage;
+  int attempt = 0;
+  int reports = 0;  // reports published for it
+};
+
+JobRow ReadJob(pqxx::connection& sql, const std::string& id) {
+  pqxx::nontransaction tx(sql);
+  const auto row = tx.exec_params1(
+      "SELECT CASE j.state WHEN 1 THEN 'available' WHEN 2 THEN 'running' WHEN 3 THEN "
+      "'succeeded' WHEN 4 THEN 'failed' ELSE 'cancelled' END, j.stage, j.attempt, (SELECT count(*) "
+      "FROM reporting.reports r "
+      "WHERE r.job = j.id) FROM reporting.report_jobs j WHERE j.id = $1",
+      id);
+  return {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>(), row[3].as<int>()};
+}
+
+// A worker process killed (SIGKILL) while it gathers (blocked on a source service), while it
+// renders, and while it writes (blocked on a lock the test holds): each time nothing is
+// published, and a worker started afterwards takes the job over once the dead one's lease ends
+// and publishes it exactly once, in a second attempt.
+TEST(ReportingBinary, AWorkerKilledAtEachStagePublishesNothingAndAnotherFinishesTheJobOnce) {
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << partners.log();
+  ActionPlanProcess plan(db.url(), partners.address());
+  IndicatorsProcess indicators(db.url(), partners.address());
+  ConsentsProcess consents(db.url(), partners.address());
+  for (auto* p : std::vector<ServiceProcess*>{&plan, &indicators, &consents}) {
+    ASSERT_TRUE(p->WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << p->log();
+  }
+  const LoadedVga vga = LoadVga(partners, plan, indicators, consents);
+  const std::map<std::string, std::string> backends = {{"partners", partners.address()},
+                                                       {"action-plan", plan.address()},
+                                                       {"indicators", indicators.address()},
+                                                       {"consents", consents.address()}};
+  const std::vector<std::string> flags = {"--report-lease-seconds=2",
+                                          "--report-heartbeat-seconds=1"};
+  const std::string token = Token({"copil_secretariat"}, vga.secretariat);
+  pqxx::connection sql(db.url());
+  pqxx::connection locker(db.url());
+
+  for (const std::string stage : {"gather", "render", "write"}) {
+    SCOPED_TRACE("killed at " + stage);
+    auto doomed = std::make_unique<ReportingProcess>(db.url(), backends, flags);
+    ASSERT_TRUE(doomed->WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << doomed->log();
+    std::unique_ptr<pqxx::work> lock;
+    if (stage == "write") {
+      // Reads go on; the report's INSERT waits.
+      lock = std::make_unique<pqxx::work>(locker);
+      lock->exec("LOCK TABLE reporting.reports IN EXCLUSIVE MODE");
+    }
+    if (stage == "gather") indicators.process().Signal(SIGSTOP);  // the gathering blocks there
+
+    auto stub = rv1::ReportingService::NewStub(doomed->channel());
+    rv1::RequestReportRequest ask;
+    ask.set_convention(vga.convention);
+    ask.set_kind(rv1::INTERMEDIATE_REVIEW);
+    ask.set_new_version(true);
+    rv1::RequestReportResponse asked;
+    const auto status = stub->RequestReport(Context(token).get(), ask, &asked);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const std::string id = asked.job().name().substr(std::string("reportJobs/").size());
+
+    // Wait for the worker to be in the stage.
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    JobRow row;
+    while (std::chrono::steady_clock::now() < deadline) {
+      row = ReadJob(sql, id);
+      if (row.state == "running" && row.stage == stage) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_EQ(row.stage, stage) << row.state << "\n" << doomed->log();
+    if (stage == "render") doomed->process().Signal(SIGSTOP);  // frozen while it renders
+    if (stage == "gather") std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (stage == "write") ASSERT_TRUE(WaitForLockWaiters(db, 1, seconds(10)));
+    row = ReadJob(sql, id);
+    ASSERT_EQ(row.stage, stage);
+    EXPECT_EQ(row.reports, 0);
+    doomed->process().Signal(SIGKILL);
+    ASSERT_TRUE(doomed->process().WaitExit(seconds(10)));
+    if (stage == "gather") indicators.process().Signal(SIGCONT);
+    if (lock) {
+      lock->abort();
+      lock.reset();
+    }
+    // Killed: nothing published, the job still held by the dead worker until its lease ends.
+    row = ReadJob(sql, id);
+    EXPECT_EQ(row.reports, 0);
+    EXPECT_EQ(row.state, "running");
+    EXPECT_EQ(row.attempt, 1);
+
+    ReportingProcess heir(db.url(), backends, flags);
+    ASSERT_TRUE(heir.WaitForHealth(HealthCheckResponse::SERVING, seconds(30))) << heir.log();
+    const auto finish_by = std::chrono::steady_clock::now() + seconds(60);
+    while (std::chrono::steady_clock::now() < finish_by) {
+      row = ReadJob(sql, id);
+      if (row.state != "running" && row.state != "available") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(row.state, "succeeded") << heir.log();
+    EXPECT_EQ(row.attempt, 2);
+    EXPECT_EQ(row.reports, 1);
+    // The report is whole: the PDF downloads and matches its recorded hash.
+    rv1::GetReportJobRequest get_job;
+    get_job.set_name(asked.job().name());
+    rv1::ReportJob job;
+    auto heir_stub = rv1::ReportingService::NewStub(heir.channel());
+    ASSERT_TRUE(heir_stub->GetReportJob(Context(token).get(), get_job, &job).ok());
+    rv1::GetReportRequest get;
+    get.set_name(job.report());
+    rv1::ReportInfo info;
+    ASSERT_TRUE(heir_stub->GetReport(Context(token).get(), get, &info).ok());
+    rv1::DownloadArtefactRequest download;
+    download.set_report(job.report());
+    download.set_artefact("rapport.pdf");
+    auto dctx = Context(token);
+    auto chunks = heir_stub->DownloadArtefact(dctx.get(), download);
+    std::string pdf;
+    rv1::ArtefactChunk chunk;
+    while (chunks->Read(&chunk)) pdf += chunk.data();
+    ASSERT_TRUE(chunks->Finish().ok());
+    const auto artefact = std::find_if(info.artefacts().begin(), info.artefacts().end(),
+                                       [](const auto& a) { return a.name() == "rapport.pdf"; });
+    ASSERT_NE(artefact, info.artefacts().end());
+    EXPECT_EQ(Sha256Hex(pdf), artefact->sha256());
+    EXPECT_EQ(pdf.substr(0, 5), "%PDF-");
+  }
 }
 
 }  // namespace
