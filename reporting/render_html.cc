@@ -60,15 +60,7 @@ void AppendTable(std::string& h, const DocTable& t) {
 // written beside it; the values in its text alternative.
 void AppendLineChart(std::string& h, const DocChart& c, int number) {
   const std::string id = "graphique-" + std::to_string(number);
-  double low = c.bars.front().value, high = low;
-  for (const auto& p : c.bars) {
-    low = std::min(low, p.value);
-    high = std::max(high, p.value);
-  }
-  if (high == low) {
-    high += 1;
-    low -= 1;
-  }
+  const auto [low, high] = ValueRange(c);
   h += "<figure>\n<figcaption id=\"" + id + "\">" + Escape(c.title) + "</figcaption>\n";
   h += "<svg role=\"img\" aria-labelledby=\"" + id + "\" aria-describedby=\"" + id +
        "-desc\" viewBox=\"0 0 720 140\" width=\"100%\">\n<desc id=\"" + id + "-desc\">" +

@@ -108,7 +108,8 @@ class Layouter {
   }
 
   void Block(const DocBlock& b) {
-    if (b.demonstration) current().demonstration = true;
+    // The pages its text lands on show demonstration data (a table's own rows say which).
+    block_demonstration_ = b.demonstration && b.kind != DocBlock::Kind::kTable;
     switch (b.kind) {
       case DocBlock::Kind::kHeading:
         Heading(b.level, b.text, b.anchor);
@@ -126,6 +127,7 @@ class Layouter {
         Chart(b.chart);
         break;
     }
+    block_demonstration_ = false;
   }
 
   std::vector<Page>& pages() { return pages_; }
@@ -184,6 +186,7 @@ class Layouter {
     ops().push_back(std::move(op));
   }
   void Show(PangoLayout* layout, double x, double y, double gray = 0) {
+    if (block_demonstration_) current().demonstration = true;
     Op op(Op::Type::kText);
     op.layout = layout;
     op.x = x;
@@ -436,15 +439,7 @@ class Layouter {
     constexpr double kPlotLeft = kLeft + 44, kPlotRight = kRight - 8, kPlotHeight = 80;
     PangoLayout* title = Text(c.title, caption_.get(), kWidth);
     PangoLayout* values = Text(c.description, small_.get(), kWidth);
-    double low = c.bars.front().value, high = low;
-    for (const auto& p : c.bars) {
-      low = std::min(low, p.value);
-      high = std::max(high, p.value);
-    }
-    if (high == low) {
-      high += 1;
-      low -= 1;
-    }
+    const auto [low, high] = ValueRange(c);
     const double height = Height(title) + 6 + kPlotHeight + 16 + Height(values) + 10;
     Ensure(std::min(height, kBottom - kTop));
     Begin("Figure");
@@ -486,6 +481,7 @@ class Layouter {
   std::vector<Page> pages_;
   std::map<std::string, int> anchor_pages_;
   double y_ = kTop;
+  bool block_demonstration_ = false;
 };
 
 cairo_status_t AppendToString(void* closure, const unsigned char* data, unsigned int length) {

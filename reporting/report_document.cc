@@ -330,6 +330,19 @@ std::string FrenchDate(const google::type::Date& date) {
          " " + std::to_string(date.year());
 }
 
+std::pair<double, double> ValueRange(const DocChart& chart) {
+  double low = chart.bars.front().value, high = low;
+  for (const auto& p : chart.bars) {
+    low = std::min(low, p.value);
+    high = std::max(high, p.value);
+  }
+  if (high == low) {
+    high += 1;
+    low -= 1;
+  }
+  return {low, high};
+}
+
 std::string FrenchDecimal(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ctg/reporting/v1/reporting.pb.h"
@@ -49,6 +50,10 @@ struct DocChart {
   double max = 100;
   std::vector<DocBar> bars;
 };
+
+// The lowest and highest values of a chart's bars or points, each pushed 1 away when they are
+// equal (a flat series still has a scale to be drawn on). `chart` must have a bar.
+std::pair<double, double> ValueRange(const DocChart& chart);
 
 struct DocBlock {
   enum class Kind { kHeading, kParagraph, kList, kTable, kChart };

@@ -28,6 +28,39 @@ namespace rv1 = ::ctg::reporting::v1;
 using grpc::health::v1::HealthCheckResponse;
 using std::chrono::seconds;
 
+// Artefact `name` of `report`, downloaded in chunks and checked against the size and SHA-256
+// that GetReport gives for it ("" after a failure, which is recorded).
+std::string DownloadChecked(rv1::ReportingService::Stub& stub, const std::string& token,
+                            const std::string& report, const std::string& name) {
+  rv1::GetReportRequest get;
+  get.set_name(report);
+  rv1::ReportInfo info;
+  const auto got = stub.GetReport(Context(token).get(), get, &info);
+  if (!got.ok()) {
+    ADD_FAILURE() << "GetReport: " << got.error_message();
+    return "";
+  }
+  const auto artefact = std::find_if(info.artefacts().begin(), info.artefacts().end(),
+                                     [&](const auto& a) { return a.name() == name; });
+  if (artefact == info.artefacts().end()) {
+    ADD_FAILURE() << "no artefact " << name;
+    return "";
+  }
+  rv1::DownloadArtefactRequest download;
+  download.set_report(report);
+  download.set_artefact(name);
+  auto context = Context(token);
+  auto chunks = stub.DownloadArtefact(context.get(), download);
+  std::string content;
+  rv1::ArtefactChunk chunk;
+  while (chunks->Read(&chunk)) content += chunk.data();
+  const auto finished = chunks->Finish();
+  EXPECT_TRUE(finished.ok()) << finished.error_message();
+  EXPECT_EQ(static_cast<int64_t>(content.size()), artefact->size_bytes()) << name;
+  EXPECT_EQ(Sha256Hex(content), artefact->sha256()) << name;
+  return content;
+}
+
 TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownloaded) {
   EmptyDatabase db;
   PartnersProcess partners(db.url());
@@ -118,19 +151,8 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   rv1::ReportInfo info;
   ASSERT_TRUE(r->GetReport(Context(secretariat).get(), get, &info).ok());
   ASSERT_EQ(info.artefacts_size(), 4);
-  rv1::DownloadArtefactRequest download;
-  download.set_report(job.report());
-  download.set_artefact("report.json");
-  auto dctx = Context(secretariat);
-  auto chunks = r->DownloadArtefact(dctx.get(), download);
-  std::string json;
-  rv1::ArtefactChunk chunk;
-  while (chunks->Read(&chunk)) json += chunk.data();
-  ASSERT_TRUE(chunks->Finish().ok());
-  const auto artefact = std::find_if(info.artefacts().begin(), info.artefacts().end(),
-                                     [](const auto& a) { return a.name() == "report.json"; });
-  ASSERT_NE(artefact, info.artefacts().end());
-  EXPECT_EQ(Sha256Hex(json), artefact->sha256());
+  const std::string json = DownloadChecked(*r, secretariat, job.report(), "report.json");
+  EXPECT_EQ(DownloadChecked(*r, secretariat, job.report(), "rapport.pdf").substr(0, 5), "%PDF-");
   rv1::Report report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());
   EXPECT_EQ(report.title(), "Point d'étape 2024 — CTG Val de Garonne");
@@ -265,23 +287,7 @@ TEST(ReportingBinary, AWorkerKilledAtEachStagePublishesNothingAndAnotherFinishes
     rv1::ReportJob job;
     auto heir_stub = rv1::ReportingService::NewStub(heir.channel());
     ASSERT_TRUE(heir_stub->GetReportJob(Context(token).get(), get_job, &job).ok());
-    rv1::GetReportRequest get;
-    get.set_name(job.report());
-    rv1::ReportInfo info;
-    ASSERT_TRUE(heir_stub->GetReport(Context(token).get(), get, &info).ok());
-    rv1::DownloadArtefactRequest download;
-    download.set_report(job.report());
-    download.set_artefact("rapport.pdf");
-    auto dctx = Context(token);
-    auto chunks = heir_stub->DownloadArtefact(dctx.get(), download);
-    std::string pdf;
-    rv1::ArtefactChunk chunk;
-    while (chunks->Read(&chunk)) pdf += chunk.data();
-    ASSERT_TRUE(chunks->Finish().ok());
-    const auto artefact = std::find_if(info.artefacts().begin(), info.artefacts().end(),
-                                       [](const auto& a) { return a.name() == "rapport.pdf"; });
-    ASSERT_NE(artefact, info.artefacts().end());
-    EXPECT_EQ(Sha256Hex(pdf), artefact->sha256());
+    const std::string pdf = DownloadChecked(*heir_stub, token, job.report(), "rapport.pdf");
     EXPECT_EQ(pdf.substr(0, 5), "%PDF-");
   }
 }
