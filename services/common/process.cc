@@ -53,9 +53,14 @@ int RunDaemonMain(const std::string& name, const std::function<std::unique_ptr<D
   return 0;
 }
 
-void WritePortFile(const std::string& path, int grpc_port, int metrics_port) {
+void WritePortFile(const std::string& path, int grpc_port, int metrics_port, int http_port) {
   const std::string partial = path + ".partial";
-  std::ofstream(partial) << grpc_port << " " << metrics_port << "\n";
+  {
+    std::ofstream out(partial);
+    out << grpc_port << " " << metrics_port;
+    if (http_port > 0) out << " " << http_port;
+    out << "\n";
+  }
   std::rename(partial.c_str(), path.c_str());
 }
 

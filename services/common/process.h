@@ -29,8 +29,9 @@ class Daemon {
 // a fatal error stopped the set-up. `name` goes into the log lines.
 int RunDaemonMain(const std::string& name, const std::function<std::unique_ptr<Daemon>()>& build);
 
-// Writes "<grpc port> <metrics port>\n" to `path`, through a temporary file renamed over it, so
-// a reader never sees half a file.
-void WritePortFile(const std::string& path, int grpc_port, int metrics_port);
+// Writes "<grpc port> <metrics port>\n" to `path` ("<grpc port> <metrics port> <http port>\n"
+// when `http_port` is set: the gateway's browser listener), through a temporary file renamed
+// over it, so a reader never sees half a file.
+void WritePortFile(const std::string& path, int grpc_port, int metrics_port, int http_port = 0);
 
 }  // namespace ctg

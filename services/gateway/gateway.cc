@@ -17,13 +17,14 @@
 #include "common/config.h"
 #include "common/jwt_keys.h"
 #include "common/log.h"
-#include "gateway/manifest.h"
 #include "common/token_cache.h"
+#include "gateway/manifest.h"
 
 namespace ctg::gateway {
 namespace {
 
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
+constexpr Setting kHttpListen{"http-listen", "CTG_GATEWAY_HTTP_LISTEN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
 constexpr Setting kManifest{"manifest-file", "CTG_GATEWAY_MANIFEST_FILE"};
@@ -43,10 +44,10 @@ constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kManifest, kListen,     kMetrics,     kRoutes,    kFastPath, kTlsCert,
-                            kTlsKey,     kTlsClientCa, kPlaintext, kRateRps,  kRateBurst,
-                            kMaxMessage, kMaxStreams,  kDeadline,  kHealth,   kRetry,
-                            kAccessLog,  kGrace,       kPortFile,  kMaxCalls};
+constexpr Setting kAll[] = {
+    kManifest,    kListen,    kMetrics,   kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
+    kTlsClientCa, kPlaintext, kRateRps,   kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
+    kHealth,      kRetry,     kAccessLog, kGrace,     kPortFile,   kMaxCalls,   kHttpListen};
 
 using Reader = SettingsReader;
 
@@ -92,6 +93,9 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   std::string v;
   reader.ReadAddress(kListen, &c.listen_address, /*allow_off=*/false);
   reader.ReadAddress(kMetrics, &c.metrics_address, /*allow_off=*/true);
+  if (get(kHttpListen, &v) && v != "off") {
+    reader.ReadAddress(kHttpListen, &c.http_listen_address, /*allow_off=*/false);
+  }
   const bool has_routes = get(kRoutes, &v) && !v.empty();
   if (has_routes) c.routes_text = ReadSecretFile(v, Reader::Describe(kRoutes));
   const bool has_manifest = get(kManifest, &v) && !v.empty();
@@ -137,6 +141,12 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   if (c.tls_cert.empty() && !IsLoopbackAddress(c.listen_address)) {
     throw ConfigError("setting " + Reader::Describe(kPlaintext) +
                       " is only allowed on a loopback " + Reader::Describe(kListen));
+  }
+  if (!c.http_listen_address.empty() && c.tls_cert.empty() &&
+      !IsLoopbackAddress(c.http_listen_address)) {
+    throw ConfigError("setting " + Reader::Describe(kHttpListen) +
+                      " serves plain HTTP only on a loopback address (or give " +
+                      Reader::Describe(kTlsCert) + ")");
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     throw ConfigError("setting " + Reader::Describe(kTlsClientCa) + " needs TLS");
@@ -206,14 +216,36 @@ void Gateway::Start() {
     throw ConfigError("setting --listen (CTG_GATEWAY_LISTEN): cannot listen on " +
                       config_.listen_address);
   }
+  if (!config_.http_listen_address.empty()) {
+    // Browser calls are made on the gateway's own server, in process: the same checks as gRPC.
+    ConnectOptions options;
+    options.listen_address = config_.http_listen_address;
+    options.tls_cert = config_.tls_cert;
+    options.tls_key = config_.tls_key;
+    options.max_body_bytes = static_cast<size_t>(config_.max_message_bytes);
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(config_.max_message_bytes);
+    args.SetMaxSendMessageSize(config_.max_message_bytes);
+    connect_ =
+        std::make_unique<ConnectListener>(options, server_->InProcessChannel(args), catalog_);
+    try {
+      connect_->Start();
+    } catch (const std::exception& e) {
+      throw ConfigError("setting --http-listen (CTG_GATEWAY_HTTP_LISTEN): cannot listen on " +
+                        config_.http_listen_address + ": " + e.what());
+    }
+  }
   UpdateOwnHealth();
   router_->SetHealthListener([this] { UpdateOwnHealth(); });
-  if (!config_.port_file.empty()) WritePortFile(config_.port_file, port_, metrics_port());
+  if (!config_.port_file.empty()) {
+    WritePortFile(config_.port_file, port_, metrics_port(), http_port());
+  }
   LogLine("info")
       .Add("msg", "listening")
       .Add("service", "ctg-gateway")
       .Add("grpc_port", int64_t(port_))
       .Add("metrics_port", int64_t(metrics_port()))
+      .Add("http_port", int64_t(http_port()))
       .Add("tls", config_.tls_cert.empty()        ? "off"
                   : config_.tls_client_ca.empty() ? "on"
                                                   : "mtls")
@@ -276,6 +308,7 @@ void Gateway::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
   router_->SetHealthListener(nullptr);
+  if (connect_) connect_->Stop();  // its calls in flight finish on the server first
   if (server_) {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);

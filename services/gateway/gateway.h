@@ -12,6 +12,7 @@
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/token_verifier.h"
+#include "gateway/connect.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/method_catalog.h"
 #include "gateway/proxy.h"
@@ -24,14 +25,18 @@ namespace ctg::gateway {
 // Settings of the gateway. Each comes from a flag (--listen=...) or its environment variable
 // (flags win); see LoadGatewayConfig for the names.
 struct GatewayConfig {
-  std::string listen_address = "127.0.0.1:0";   // --listen / CTG_GATEWAY_LISTEN
+  std::string listen_address = "127.0.0.1:0";  // --listen / CTG_GATEWAY_LISTEN
+  // --http-listen / CTG_GATEWAY_HTTP_LISTEN: the browser listener (Connect protocol over
+  // HTTP/1.1, ConnectListener), with the same TLS certificate (no client certificate asked);
+  // "" or "off": none. Plain HTTP only on a loopback address, like --plaintext.
+  std::string http_listen_address;
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
   // Where the services are, one of: the service manifest (--manifest-file /
   // CTG_GATEWAY_MANIFEST_FILE, deploy/services.json), or a routes table listing instances
   // (--routes-file / CTG_GATEWAY_ROUTES_FILE).
   std::string manifest_text;
   std::string routes_text;
-  JwtConfig jwt;            // the token settings, read like the services' (see JwtConfig)
+  JwtConfig jwt;  // the token settings, read like the services' (see JwtConfig)
   // TLS on the public port: PEM certificate chain and key (--tls-cert-file, --tls-key-file);
   // with --tls-client-ca-file, callers must present a certificate signed by that CA (mTLS).
   std::string tls_cert;
@@ -86,6 +91,8 @@ class Gateway : public Daemon {
 
   int port() const { return port_; }
   int metrics_port() const;
+  // The browser listener's port (0 without one).
+  int http_port() const { return connect_ ? connect_->port() : 0; }
   Router& router() { return *router_; }
   const MethodCatalog& catalog() const { return catalog_; }
   GatewayMetrics& metrics() { return metrics_; }
@@ -106,6 +113,7 @@ class Gateway : public Daemon {
   MethodCatalog catalog_;
   std::unique_ptr<GatewayProxy> proxy_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ConnectListener> connect_;
   int port_ = 0;
   bool stopped_ = false;
 };

@@ -1,6 +1,10 @@
 #include "gateway/method_catalog.h"
 
 #include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 
@@ -15,6 +19,10 @@
 
 namespace ctg::gateway {
 
+namespace {
+constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
+}  // namespace
+
 using google::protobuf::DescriptorProto;
 using google::protobuf::FileDescriptorProto;
 
@@ -26,6 +34,12 @@ struct MethodCatalog::Snapshot {
   // "/pkg.Service/Method" -> declared access (absent: undeclared, refused)
   std::unordered_map<std::string, std::shared_ptr<const MethodPolicy>> policies;
   std::set<std::string> services;
+  // "/pkg.Service/Method" -> its input and output message types (fully qualified).
+  std::unordered_map<std::string, std::pair<std::string, std::string>> io_types;
+  // Every file, resolved lazily by the pool; the JSON mapping's resolver over it.
+  std::unique_ptr<google::protobuf::SimpleDescriptorDatabase> database;
+  std::unique_ptr<google::protobuf::DescriptorPool> pool;
+  std::unique_ptr<google::protobuf::util::TypeResolver> resolver;
 
   void Index(const FileDescriptorProto& file);
   void IndexMessage(const std::string& scope, const DescriptorProto& message,
@@ -72,6 +86,11 @@ void MethodCatalog::Snapshot::Index(const FileDescriptorProto& file) {
       symbols[service + "." + m.name()] = file.name();
       const std::string path = "/" + service + "/" + m.name();
       shapes[path] = ShapeOf(m.client_streaming(), m.server_streaming());
+      // Types are written ".pkg.Message" in descriptors.
+      auto bare = [](const std::string& type) {
+        return type.rfind('.', 0) == 0 ? type.substr(1) : type;
+      };
+      io_types[path] = {bare(m.input_type()), bare(m.output_type())};
       try {
         policies[path] =
             std::make_shared<const MethodPolicy>(PolicyFromOptions(m.options(), service, m.name()));
@@ -112,13 +131,48 @@ bool MethodCatalog::AddFiles(const std::vector<std::string>& serialized_files) {
     next->files[parsed[i].name()] = serialized_files[i];
   }
   // Re-indexed from scratch so that a replaced file leaves no stale symbol behind.
+  next->database = std::make_unique<google::protobuf::SimpleDescriptorDatabase>();
   for (const auto& [name, bytes] : next->files) {
     FileDescriptorProto file;
     file.ParseFromString(bytes);
     next->Index(file);
+    next->database->Add(file);
   }
+  next->pool = std::make_unique<google::protobuf::DescriptorPool>(next->database.get());
+  next->resolver.reset(
+      google::protobuf::util::NewTypeResolverForDescriptorPool(kTypeUrlPrefix, next->pool.get()));
   snapshot_ = std::move(next);
   return true;
+}
+
+bool MethodCatalog::RequestFromJson(std::string_view method_path, const std::string& json,
+                                    std::string* binary, std::string* error) const {
+  auto s = Current();
+  auto it = s->io_types.find(std::string(method_path));
+  if (it == s->io_types.end()) {
+    *error = "unknown method";
+    return false;
+  }
+  google::protobuf::util::JsonParseOptions options;  // unknown fields are refused
+  const auto status = google::protobuf::util::JsonToBinaryString(
+      s->resolver.get(), std::string(kTypeUrlPrefix) + "/" + it->second.first, json, binary,
+      options);
+  if (!status.ok()) *error = std::string(status.message());
+  return status.ok();
+}
+
+bool MethodCatalog::ResponseToJson(std::string_view method_path, const std::string& binary,
+                                   std::string* json, std::string* error) const {
+  auto s = Current();
+  auto it = s->io_types.find(std::string(method_path));
+  if (it == s->io_types.end()) {
+    *error = "unknown method";
+    return false;
+  }
+  const auto status = google::protobuf::util::BinaryToJsonString(
+      s->resolver.get(), std::string(kTypeUrlPrefix) + "/" + it->second.second, binary, json);
+  if (!status.ok()) *error = std::string(status.message());
+  return status.ok();
 }
 
 CallShape MethodCatalog::Shape(std::string_view method_path) const {

@@ -37,6 +37,14 @@ class MethodCatalog {
   // usable declaration: the gateway then refuses the call, as the backend itself would refuse
   // to start.
   std::shared_ptr<const MethodPolicy> Policy(std::string_view method_path) const;
+  // The request of "/pkg.Service/Method" from its proto3 JSON mapping to binary, with the
+  // descriptors the backends described; false with `error` set when the method is unknown or
+  // the JSON does not map onto the message (unknown fields included).
+  bool RequestFromJson(std::string_view method_path, const std::string& json, std::string* binary,
+                       std::string* error) const;
+  // The response of "/pkg.Service/Method" from binary to its proto3 JSON mapping.
+  bool ResponseToJson(std::string_view method_path, const std::string& binary, std::string* json,
+                      std::string* error) const;
   // Whether some backend described the service `service` (fully qualified).
   bool Knows(std::string_view service) const;
   // Fully qualified names of the services described, sorted.

@@ -1,0 +1,528 @@
+#include "gateway/connect.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include "common/auth.h"
+#include "common/log.h"
+#include "gateway/proxy.h"
+#include "google/rpc/status.pb.h"
+
+namespace ctg::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+int HttpStatusOf(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return 200;
+    case grpc::StatusCode::CANCELLED:
+      return 499;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return 400;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return 504;
+    case grpc::StatusCode::NOT_FOUND:
+      return 404;
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED:
+      return 409;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return 403;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return 429;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return 412;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return 501;
+    case grpc::StatusCode::UNAVAILABLE:
+      return 503;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return 401;
+    default:
+      return 500;  // UNKNOWN, INTERNAL, DATA_LOSS
+  }
+}
+
+std::string ConnectCodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"ok",
+                                       "canceled",
+                                       "unknown",
+                                       "invalid_argument",
+                                       "deadline_exceeded",
+                                       "not_found",
+                                       "already_exists",
+                                       "permission_denied",
+                                       "resource_exhausted",
+                                       "failed_precondition",
+                                       "aborted",
+                                       "out_of_range",
+                                       "unimplemented",
+                                       "internal",
+                                       "unavailable",
+                                       "data_loss",
+                                       "unauthenticated"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "unknown";
+}
+
+namespace {
+
+// A JSON string literal.
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Standard base64 without padding (what Connect writes for error details).
+std::string Base64(const std::string& bytes) {
+  std::string out = Base64UrlEncode(bytes);
+  for (char& c : out) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ConnectErrorJson(const grpc::Status& status) {
+  std::string json = "{\"code\":" + Quote(ConnectCodeName(status.error_code())) +
+                     ",\"message\":" + Quote(status.error_message());
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details()) &&
+      details.details_size() > 0) {
+    json += ",\"details\":[";
+    for (int i = 0; i < details.details_size(); ++i) {
+      const auto& any = details.details(i);
+      const std::string& url = any.type_url();
+      const std::string type = url.substr(url.rfind('/') + 1);
+      json += std::string(i > 0 ? "," : "") + "{\"type\":" + Quote(type) +
+              ",\"value\":" + Quote(Base64(any.value()));
+      std::string debug;
+      // Known to this binary (the google.rpc error details): shown as JSON too.
+      if (google::protobuf::util::MessageToJsonString(any, &debug).ok()) {
+        json += ",\"debug\":" + debug;
+      }
+      json += "}";
+    }
+    json += "]";
+  }
+  return json + "}";
+}
+
+namespace {
+
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The media type of a Content-Type header, lower-case, without parameters.
+std::string MediaType(std::string_view header) {
+  std::string type = Lower(header.substr(0, header.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type;
+}
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+}  // namespace
+
+struct ConnectListener::Impl {
+  Impl(ConnectOptions o, std::shared_ptr<grpc::Channel> channel, const MethodCatalog& c)
+      : options(std::move(o)), stub(channel), catalog(c), acceptor(ioc) {}
+
+  ConnectOptions options;
+  grpc::GenericStub stub;
+  const MethodCatalog& catalog;
+  asio::io_context ioc;
+  std::optional<asio::ssl::context> tls;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  int port = 0;
+  // Calls made on the gateway and not yet answered: Stop waits for them, since their
+  // completions post to `ioc`.
+  std::mutex mu;
+  std::condition_variable idle;
+  int calls = 0;
+
+  void Accept();
+  void CallBegins() {
+    std::lock_guard lock(mu);
+    ++calls;
+  }
+  void CallEnds() {
+    {
+      std::lock_guard lock(mu);
+      --calls;
+    }
+    idle.notify_all();
+  }
+};
+
+namespace {
+
+// One unary call made on the gateway for an HTTP request.
+struct PendingCall {
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  std::string method;
+  bool json = true;
+  bool keep_alive = true;
+  unsigned version = 11;
+};
+
+void Close(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Close(beast::ssl_stream<beast::tcp_stream>& stream) {
+  stream.async_shutdown([](beast::error_code) {});
+}
+
+// One HTTP/1.1 connection: reads a request, answers it, reads the next (keep-alive).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream stream, ConnectListener::Impl& impl) : stream_(std::move(stream)), impl_(impl) {}
+
+  void Run() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      Read();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(kReadTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->Read();
+                              });
+    }
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(impl_.options.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(kReadTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      Error(413,
+            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "the request body is larger than " +
+                             std::to_string(impl_.options.max_body_bytes) + " bytes"),
+            false, 11);
+      return;
+    }
+    if (ec) return;  // closed, timed out or not HTTP: the connection ends
+    Handle(parser_->release());
+  }
+
+  // Sends a Connect error with an HTTP status of its own (a framing error) or of its code.
+  void Error(int http_status, const grpc::Status& status, bool keep_alive, unsigned version) {
+    http::response<http::string_body> res{static_cast<http::status>(http_status), version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = ConnectErrorJson(status);
+    Send(std::move(res), keep_alive);
+  }
+
+  void Handle(http::request<http::string_body> req) {
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    const std::string target(req.target());
+    const std::string path = target.substr(0, target.find('?'));
+    // "/pkg.Service/Method": one slash inside, a service the gateway routes.
+    const size_t slash = path.find('/', 1);
+    const std::string service =
+        path.size() > 1 && slash != std::string::npos ? path.substr(1, slash - 1) : "";
+    if (service.empty() || slash + 1 >= path.size() || IsOpenMethod(service) ||
+        !impl_.catalog.Knows(service) || impl_.catalog.Shape(path) == CallShape::kUnknown) {
+      Error(404, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no procedure " + path), keep_alive,
+            version);
+      return;
+    }
+    if (req.method() != http::verb::post) {
+      http::response<http::string_body> res{http::status::method_not_allowed, version};
+      res.set(http::field::allow, "POST");
+      res.set(http::field::content_type, "application/json");
+      res.body() = ConnectErrorJson(
+          grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "procedures are called with POST"));
+      Send(std::move(res), keep_alive);
+      return;
+    }
+    // A page of another site may post to this origin, but not with these headers without a
+    // preflight, which gets no CORS answer; an Origin of another site is refused outright.
+    if (auto origin = req.find(http::field::origin); origin != req.end()) {
+      const std::string scheme = std::is_same_v<Stream, beast::tcp_stream> ? "http://" : "https://";
+      if (origin->value() != scheme + std::string(req[http::field::host])) {
+        Error(403,
+              grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                           "calls from another origin are not accepted"),
+              keep_alive, version);
+        return;
+      }
+    }
+    if (req["Connect-Protocol-Version"] != "1") {
+      Error(400,
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         "the Connect-Protocol-Version: 1 header is required"),
+            keep_alive, version);
+      return;
+    }
+    const std::string media = MediaType(std::string(req[http::field::content_type]));
+    if (impl_.catalog.Shape(path) != CallShape::kUnary) {
+      Error(415,
+            grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                         "only unary procedures are served over this listener so far"),
+            keep_alive, version);
+      return;
+    }
+    if (media != "application/json" && media != "application/proto") {
+      http::response<http::string_body> res{http::status::unsupported_media_type, version};
+      res.set("Accept-Post", "application/json, application/proto");
+      res.set(http::field::content_type, "application/json");
+      res.body() = ConnectErrorJson(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "Content-Type must be application/json or application/proto"));
+      Send(std::move(res), keep_alive);
+      return;
+    }
+    auto call = std::make_shared<PendingCall>();
+    call->method = path;
+    call->json = media == "application/json";
+    call->keep_alive = keep_alive;
+    call->version = version;
+    std::string binary;
+    if (call->json) {
+      std::string error;
+      const std::string body = req.body().empty() ? "{}" : req.body();
+      if (!impl_.catalog.RequestFromJson(path, body, &binary, &error)) {
+        Error(400,
+              grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "the request is not valid JSON for "
+                           "this procedure: " +
+                               error),
+              keep_alive, version);
+        return;
+      }
+    } else {
+      binary = std::move(req.body());
+    }
+    grpc::Slice slice(binary);
+    call->request = grpc::ByteBuffer(&slice, 1);
+    // What a gRPC caller would send: the token, the request id, the idempotency key.
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      call->context.AddMetadata("authorization", std::string(it->value()));
+    }
+    for (const char* header : {"x-request-id", "idempotency-key"}) {
+      if (auto it = req.find(header); it != req.end()) {
+        call->context.AddMetadata(header, std::string(it->value()));
+      }
+    }
+    if (auto it = req.find("Connect-Timeout-Ms"); it != req.end()) {
+      const long ms = std::atol(std::string(it->value()).c_str());
+      if (ms > 0) {
+        call->context.set_deadline(std::chrono::system_clock::now() +
+                                   std::chrono::milliseconds(ms));
+      }
+    }
+    impl_.CallBegins();
+    auto self = this->shared_from_this();
+    impl_.stub.UnaryCall(&call->context, call->method, grpc::StubOptions(), &call->request,
+                         &call->response, [self, call](grpc::Status status) {
+                           asio::post(self->stream_.get_executor(), [self, call, status] {
+                             self->Finish(*call, status);
+                             self->impl_.CallEnds();
+                           });
+                         });
+  }
+
+  void Finish(PendingCall& call, const grpc::Status& status) {
+    std::string request_id;
+    const auto& md = call.context.GetServerInitialMetadata();
+    if (auto it = md.find("x-request-id"); it != md.end()) {
+      request_id.assign(it->second.data(), it->second.size());
+    }
+    if (!status.ok()) {
+      http::response<http::string_body> res{
+          static_cast<http::status>(HttpStatusOf(status.error_code())), call.version};
+      res.set(http::field::content_type, "application/json");
+      if (!request_id.empty()) res.set("x-request-id", request_id);
+      res.body() = ConnectErrorJson(status);
+      Send(std::move(res), call.keep_alive);
+      return;
+    }
+    std::string body = Flatten(call.response);
+    if (call.json) {
+      std::string json, error;
+      if (!impl_.catalog.ResponseToJson(call.method, body, &json, &error)) {
+        Error(500,
+              grpc::Status(grpc::StatusCode::INTERNAL,
+                           "the response cannot be written as "
+                           "JSON: " +
+                               error),
+              call.keep_alive, call.version);
+        return;
+      }
+      body = std::move(json);
+    }
+    http::response<http::string_body> res{http::status::ok, call.version};
+    res.set(http::field::content_type, call.json ? "application/json" : "application/proto");
+    if (!request_id.empty()) res.set("x-request-id", request_id);
+    res.body() = std::move(body);
+    Send(std::move(res), call.keep_alive);
+  }
+
+  void Send(http::response<http::string_body> res, bool keep_alive) {
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    auto message = std::make_shared<http::response<http::string_body>>(std::move(res));
+    http::async_write(stream_, *message,
+                      [self = this->shared_from_this(), message](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (!message->keep_alive()) {
+                          Close(self->stream_);
+                          return;
+                        }
+                        self->Read();
+                      });
+  }
+
+  Stream stream_;
+  ConnectListener::Impl& impl_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+}  // namespace
+
+void ConnectListener::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;  // stopping
+    } else if (tls) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls), *this)
+          ->Run();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this)
+          ->Run();
+    }
+    Accept();
+  });
+}
+
+ConnectListener::ConnectListener(ConnectOptions options, std::shared_ptr<grpc::Channel> gateway,
+                                 const MethodCatalog& catalog)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(gateway), catalog)) {}
+
+ConnectListener::~ConnectListener() { Stop(); }
+
+void ConnectListener::Start() {
+  auto& o = impl_->options;
+  if (!o.tls_cert.empty()) {
+    impl_->tls.emplace(asio::ssl::context::tls_server);
+    impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                            asio::ssl::context::no_tlsv1_1);
+    impl_->tls->use_certificate_chain(asio::buffer(o.tls_cert));
+    impl_->tls->use_private_key(asio::buffer(o.tls_key), asio::ssl::context::pem);
+  }
+  const size_t colon = o.listen_address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("no port in " + o.listen_address);
+  std::string host = o.listen_address.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const tcp::endpoint endpoint(
+      asio::ip::make_address(host),
+      static_cast<unsigned short>(std::stoi(o.listen_address.substr(colon + 1))));
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->Accept();
+  for (int i = 0; i < std::max(1, o.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+}
+
+void ConnectListener::Stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  {
+    // Calls in flight finish (the gateway's server still runs) before the loop stops.
+    std::unique_lock lock(impl_->mu);
+    impl_->idle.wait_for(lock, std::chrono::seconds(10), [this] { return impl_->calls == 0; });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+int ConnectListener::port() const { return impl_->port; }
+
+}  // namespace ctg::gateway

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/method_catalog.h"
+
+namespace ctg::gateway {
+
+// The HTTP status a Connect response carries for a gRPC code (the table of
+// google/rpc/code.proto, as the Connect protocol uses it: INVALID_ARGUMENT 400, UNAUTHENTICATED
+// 401, PERMISSION_DENIED 403, NOT_FOUND 404, ABORTED and ALREADY_EXISTS 409, FAILED_PRECONDITION
+// 412, RESOURCE_EXHAUSTED 429, CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE 503,
+// DEADLINE_EXCEEDED 504, the others 500).
+int HttpStatusOf(grpc::StatusCode code);
+
+// The Connect name of a code ("invalid_argument", "not_found", ...).
+std::string ConnectCodeName(grpc::StatusCode code);
+
+// The Connect error of `status` as JSON: {"code", "message", "details": [{"type", "value",
+// "debug"}]} — each detail of the gRPC status (grpc-status-details-bin: a google.rpc.Status)
+// with its type name, its bytes in base64 and, for the types this binary knows
+// (google.rpc.BadRequest, ...), its JSON under "debug", so a browser can show each field
+// violation without decoding protobuf.
+std::string ConnectErrorJson(const grpc::Status& status);
+
+// Settings of the browser-facing listener.
+struct ConnectOptions {
+  // "host:port"; port 0 picks one.
+  std::string listen_address = "127.0.0.1:0";
+  // PEM certificate chain and key: HTTPS (empty: plain HTTP, which the gateway allows on a
+  // loopback address only).
+  std::string tls_cert;
+  std::string tls_key;
+  // Largest request body accepted (a larger one gets 413 and resource_exhausted).
+  size_t max_body_bytes = 4 * 1024 * 1024;
+  // Threads serving HTTP (the calls themselves run on gRPC's threads).
+  int threads = 2;
+};
+
+// The gateway's second listener, for browsers: HTTP/1.1 speaking the Connect protocol on the
+// same paths the gateway routes ("POST /ctg.partners.v1.PartnerService/GetOrganisation"):
+// unary calls in JSON ("application/json") or binary ("application/proto"), with the
+// "Connect-Protocol-Version: 1" header required (a cross-site form cannot send it, nor these
+// content types). JSON is translated with the descriptors the gateway learnt by reflection
+// (MethodCatalog). Each call is then made on `gateway` — an in-process channel to the gateway's
+// own gRPC server — so it goes through exactly the same token check, declared access, rate and
+// concurrency limits, access log, metrics and request id as a gRPC call: the HTTP listener adds
+// no rule of its own and refuses nothing a gRPC caller may do, beyond the HTTP framing.
+// Answers: 200 with the response message; a Connect error (ConnectErrorJson) with the HTTP status
+// of its code; 404 for an unknown path, 405 for another verb, 415 for another content type, 413
+// for an oversized body, 400 without the protocol header. No CORS: nothing is served to another
+// origin.
+class ConnectListener {
+ public:
+  // `catalog` must outlive the listener.
+  ConnectListener(ConnectOptions options, std::shared_ptr<grpc::Channel> gateway,
+                  const MethodCatalog& catalog);
+  ~ConnectListener();
+  ConnectListener(const ConnectListener&) = delete;
+  ConnectListener& operator=(const ConnectListener&) = delete;
+
+  // Binds and starts serving; throws std::runtime_error when the address cannot be bound or
+  // the certificate does not load.
+  void Start();
+  // Stops accepting, closes every connection and joins the threads.
+  void Stop();
+  // The bound port (after Start).
+  int port() const;
+
+  // The listener's state (connect.cc), shared with its connections.
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ctg::gateway

@@ -1,0 +1,353 @@
+// The gateway's browser listener (Connect protocol over HTTP/1.1) in front of a real Echo
+// backend, called with a plain HTTP client over loopback (and HTTPS with a test PKI): JSON and
+// binary unary calls through the gateway's own checks, errors with the HTTP status of their
+// code, and the framing refusals (path, verb, protocol header, content type, origin, size).
+#include "gateway/connect.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
+#include <map>
+
+#include "common/auth.h"
+#include "gateway/gateway.h"
+#include "gateway/tests/echo_backend.h"
+#include "gateway/tests/test_pki.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace ctg::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace v1 = ::ctg::testing::v1;
+using namespace std::chrono_literals;
+
+constexpr char kKey[] = "gateway-test-key-0123456789abcdef0123456789";
+constexpr char kEcho[] = "ctg.testing.v1.EchoService";
+constexpr char kServerName[] = "gateway.test";
+
+std::string Token() {
+  TokenClaims claims;
+  claims.subject = "alice";
+  claims.roles = {Role::kAuditor};
+  claims.issuer = "ctg-test";
+  claims.audience = "ctg";
+  claims.lifetime = 10min;
+  return MintHs256Token(claims, kKey);
+}
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The usual headers of a Connect call from the console.
+Headers Connect(const std::string& content_type = "application/json") {
+  return {{"Content-Type", content_type},
+          {"Connect-Protocol-Version", "1"},
+          {"Authorization", "Bearer " + Token()}};
+}
+
+template <class Stream>
+Answer Exchange(Stream& stream, http::verb verb, const std::string& target, const std::string& body,
+                const Headers& headers) {
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (const auto& [name, value] : headers) req.set(name, value);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  http::read(stream, buffer, parser);
+  const auto& res = parser.get();
+  Answer a;
+  a.status = static_cast<int>(res.result_int());
+  a.body = res.body();
+  for (const auto& f : res) a.headers[std::string(f.name_string())] = std::string(f.value());
+  return a;
+}
+
+Answer Send(int port, const std::string& target, const std::string& body, const Headers& headers,
+            http::verb verb = http::verb::post) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                         static_cast<unsigned short>(port)));
+  stream.expires_after(10s);
+  Answer a = Exchange(stream, verb, target, body, headers);
+  beast::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return a;
+}
+
+constexpr char kEchoPath[] = "/ctg.testing.v1.EchoService/Echo";
+
+class ConnectListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { backend_ = std::make_unique<testing::EchoBackend>("a"); }
+
+  GatewayConfig Config() {
+    GatewayConfig c;
+    c.listen_address = "127.0.0.1:0";
+    c.http_listen_address = "127.0.0.1:0";
+    c.metrics_address = "off";
+    c.routes_text = std::string(kEcho) + " = " + backend_->address() + "\n";
+    c.jwt.hs256_key = kKey;
+    c.jwt.issuer = "ctg-test";
+    c.jwt.audience = "ctg";
+    c.plaintext = true;
+    c.rate_limit_rps = 0;
+    c.health_interval = 50ms;
+    c.access_log = false;
+    c.shutdown_grace = 1s;
+    return c;
+  }
+
+  void Start(GatewayConfig c) {
+    gateway_ = std::make_unique<Gateway>(std::move(c));
+    gateway_->Start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!gateway_->catalog().Knows(kEcho) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(gateway_->catalog().Knows(kEcho));
+    ASSERT_GT(gateway_->http_port(), 0);
+  }
+  void Start() { Start(Config()); }
+
+  Answer Post(const std::string& body, const Headers& headers,
+              const std::string& path = kEchoPath) {
+    return Send(gateway_->http_port(), path, body, headers);
+  }
+
+  std::unique_ptr<testing::EchoBackend> backend_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+TEST_F(ConnectListenerTest, AJsonCallGoesThroughTheGatewayToTheBackend) {
+  Start();
+  Headers headers = Connect();
+  headers.push_back({"x-request-id", "req-http-1"});
+  const Answer a = Post(R"({"message": "bonjour à tous"})", headers);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.header("Content-Type"), "application/json");
+  EXPECT_EQ(a.header("x-request-id"), "req-http-1");
+  EXPECT_EQ(a.header("Cache-Control"), "no-store");
+  EXPECT_NE(a.body.find(R"("message":"bonjour à tous")"), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find(R"("backend":"a")"), std::string::npos) << a.body;
+  EXPECT_EQ(backend_->calls(), 1);
+  // The backend got the call as the gateway forwards any: token checked, request id kept.
+  const auto seen = backend_->last_call();
+  EXPECT_EQ(seen.metadata.count("x-request-id"), 1u);
+  EXPECT_EQ(seen.metadata.find("x-request-id")->second, "req-http-1");
+}
+
+TEST_F(ConnectListenerTest, ABinaryCallCarriesTheProtobufMessage) {
+  Start();
+  v1::EchoRequest req;
+  req.set_message("binaire");
+  const Answer a = Post(req.SerializeAsString(), Connect("application/proto"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.header("Content-Type"), "application/proto");
+  v1::EchoResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(a.body));
+  EXPECT_EQ(resp.message(), "binaire");
+}
+
+TEST_F(ConnectListenerTest, TheGatewaysOwnChecksApply) {
+  Start();
+  // No token: refused by the gateway before any backend, as over gRPC.
+  Headers anonymous = {{"Content-Type", "application/json"}, {"Connect-Protocol-Version", "1"}};
+  Answer a = Post(R"({"message": "x"})", anonymous);
+  EXPECT_EQ(a.status, 401) << a.body;
+  EXPECT_NE(a.body.find(R"("code":"unauthenticated")"), std::string::npos) << a.body;
+  Headers forged = anonymous;
+  forged.push_back({"Authorization", "Bearer not-a-token"});
+  EXPECT_EQ(Post(R"({"message": "x"})", forged).status, 401);
+  EXPECT_EQ(backend_->calls(), 0);
+}
+
+TEST_F(ConnectListenerTest, ErrorsComeBackWithTheHttpStatusOfTheirCode) {
+  Start();
+  const std::vector<std::pair<int, std::pair<int, std::string>>> cases = {
+      {3, {400, "invalid_argument"}},
+      {5, {404, "not_found"}},
+      {6, {409, "already_exists"}},
+      {7, {403, "permission_denied"}},
+      {9, {412, "failed_precondition"}},
+      {10, {409, "aborted"}},
+      {13, {500, "internal"}}};
+  for (const auto& [code, expected] : cases) {
+    const Answer a = Post(R"({"message": "m", "failCode": )" + std::to_string(code) +
+                              R"(, "failMessage": "refusé : raison"})",
+                          Connect());
+    EXPECT_EQ(a.status, expected.first) << code << " " << a.body;
+    EXPECT_NE(a.body.find(R"("code":")" + expected.second + "\""), std::string::npos) << a.body;
+    EXPECT_NE(a.body.find(R"("message":"refusé : raison")"), std::string::npos) << a.body;
+    EXPECT_EQ(a.header("Content-Type"), "application/json");
+  }
+  // UNAVAILABLE (the gateway then also takes the backend out of rotation for a while).
+  const Answer a =
+      Post(R"({"message": "m", "failCode": 14, "failMessage": "plus tard"})", Connect());
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_NE(a.body.find(R"("code":"unavailable")"), std::string::npos) << a.body;
+}
+
+TEST_F(ConnectListenerTest, FramingErrorsAreRefusedBeforeAnyCall) {
+  GatewayConfig c = Config();
+  c.max_message_bytes = 4096;
+  Start(c);
+  // JSON that does not map onto the request message.
+  Answer a = Post(R"({"nope": 1})", Connect());
+  EXPECT_EQ(a.status, 400);
+  EXPECT_NE(a.body.find(R"("code":"invalid_argument")"), std::string::npos) << a.body;
+  EXPECT_EQ(Post("{not json", Connect()).status, 400);
+  // Without the protocol header (what a form or a plain link would send).
+  EXPECT_EQ(Post(R"({"message": "x"})",
+                 {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + Token()}})
+                .status,
+            400);
+  // A cross-site form post: its content types are refused, whatever the headers.
+  for (const char* type :
+       {"application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", ""}) {
+    a = Post("message=x", Connect(type));
+    EXPECT_EQ(a.status, 415) << type;
+    EXPECT_EQ(a.header("Accept-Post"), "application/json, application/proto");
+  }
+  // Another origin.
+  Headers other = Connect();
+  other.push_back({"Origin", "https://evil.example"});
+  EXPECT_EQ(Post(R"({"message": "x"})", other).status, 403);
+  Headers same = Connect();
+  same.push_back({"Origin", "http://127.0.0.1"});
+  EXPECT_EQ(Post(R"({"message": "x"})", same).status, 200);
+  // Unknown paths, the protocol services, another verb.
+  EXPECT_EQ(Post("{}", Connect(), "/ctg.testing.v1.EchoService/Nope").status, 404);
+  EXPECT_EQ(Post("{}", Connect(), "/grpc.health.v1.Health/Check").status, 404);
+  EXPECT_EQ(Post("{}", Connect(), "/").status, 404);
+  a = Send(gateway_->http_port(), kEchoPath, "", Connect(), http::verb::get);
+  EXPECT_EQ(a.status, 405);
+  EXPECT_EQ(a.header("Allow"), "POST");
+  // An oversized body.
+  a = Post(R"({"message": ")" + std::string(8000, 'x') + "\"}", Connect());
+  EXPECT_EQ(a.status, 413);
+  EXPECT_NE(a.body.find(R"("code":"resource_exhausted")"), std::string::npos) << a.body;
+  // Nothing of the above reached the backend but the one same-origin call.
+  EXPECT_EQ(backend_->calls(), 1);
+}
+
+TEST_F(ConnectListenerTest, OneConnectionCarriesSeveralCalls) {
+  Start();
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                         static_cast<unsigned short>(gateway_->http_port())));
+  stream.expires_after(10s);
+  for (int i = 0; i < 3; ++i) {
+    const Answer a = Exchange(stream, http::verb::post, kEchoPath,
+                              R"({"message": "n)" + std::to_string(i) + "\"}", Connect());
+    EXPECT_EQ(a.status, 200);
+  }
+  EXPECT_EQ(backend_->calls(), 3);
+}
+
+TEST_F(ConnectListenerTest, HttpsWithTheGatewaysCertificate) {
+  const auto pki = testing::MakeTestPki(kServerName, "browser");
+  GatewayConfig c = Config();
+  c.plaintext = false;
+  c.tls_cert = pki.server_cert;
+  c.tls_key = pki.server_key;
+  Start(c);
+  asio::io_context ioc;
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.add_certificate_authority(asio::buffer(pki.ca_cert));
+  tls.set_verify_mode(asio::ssl::verify_peer);
+  tls.set_verify_callback(asio::ssl::host_name_verification(kServerName));
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+  SSL_set_tlsext_host_name(stream.native_handle(), kServerName);
+  beast::get_lowest_layer(stream).connect(asio::ip::tcp::endpoint(
+      asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(gateway_->http_port())));
+  beast::get_lowest_layer(stream).expires_after(10s);
+  stream.handshake(asio::ssl::stream_base::client);
+  Headers headers = Connect();
+  const Answer a =
+      Exchange(stream, http::verb::post, kEchoPath, R"({"message": "chiffré"})", headers);
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_NE(a.body.find("chiffré"), std::string::npos);
+  // Plain HTTP on the TLS port gets no answer.
+  EXPECT_ANY_THROW(Send(gateway_->http_port(), kEchoPath, "{}", Connect()));
+}
+
+TEST(ConnectErrorJsonTest, FieldViolationsAreGivenAsBytesAndAsJson) {
+  google::rpc::BadRequest bad;
+  auto* v = bad.add_field_violations();
+  v->set_field("organisation.display_name");
+  v->set_description("obligatoire");
+  google::rpc::Status details;
+  details.set_code(3);
+  details.add_details()->PackFrom(bad);
+  const std::string json = ConnectErrorJson(grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT, "invalid request", details.SerializeAsString()));
+  EXPECT_NE(json.find(R"("code":"invalid_argument","message":"invalid request")"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("type":"google.rpc.BadRequest")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("field":"organisation.display_name")"), std::string::npos) << json;
+  // The bytes, in standard base64: they decode back to the BadRequest.
+  const size_t at = json.find(R"("value":")") + 9;
+  std::string value = json.substr(at, json.find('"', at) - at);
+  for (char& c : value) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  const auto bytes = Base64UrlDecode(value);
+  ASSERT_TRUE(bytes.has_value());
+  google::rpc::BadRequest back;
+  ASSERT_TRUE(back.ParseFromString(*bytes));
+  EXPECT_EQ(back.field_violations(0).description(), "obligatoire");
+  // A message with a quote and a newline stays valid JSON.
+  EXPECT_EQ(ConnectErrorJson(grpc::Status(grpc::StatusCode::NOT_FOUND, "a \"b\"\nc")),
+            R"({"code":"not_found","message":"a \"b\"\nc"})");
+}
+
+TEST(ConnectErrorJsonTest, EveryCodeHasItsHttpStatus) {
+  const std::map<grpc::StatusCode, int> expected = {{grpc::StatusCode::CANCELLED, 499},
+                                                    {grpc::StatusCode::UNKNOWN, 500},
+                                                    {grpc::StatusCode::INVALID_ARGUMENT, 400},
+                                                    {grpc::StatusCode::DEADLINE_EXCEEDED, 504},
+                                                    {grpc::StatusCode::NOT_FOUND, 404},
+                                                    {grpc::StatusCode::ALREADY_EXISTS, 409},
+                                                    {grpc::StatusCode::PERMISSION_DENIED, 403},
+                                                    {grpc::StatusCode::RESOURCE_EXHAUSTED, 429},
+                                                    {grpc::StatusCode::FAILED_PRECONDITION, 412},
+                                                    {grpc::StatusCode::ABORTED, 409},
+                                                    {grpc::StatusCode::OUT_OF_RANGE, 400},
+                                                    {grpc::StatusCode::UNIMPLEMENTED, 501},
+                                                    {grpc::StatusCode::INTERNAL, 500},
+                                                    {grpc::StatusCode::UNAVAILABLE, 503},
+                                                    {grpc::StatusCode::DATA_LOSS, 500},
+                                                    {grpc::StatusCode::UNAUTHENTICATED, 401}};
+  for (const auto& [code, status] : expected) {
+    EXPECT_EQ(HttpStatusOf(code), status) << ConnectCodeName(code);
+  }
+  EXPECT_EQ(ConnectCodeName(grpc::StatusCode::CANCELLED), "canceled");
+  EXPECT_EQ(ConnectCodeName(grpc::StatusCode::UNAUTHENTICATED), "unauthenticated");
+}
+
+}  // namespace
+}  // namespace ctg::gateway
