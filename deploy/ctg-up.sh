@@ -356,19 +356,25 @@ ctg_up() {
   # ---- the gateway, in front of every service: the single entry point for other systems. It
   # routes from the manifest, written with the ports the services really got. It serves TLS with
   # a development certificate; the services behind it listen in plaintext on loopback.
-  local gw_bin gw_default_port gw_default_mport gateway_addr="" gport gmport
+  local gw_bin gw_default_port gw_default_mport gateway_addr="" gport gmport ghport=""
   read -r gw_bin gw_default_port gw_default_mport <<<"$gw_line"
   gw_bin="$BUILD/services/gateway/$gw_bin"
   if [ -x "$gw_bin" ]; then
     _ctg_up_effective_manifest "$manifest_ports" "$CTG_UP_RUN/services.json"
     gport="${CTG_GATEWAY_PORT:-$gw_default_port}"
     gmport="${CTG_GATEWAY_METRICS_PORT:-$gw_default_mport}"
+    # The browser listener (Connect protocol over HTTPS), same certificate.
+    ghport="${CTG_GATEWAY_HTTP_PORT:-8443}"
+    if (echo >"/dev/tcp/127.0.0.1/$ghport") 2>/dev/null; then
+      die "port $ghport for the gateway's browser listener is taken; set CTG_GATEWAY_HTTP_PORT"
+    fi
     if (echo >"/dev/tcp/127.0.0.1/$gport") 2>/dev/null; then
       die "port $gport for the gateway is taken; set CTG_GATEWAY_PORT"
     fi
     _ctg_up_dev_tls
     log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
+      --http-listen="127.0.0.1:$ghport" \
       --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
       --manifest-file="$CTG_UP_RUN/services.json" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
@@ -402,6 +408,7 @@ ctg_up() {
   echo "  export CTG_ADDR=${gateway_addr:-${partners_addr:-127.0.0.1:${ports[0]}}}"
   echo "  export CTG_TOKEN=$dev_token"
   [ -n "$gateway_addr" ] && echo "  export CTG_CA_FILE=$STATE/tls/ca.pem   # the gateway speaks TLS"
+  [ -n "$gateway_addr" ] && echo "Browsers and HTTP clients (Connect protocol): https://127.0.0.1:$ghport/<service>/<method>"
   echo "Examples:"
   echo "  $rel_ctgctl methods"
   echo "  $rel_ctgctl call ctg.partners.v1.PartnerService/ListConventions '{}'"

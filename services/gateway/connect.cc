@@ -12,8 +12,10 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include "common/auth.h"
@@ -329,43 +331,60 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return;
     }
     const std::string media = MediaType(std::string(req[http::field::content_type]));
-    if (impl_.catalog.Shape(path) != CallShape::kUnary) {
-      Error(415,
+    const CallShape shape = impl_.catalog.Shape(path);
+    if (shape == CallShape::kClientStreaming || shape == CallShape::kBidiStreaming) {
+      Error(501,
             grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                         "only unary procedures are served over this listener so far"),
+                         "client and bidirectional streams need HTTP/2: call them over gRPC"),
             keep_alive, version);
       return;
     }
-    if (media != "application/json" && media != "application/proto") {
+    const bool streaming = shape == CallShape::kServerStreaming;
+    const std::string json_type = streaming ? "application/connect+json" : "application/json";
+    const std::string proto_type = streaming ? "application/connect+proto" : "application/proto";
+    if (media != json_type && media != proto_type) {
       http::response<http::string_body> res{http::status::unsupported_media_type, version};
-      res.set("Accept-Post", "application/json, application/proto");
+      res.set("Accept-Post", json_type + ", " + proto_type);
       res.set(http::field::content_type, "application/json");
-      res.body() = ConnectErrorJson(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                       "Content-Type must be application/json or application/proto"));
+      res.body() = ConnectErrorJson(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          "Content-Type must be " + json_type + " or " + proto_type + " for this procedure"));
       Send(std::move(res), keep_alive);
       return;
     }
     auto call = std::make_shared<PendingCall>();
     call->method = path;
-    call->json = media == "application/json";
+    call->json = media == json_type;
     call->keep_alive = keep_alive;
     call->version = version;
+    std::string message = std::move(req.body());
+    if (streaming) {
+      // One enveloped message: flags, a 32-bit big-endian length, the message.
+      const auto* bytes = reinterpret_cast<const unsigned char*>(message.data());
+      const size_t length = message.size() >= 5 ? (size_t(bytes[1]) << 24 | size_t(bytes[2]) << 16 |
+                                                   size_t(bytes[3]) << 8 | size_t(bytes[4]))
+                                                : 0;
+      if (message.size() < 5 || message.size() != 5 + length || (bytes[0] & 0x01) != 0) {
+        Error(400,
+              grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "a streaming request is one uncompressed enveloped message"),
+              keep_alive, version);
+        return;
+      }
+      message = message.substr(5);
+    }
     std::string binary;
     if (call->json) {
       std::string error;
-      const std::string body = req.body().empty() ? "{}" : req.body();
-      if (!impl_.catalog.RequestFromJson(path, body, &binary, &error)) {
+      if (!impl_.catalog.RequestFromJson(path, message.empty() ? "{}" : message, &binary, &error)) {
         Error(400,
               grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                           "the request is not valid JSON for "
-                           "this procedure: " +
-                               error),
+                           "the request is not valid JSON for this procedure: " + error),
               keep_alive, version);
         return;
       }
     } else {
-      binary = std::move(req.body());
+      binary = std::move(message);
     }
     grpc::Slice slice(binary);
     call->request = grpc::ByteBuffer(&slice, 1);
@@ -384,6 +403,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         call->context.set_deadline(std::chrono::system_clock::now() +
                                    std::chrono::milliseconds(ms));
       }
+    }
+    if (streaming) {
+      StartStream(std::move(call));
+      return;
     }
     impl_.CallBegins();
     auto self = this->shared_from_this();
@@ -432,6 +455,136 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Send(std::move(res), call.keep_alive);
   }
 
+  // A server stream: the response head at once (200, chunked), then one enveloped message per
+  // message of the call, then the end-of-stream envelope (flag 0x02) holding the error, if any.
+  // Messages are written one at a time, in order; a client that goes away cancels the call.
+  class StreamReactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    StreamReactor(std::shared_ptr<Session> session, std::shared_ptr<PendingCall> call)
+        : session_(std::move(session)), call_(std::move(call)) {
+      session_->impl_.stub.PrepareBidiStreamingCall(&call_->context, call_->method,
+                                                    grpc::StubOptions(), this);
+      StartWrite(&call_->request, grpc::WriteOptions().set_last_message());
+      StartRead(&call_->response);
+      StartCall();
+    }
+    void OnWriteDone(bool) override {}
+    void OnReadDone(bool ok) override {
+      if (!ok) return;  // the stream ended: OnDone follows
+      std::string message = Flatten(call_->response);
+      asio::post(session_->stream_.get_executor(),
+                 [session = session_, call = call_, message = std::move(message)]() mutable {
+                   session->StreamMessage(*call, std::move(message));
+                 });
+      StartRead(&call_->response);
+    }
+    void OnDone(const grpc::Status& status) override {
+      asio::post(session_->stream_.get_executor(), [session = session_, call = call_, status] {
+        session->EndStream(*call, status);
+        session->impl_.CallEnds();
+      });
+      delete this;
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::shared_ptr<PendingCall> call_;
+  };
+
+  void StartStream(std::shared_ptr<PendingCall> call) {
+    streaming_ = call;
+    auto head = std::make_shared<std::string>();
+    {
+      http::response<http::empty_body> res{http::status::ok, call->version};
+      res.set(http::field::content_type,
+              call->json ? "application/connect+json" : "application/connect+proto");
+      res.set(http::field::cache_control, "no-store");
+      res.set("X-Content-Type-Options", "nosniff");
+      res.keep_alive(call->keep_alive);
+      res.chunked(true);
+      std::ostringstream text;
+      text << res.base();
+      *head = text.str();
+    }
+    Queue(std::move(head));
+    impl_.CallBegins();
+    new StreamReactor(this->shared_from_this(), std::move(call));
+  }
+
+  static std::string Envelope(unsigned char flags, const std::string& data) {
+    std::string out(5, '\0');
+    out[0] = static_cast<char>(flags);
+    const uint32_t n = static_cast<uint32_t>(data.size());
+    out[1] = static_cast<char>(n >> 24);
+    out[2] = static_cast<char>(n >> 16);
+    out[3] = static_cast<char>(n >> 8);
+    out[4] = static_cast<char>(n);
+    return out + data;
+  }
+
+  static std::string Chunk(const std::string& data) {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    return size + data + "\r\n";
+  }
+
+  void StreamMessage(PendingCall& call, std::string message) {
+    if (call.json) {
+      std::string json, error;
+      if (!impl_.catalog.ResponseToJson(call.method, message, &json, &error)) {
+        call.context.TryCancel();
+        return;
+      }
+      message = std::move(json);
+    }
+    Queue(std::make_shared<std::string>(Chunk(Envelope(0, message))));
+  }
+
+  void EndStream(PendingCall& call, const grpc::Status& status) {
+    const std::string end = status.ok() ? "{}" : "{\"error\":" + ConnectErrorJson(status) + "}";
+    Queue(std::make_shared<std::string>(Chunk(Envelope(0x02, end)) + "0\r\n\r\n"));
+    stream_done_ = true;
+    streaming_.reset();
+    keep_alive_after_stream_ = call.keep_alive;
+    MaybeWrite();
+  }
+
+  // Raw bytes written in order, one write at a time (the stream's head, chunks, its end).
+  void Queue(std::shared_ptr<std::string> bytes) {
+    out_.push_back(std::move(bytes));
+    MaybeWrite();
+  }
+
+  void MaybeWrite() {
+    if (writing_) return;
+    if (out_.empty()) {
+      if (stream_done_) {
+        stream_done_ = false;
+        if (keep_alive_after_stream_) {
+          Read();
+        } else {
+          Close(stream_);
+        }
+      }
+      return;
+    }
+    writing_ = true;
+    auto bytes = out_.front();
+    out_.pop_front();
+    asio::async_write(stream_, asio::buffer(*bytes),
+                      [self = this->shared_from_this(), bytes](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) {
+                          // The client left: the call is cancelled, nothing more is written.
+                          if (auto call = self->streaming_) call->context.TryCancel();
+                          self->out_.clear();
+                          self->stream_done_ = false;
+                          return;
+                        }
+                        self->MaybeWrite();
+                      });
+  }
+
   void Send(http::response<http::string_body> res, bool keep_alive) {
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
@@ -451,6 +604,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Stream stream_;
   ConnectListener::Impl& impl_;
+  // A server stream in progress: its call, what waits to be written, where it stands.
+  std::shared_ptr<PendingCall> streaming_;
+  std::deque<std::shared_ptr<std::string>> out_;
+  bool writing_ = false;
+  bool stream_done_ = false;
+  bool keep_alive_after_stream_ = true;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };

@@ -251,6 +251,83 @@ TEST_F(ConnectListenerTest, FramingErrorsAreRefusedBeforeAnyCall) {
   EXPECT_EQ(backend_->calls(), 1);
 }
 
+// "flags, big-endian length, message" frames of a Connect stream.
+std::string Envelope(unsigned char flags, const std::string& data) {
+  std::string out(5, '\0');
+  out[0] = static_cast<char>(flags);
+  const uint32_t n = static_cast<uint32_t>(data.size());
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(n >> (24 - 8 * i));
+  return out + data;
+}
+
+std::vector<std::pair<int, std::string>> Envelopes(const std::string& body) {
+  std::vector<std::pair<int, std::string>> out;
+  size_t at = 0;
+  while (at + 5 <= body.size()) {
+    const auto* b = reinterpret_cast<const unsigned char*>(body.data() + at);
+    const size_t n = size_t(b[1]) << 24 | size_t(b[2]) << 16 | size_t(b[3]) << 8 | b[4];
+    out.push_back({b[0], body.substr(at + 5, n)});
+    at += 5 + n;
+  }
+  EXPECT_EQ(at, body.size()) << "trailing bytes";
+  return out;
+}
+
+constexpr char kExpandPath[] = "/ctg.testing.v1.EchoService/Expand";
+
+TEST_F(ConnectListenerTest, AServerStreamComesAsEnvelopesThenItsEnd) {
+  Start();
+  const Answer a = Post(Envelope(0, R"({"message": "flux", "repeat": 3})"),
+                        Connect("application/connect+json"), kExpandPath);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.header("Content-Type"), "application/connect+json");
+  EXPECT_EQ(a.header("Transfer-Encoding"), "chunked");
+  const auto frames = Envelopes(a.body);
+  ASSERT_EQ(frames.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(frames[i].first, 0);
+    EXPECT_NE(frames[i].second.find(R"("message":"flux")"), std::string::npos) << frames[i].second;
+  }
+  EXPECT_NE(frames[1].second.find(R"("index":1)"), std::string::npos) << frames[1].second;
+  EXPECT_EQ(frames[3].first, 2);  // end of stream, no error
+  EXPECT_EQ(frames[3].second, "{}");
+  // In binary.
+  v1::EchoRequest req;
+  req.set_message("bin");
+  req.set_repeat(2);
+  const Answer b =
+      Post(Envelope(0, req.SerializeAsString()), Connect("application/connect+proto"), kExpandPath);
+  ASSERT_EQ(b.status, 200);
+  const auto binary = Envelopes(b.body);
+  ASSERT_EQ(binary.size(), 3u);
+  v1::EchoResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(binary[1].second));
+  EXPECT_EQ(resp.index(), 1);
+}
+
+TEST_F(ConnectListenerTest, AStreamsErrorIsInItsEndMessage) {
+  Start();
+  const Answer a = Post(
+      Envelope(0, R"({"message": "x", "repeat": 1, "failCode": 9, "failMessage": "pas encore"})"),
+      Connect("application/connect+json"), kExpandPath);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const auto frames = Envelopes(a.body);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].first, 2);
+  EXPECT_EQ(frames[1].second, R"({"error":{"code":"failed_precondition","message":"pas encore"}})");
+  // The framing: a unary content type, a broken envelope, a client stream.
+  Answer b = Post(R"({"message": "x"})", Connect(), kExpandPath);
+  EXPECT_EQ(b.status, 415);
+  EXPECT_EQ(b.header("Accept-Post"), "application/connect+json, application/connect+proto");
+  EXPECT_EQ(Post("\x00\x00", Connect("application/connect+json"), kExpandPath).status, 400);
+  EXPECT_EQ(Post(Envelope(1, "{}"), Connect("application/connect+json"), kExpandPath).status,
+            400);  // compressed: not offered
+  EXPECT_EQ(Post(Envelope(0, "{}"), Connect("application/connect+json"),
+                 "/ctg.testing.v1.EchoService/Collect")
+                .status,
+            501);
+}
+
 TEST_F(ConnectListenerTest, OneConnectionCarriesSeveralCalls) {
   Start();
   asio::io_context ioc;
@@ -262,8 +339,13 @@ TEST_F(ConnectListenerTest, OneConnectionCarriesSeveralCalls) {
     const Answer a = Exchange(stream, http::verb::post, kEchoPath,
                               R"({"message": "n)" + std::to_string(i) + "\"}", Connect());
     EXPECT_EQ(a.status, 200);
+    // A stream between unary calls, on the same connection.
+    const Answer s = Exchange(stream, http::verb::post, kExpandPath,
+                              Envelope(0, R"({"message": "s", "repeat": 2})"),
+                              Connect("application/connect+json"));
+    EXPECT_EQ(Envelopes(s.body).size(), 3u);
   }
-  EXPECT_EQ(backend_->calls(), 3);
+  EXPECT_EQ(backend_->calls(), 6);
 }
 
 TEST_F(ConnectListenerTest, HttpsWithTheGatewaysCertificate) {
