@@ -21,6 +21,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -161,6 +163,40 @@ class TcpRelay {
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
   std::vector<std::thread> pipes_;  // only the acceptor thread adds to it
+};
+
+// One keep-alive HTTP/1.1 connection per caller to the gateway's browser listener, each call a
+// Connect unary call in JSON (what the console sends).
+class ConnectCaller {
+ public:
+  ConnectCaller(int port, std::string path, std::string body, std::string token)
+      : stream_(ioc_), path_(std::move(path)), body_(std::move(body)), token_(std::move(token)) {
+    stream_.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                   static_cast<unsigned short>(port)));
+    stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true));
+  }
+  bool Call() {
+    namespace http = boost::beast::http;
+    http::request<http::string_body> req{http::verb::post, path_, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.set("Connect-Protocol-Version", "1");
+    req.set(http::field::authorization, "Bearer " + token_);
+    req.body() = body_;
+    req.prepare_payload();
+    boost::beast::error_code ec;
+    http::write(stream_, req, ec);
+    if (ec) return false;
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res, ec);
+    return !ec && res.result_int() == 200;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  const std::string path_, body_, token_;
 };
 
 void Print(const char* label, const LoadResult& r) {
@@ -449,6 +485,17 @@ int main() {
   const auto via1 = RunFor(gateway.address(), read, read_request, token, 1, seconds);
   const std::string metrics_after = HttpGet(gateway.metrics_port(), "/metrics");
   const auto via16 = RunFor(gateway.address(), read, read_request, token, 16, seconds);
+  // The same read through the gateway's browser listener: Connect, JSON, HTTP/1.1 keep-alive.
+  auto connect_load = [&](int callers) {
+    std::vector<std::unique_ptr<ConnectCaller>> conns;
+    for (int i = 0; i < callers; ++i) {
+      conns.push_back(std::make_unique<ConnectCaller>(
+          gateway.http_port(), read, "{\"name\": \"" + organisation.name() + "\"}", token));
+    }
+    return ClosedLoop(callers, seconds, [&](int t) { return conns[t]->Call(); });
+  };
+  const auto connect1 = connect_load(1);
+  const auto connect16 = connect_load(16);
   const auto echo_via1 = RunFor(gateway.address(), echo_method, "", token, 1, seconds);
   const auto echo_via16 = RunFor(gateway.address(), echo_method, "", token, 16, seconds);
   // The gateway's floor: the same hops through a bare gRPC proxy process (same API, nothing else).
@@ -584,6 +631,8 @@ int main() {
   Print("UpdateOrganisation direct, 16 in flight", write16);
   Print("GetOrganisation via gateway, 1 in flight", via1);
   Print("GetOrganisation via gateway,16 in flight", via16);
+  Print("GetOrganisation via Connect JSON, 1", connect1);
+  Print("GetOrganisation via Connect JSON,16", connect16);
   Print("echo via gateway,           1 in flight", echo_via1);
   Print("echo via a bare TCP relay,  1 in flight", echo_relay1);
   Print("echo via gateway,          16 in flight", echo_via16);
@@ -636,6 +685,11 @@ int main() {
       echo_bare16.qps / echo16.qps, via16.qps / direct16.qps,
       verdict(via16.qps >= 0.85 * direct16.qps), read_bare16.qps / direct16.qps);
   std::printf(
+      "Connect listener: GetOrganisation in JSON p50 %.0f us = %.2f x over gRPC through the "
+      "gateway (target <= 1.5): %s; %.0f calls/s at 16 = %.2f x gRPC (target >= 0.6): %s\n",
+      connect1.p50_us, connect1.p50_us / via1.p50_us, verdict(connect1.p50_us <= 1.5 * via1.p50_us),
+      connect16.qps, connect16.qps / via16.qps, verdict(connect16.qps >= 0.6 * via16.qps));
+  std::printf(
       "memory: ctg-partners resident set %ld KiB after 10 k calls, %ld KiB after 110 k "
       "(%+.1f %%, target within 10 %%): %s\n",
       rss_10k, rss_110k, 100.0 * (rss_110k - rss_10k) / std::max(1L, rss_10k),
@@ -645,7 +699,7 @@ int main() {
                          echo_via16.errors + write1.errors + write16.errors + echo_bare1.errors +
                          echo_bare16.errors + read_bare1.errors + read_bare16.errors +
                          floor_read1.errors + floor_read16.errors + floor_write1.errors +
-                         floor_write16.errors;
+                         floor_write16.errors + connect1.errors + connect16.errors;
   std::printf(
       "errors: %lld (target 0); authentication, authorization, access log, metrics and "
       "request ids on in every leg\n",

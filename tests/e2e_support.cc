@@ -391,12 +391,17 @@ GatewayProcess::GatewayProcess(const std::string& routes, const std::string& key
                                    "--jwt-issuer=" + std::string(kIssuer),
                                    "--jwt-audience=" + std::string(kAudience),
                                    "--health-interval-ms=100",
+                                   "--http-listen=127.0.0.1:0",
                                    "--port-file=" + dir_.File("ports")};
   // A flag given twice: the last one wins.
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, CleanEnvironment(), dir_.File("gateway.log"));
   std::tie(grpc_port_, metrics_port_) =
       WaitForPortFile(*process_, dir_.File("ports"), dir_.File("gateway.log"), "ctg-gateway");
+  // "<grpc> <metrics> <http>": the third is the browser listener's.
+  std::istringstream ports(ReadFile(dir_.File("ports")));
+  int grpc = 0, metrics = 0;
+  ports >> grpc >> metrics >> http_port_;
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 

@@ -248,6 +248,8 @@ class GatewayProcess {
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
+  // The browser listener (Connect protocol, plain HTTP on loopback).
+  int http_port() const { return http_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   ChildProcess& process() { return *process_; }
@@ -264,6 +266,7 @@ class GatewayProcess {
   std::unique_ptr<ChildProcess> process_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
