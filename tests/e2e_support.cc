@@ -435,7 +435,7 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token,
   return context;
 }
 
-std::string HttpGet(int port, const std::string& path) {
+std::string HttpGet(int port, const std::string& path, const std::vector<std::string>& headers) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   sockaddr_in addr{};
@@ -446,7 +446,9 @@ std::string HttpGet(int port, const std::string& path) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string answer;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+    for (const auto& h : headers) request += h + "\r\n";
+    request += "\r\n";
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
       char buf[8192];
       ssize_t n;

@@ -284,9 +284,10 @@ std::string Token(const std::vector<std::string>& roles, const std::string& orga
 std::unique_ptr<grpc::ClientContext> Context(
     const std::string& token, std::chrono::seconds deadline = std::chrono::seconds(10));
 
-// Sends "GET `path` HTTP/1.0" to 127.0.0.1:`port` and returns the whole answer (status line,
-// headers and body); empty when the connection fails.
-std::string HttpGet(int port, const std::string& path);
+// Sends "GET `path` HTTP/1.0" with `headers` ("Name: value") to 127.0.0.1:`port` and returns
+// the whole answer (status line, headers and body); empty when the connection fails.
+std::string HttpGet(int port, const std::string& path,
+                    const std::vector<std::string>& headers = {});
 
 // The value of the unlabelled sample `name` in a Prometheus text page ("name 42" on a line of
 // its own); NaN when the page has none.

@@ -152,6 +152,33 @@ TEST(ReportingBinary, AReportAskedThroughTheGatewayIsAssembledWatchedAndDownload
   ASSERT_TRUE(r->GetReport(Context(secretariat).get(), get, &info).ok());
   ASSERT_EQ(info.artefacts_size(), 4);
   const std::string json = DownloadChecked(*r, secretariat, job.report(), "report.json");
+  // The same file as a browser downloads it from the gateway: an attachment, with its token.
+  const std::string id = job.report().substr(std::string("reports/").size());
+  const std::string attachment = HttpGet(gateway.http_port(), "/downloads/" + id + "/report.json",
+                                         {"Authorization: Bearer " + secretariat});
+  EXPECT_EQ(attachment.rfind("HTTP/1.0 200", 0), 0u) << attachment.substr(0, 300);
+  EXPECT_NE(attachment.find("Content-Disposition: attachment; filename=\"report.json\""),
+            std::string::npos);
+  EXPECT_NE(attachment.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_EQ(attachment.substr(attachment.find("\r\n\r\n") + 4), json);
+  // Without a token, for a stranger, for an artefact that is not there, for a path that climbs.
+  EXPECT_EQ(
+      HttpGet(gateway.http_port(), "/downloads/" + id + "/report.json").rfind("HTTP/1.0 401", 0),
+      0u);
+  EXPECT_EQ(
+      HttpGet(gateway.http_port(), "/downloads/" + id + "/report.json",
+              {"Authorization: Bearer " +
+               Token({"collectivity_agent"}, "organisations/6f2d3c1a-0b4e-4a8f-9c7d-1e2f3a4b5c6d")})
+          .rfind("HTTP/1.0 404", 0),
+      0u);
+  EXPECT_EQ(HttpGet(gateway.http_port(), "/downloads/" + id + "/nope.pdf",
+                    {"Authorization: Bearer " + secretariat})
+                .rfind("HTTP/1.0 404", 0),
+            0u);
+  EXPECT_EQ(HttpGet(gateway.http_port(), "/downloads/../../etc/passwd",
+                    {"Authorization: Bearer " + secretariat})
+                .rfind("HTTP/1.0 404", 0),
+            0u);
   EXPECT_EQ(DownloadChecked(*r, secretariat, job.report(), "rapport.pdf").substr(0, 5), "%PDF-");
   rv1::Report report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok());

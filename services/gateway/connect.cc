@@ -220,6 +220,12 @@ namespace {
 
 // One unary call made on the gateway for an HTTP request.
 struct PendingCall {
+  // A download (GET /downloads/...): the artefact's bytes are the body, not enveloped messages.
+  bool download = false;
+  std::string filename;
+  std::string media_type;
+  bool head_sent = false;
+  bool chunked = true;
   grpc::ClientContext context;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
@@ -292,6 +298,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const bool keep_alive = req.keep_alive();
     const std::string target(req.target());
     const std::string path = target.substr(0, target.find('?'));
+    if (path.rfind("/downloads/", 0) == 0) {
+      if (req.method() != http::verb::get) {
+        Error(405, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "downloads are fetched with GET"),
+              keep_alive, version);
+        return;
+      }
+      Download(req, path);
+      return;
+    }
     // "/pkg.Service/Method": one slash inside, a service the gateway routes.
     const size_t slash = path.find('/', 1);
     const std::string service =
@@ -493,22 +508,84 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void StartStream(std::shared_ptr<PendingCall> call) {
     streaming_ = call;
-    auto head = std::make_shared<std::string>();
-    {
-      http::response<http::empty_body> res{http::status::ok, call->version};
-      res.set(http::field::content_type,
-              call->json ? "application/connect+json" : "application/connect+proto");
-      res.set(http::field::cache_control, "no-store");
-      res.set("X-Content-Type-Options", "nosniff");
-      res.keep_alive(call->keep_alive);
-      res.chunked(true);
-      std::ostringstream text;
-      text << res.base();
-      *head = text.str();
-    }
-    Queue(std::move(head));
+    // A download's head waits for its first bytes: an error before them gets its HTTP status.
+    if (!call->download) SendStreamHead(*call);
     impl_.CallBegins();
     new StreamReactor(this->shared_from_this(), std::move(call));
+  }
+
+  void SendStreamHead(PendingCall& call) {
+    http::response<http::empty_body> res{http::status::ok, call.version};
+    if (call.download) {
+      res.set(http::field::content_type, call.media_type);
+      res.set(http::field::content_disposition, "attachment; filename=\"" + call.filename + "\"");
+    } else {
+      res.set(http::field::content_type,
+              call.json ? "application/connect+json" : "application/connect+proto");
+    }
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    // HTTP/1.0 has no chunks: the body then ends with the connection.
+    call.chunked = call.version >= 11;
+    res.keep_alive(call.keep_alive && call.chunked);
+    res.chunked(call.chunked);
+    std::ostringstream text;
+    text << res.base();
+    call.head_sent = true;
+    Queue(std::make_shared<std::string>(text.str()));
+  }
+
+  // GET /downloads/{report}/{artefact}: the reporting service's chunked DownloadArtefact
+  // stream as the body of an attachment, for a caller with a token (sent by the console's
+  // fetch, never in the URL).
+  void Download(const http::request<http::string_body>& req, const std::string& path) {
+    const std::string rest = path.substr(std::string("/downloads/").size());
+    const size_t slash = rest.find('/');
+    const std::string report = slash == std::string::npos ? "" : rest.substr(0, slash);
+    const std::string name = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    auto plain = [](const std::string& text, const char* allowed) {
+      return !text.empty() && text.size() <= 100 &&
+             text.find_first_not_of(allowed) == std::string::npos;
+    };
+    if (!plain(report, "0123456789abcdef-") ||
+        !plain(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") || name[0] == '.') {
+      Error(404, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such download"), req.keep_alive(),
+            req.version());
+      return;
+    }
+    const std::string method = "/ctg.reporting.v1.ReportingService/DownloadArtefact";
+    auto call = std::make_shared<PendingCall>();
+    call->download = true;
+    call->method = method;
+    call->json = false;
+    call->keep_alive = req.keep_alive();
+    call->version = req.version();
+    call->filename = name;
+    const std::string extension = name.substr(name.rfind('.') + 1);
+    call->media_type = extension == "pdf"    ? "application/pdf"
+                       : extension == "json" ? "application/json"
+                       : extension == "html" ? "text/html; charset=utf-8"
+                       : extension == "xlsx"
+                           ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                           : "application/octet-stream";
+    std::string binary, error;
+    if (!impl_.catalog.RequestFromJson(
+            method, "{\"report\": \"reports/" + report + "\", \"artefact\": \"" + name + "\"}",
+            &binary, &error)) {
+      Error(503,
+            grpc::Status(grpc::StatusCode::UNAVAILABLE, "downloads are not available: " + error),
+            req.keep_alive(), req.version());
+      return;
+    }
+    grpc::Slice slice(binary);
+    call->request = grpc::ByteBuffer(&slice, 1);
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      call->context.AddMetadata("authorization", std::string(it->value()));
+    }
+    if (auto it = req.find("x-request-id"); it != req.end()) {
+      call->context.AddMetadata("x-request-id", std::string(it->value()));
+    }
+    StartStream(std::move(call));
   }
 
   static std::string Envelope(unsigned char flags, const std::string& data) {
@@ -529,6 +606,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void StreamMessage(PendingCall& call, std::string message) {
+    if (call.download) {
+      std::string bytes;
+      if (!impl_.catalog.ResponseBytesField(call.method, message, "data", &bytes)) {
+        call.context.TryCancel();
+        return;
+      }
+      if (!call.head_sent) SendStreamHead(call);
+      if (!bytes.empty()) {
+        Queue(std::make_shared<std::string>(call.chunked ? Chunk(bytes) : std::move(bytes)));
+      }
+      return;
+    }
     if (call.json) {
       std::string json, error;
       if (!impl_.catalog.ResponseToJson(call.method, message, &json, &error)) {
@@ -537,15 +626,39 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       message = std::move(json);
     }
-    Queue(std::make_shared<std::string>(Chunk(Envelope(0, message))));
+    const std::string frame = Envelope(0, message);
+    Queue(std::make_shared<std::string>(call.chunked ? Chunk(frame) : frame));
   }
 
   void EndStream(PendingCall& call, const grpc::Status& status) {
+    if (call.download) {
+      streaming_.reset();
+      if (!call.head_sent) {
+        // Nothing was sent yet: an error with its status, or an empty file.
+        if (!status.ok()) {
+          Error(HttpStatusOf(status.error_code()), status, call.keep_alive, call.version);
+          return;
+        }
+        SendStreamHead(call);
+      }
+      if (status.ok() && call.chunked) {
+        Queue(std::make_shared<std::string>("0\r\n\r\n"));
+        keep_alive_after_stream_ = call.keep_alive;
+      } else if (status.ok()) {
+        keep_alive_after_stream_ = false;  // HTTP/1.0: the end of the body is the close
+      } else {
+        keep_alive_after_stream_ = false;  // cut short: the browser sees a failed download
+      }
+      stream_done_ = true;
+      MaybeWrite();
+      return;
+    }
     const std::string end = status.ok() ? "{}" : "{\"error\":" + ConnectErrorJson(status) + "}";
-    Queue(std::make_shared<std::string>(Chunk(Envelope(0x02, end)) + "0\r\n\r\n"));
+    const std::string frame = Envelope(0x02, end);
+    Queue(std::make_shared<std::string>(call.chunked ? Chunk(frame) + "0\r\n\r\n" : frame));
     stream_done_ = true;
     streaming_.reset();
-    keep_alive_after_stream_ = call.keep_alive;
+    keep_alive_after_stream_ = call.keep_alive && call.chunked;
     MaybeWrite();
   }
 

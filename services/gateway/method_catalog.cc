@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
+#include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
@@ -173,6 +174,24 @@ bool MethodCatalog::ResponseToJson(std::string_view method_path, const std::stri
       s->resolver.get(), std::string(kTypeUrlPrefix) + "/" + it->second.second, binary, json);
   if (!status.ok()) *error = std::string(status.message());
   return status.ok();
+}
+
+bool MethodCatalog::ResponseBytesField(std::string_view method_path, const std::string& binary,
+                                       const std::string& field, std::string* out) const {
+  auto s = Current();
+  auto it = s->io_types.find(std::string(method_path));
+  if (it == s->io_types.end()) return false;
+  const auto* type = s->pool->FindMessageTypeByName(it->second.second);
+  const auto* f = type == nullptr ? nullptr : type->FindFieldByName(field);
+  if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_BYTES ||
+      f->is_repeated()) {
+    return false;
+  }
+  google::protobuf::DynamicMessageFactory factory(s->pool.get());
+  std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(type)->New());
+  if (!message->ParseFromString(binary)) return false;
+  *out = message->GetReflection()->GetString(*message, f);
+  return true;
 }
 
 CallShape MethodCatalog::Shape(std::string_view method_path) const {

@@ -45,6 +45,10 @@ class MethodCatalog {
   // The response of "/pkg.Service/Method" from binary to its proto3 JSON mapping.
   bool ResponseToJson(std::string_view method_path, const std::string& binary, std::string* json,
                       std::string* error) const;
+  // The bytes field `field` of a response of "/pkg.Service/Method" given in binary (e.g. the
+  // data of a downloaded chunk); false when the method, the field or the message is unknown.
+  bool ResponseBytesField(std::string_view method_path, const std::string& binary,
+                          const std::string& field, std::string* out) const;
   // Whether some backend described the service `service` (fully qualified).
   bool Knows(std::string_view service) const;
   // Fully qualified names of the services described, sorted.
