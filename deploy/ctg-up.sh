@@ -374,7 +374,7 @@ ctg_up() {
     _ctg_up_dev_tls
     log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
-      --http-listen="127.0.0.1:$ghport" \
+      --http-listen="127.0.0.1:$ghport" --dev-sign-in=true \
       --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
       --manifest-file="$CTG_UP_RUN/services.json" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
@@ -408,7 +408,11 @@ ctg_up() {
   echo "  export CTG_ADDR=${gateway_addr:-${partners_addr:-127.0.0.1:${ports[0]}}}"
   echo "  export CTG_TOKEN=$dev_token"
   [ -n "$gateway_addr" ] && echo "  export CTG_CA_FILE=$STATE/tls/ca.pem   # the gateway speaks TLS"
-  [ -n "$gateway_addr" ] && echo "Browsers and HTTP clients (Connect protocol): https://127.0.0.1:$ghport/<service>/<method>"
+  if [ -n "$gateway_addr" ]; then
+    echo "Browsers and HTTP clients (Connect protocol): https://127.0.0.1:$ghport/<service>/<method>"
+    echo "  development sign-in (a 1-hour token for a role and organisation, in the answer's body):"
+    echo "  curl --cacert $STATE/tls/ca.pem -H 'Content-Type: application/json' https://127.0.0.1:$ghport/dev/sign-in -d '{\"role\": \"copil_secretariat\", \"organisation\": \"${secretariat:-organisations/UUID}\"}'"
+  fi
   echo "Examples:"
   echo "  $rel_ctgctl methods"
   echo "  $rel_ctgctl call ctg.partners.v1.PartnerService/ListConventions '{}'"

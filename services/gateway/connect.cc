@@ -1,5 +1,6 @@
 #include "gateway/connect.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
 
@@ -13,6 +14,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -298,6 +302,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const bool keep_alive = req.keep_alive();
     const std::string target(req.target());
     const std::string path = target.substr(0, target.find('?'));
+    if (path == "/dev/sign-in" && !impl_.options.dev_signin_key.empty()) {
+      DevSignIn(req);
+      return;
+    }
     if (path.rfind("/downloads/", 0) == 0) {
       if (req.method() != http::verb::get) {
         Error(405, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "downloads are fetched with GET"),
@@ -311,6 +319,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const size_t slash = path.find('/', 1);
     const std::string service =
         path.size() > 1 && slash != std::string::npos ? path.substr(1, slash - 1) : "";
+    if (req.method() == http::verb::get && !impl_.options.console_dir.empty() &&
+        (service.empty() || !impl_.catalog.Knows(service))) {
+      StaticFile(req, path);
+      return;
+    }
     if (service.empty() || slash + 1 >= path.size() || IsOpenMethod(service) ||
         !impl_.catalog.Knows(service) || impl_.catalog.Shape(path) == CallShape::kUnknown) {
       Error(404, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no procedure " + path), keep_alive,
@@ -318,6 +331,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return;
     }
     if (req.method() != http::verb::post) {
+      if (req.method() == http::verb::get && !impl_.options.console_dir.empty()) {
+        StaticFile(req, path);
+        return;
+      }
       http::response<http::string_body> res{http::status::method_not_allowed, version};
       res.set(http::field::allow, "POST");
       res.set(http::field::content_type, "application/json");
@@ -468,6 +485,108 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!request_id.empty()) res.set("x-request-id", request_id);
     res.body() = std::move(body);
     Send(std::move(res), call.keep_alive);
+  }
+
+  // A file of the console directory, with the console's security headers. Only plain names
+  // (letters, digits, "-", "_", ".", "/"; no segment starting with a dot) below the directory.
+  void StaticFile(const http::request<http::string_body>& req, const std::string& path) {
+    const std::string name = path == "/" ? "index.html" : path.substr(1);
+    bool plain = !name.empty() && name.size() < 200 &&
+                 name.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789-_./") == std::string::npos &&
+                 name[0] != '/' && name.find("/.") == std::string::npos && name[0] != '.' &&
+                 name.find("//") == std::string::npos;
+    std::string body;
+    if (plain) {
+      std::ifstream file(impl_.options.console_dir + "/" + name, std::ios::binary);
+      plain = file.good() && !std::filesystem::is_directory(impl_.options.console_dir + "/" + name);
+      if (plain) body.assign(std::istreambuf_iterator<char>(file), {});
+    }
+    http::response<http::string_body> res{plain ? http::status::ok : http::status::not_found,
+                                          req.version()};
+    const std::string extension = name.substr(name.rfind('.') + 1);
+    static const std::map<std::string, std::string> kTypes = {
+        {"html", "text/html; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"ico", "image/x-icon"},
+        {"json", "application/json"},
+        {"woff2", "font/woff2"},
+        {"txt", "text/plain; charset=utf-8"}};
+    auto type = kTypes.find(extension);
+    res.set(http::field::content_type,
+            plain ? (type == kTypes.end() ? "application/octet-stream" : type->second)
+                  : "text/plain; charset=utf-8");
+    res.set("Content-Security-Policy", kConsoleSecurityPolicy);
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+    res.body() = plain ? std::move(body) : "Page introuvable.\n";
+    Send(std::move(res), req.keep_alive());
+  }
+
+  // POST /dev/sign-in {"role": "copil_secretariat", "organisation": "organisations/{uuid}"}:
+  // a short-lived development token, in the answer's body (never in a URL).
+  void DevSignIn(const http::request<http::string_body>& req) {
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    if (req.method() != http::verb::post) {
+      Error(405, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "sign in with POST"), keep_alive,
+            version);
+      return;
+    }
+    if (MediaType(std::string(req[http::field::content_type])) != "application/json") {
+      Error(415,
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         "Content-Type must be "
+                         "application/json"),
+            keep_alive, version);
+      return;
+    }
+    if (auto origin = req.find(http::field::origin); origin != req.end()) {
+      const std::string scheme = std::is_same_v<Stream, beast::tcp_stream> ? "http://" : "https://";
+      if (origin->value() != scheme + std::string(req[http::field::host])) {
+        Error(403, grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "another origin"), keep_alive,
+              version);
+        return;
+      }
+    }
+    google::protobuf::Struct asked;
+    std::string role_name, organisation;
+    if (google::protobuf::util::JsonStringToMessage(req.body(), &asked).ok()) {
+      const auto& f = asked.fields();
+      if (auto it = f.find("role"); it != f.end()) role_name = it->second.string_value();
+      if (auto it = f.find("organisation"); it != f.end()) organisation = it->second.string_value();
+    }
+    const auto role = ParseRole(role_name);
+    const bool organisation_ok =
+        organisation.empty() ||
+        (organisation.rfind("organisations/", 0) == 0 && organisation.size() == 14 + 36 &&
+         organisation.find_first_not_of("0123456789abcdef-", 14) == std::string::npos);
+    if (!role || *role == Role::kService || !organisation_ok) {
+      Error(400,
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         "role must name a person's role and organisation be "
+                         "organisations/{uuid} or absent"),
+            keep_alive, version);
+      return;
+    }
+    TokenClaims claims;
+    claims.subject = "dev-" + std::string(RoleName(*role));
+    claims.organisation = organisation;
+    claims.roles = {*role};
+    claims.issuer = impl_.options.dev_issuer;
+    claims.audience = impl_.options.dev_audience;
+    claims.lifetime = impl_.options.dev_token_lifetime;
+    http::response<http::string_body> res{http::status::ok, version};
+    res.set(http::field::content_type, "application/json");
+    res.body() =
+        "{\"token\":\"" + MintHs256Token(claims, impl_.options.dev_signin_key) +
+        "\",\"expiresInSeconds\":" + std::to_string(impl_.options.dev_token_lifetime.count()) + "}";
+    Send(std::move(res), keep_alive);
   }
 
   // A server stream: the response head at once (200, chunked), then one enveloped message per

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -40,7 +41,24 @@ struct ConnectOptions {
   size_t max_body_bytes = 4 * 1024 * 1024;
   // Threads serving HTTP (the calls themselves run on gRPC's threads).
   int threads = 2;
+  // The console's static files: GET / (index.html) and GET /<file> below this directory, with
+  // a strict Content-Security-Policy (kConsoleSecurityPolicy) and no framing ("": none served).
+  std::string console_dir;
+  // Development sign-in, POST /dev/sign-in {"role", "organisation"}: an HS256 token signed with
+  // this key for `dev_issuer`/`dev_audience`, living `dev_token_lifetime` ("" key: no such
+  // endpoint; the gateway enables it only on a loopback listener).
+  std::string dev_signin_key;
+  std::string dev_issuer;
+  std::string dev_audience;
+  std::chrono::seconds dev_token_lifetime{std::chrono::hours(1)};
 };
+
+// The Content-Security-Policy of the console's pages: everything from this origin only, no
+// inline script or style, no plugin, no framing, no form posting anywhere.
+inline constexpr char kConsoleSecurityPolicy[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
 
 // The gateway's second listener, for browsers: HTTP/1.1 speaking the Connect protocol on the
 // same paths the gateway routes ("POST /ctg.partners.v1.PartnerService/GetOrganisation"):

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -25,6 +26,8 @@ namespace {
 
 constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kHttpListen{"http-listen", "CTG_GATEWAY_HTTP_LISTEN"};
+constexpr Setting kConsoleDir{"console-dir", "CTG_GATEWAY_CONSOLE_DIR"};
+constexpr Setting kDevSignIn{"dev-sign-in", "CTG_GATEWAY_DEV_SIGN_IN"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
 constexpr Setting kManifest{"manifest-file", "CTG_GATEWAY_MANIFEST_FILE"};
@@ -44,10 +47,11 @@ constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {
-    kManifest,    kListen,    kMetrics,   kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
-    kTlsClientCa, kPlaintext, kRateRps,   kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
-    kHealth,      kRetry,     kAccessLog, kGrace,     kPortFile,   kMaxCalls,   kHttpListen};
+constexpr Setting kAll[] = {kManifest,   kListen,     kMetrics,     kRoutes,    kFastPath,
+                            kTlsCert,    kTlsKey,     kTlsClientCa, kPlaintext, kRateRps,
+                            kRateBurst,  kMaxMessage, kMaxStreams,  kDeadline,  kHealth,
+                            kRetry,      kAccessLog,  kGrace,       kPortFile,  kMaxCalls,
+                            kHttpListen, kConsoleDir, kDevSignIn};
 
 using Reader = SettingsReader;
 
@@ -129,6 +133,14 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   if (get(kFastPath, &v)) c.unary_fast_path = Reader::ParseBool(v, kFastPath);
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
+  if (get(kConsoleDir, &v) && !v.empty()) {
+    if (!std::filesystem::is_regular_file(v + "/index.html")) {
+      throw ConfigError("setting " + Reader::Describe(kConsoleDir) +
+                        " must name a directory holding index.html");
+    }
+    c.console_dir = v;
+  }
+  if (get(kDevSignIn, &v)) c.dev_sign_in = Reader::ParseBool(v, kDevSignIn);
   // Transport security is checked here so that a bad combination never starts.
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     throw ConfigError("settings " + Reader::Describe(kTlsCert) + " and " +
@@ -147,6 +159,12 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
     throw ConfigError("setting " + Reader::Describe(kHttpListen) +
                       " serves plain HTTP only on a loopback address (or give " +
                       Reader::Describe(kTlsCert) + ")");
+  }
+  if (c.dev_sign_in && (c.jwt.hs256_key.empty() || c.http_listen_address.empty() ||
+                        !IsLoopbackAddress(c.http_listen_address))) {
+    throw ConfigError("setting " + Reader::Describe(kDevSignIn) +
+                      " is for development: it needs the HS256 key and a loopback " +
+                      Reader::Describe(kHttpListen));
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     throw ConfigError("setting " + Reader::Describe(kTlsClientCa) + " needs TLS");
@@ -223,6 +241,12 @@ void Gateway::Start() {
     options.tls_cert = config_.tls_cert;
     options.tls_key = config_.tls_key;
     options.max_body_bytes = static_cast<size_t>(config_.max_message_bytes);
+    options.console_dir = config_.console_dir;
+    if (config_.dev_sign_in) {
+      options.dev_signin_key = config_.jwt.hs256_key;
+      options.dev_issuer = config_.jwt.issuer;
+      options.dev_audience = config_.jwt.audience;
+    }
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(config_.max_message_bytes);
     args.SetMaxSendMessageSize(config_.max_message_bytes);

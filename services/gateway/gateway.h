@@ -30,6 +30,13 @@ struct GatewayConfig {
   // HTTP/1.1, ConnectListener), with the same TLS certificate (no client certificate asked);
   // "" or "off": none. Plain HTTP only on a loopback address, like --plaintext.
   std::string http_listen_address;
+  // --console-dir / CTG_GATEWAY_CONSOLE_DIR: the web console's files, served by the browser
+  // listener from the same origin ("": none).
+  std::string console_dir;
+  // --dev-sign-in=true / CTG_GATEWAY_DEV_SIGN_IN: POST /dev/sign-in mints short-lived HS256
+  // tokens for a chosen role and organisation (development only: needs the HS256 key and a
+  // loopback browser listener).
+  bool dev_sign_in = false;
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
   // Where the services are, one of: the service manifest (--manifest-file /
   // CTG_GATEWAY_MANIFEST_FILE, deploy/services.json), or a routes table listing instances

@@ -5,11 +5,14 @@
 #include "gateway/connect.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
 #include <boost/beast/ssl.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "common/auth.h"
@@ -373,6 +376,102 @@ TEST_F(ConnectListenerTest, HttpsWithTheGatewaysCertificate) {
   EXPECT_NE(a.body.find("chiffré"), std::string::npos);
   // Plain HTTP on the TLS port gets no answer.
   EXPECT_ANY_THROW(Send(gateway_->http_port(), kEchoPath, "{}", Connect()));
+}
+
+TEST_F(ConnectListenerTest, TheConsolesFilesComeWithAStrictSecurityPolicy) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("ctg-console-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir + "/modules");
+  std::ofstream(dir + "/index.html") << "<!DOCTYPE html><html lang=\"fr\"></html>";
+  std::ofstream(dir + "/modules/app.js") << "export const x = 1;";
+  std::ofstream(dir + "/.secret") << "no";
+  GatewayConfig c = Config();
+  c.console_dir = dir;
+  Start(c);
+  const int port = gateway_->http_port();
+  Answer a = Send(port, "/", "", {}, http::verb::get);
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "<!DOCTYPE html><html lang=\"fr\"></html>");
+  EXPECT_EQ(a.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(a.header("Content-Security-Policy"), kConsoleSecurityPolicy);
+  EXPECT_EQ(a.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(a.header("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(a.header("Access-Control-Allow-Origin"), "");  // no CORS, ever
+  a = Send(port, "/modules/app.js", "", {}, http::verb::get);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.header("Content-Type"), "text/javascript; charset=utf-8");
+  for (const char* refused : {"/.secret", "/../etc/passwd", "/modules/../.secret", "/nope.js",
+                              "/modules", "//etc/passwd", "/modules/%2e%2e/x"}) {
+    EXPECT_EQ(Send(port, refused, "", {}, http::verb::get).status, 404) << refused;
+  }
+  // Calls still work beside the files.
+  EXPECT_EQ(Post(R"({"message": "x"})", Connect()).status, 200);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(ConnectListenerTest, DevelopmentSignInMintsAShortLivedTokenTheGatewayAccepts) {
+  GatewayConfig c = Config();
+  c.dev_sign_in = true;
+  Start(c);
+  const Headers json = {{"Content-Type", "application/json"}};
+  Answer a = Post(R"({"role": "auditor"})", json, "/dev/sign-in");
+  ASSERT_EQ(a.status, 200) << a.body;
+  const size_t at = a.body.find(R"("token":")");
+  ASSERT_NE(at, std::string::npos);
+  const std::string token = a.body.substr(at + 9, a.body.find('"', at + 9) - at - 9);
+  EXPECT_NE(a.body.find(R"("expiresInSeconds":3600)"), std::string::npos);
+  const Answer call = Post(R"({"message": "signé"})", {{"Content-Type", "application/json"},
+                                                       {"Connect-Protocol-Version", "1"},
+                                                       {"Authorization", "Bearer " + token}});
+  EXPECT_EQ(call.status, 200) << call.body;
+  // A service identity, an unknown role, a malformed organisation, a form, another origin.
+  EXPECT_EQ(Post(R"({"role": "service"})", json, "/dev/sign-in").status, 400);
+  EXPECT_EQ(Post(R"({"role": "king"})", json, "/dev/sign-in").status, 400);
+  EXPECT_EQ(Post(R"({"role": "auditor", "organisation": "x"})", json, "/dev/sign-in").status, 400);
+  EXPECT_EQ(
+      Post("role=auditor", {{"Content-Type", "application/x-www-form-urlencoded"}}, "/dev/sign-in")
+          .status,
+      415);
+  EXPECT_EQ(Post(R"({"role": "auditor"})",
+                 {{"Content-Type", "application/json"}, {"Origin", "https://evil.example"}},
+                 "/dev/sign-in")
+                .status,
+            403);
+}
+
+TEST_F(ConnectListenerTest, WithoutTheDevelopmentFlagThereIsNoSignIn) {
+  Start();
+  EXPECT_EQ(
+      Post(R"({"role": "auditor"})", {{"Content-Type", "application/json"}}, "/dev/sign-in").status,
+      404);
+}
+
+TEST(ConnectConfigTest, DevelopmentSignInOnlyOnLoopbackWithTheHs256Key) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("ctg-connect-config-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/routes") << std::string(kEcho) << " = 127.0.0.1:1\n";
+  std::ofstream(dir + "/key") << kKey;
+  const std::string routes = "--routes-file=" + dir + "/routes";
+  const std::string key = "--jwt-key-file=" + dir + "/key";
+  auto load = [&](std::vector<std::string> flags) {
+    std::vector<const char*> argv = {"ctg-gateway", routes.c_str(), "--plaintext=true"};
+    for (const auto& f : flags) argv.push_back(f.c_str());
+    return LoadGatewayConfig(static_cast<int>(argv.size()), argv.data());
+  };
+  EXPECT_TRUE(load({key, "--http-listen=127.0.0.1:0", "--dev-sign-in=true"}).dev_sign_in);
+  try {
+    load({key, "--dev-sign-in=true"});  // no browser listener
+    ADD_FAILURE() << "accepted without a browser listener";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("dev-sign-in"), std::string::npos) << e.what();
+  }
+  // Plain HTTP on a public address is refused anyway; with TLS the sign-in still is.
+  EXPECT_THROW(load({key, "--http-listen=0.0.0.0:0", "--dev-sign-in=true"}), ConfigError);
+  EXPECT_THROW(load({key, "--console-dir=" + dir}), ConfigError);  // no index.html
+  std::ofstream(dir + "/index.html") << "<!DOCTYPE html>";
+  EXPECT_EQ(load({key, "--console-dir=" + dir}).console_dir, dir);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ConnectErrorJsonTest, FieldViolationsAreGivenAsBytesAndAsJson) {
