@@ -363,7 +363,9 @@ ctg_up() {
     _ctg_up_effective_manifest "$manifest_ports" "$CTG_UP_RUN/services.json"
     gport="${CTG_GATEWAY_PORT:-$gw_default_port}"
     gmport="${CTG_GATEWAY_METRICS_PORT:-$gw_default_mport}"
-    # The browser listener (Connect protocol over HTTPS), same certificate.
+    # The browser listener (Connect protocol over HTTPS), same certificate, and the console.
+    local console_flag=""
+    [ -f "$BUILD/console/index.html" ] && console_flag="--console-dir=$BUILD/console"
     ghport="${CTG_GATEWAY_HTTP_PORT:-8443}"
     if (echo >"/dev/tcp/127.0.0.1/$ghport") 2>/dev/null; then
       die "port $ghport for the gateway's browser listener is taken; set CTG_GATEWAY_HTTP_PORT"
@@ -375,6 +377,7 @@ ctg_up() {
     log "starting gateway on 127.0.0.1:$gport, TLS (log: $STATE/logs/gateway.log)"
     setsid "$gw_bin" --listen="127.0.0.1:$gport" --metrics-listen="127.0.0.1:$gmport" \
       --http-listen="127.0.0.1:$ghport" --dev-sign-in=true \
+      ${console_flag:+"$console_flag"} \
       --tls-cert-file="$STATE/tls/gateway.pem" --tls-key-file="$STATE/tls/gateway.key" \
       --manifest-file="$CTG_UP_RUN/services.json" --jwt-key-file="$STATE/jwt.key" \
       </dev/null >>"$STATE/logs/gateway.log" 2>&1 &
@@ -409,7 +412,8 @@ ctg_up() {
   echo "  export CTG_TOKEN=$dev_token"
   [ -n "$gateway_addr" ] && echo "  export CTG_CA_FILE=$STATE/tls/ca.pem   # the gateway speaks TLS"
   if [ -n "$gateway_addr" ]; then
-    echo "Browsers and HTTP clients (Connect protocol): https://127.0.0.1:$ghport/<service>/<method>"
+    echo "Console (sign in with a development role): https://127.0.0.1:$ghport/"
+    echo "HTTP clients (Connect protocol): https://127.0.0.1:$ghport/<service>/<method>"
     echo "  development sign-in (a 1-hour token for a role and organisation, in the answer's body):"
     echo "  curl --cacert $STATE/tls/ca.pem -H 'Content-Type: application/json' https://127.0.0.1:$ghport/dev/sign-in -d '{\"role\": \"copil_secretariat\", \"organisation\": \"${secretariat:-organisations/UUID}\"}'"
   fi

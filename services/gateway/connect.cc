@@ -136,6 +136,28 @@ std::string Base64(const std::string& bytes) {
 
 }  // namespace
 
+std::string ConsolePolicy(const std::string& page) {
+  std::string hashes;
+  const std::string open = "<script type=\"importmap\">";
+  for (size_t at = page.find(open); at != std::string::npos; at = page.find(open, at + 1)) {
+    const size_t begin = at + open.size();
+    const size_t end = page.find("</script>", begin);
+    if (end == std::string::npos) break;
+    const std::string hex = Sha256Hex(page.substr(begin, end - begin));
+    std::string raw;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    }
+    std::string b64 = Base64(raw);
+    while (b64.size() % 4 != 0) b64 += '=';
+    hashes += " 'sha256-" + b64 + "'";
+  }
+  std::string policy = kConsoleSecurityPolicy;
+  const std::string script = "script-src 'self'";
+  policy.insert(policy.find(script) + script.size(), hashes);
+  return policy;
+}
+
 std::string ConnectErrorJson(const grpc::Status& status) {
   std::string json = "{\"code\":" + Quote(ConnectCodeName(status.error_code())) +
                      ",\"message\":" + Quote(status.error_message());
@@ -193,6 +215,8 @@ struct ConnectListener::Impl {
       : options(std::move(o)), stub(channel), catalog(c), acceptor(ioc) {}
 
   ConnectOptions options;
+  // The console pages' Content-Security-Policy (ConsolePolicy of its index.html).
+  std::string console_policy = kConsoleSecurityPolicy;
   grpc::GenericStub stub;
   const MethodCatalog& catalog;
   asio::io_context ioc;
@@ -521,7 +545,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res.set(http::field::content_type,
             plain ? (type == kTypes.end() ? "application/octet-stream" : type->second)
                   : "text/plain; charset=utf-8");
-    res.set("Content-Security-Policy", kConsoleSecurityPolicy);
+    res.set("Content-Security-Policy", impl_.console_policy);
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "no-referrer");
     res.body() = plain ? std::move(body) : "Page introuvable.\n";
@@ -879,6 +903,10 @@ void ConnectListener::Start() {
                             asio::ssl::context::no_tlsv1_1);
     impl_->tls->use_certificate_chain(asio::buffer(o.tls_cert));
     impl_->tls->use_private_key(asio::buffer(o.tls_key), asio::ssl::context::pem);
+  }
+  if (!o.console_dir.empty()) {
+    std::ifstream index(o.console_dir + "/index.html", std::ios::binary);
+    impl_->console_policy = ConsolePolicy(std::string(std::istreambuf_iterator<char>(index), {}));
   }
   const size_t colon = o.listen_address.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("no port in " + o.listen_address);

@@ -12,6 +12,11 @@
 
 namespace ctg::gateway {
 
+// The console's policy for a page: kConsoleSecurityPolicy, with script-src also allowing, by
+// their SHA-256 ('sha256-…'), the page's inline import maps — the only inline script a page may
+// carry (its modules are files) — so the policy never goes stale when the import map changes.
+std::string ConsolePolicy(const std::string& page);
+
 // The HTTP status a Connect response carries for a gRPC code (the table of
 // google/rpc/code.proto, as the Connect protocol uses it: INVALID_ARGUMENT 400, UNAUTHENTICATED
 // 401, PERMISSION_DENIED 403, NOT_FOUND 404, ABORTED and ALREADY_EXISTS 409, FAILED_PRECONDITION

@@ -474,6 +474,17 @@ TEST(ConnectConfigTest, DevelopmentSignInOnlyOnLoopbackWithTheHs256Key) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConsolePolicyTest, ThePagesImportMapIsAllowedByItsHashAndNothingElseInline) {
+  EXPECT_EQ(ConsolePolicy("<html></html>"), kConsoleSecurityPolicy);
+  // printf '{"imports":{}}' | openssl dgst -sha256 -binary | base64
+  const std::string policy =
+      ConsolePolicy(R"(<script type="importmap">{"imports":{}}</script><script src="/a.js">)");
+  EXPECT_NE(policy.find("script-src 'self' 'sha256-URrTy+Il/Nz0lHojVUx275hWqAWhkSF0VsHbUM4/6Hw='; "
+                        "style-src 'self'"),
+            std::string::npos)
+      << policy;
+}
+
 TEST(ConnectErrorJsonTest, FieldViolationsAreGivenAsBytesAndAsJson) {
   google::rpc::BadRequest bad;
   auto* v = bad.add_field_violations();

@@ -1,0 +1,48 @@
+// The web console in Chromium against the real binaries: ctg-partners with the Val de Garonne
+// convention imported, behind ctg-gateway serving the console's files (build/console, made by
+// ./ctg) and the development sign-in on its browser listener; the browser tests themselves are
+// services/gateway/console/tests (node --test, playwright-core, Debian's chromium, axe-core).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "e2e_support.h"
+
+namespace ctg::e2e {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+
+TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
+  ASSERT_TRUE(std::filesystem::exists(std::string(CTG_CONSOLE_DIR) + "/index.html"))
+      << "the console is built by ./ctg (build_console)";
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+      << partners.log();
+  const CommandResult imported = RunCtgctl(
+      {"import-convention", "--addr", partners.address(), "--token", Token({"registry_admin"}),
+       "--document", std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/convention.json", "--communes",
+       std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  const std::string secretariat = LineValue(imported.out, "  secrétariat : ");
+  GatewayProcess gateway(PartnersRoutes({partners.address()}), partners.key_file(),
+                         {"--console-dir=" + std::string(CTG_CONSOLE_DIR), "--dev-sign-in=true",
+                          "--rate-limit-rps=0"});
+  ASSERT_TRUE(gateway.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+      << gateway.log();
+  std::vector<std::string> env = CleanEnvironment();
+  env.push_back("CTG_CONSOLE_URL=http://127.0.0.1:" + std::to_string(gateway.http_port()) + "/");
+  env.push_back("CTG_CONSOLE_ORG=" + secretariat);
+  if (const char* dir = std::getenv("CTG_TEST_ARTEFACTS_DIR")) {
+    env.push_back(std::string("CTG_TEST_ARTEFACTS_DIR=") + dir);
+  }
+  const std::string tests = std::string(CTG_SOURCE_DIR) + "/services/gateway/console/tests/";
+  const CommandResult run =
+      RunCommand({"/usr/bin/env", "node", "--test", "--test-reporter=spec", tests}, env, "",
+                 std::chrono::seconds(240));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\n" << gateway.log();
+}
+
+}  // namespace
+}  // namespace ctg::e2e
