@@ -92,37 +92,7 @@ std::string ConnectCodeName(grpc::StatusCode code) {
 namespace {
 
 // A JSON string literal.
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string Quote(const std::string& text) { return "\"" + JsonEscape(text) + "\""; }
 
 // Standard base64 without padding (what Connect writes for error details).
 std::string Base64(const std::string& bytes) {
