@@ -1,11 +1,12 @@
 // The web console in Chromium against the real binaries: ctg-partners with the Val de Garonne
-// convention imported, behind ctg-gateway serving the console's files (build/console, made by
+// convention imported and ctg-action-plan with its plan, behind ctg-gateway serving the console's files (build/console, made by
 // ./ctg) and the development sign-in on its browser listener; the browser tests themselves are
 // services/gateway/console/tests (node --test, playwright-core, Debian's chromium, axe-core).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
 
 namespace ctg::e2e {
@@ -26,7 +27,32 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
        std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv"});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
   const std::string secretariat = LineValue(imported.out, "  secrétariat : ");
-  GatewayProcess gateway(PartnersRoutes({partners.address()}), partners.key_file(),
+  // The plan (38 actions, piloted by the agglomeration) with its demonstration reports.
+  ActionPlanProcess plan(db.url(), partners.address());
+  ASSERT_TRUE(plan.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+      << plan.log();
+  const CommandResult loaded = RunCtgctl(
+      {"load-action-plan", "--addr", plan.address(), "--partners-addr", partners.address(),
+       "--token", Token({"copil_secretariat"}, secretariat), "--plan",
+       std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/action_plan.json"});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  // A commune of the convention that pilots none of its actions: the stranger of the tests.
+  std::string marmande;
+  {
+    auto stub = ::ctg::partners::v1::PartnerService::NewStub(partners.channel());
+    ::ctg::partners::v1::ListOrganisationsRequest req;
+    req.set_kind(::ctg::partners::v1::COMMUNE);
+    req.set_page_size(100);
+    ::ctg::partners::v1::ListOrganisationsResponse resp;
+    ASSERT_TRUE(stub->ListOrganisations(Context(Token({"registry_admin"})).get(), req, &resp).ok());
+    for (const auto& o : resp.organisations()) {
+      if (o.display_name() == "Marmande") marmande = o.name();
+    }
+  }
+  ASSERT_FALSE(marmande.empty());
+  GatewayProcess gateway(PartnersRoutes({partners.address()}) +
+                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n",
+                         partners.key_file(),
                          {"--console-dir=" + std::string(CTG_CONSOLE_DIR), "--dev-sign-in=true",
                           "--rate-limit-rps=0"});
   ASSERT_TRUE(gateway.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
@@ -34,6 +60,7 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   std::vector<std::string> env = CleanEnvironment();
   env.push_back("CTG_CONSOLE_URL=http://127.0.0.1:" + std::to_string(gateway.http_port()) + "/");
   env.push_back("CTG_CONSOLE_ORG=" + secretariat);
+  env.push_back("CTG_CONSOLE_STRANGER_ORG=" + marmande);
   if (const char* dir = std::getenv("CTG_TEST_ARTEFACTS_DIR")) {
     env.push_back(std::string("CTG_TEST_ARTEFACTS_DIR=") + dir);
   }

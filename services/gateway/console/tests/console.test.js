@@ -12,7 +12,8 @@ import { chromium } from "playwright-core";
 const require = createRequire(import.meta.url);
 const kAxe = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const kUrl = process.env.CTG_CONSOLE_URL;
-const kSecretariat = process.env.CTG_CONSOLE_ORG;
+const kSecretariat = process.env.CTG_CONSOLE_ORG;  // the agglomeration, pilot of every action
+const kStranger = process.env.CTG_CONSOLE_STRANGER_ORG;  // a commune that pilots none
 assert.ok(kUrl && kSecretariat, "CTG_CONSOLE_URL and CTG_CONSOLE_ORG are set by the harness");
 
 let browser;
@@ -124,4 +125,67 @@ test("signing in works with the keyboard alone", async () => {
   await page.keyboard.press("Tab"); // the button
   await page.keyboard.press("Enter");
   await page.getByText("Les 47 parties de la convention").waitFor();
+});
+
+test("the tracking table shows the 38 actions of the plan, filtered by axis and field", async () => {
+  const page = await openPage();
+  await signIn(page, "copil_secretariat", kSecretariat);
+  await page.getByRole("link", { name: "Tableau de suivi" }).click();
+  await page.getByText("38 action(s) au").waitFor();
+  assert.equal(await page.locator("table").first().locator("tbody tr").count(), 38);
+  assert.ok(await page.getByText("Ensemble du plan").isVisible());
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "tableau-de-suivi");
+  // Axis 2: actions 13 to 15.
+  await page.getByLabel("Axe").selectOption({ index: 2 });
+  await page.getByText("3 action(s) au").waitFor();
+  await page.getByLabel("Axe").selectOption({ index: 0 });
+  await page.getByLabel("Champ d'intervention").selectOption("JEUNESSE");
+  const youth = await page.locator("table").first().locator("tbody tr").count();
+  assert.ok(youth > 0 && youth < 38, `${youth} youth actions`);
+  // The XLSX export, as the action plan exports it.
+  await page.getByRole("button", { name: "Préparer l'export XLSX" }).click();
+  const link = page.getByRole("link", { name: /Télécharger .*\.xlsx/ });
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  assert.match(download.suggestedFilename(), /\.xlsx$/);
+  assert.deepEqual(page.errors, []);
+});
+
+test("a pilot adds its quarterly report from the action's page and sees it", async () => {
+  const page = await openPage();
+  await signIn(page, "collectivity_agent", kSecretariat);
+  await page.getByRole("link", { name: "Tableau de suivi" }).click();
+  await page.locator("table").first().getByRole("link").first().click();
+  await page.getByRole("heading", { level: 1, name: /^Action 1 :/ }).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByLabel("Statut").selectOption({ label: "En cours" });
+  await page.getByLabel("Avancement (en %)").fill("35");
+  await page.getByLabel("Avancée du trimestre").fill("Comité de rédaction réuni à Tonneins");
+  await page.getByRole("button", { name: "Déposer le point" }).click();
+  await page.getByText("Point enregistré.").waitFor();
+  await page.getByRole("cell", { name: "Comité de rédaction réuni à Tonneins" }).waitFor();
+  // Newest first: the report just filed heads the history.
+  const first = await page.locator("table").first().locator("tbody tr").first().textContent();
+  assert.match(first, /Comité de rédaction réuni à Tonneins/);
+  await screenshot(page, "action-point-depose");
+});
+
+test("a commune that does not pilot the action is refused, and the page says why", async () => {
+  const page = await openPage();
+  await signIn(page, "collectivity_agent", kStranger);
+  await page.getByRole("link", { name: "Tableau de suivi" }).click();
+  await page.locator("table").first().getByRole("link").first().click();
+  await page.getByRole("heading", { level: 1, name: /^Action 1 :/ }).waitFor();
+  await page.getByLabel("Avancée du trimestre").fill("Je ne pilote pas cette action");
+  await page.getByRole("button", { name: "Déposer le point" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(
+    await alert.textContent(),
+    /Votre rôle ou l'organisation pour laquelle vous agissez ne permet pas cette opération/,
+  );
+  assert.equal(await page.getByRole("cell", { name: "Je ne pilote pas cette action" }).count(), 0);
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "refus-explique");
 });
