@@ -295,6 +295,7 @@ function Dashboard() {
   const [state, setState] = useState({ loading: true });
   const [axisFilter, setAxisFilter] = useState("");
   const [fieldFilter, setFieldFilter] = useState("");
+  const [pilotFilter, setPilotFilter] = useState("");
   const [exported, setExported] = useState(null);
   useEffect(() => {
     (async () => {
@@ -309,7 +310,16 @@ function Dashboard() {
           plan.getTrackingTable({ convention: convention.name, quarter }),
           plan.listAxes({ convention: convention.name, pageSize: 100 }),
         ]);
-        setState({ convention, quarter, table, axes: axes.axes });
+        // The pilots' official names, for the filter.
+        const pilotNames = new Map();
+        const pilots = [...new Set(table.rows.flatMap((r) => r.action.pilots))];
+        await Promise.all(
+          pilots.map(async (p) => {
+            const o = await partners.getOrganisation({ name: p });
+            pilotNames.set(p, o.displayName);
+          }),
+        );
+        setState({ convention, quarter, table, axes: axes.axes, pilotNames });
       } catch (error) {
         setState({ error });
       }
@@ -318,12 +328,13 @@ function Dashboard() {
   if (state.loading) return html`<p role="status">Chargement du tableau de suivi…</p>`;
   if (state.error) return html`<${Refusal} error=${state.error} />`;
   if (state.empty) return html`<p>Aucune convention n'est visible pour votre rôle.</p>`;
-  const { convention, quarter, table, axes } = state;
+  const { convention, quarter, table, axes, pilotNames } = state;
   const axisTitle = new Map(axes.map((a) => [a.name, `Axe ${a.number} : ${a.title}`]));
   const rows = table.rows.filter(
     (r) =>
       (!axisFilter || r.action.axis === axisFilter) &&
-      (!fieldFilter || r.action.fields.some((f) => InterventionField[f] === fieldFilter)),
+      (!fieldFilter || r.action.fields.some((f) => InterventionField[f] === fieldFilter)) &&
+      (!pilotFilter || r.action.pilots.includes(pilotFilter)),
   );
   async function exportXlsx() {
     try {
@@ -354,6 +365,12 @@ function Dashboard() {
         ${Object.entries(kFieldLabels).map(
           ([value, label]) => html`<option value=${value}>${label}</option>`,
         )}
+      </select>
+      <label for="filtre-pilote">Pilote</label>
+      <select id="filtre-pilote" value=${pilotFilter}
+        onChange=${(e) => setPilotFilter(e.target.value)}>
+        <option value="">Tous les pilotes</option>
+        ${[...pilotNames].map(([name, label]) => html`<option value=${name}>${label}</option>`)}
       </select>
     </form>
     <p>

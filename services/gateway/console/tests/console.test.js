@@ -143,6 +143,10 @@ test("the tracking table shows the 38 actions of the plan, filtered by axis and 
   await page.getByLabel("Champ d'intervention").selectOption("JEUNESSE");
   const youth = await page.locator("table").first().locator("tbody tr").count();
   assert.ok(youth > 0 && youth < 38, `${youth} youth actions`);
+  // The agglomeration pilots every action of the seeded plan.
+  await page.getByLabel("Champ d'intervention").selectOption("");
+  await page.getByLabel("Pilote").selectOption({ label: "Val de Garonne Agglomération" });
+  await page.getByText("38 action(s) au").waitFor();
   // The XLSX export, as the action plan exports it.
   await page.getByRole("button", { name: "Préparer l'export XLSX" }).click();
   const link = page.getByRole("link", { name: /Télécharger .*\.xlsx/ });
