@@ -1,5 +1,6 @@
 // The web console in Chromium against the real binaries: ctg-partners with the Val de Garonne
-// convention imported and ctg-action-plan with its plan, behind ctg-gateway serving the console's files (build/console, made by
+// convention imported, ctg-action-plan with its plan and ctg-indicators with its starter catalogue,
+// behind ctg-gateway serving the console's files (build/console, made by
 // ./ctg) and the development sign-in on its browser listener; the browser tests themselves are
 // services/gateway/console/tests (node --test, playwright-core, Debian's chromium, axe-core).
 #include <gtest/gtest.h>
@@ -36,6 +37,16 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
        "--token", Token({"copil_secretariat"}, secretariat), "--plan",
        std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/action_plan.json"});
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  // The starter indicator catalogue with its demonstration values for the 43 communes.
+  IndicatorsProcess indicators(db.url(), partners.address());
+  ASSERT_TRUE(indicators.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+      << indicators.log();
+  const CommandResult catalogue = RunCtgctl(
+      {"load-indicators", "--addr", indicators.address(), "--partners-addr", partners.address(),
+       "--action-plan-addr", plan.address(), "--token",
+       Token({"caf_agent"}, LineValue(imported.out, "  caf : ")), "--catalogue",
+       std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/indicators.json"});
+  ASSERT_EQ(catalogue.exit_code, 0) << catalogue.err;
   // A commune of the convention that pilots none of its actions: the stranger of the tests.
   std::string marmande;
   {
@@ -51,7 +62,8 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   }
   ASSERT_FALSE(marmande.empty());
   GatewayProcess gateway(PartnersRoutes({partners.address()}) +
-                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n",
+                             "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
+                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n",
                          partners.key_file(),
                          {"--console-dir=" + std::string(CTG_CONSOLE_DIR), "--dev-sign-in=true",
                           "--rate-limit-rps=0"});

@@ -193,3 +193,24 @@ test("a commune that does not pilot the action is refused, and the page says why
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, "refus-explique");
 });
+
+test("an indicator's series, its communes compared and its quality flags", async () => {
+  const page = await openPage();
+  await signIn(page, "caf_agent", kSecretariat);
+  await page.getByRole("link", { name: "Indicateurs" }).click();
+  await page.getByRole("heading", { level: 1, name: /^Indicateurs de Val de Garonne/ }).waitFor();
+  await page.getByLabel("Indicateur").selectOption("indicators/EAJE_PLACES");
+  await page.getByRole("heading", { name: /Comparaison des communes \(2026\)/ }).waitFor();
+  // The series: an image with its text alternative, and the values in a table.
+  assert.match(await page.getByRole("img").first().getAttribute("aria-label"), /de 2025 à 2026/);
+  const series = page.getByRole("table", { name: /valeurs par période/ });
+  assert.ok((await series.locator("tbody tr").count()) >= 2);
+  // The 43 communes, ranked; the demonstration notice; the quality section.
+  const communes = page.getByRole("table", { name: /par commune/ });
+  assert.equal(await communes.locator("tbody tr").count(), 43);
+  assert.ok(await page.getByText("Données de démonstration :").isVisible());
+  assert.ok(await page.getByRole("heading", { name: "Qualité des données" }).isVisible());
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "indicateurs");
+  assert.deepEqual(page.errors, []);
+});
