@@ -1,6 +1,6 @@
 // The web console in Chromium against the real binaries: ctg-partners with the Val de Garonne
-// convention imported, ctg-action-plan with its plan and ctg-indicators with its starter catalogue,
-// behind ctg-gateway serving the console's files (build/console, made by
+// convention, ctg-action-plan with its plan, ctg-indicators with its starter catalogue, ctg-consents
+// with its demonstration exchanges and ctg-reporting, behind ctg-gateway serving the console's files (build/console, made by
 // ./ctg) and the development sign-in on its browser listener; the browser tests themselves are
 // services/gateway/console/tests (node --test, playwright-core, Debian's chromium, axe-core).
 #include <gtest/gtest.h>
@@ -22,31 +22,23 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   PartnersProcess partners(db.url());
   ASSERT_TRUE(partners.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
       << partners.log();
-  const CommandResult imported = RunCtgctl(
-      {"import-convention", "--addr", partners.address(), "--token", Token({"registry_admin"}),
-       "--document", std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/convention.json", "--communes",
-       std::string(CTG_SHARED_DIR) + "/data/vga_communes.csv"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  const std::string secretariat = LineValue(imported.out, "  secrétariat : ");
-  // The plan (38 actions, piloted by the agglomeration) with its demonstration reports.
+  // The plan (38 actions, piloted by the agglomeration), the starter indicator catalogue, the
+  // demonstration exchanges: loaded as ./ctg up loads them.
   ActionPlanProcess plan(db.url(), partners.address());
-  ASSERT_TRUE(plan.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
-      << plan.log();
-  const CommandResult loaded = RunCtgctl(
-      {"load-action-plan", "--addr", plan.address(), "--partners-addr", partners.address(),
-       "--token", Token({"copil_secretariat"}, secretariat), "--plan",
-       std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/action_plan.json"});
-  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
-  // The starter indicator catalogue with its demonstration values for the 43 communes.
   IndicatorsProcess indicators(db.url(), partners.address());
-  ASSERT_TRUE(indicators.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
-      << indicators.log();
-  const CommandResult catalogue = RunCtgctl(
-      {"load-indicators", "--addr", indicators.address(), "--partners-addr", partners.address(),
-       "--action-plan-addr", plan.address(), "--token",
-       Token({"caf_agent"}, LineValue(imported.out, "  caf : ")), "--catalogue",
-       std::string(CTG_SOURCE_DIR) + "/deploy/seed/vga/indicators.json"});
-  ASSERT_EQ(catalogue.exit_code, 0) << catalogue.err;
+  ConsentsProcess consents(db.url(), partners.address());
+  for (auto* p : std::vector<ServiceProcess*>{&plan, &indicators, &consents}) {
+    ASSERT_TRUE(p->WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+        << p->log();
+  }
+  const LoadedVga vga = LoadVga(partners, plan, indicators, consents);
+  const std::string& secretariat = vga.secretariat;
+  ReportingProcess reporting(db.url(), {{"partners", partners.address()},
+                                        {"action-plan", plan.address()},
+                                        {"indicators", indicators.address()},
+                                        {"consents", consents.address()}});
+  ASSERT_TRUE(reporting.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
+      << reporting.log();
   // A commune of the convention that pilots none of its actions: the stranger of the tests.
   std::string marmande;
   {
@@ -63,7 +55,8 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   ASSERT_FALSE(marmande.empty());
   GatewayProcess gateway(PartnersRoutes({partners.address()}) +
                              "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
-                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n",
+                             "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n" +
+                             "ctg.reporting.v1.ReportingService = " + reporting.address() + "\n",
                          partners.key_file(),
                          {"--console-dir=" + std::string(CTG_CONSOLE_DIR), "--dev-sign-in=true",
                           "--rate-limit-rps=0"});

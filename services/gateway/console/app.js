@@ -25,6 +25,7 @@ import {
   TerritorialLevel,
   QualityFlagKind,
 } from "/gen/ctg/indicators/v1/indicators_pb.js";
+import { ReportingService, ReportKind, ReportJob_State } from "/gen/ctg/reporting/v1/reporting_pb.js";
 
 const html = htm.bind(h);
 
@@ -62,6 +63,7 @@ const transport = createConnectTransport({
 const partners = createClient(PartnerService, transport);
 const plan = createClient(ActionPlanService, transport);
 const indicators = createClient(IndicatorService, transport);
+const reporting = createClient(ReportingService, transport);
 
 // What a person is told when a call is refused: the reason, not a code.
 function explain(error) {
@@ -659,6 +661,120 @@ function Indicators() {
   `;
 }
 
+// ---- bilans: ask for one, watch it being assembled, download its files -------------------------
+
+const kKindLabels2 = {
+  INTERMEDIATE_REVIEW: "Bilan intermédiaire",
+  FINAL_REVIEW: "Bilan final",
+  ANNUAL_REVIEW: "Point d'étape annuel",
+};
+const kJobStates = {
+  AVAILABLE: "en attente d'un assembleur",
+  RUNNING: "en cours d'assemblage",
+  SUCCEEDED: "terminé",
+  FAILED: "en échec",
+  CANCELLED: "annulé",
+};
+const kStageLabels = {
+  gather: "collecte des données",
+  render: "mise en forme",
+  write: "enregistrement",
+  done: "terminé",
+  claimed: "pris en charge",
+};
+
+// Fetches an artefact from the gateway's download route with the token in its header (never in
+// the URL), then hands it to the browser as a file.
+async function downloadArtefact(report, name) {
+  const answer = await fetch(`/downloads/${idOf(report)}/${name}`, {
+    headers: { Authorization: `Bearer ${currentToken()}` },
+  });
+  if (!answer.ok) throw new Error(`${answer.status}`);
+  const url = URL.createObjectURL(await answer.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+function Bilans() {
+  const [convention, setConvention] = useState(null);
+  const [error, setError] = useState(null);
+  const [kind, setKind] = useState("INTERMEDIATE_REVIEW");
+  const [job, setJob] = useState(null);
+  const [info, setInfo] = useState(null);
+  const [downloadError, setDownloadError] = useState(null);
+  useEffect(() => {
+    firstConvention().then(setConvention).catch(setError);
+  }, []);
+  async function ask(event) {
+    event.preventDefault();
+    setError(null);
+    setInfo(null);
+    try {
+      const asked = await reporting.requestReport({
+        convention: convention.name,
+        kind: ReportKind[kind],
+        year: kind === "ANNUAL_REVIEW" ? new Date().getFullYear() - 1 : 0,
+        force: kind === "FINAL_REVIEW",
+      });
+      let last = asked.job;
+      setJob(last);
+      // Each change of the job, as the reporting service streams it.
+      for await (const change of reporting.watchReportJob({ name: asked.job.name })) {
+        last = change;
+        setJob(change);
+      }
+      if (last.report) setInfo(await reporting.getReport({ name: last.report }));
+    } catch (e) {
+      setError(e);
+    }
+  }
+  if (error && !convention) return html`<${Refusal} error=${error} />`;
+  if (!convention) return html`<p role="status">Chargement…</p>`;
+  const state = job ? ReportJob_State[job.state] : "";
+  return html`
+    <h1>Bilans de la convention</h1>
+    <p>${convention.title}</p>
+    <form onSubmit=${ask}>
+      <label for="sorte">Bilan</label>
+      <select id="sorte" value=${kind} onChange=${(e) => setKind(e.target.value)}>
+        ${Object.entries(kKindLabels2).map(
+          ([value, label]) => html`<option value=${value}>${label}</option>`,
+        )}
+      </select>
+      <div><button type="submit">Demander le bilan</button></div>
+    </form>
+    ${error && html`<${Refusal} error=${error} />`}
+    ${job && html`
+      <h2>Assemblage</h2>
+      <p role="status" aria-live="polite">Bilan ${kJobStates[state] || state}${
+        state === "RUNNING" ? ` : ${kStageLabels[job.stage] || job.stage}` : ""}${` — ${job.percent} %`}</p>
+      <progress max="100" value=${job.percent} aria-label="Avancement de l'assemblage"></progress>
+      ${job.lastError && html`<p>Dernière erreur : ${job.lastError}</p>`}`}
+    ${info && html`
+      <h2>Fichiers du bilan</h2>
+      <table>
+        <caption>Fichiers du bilan, avec leur empreinte SHA-256</caption>
+        <thead><tr><th scope="col">Fichier</th><th scope="col">Taille</th>
+          <th scope="col">SHA-256</th></tr></thead>
+        <tbody>${info.artefacts.map(
+          (a) => html`<tr>
+            <td><button type="button" onClick=${() =>
+              downloadArtefact(info.name, a.name).catch(setDownloadError)}>Télécharger ${a.name}</button></td>
+            <td>${frenchNumber(Number(a.sizeBytes) / 1024)} Kio</td>
+            <td><code>${a.sha256.slice(0, 16)}…</code></td>
+          </tr>`,
+        )}</tbody>
+      </table>
+      ${downloadError && html`<p class="erreur" role="alert">Le téléchargement a échoué (${
+        downloadError.message}).</p>`}`}
+  `;
+}
+
 // ---- the page ----------------------------------------------------------------------------------
 
 function Page() {
@@ -668,12 +784,14 @@ function Page() {
   if (route === "suivi") screen = html`<${Dashboard} />`;
   if (route.startsWith("action/")) screen = html`<${ActionPage} id=${route.slice(7)} />`;
   if (route === "indicateurs") screen = html`<${Indicators} />`;
+  if (route === "bilans") screen = html`<${Bilans} />`;
   return html`
     <nav aria-label="Console">
       <ul class="menu">
         <li><a href="#convention" aria-current=${route === "" || route === "convention" ? "page" : undefined}>Convention</a></li>
         <li><a href="#suivi" aria-current=${route === "suivi" ? "page" : undefined}>Tableau de suivi</a></li>
         <li><a href="#indicateurs" aria-current=${route === "indicateurs" ? "page" : undefined}>Indicateurs</a></li>
+        <li><a href="#bilans" aria-current=${route === "bilans" ? "page" : undefined}>Bilans</a></li>
         <li><button type="button" onClick=${signOut}>Se déconnecter</button></li>
       </ul>
     </nav>

@@ -214,3 +214,25 @@ test("an indicator's series, its communes compared and its quality flags", async
   await screenshot(page, "indicateurs");
   assert.deepEqual(page.errors, []);
 });
+
+test("a bilan is asked for, watched live, and its files downloaded", async () => {
+  const page = await openPage();
+  await signIn(page, "copil_secretariat", kSecretariat);
+  await page.getByRole("link", { name: "Bilans" }).click();
+  await page.getByLabel("Bilan").selectOption("INTERMEDIATE_REVIEW");
+  await page.getByRole("button", { name: "Demander le bilan" }).click();
+  // The stream ends with the job done; the files are listed with their hashes.
+  await page.getByText("Bilan terminé").waitFor({ timeout: 60000 });
+  await page.getByRole("button", { name: "Télécharger rapport.pdf" }).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "bilans");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Télécharger rapport.pdf" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), "rapport.pdf");
+  const path = await download.path();
+  const bytes = readFileSync(path);
+  assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+  assert.deepEqual(page.errors, []);
+});
