@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "ctg/consents/v1/consents.grpc.pb.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
 
@@ -39,6 +40,33 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
                                         {"consents", consents.address()}});
   ASSERT_TRUE(reporting.WaitForHealth(HealthCheckResponse::SERVING, std::chrono::seconds(30)))
       << reporting.log();
+  // The Caf studies one demonstration request, so that it waits on its DPO's opinion.
+  {
+    namespace cv1 = ::ctg::consents::v1;
+    auto stub = cv1::ConsentService::NewStub(consents.channel());
+    const std::string caf_agent = Token({"caf_agent"}, vga.caf);
+    cv1::ListExchangeRequestsRequest list;
+    list.set_page_size(100);
+    cv1::ListExchangeRequestsResponse requests;
+    ASSERT_TRUE(stub->ListExchangeRequests(Context(caf_agent).get(), list, &requests).ok());
+    bool studied = false;
+    for (const auto& r : requests.exchange_requests()) {
+      if (r.state() != cv1::SUBMITTED) continue;
+      cv1::TakeStepRequest step;
+      step.set_name(r.name());
+      step.set_etag(r.etag());
+      step.set_step(cv1::RECORD_STUDY);
+      step.mutable_study()->set_opportunity("Besoin établi par le diagnostic partagé");
+      step.mutable_study()->set_feasibility("Extraction trimestrielle possible");
+      step.mutable_study()->set_compliance("Données minimisées");
+      cv1::ExchangeRequest out;
+      const auto status = stub->TakeStep(Context(caf_agent).get(), step, &out);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      studied = true;
+      break;
+    }
+    ASSERT_TRUE(studied);
+  }
   // A commune of the convention that pilots none of its actions: the stranger of the tests.
   std::string marmande;
   {
@@ -56,7 +84,8 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   GatewayProcess gateway(PartnersRoutes({partners.address()}) +
                              "ctg.action_plan.v1.ActionPlanService = " + plan.address() + "\n" +
                              "ctg.indicators.v1.IndicatorService = " + indicators.address() + "\n" +
-                             "ctg.reporting.v1.ReportingService = " + reporting.address() + "\n",
+                             "ctg.reporting.v1.ReportingService = " + reporting.address() + "\n" +
+                             "ctg.consents.v1.ConsentService = " + consents.address() + "\n",
                          partners.key_file(),
                          {"--console-dir=" + std::string(CTG_CONSOLE_DIR), "--dev-sign-in=true",
                           "--rate-limit-rps=0"});
@@ -66,6 +95,7 @@ TEST(Console, EveryScreenWorksInChromiumAgainstTheRealServices) {
   env.push_back("CTG_CONSOLE_URL=http://127.0.0.1:" + std::to_string(gateway.http_port()) + "/");
   env.push_back("CTG_CONSOLE_ORG=" + secretariat);
   env.push_back("CTG_CONSOLE_STRANGER_ORG=" + marmande);
+  env.push_back("CTG_CONSOLE_CAF=" + vga.caf);
   if (const char* dir = std::getenv("CTG_TEST_ARTEFACTS_DIR")) {
     env.push_back(std::string("CTG_TEST_ARTEFACTS_DIR=") + dir);
   }

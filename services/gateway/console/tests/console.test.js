@@ -14,6 +14,7 @@ const kAxe = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const kUrl = process.env.CTG_CONSOLE_URL;
 const kSecretariat = process.env.CTG_CONSOLE_ORG;  // the agglomeration, pilot of every action
 const kStranger = process.env.CTG_CONSOLE_STRANGER_ORG;  // a commune that pilots none
+const kCaf = process.env.CTG_CONSOLE_CAF;  // the convention's Caf, holder of the data
 assert.ok(kUrl && kSecretariat, "CTG_CONSOLE_URL and CTG_CONSOLE_ORG are set by the harness");
 
 let browser;
@@ -234,5 +235,40 @@ test("a bilan is asked for, watched live, and its files downloaded", async () =>
   const path = await download.path();
   const bytes = readFileSync(path);
   assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+  assert.deepEqual(page.errors, []);
+});
+
+test("the DPO sees what waits on them, gives an opinion with numbered recommendations, checks the trail", async () => {
+  const page = await openPage();
+  await signIn(page, "dpo", kCaf);
+  await page.getByRole("link", { name: "Échanges de données" }).click();
+  await page.getByText("1 demande(s) en attente de vous").waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await page.locator("table").first().getByRole("link").first().click();
+  await page.getByText("Étudiée, en attente de l'avis du DPO").waitFor();
+  const trail = page.getByRole("table", { name: /événement\(s\) de la demande/ });
+  const before = await trail.locator("tbody tr").count();
+  await page.getByLabel("Avis", { exact: true }).selectOption("FAVOURABLE_WITH_RECOMMENDATIONS");
+  await page.getByLabel("Motifs de l'avis").fill("Finalité claire, données proportionnées.");
+  await page
+    .getByLabel(/^Recommandations/)
+    .fill("Pseudonymiser les identifiants\nLimiter la conservation à un an");
+  await page.getByRole("button", { name: "Rendre l'avis" }).click();
+  await page.getByText("Avis enregistré.").waitFor();
+  await page.getByText("Avis du DPO rendu, en attente de la décision").waitFor();
+  assert.equal(await page.locator("dd ol li").count(), 2);
+  assert.equal(await trail.locator("tbody tr").count(), before + 1);
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "avis-dpo");
+  // The chain still verifies; the art. 30 register is there to download.
+  await page.getByRole("link", { name: "Retour aux échanges de données" }).click();
+  await page.getByText("Rien ne vous attend.").waitFor();
+  await page.getByRole("button", { name: "Vérifier la chaîne d'audit" }).click();
+  await page.getByText(/^Chaîne intègre : \d+ événement/).waitFor();
+  await page.getByRole("button", { name: "Préparer le registre (XLSX)" }).click();
+  const link = page.getByRole("link", { name: /Télécharger/ });
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  assert.match(download.suggestedFilename(), /\.xlsx$/);
   assert.deepEqual(page.errors, []);
 });
