@@ -12,6 +12,7 @@ import {
   OrganisationKind,
   ConventionState,
   CopilCollege,
+  AoCompetence,
 } from "/gen/ctg/partners/v1/partners_pb.js";
 import {
   ActionPlanService,
@@ -258,6 +259,7 @@ function Convention() {
         })}
       </tbody>
     </table>
+    <${AoCompetencesAt} convention=${convention} names=${names} />
     <h2>Avenants</h2>
     ${convention.amendments.length === 0
       ? html`<p>Aucun avenant.</p>`
@@ -970,6 +972,63 @@ function ExchangePage({ id }) {
           <td>${e.operation}</td><td>${e.actor}</td><td><code>${e.hash.slice(0, 12)}…</code></td></tr>`,
       )}</tbody>
     </table>
+  `;
+}
+
+// ---- AO competences of each commune and of the EPCI at a chosen date ------------------------------
+
+const kCompetenceLabels = {
+  CENSUS_NEEDS: "Recensement des besoins",
+  INFORM_FAMILIES: "Information des familles",
+  PLAN_DEVELOPMENT: "Planification de l'offre",
+  SUPPORT_QUALITY: "Soutien à la qualité",
+};
+
+function AoCompetencesAt({ convention, names }) {
+  const today = new Date();
+  const [date, setDate] = useState(today.toISOString().slice(0, 10));
+  const [rows, setRows] = useState(null);
+  const [error, setError] = useState(null);
+  async function show(event) {
+    event.preventDefault();
+    setError(null);
+    const [year, month, day] = date.split("-").map(Number);
+    const collectivities = convention.parties
+      .map((p) => names.get(p.organisation))
+      .filter((o) => o && ["COMMUNE", "EPCI"].includes(OrganisationKind[o.kind]));
+    try {
+      const held = await Promise.all(
+        collectivities.map((o) =>
+          partners.getAoCompetences({ organisation: o.name, date: { year, month, day } }),
+        ),
+      );
+      setRows(held.map((h, i) => ({ organisation: collectivities[i], held: h })));
+    } catch (e) {
+      setError(e);
+    }
+  }
+  return html`
+    <h2>Compétences d'autorité organisatrice</h2>
+    <form onSubmit=${show}>
+      <label for="date-ao">Date</label>
+      <input id="date-ao" type="date" value=${date} onInput=${(e) => setDate(e.target.value)} />
+      <div><button type="submit">Afficher les compétences à cette date</button></div>
+    </form>
+    ${error && html`<${Refusal} error=${error} />`}
+    ${rows && html`<table>
+      <caption>Compétences de chaque collectivité au ${frenchDate(rows[0]?.held.date)}</caption>
+      <thead><tr><th scope="col">Collectivité</th><th scope="col">Compétences et motifs</th>
+        <th scope="col">Schéma pluriannuel requis</th></tr></thead>
+      <tbody>${rows.map(
+        (r) => html`<tr><td>${r.organisation.displayName}</td>
+          <td>${r.held.competences.length === 0
+            ? `Aucune${r.held.notes.length ? ` (${r.held.notes.join(" ; ")})` : ""}`
+            : html`<ul>${r.held.competences.map(
+                (c) => html`<li>${kCompetenceLabels[AoCompetence[c.competence]] || "—"} : ${c.reason}</li>`,
+              )}</ul>`}</td>
+          <td>${r.held.schemaPluriannuelRequired ? "oui" : "non"}</td></tr>`,
+      )}</tbody>
+    </table>`}
   `;
 }
 

@@ -272,3 +272,20 @@ test("the DPO sees what waits on them, gives an opinion with numbered recommenda
   assert.match(download.suggestedFilename(), /\.xlsx$/);
   assert.deepEqual(page.errors, []);
 });
+
+test("each collectivity's AO competences at a chosen date, with their legal reasons", async () => {
+  const page = await openPage();
+  await signIn(page, "copil_secretariat", kSecretariat);
+  await page.getByText("Les 47 parties de la convention").waitFor();
+  await page.getByLabel("Date").fill("2026-06-30");
+  await page.getByRole("button", { name: "Afficher les compétences à cette date" }).click();
+  const table = page.getByRole("table", { name: /Compétences de chaque collectivité au 30 juin 2026/ });
+  await table.waitFor();
+  // The 42 communes and the agglomeration; Marmande (over 10,000) needs the schéma.
+  assert.equal(await table.locator("tbody tr").count(), 43);
+  const marmande = table.locator("tbody tr", { hasText: "Marmande" });
+  assert.match(await marmande.textContent(), /Recensement des besoins : .*habitants/);
+  assert.match(await marmande.locator("td").last().textContent(), /oui/);
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "competences-ao");
+});
