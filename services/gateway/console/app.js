@@ -790,7 +790,89 @@ function Bilans() {
         )}</tbody>
       </table>
       ${downloadError && html`<p class="erreur" role="alert">Le téléchargement a échoué (${
-        downloadError.message}).</p>`}`}
+        downloadError.message}).</p>`}
+      <${Agreements} report=${info.name} />`}
+  `;
+}
+
+// The AO collectivities' express agreements to the petite enfance part going to the CDSF (a Caf
+// may send it only once every one has agreed): who has, who has not, and the form to record one.
+function Agreements({ report }) {
+  const [list, setList] = useState(null);
+  const [error, setError] = useState(null);
+  const [names, setNames] = useState(new Map());
+  const [form, setForm] = useState({ collectivity: "", agreedBy: "", agreedOn: "", reference: "" });
+  const [outcome, setOutcome] = useState(null);
+  async function load() {
+    try {
+      const answer = await reporting.listAgreements({ report });
+      const known = new Map(names);
+      await Promise.all(
+        answer.missing
+          .filter((m) => !known.has(m))
+          .map(async (m) => known.set(m, (await partners.getOrganisation({ name: m })).displayName)),
+      );
+      setNames(known);
+      setList(answer);
+      if (!form.collectivity && answer.missing.length) {
+        setForm((f) => ({ ...f, collectivity: answer.missing[0] }));
+      }
+    } catch (e) {
+      setError(e);
+    }
+  }
+  useEffect(() => {
+    load();
+  }, [report]);
+  async function record(event) {
+    event.preventDefault();
+    setOutcome(null);
+    const [year, month, day] = form.agreedOn.split("-").map(Number);
+    try {
+      await reporting.recordAgreement({
+        report,
+        collectivity: form.collectivity,
+        agreedBy: form.agreedBy,
+        agreedOn: { year, month, day },
+        reference: form.reference,
+      });
+      setOutcome({ ok: true });
+      setForm({ collectivity: "", agreedBy: "", agreedOn: "", reference: "" });
+      await load();
+    } catch (e) {
+      setOutcome({ error: e });
+    }
+  }
+  if (error) return html`<${Refusal} error=${error} />`;
+  if (!list) return html`<p role="status">Chargement des accords…</p>`;
+  return html`
+    <h2>Accords des collectivités pour la transmission au CDSF</h2>
+    <p role="status">${list.agreements.length} accord(s) enregistré(s) ; ${list.missing.length}
+      collectivité(s) n'ont pas encore donné le leur.</p>
+    ${list.agreements.length > 0 && html`<ul>${list.agreements.map(
+      (a) => html`<li>${a.collectivityName} : ${a.agreedBy}, le ${frenchDate(a.agreedOn)}
+        (${a.reference})</li>`,
+    )}</ul>`}
+    ${list.missing.length > 0 && html`
+      <form onSubmit=${record}>
+        <label for="accord-collectivite">Collectivité</label>
+        <select id="accord-collectivite" value=${form.collectivity}
+          onChange=${(e) => setForm({ ...form, collectivity: e.target.value })}>
+          ${list.missing.map((m) => html`<option value=${m}>${names.get(m) || m}</option>`)}
+        </select>
+        <label for="accord-qui">Accord donné par (nom, fonction)</label>
+        <input id="accord-qui" value=${form.agreedBy}
+          onInput=${(e) => setForm({ ...form, agreedBy: e.target.value })} />
+        <label for="accord-date">Date de l'accord</label>
+        <input id="accord-date" type="date" value=${form.agreedOn}
+          onInput=${(e) => setForm({ ...form, agreedOn: e.target.value })} />
+        <label for="accord-reference">Référence de la délibération ou du courrier</label>
+        <input id="accord-reference" value=${form.reference}
+          onInput=${(e) => setForm({ ...form, reference: e.target.value })} />
+        <div><button type="submit">Enregistrer l'accord</button></div>
+      </form>`}
+    ${outcome?.ok && html`<p role="status">Accord enregistré.</p>`}
+    ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
   `;
 }
 

@@ -235,6 +235,19 @@ test("a bilan is asked for, watched live, and its files downloaded", async () =>
   const path = await download.path();
   const bytes = readFileSync(path);
   assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+  // The collectivities' agreements: the secretariat records one, one fewer is missing.
+  const status = page.getByText(/accord\(s\) enregistré\(s\)/);
+  await status.waitFor();
+  const missing = Number((await status.textContent()).match(/; (\d+)/)[1]);
+  assert.ok(missing > 0);
+  await page.getByLabel("Accord donné par (nom, fonction)").fill("Joël Hocquelet, maire");
+  await page.getByLabel("Date de l'accord").fill("2026-11-20");
+  await page.getByLabel("Référence de la délibération ou du courrier").fill("Délibération n° 2026-112");
+  await page.getByRole("button", { name: "Enregistrer l'accord" }).click();
+  await page.getByText("Accord enregistré.").waitFor();
+  await page.getByText(`1 accord(s) enregistré(s) ; ${missing - 1}`).waitFor();
+  assert.ok(await page.getByText(/Joël Hocquelet, maire, le 20 novembre 2026/).isVisible());
+  assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(page.errors, []);
 });
 
