@@ -35,15 +35,25 @@ class Heartbeat : public JobProgress {
       std::unique_lock lock(mu_);
       while (!done_) {
         if (cv_.wait_for(lock, interval, [this] { return done_; })) break;
-        const std::string stage = stage_;
-        const int percent = percent_;
         lock.unlock();
         bool current = true;
-        try {
-          current = queue_.Heartbeat(claim_, stage, percent, clock_());
-        } catch (const std::exception& e) {
-          // The database is away: the lease may run out; the job's own writes will tell.
-          LogLine("warn").Add("msg", "heartbeat failed").Add("error", e.what()).Emit();
+        {
+          // One write at a time, each with the stage current when it is made: a beat never
+          // writes back a stage older than one Stage() wrote.
+          std::lock_guard writing(write_mu_);
+          std::string stage;
+          int percent;
+          {
+            std::lock_guard state(mu_);
+            stage = stage_;
+            percent = percent_;
+          }
+          try {
+            current = queue_.Heartbeat(claim_, stage, percent, clock_());
+          } catch (const std::exception& e) {
+            // The database is away: the lease may run out; the job's own writes will tell.
+            LogLine("warn").Add("msg", "heartbeat failed").Add("error", e.what()).Emit();
+          }
         }
         lock.lock();
         if (!current) lost_ = true;
@@ -59,6 +69,7 @@ class Heartbeat : public JobProgress {
     thread_.join();
   }
   void Stage(const std::string& stage, int percent) override {
+    std::lock_guard writing(write_mu_);
     {
       std::lock_guard lock(mu_);
       if (lost_) throw ClaimLostError("the job's lease was lost");
@@ -77,6 +88,7 @@ class Heartbeat : public JobProgress {
   JobQueue& queue_;
   const Job claim_;
   const Clock& clock_;
+  std::mutex write_mu_;  // held across each heartbeat write (taken before mu_)
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;

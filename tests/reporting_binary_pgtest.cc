@@ -280,7 +280,9 @@ TEST(ReportingBinary, AWorkerKilledAtEachStagePublishesNothingAndAnotherFinishes
     ASSERT_EQ(row.stage, stage) << row.state << "\n" << doomed->log();
     if (stage == "render") doomed->process().Signal(SIGSTOP);  // frozen while it renders
     if (stage == "gather") std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    if (stage == "write") ASSERT_TRUE(WaitForLockWaiters(db, 1, seconds(10)));
+    if (stage == "write") {
+      ASSERT_TRUE(WaitForLockWaiters(db, 1, seconds(10)));
+    }
     row = ReadJob(sql, id);
     ASSERT_EQ(row.stage, stage);
     EXPECT_EQ(row.reports, 0);
