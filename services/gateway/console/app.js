@@ -971,6 +971,7 @@ function ExchangePage({ id }) {
   const [state, setState] = useState({ loading: true });
   const [opinion, setOpinion] = useState({ verdict: "FAVOURABLE_WITH_RECOMMENDATIONS", text: "", recommendations: "" });
   const [outcome, setOutcome] = useState(null);
+  const [decision, setDecision] = useState({ approved: "true", justification: "" });
   async function load() {
     try {
       const request = await consents.getExchangeRequest({ name: `exchangeRequests/${id}` });
@@ -1012,6 +1013,22 @@ function ExchangePage({ id }) {
       setOutcome({ error });
     }
   }
+  async function decide(event) {
+    event.preventDefault();
+    setOutcome(null);
+    try {
+      await consents.takeStep({
+        name: request.name,
+        etag: request.etag,
+        step: Step.DECIDE,
+        decision: { approved: decision.approved === "true", justification: decision.justification },
+      });
+      setOutcome({ ok: true });
+      await load();
+    } catch (error) {
+      setOutcome({ error });
+    }
+  }
   return html`
     <p><a href="#echanges">Retour aux échanges de données</a></p>
     <h1>${request.title}</h1>
@@ -1042,7 +1059,22 @@ function ExchangePage({ id }) {
           onInput=${(e) => setOpinion({ ...opinion, recommendations: e.target.value })}></textarea>
         <div><button type="submit">Rendre l'avis</button></div>
       </form>`}
-    ${outcome?.ok && html`<p role="status">Avis enregistré.</p>`}
+    ${stateName === "OPINION_GIVEN" && html`
+      <h2>Décider</h2>
+      <form onSubmit=${decide}>
+        <fieldset>
+          <legend>Décision du détenteur des données</legend>
+          <label><input type="radio" name="decision" value="true" checked=${decision.approved === "true"}
+            onChange=${() => setDecision({ ...decision, approved: "true" })} /> Approuver</label>
+          <label><input type="radio" name="decision" value="false" checked=${decision.approved === "false"}
+            onChange=${() => setDecision({ ...decision, approved: "false" })} /> Refuser</label>
+        </fieldset>
+        <label for="justification">Justification (requise pour un refus, ou pour approuver contre un avis défavorable)</label>
+        <textarea id="justification" rows="3" value=${decision.justification}
+          onInput=${(e) => setDecision({ ...decision, justification: e.target.value })}></textarea>
+        <div><button type="submit">Enregistrer la décision</button></div>
+      </form>`}
+    ${outcome?.ok && html`<p role="status">Étape enregistrée.</p>`}
     ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
     <h2>Piste d'audit</h2>
     <table>

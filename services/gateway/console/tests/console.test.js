@@ -267,7 +267,7 @@ test("the DPO sees what waits on them, gives an opinion with numbered recommenda
     .getByLabel(/^Recommandations/)
     .fill("Pseudonymiser les identifiants\nLimiter la conservation à un an");
   await page.getByRole("button", { name: "Rendre l'avis" }).click();
-  await page.getByText("Avis enregistré.").waitFor();
+  await page.getByText("Étape enregistrée.").waitFor();
   await page.getByText("Avis du DPO rendu, en attente de la décision").waitFor();
   assert.equal(await page.locator("dd ol li").count(), 2);
   assert.equal(await trail.locator("tbody tr").count(), before + 1);
@@ -301,4 +301,32 @@ test("each collectivity's AO competences at a chosen date, with their legal reas
   assert.match(await marmande.locator("td").last().textContent(), /oui/);
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, "competences-ao");
+});
+
+test("the holder's agent decides after the DPO's opinion; a stranger may not", async () => {
+  // The request the DPO gave an opinion on in the test above now waits on the Caf's decision.
+  const stranger = await openPage();
+  await signIn(stranger, "collectivity_agent", kStranger);
+  await stranger.getByRole("link", { name: "Échanges de données" }).click();
+  await stranger.getByRole("heading", { name: "Ce qui m'attend" }).waitFor();
+  assert.equal(await stranger.getByText(/Quotients familiaux/).count(), 0);
+
+  const page = await openPage();
+  await signIn(page, "caf_agent", kCaf);
+  await page.getByRole("link", { name: "Échanges de données" }).click();
+  const pending = page.locator("table").first();
+  await pending.waitFor();
+  await pending.locator("tr", { hasText: "Quotients familiaux" }).getByRole("link").click();
+  await page.getByRole("heading", { name: "Décider" }).waitFor();
+  // A refusal needs its justification: the service says so, the page explains.
+  await page.getByLabel("Refuser", { exact: true }).check();
+  await page.getByRole("button", { name: "Enregistrer la décision" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /La demande n'est pas valable/);
+  await page.getByLabel("Approuver", { exact: true }).check();
+  await page.getByRole("button", { name: "Enregistrer la décision" }).click();
+  await page.getByText("Étape enregistrée.").waitFor();
+  await page.getByText(/^(Approuvée|En vigueur)$/).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "decision");
 });
