@@ -91,7 +91,10 @@ ConsoleStack::ConsoleStack() {
           "ctg.consents.v1.ConsentService = " + consents_->address() + "\n",
       partners_->key_file(),
       std::vector<std::string>{"--console-dir=" + std::string(CTG_CONSOLE_DIR),
-                               "--dev-sign-in=true", "--rate-limit-rps=0"});
+                               "--dev-sign-in=true", "--rate-limit-rps=0",
+                               // Health checks given 1 s, so a loaded test machine does not
+                               // take a backend out of rotation in the middle of a page.
+                               "--health-interval-ms=1000"});
   MustServe(*gateway_, "ctg-gateway");
 }
 

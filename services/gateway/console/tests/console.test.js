@@ -314,8 +314,10 @@ test("the holder's agent decides after the DPO's opinion; a stranger may not", a
   const page = await openPage();
   await signIn(page, "caf_agent", kCaf);
   await page.getByRole("link", { name: "Échanges de données" }).click();
-  const pending = page.locator("table").first();
-  await pending.waitFor();
+  await page.getByText(/demande\(s\) en attente de vous|Rien ne vous attend|Votre|service/).first()
+    .waitFor();
+  const pending = page.getByRole("table", { name: /en attente de vous/ });
+  assert.equal(await pending.count(), 1, await page.locator("main").textContent());
   await pending.locator("tr", { hasText: "Quotients familiaux" }).getByRole("link").click();
   await page.getByRole("heading", { name: "Décider" }).waitFor();
   // A refusal needs its justification: the service says so, the page explains.
