@@ -419,28 +419,31 @@ class Layouter {
       Show(Text(bar.value_text, small_.get(), kWidth * 0.09), kBarLeft + kBarWidth + 4, y_);
       y_ += row;
     }
-    if (!c.description.empty()) {
-      PangoLayout* description = Text(c.description, small_.get(), kWidth);
-      EnsureWithin("Figure", Height(description) + 2);
-      y_ += 2;
-      Begin("P");
-      Show(description, kLeft, y_, 0.2);
-      End("P");
-      y_ += Height(description);
-    }
+    ChartDescription(c.description);
     End("Figure");
     y_ += 8;
   }
 
+  // A chart's text alternative written under it (the data a reader cannot take off a drawing),
+  // inside the open Figure.
+  void ChartDescription(const std::string& text) {
+    if (text.empty()) return;
+    PangoLayout* description = Text(text, small_.get(), kWidth);
+    EnsureWithin("Figure", Height(description) + 2);
+    y_ += 2;
+    Begin("P");
+    Show(description, kLeft, y_, 0.2);
+    End("P");
+    y_ += Height(description);
+  }
+
   // A series: the line through its values in a framed plot, the lowest and highest values on
-  // the left, the first and last periods below, then the values written out (the data a
-  // reader cannot take off a drawing).
+  // the left, the first and last periods below, then the values written out.
   void LineChart(const DocChart& c) {
     constexpr double kPlotLeft = kLeft + 44, kPlotRight = kRight - 8, kPlotHeight = 80;
     PangoLayout* title = Text(c.title, caption_.get(), kWidth);
-    PangoLayout* values = Text(c.description, small_.get(), kWidth);
     const auto [low, high] = ValueRange(c);
-    const double height = Height(title) + 6 + kPlotHeight + 16 + Height(values) + 10;
+    const double height = Height(title) + 6 + kPlotHeight + 16 + 40;
     Ensure(std::min(height, kBottom - kTop));
     Begin("Figure");
     Show(title, kLeft, y_);
@@ -466,11 +469,8 @@ class Layouter {
     y_ = top + kPlotHeight + 2;
     Show(Text(c.bars.front().label, small_.get(), 80), kPlotLeft, y_);
     Show(Text(c.bars.back().label, small_.get(), 80, PANGO_ALIGN_RIGHT), kPlotRight - 80, y_);
-    y_ += 14;
-    Begin("P");
-    Show(values, kLeft, y_, 0.2);
-    End("P");
-    y_ += Height(values);
+    y_ += 12;
+    ChartDescription(c.description);
     End("Figure");
     y_ += 10;
   }

@@ -141,11 +141,28 @@ ServicesSource::ServicesSource(const SourceChannels& channels, ServiceIdentity& 
       identity_(identity) {}
 
 Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
-  auto call = [&](auto&& method, const auto& request, auto* response, const std::string& what) {
+  // One call as the service's identity; any failure fails the attempt (retried later)...
+  auto call_status = [&](auto&& method, const auto& request, auto* response) {
     grpc::ClientContext context;
     identity_.Prepare(context, std::chrono::seconds(30));
-    const grpc::Status status = method(&context, request, response);
+    return method(&context, request, response);
+  };
+  auto call = [&](auto&& method, const auto& request, auto* response, const std::string& what) {
+    const grpc::Status status = call_status(method, request, response);
     if (!status.ok()) ThrowDependencyError(status, what);
+  };
+  // ...except, for an optional part, the answer that it does not apply here: an indicator kept
+  // at another level than the territory's has no progress or series (INVALID_ARGUMENT or
+  // NOT_FOUND); false then.
+  auto optional_call = [&](auto&& method, const auto& request, auto* response,
+                           const std::string& what) {
+    const grpc::Status status = call_status(method, request, response);
+    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+        status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return false;
+    }
+    if (!status.ok()) ThrowDependencyError(status, what);
+    return true;
   };
   v1::Report report;
   progress.Stage("gather", 10);
@@ -241,20 +258,6 @@ Gathered ServicesSource::Gather(const Job& job, JobProgress& progress) {
       line->set_label(indicator.label());
       line->set_unit(iv1::Unit_Name(indicator.unit()));
       *line->mutable_fields() = indicator.fields();
-      // An indicator kept at another level than the territory's has no line of progress or
-      // series here (INVALID_ARGUMENT or NOT_FOUND).
-      auto optional_call = [&](auto&& method, const auto& request, auto* response,
-                               const std::string& what) {
-        grpc::ClientContext context;
-        identity_.Prepare(context, std::chrono::seconds(30));
-        const grpc::Status status = method(&context, request, response);
-        if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-            status.error_code() == grpc::StatusCode::NOT_FOUND) {
-          return false;
-        }
-        if (!status.ok()) ThrowDependencyError(status, what);
-        return true;
-      };
       if (!optional_call(
               [&](auto* c, const auto& r, auto* o) { return indicators_->GetProgress(c, r, o); },
               req, line->mutable_progress(), "progress of " + indicator.code())) {

@@ -170,6 +170,38 @@ std::string MediaType(std::string_view header) {
   return type;
 }
 
+// The media type of a file by its extension (console files and report artefacts).
+std::string MediaTypeOfFile(const std::string& name) {
+  static const std::map<std::string, std::string> kTypes = {
+      {"html", "text/html; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"ico", "image/x-icon"},
+      {"json", "application/json"},
+      {"woff2", "font/woff2"},
+      {"txt", "text/plain; charset=utf-8"},
+      {"pdf", "application/pdf"},
+      {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}};
+  auto type = kTypes.find(name.substr(name.rfind('.') + 1));
+  return type == kTypes.end() ? "application/octet-stream" : type->second;
+}
+
+// What a gRPC caller would send, taken from the HTTP request: the token, the request id, the
+// idempotency key.
+void ForwardHeaders(const http::request<http::string_body>& req, grpc::ClientContext& context) {
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    context.AddMetadata("authorization", std::string(it->value()));
+  }
+  for (const char* header : {"x-request-id", "idempotency-key"}) {
+    if (auto it = req.find(header); it != req.end()) {
+      context.AddMetadata(header, std::string(it->value()));
+    }
+  }
+}
+
 std::string Flatten(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   std::string out;
@@ -283,6 +315,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Handle(parser_->release());
   }
 
+  // False, after answering 403, when the request carries the Origin of another site.
+  bool SameOrigin(const http::request<http::string_body>& req) {
+    auto origin = req.find(http::field::origin);
+    if (origin == req.end()) return true;
+    const std::string scheme = std::is_same_v<Stream, beast::tcp_stream> ? "http://" : "https://";
+    if (origin->value() == scheme + std::string(req[http::field::host])) return true;
+    Error(403,
+          grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                       "calls from another origin are not accepted"),
+          req.keep_alive(), req.version());
+    return false;
+  }
+
   // Sends a Connect error with an HTTP status of its own (a framing error) or of its code.
   void Error(int http_status, const grpc::Status& status, bool keep_alive, unsigned version) {
     http::response<http::string_body> res{static_cast<http::status>(http_status), version};
@@ -339,16 +384,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     // A page of another site may post to this origin, but not with these headers without a
     // preflight, which gets no CORS answer; an Origin of another site is refused outright.
-    if (auto origin = req.find(http::field::origin); origin != req.end()) {
-      const std::string scheme = std::is_same_v<Stream, beast::tcp_stream> ? "http://" : "https://";
-      if (origin->value() != scheme + std::string(req[http::field::host])) {
-        Error(403,
-              grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                           "calls from another origin are not accepted"),
-              keep_alive, version);
-        return;
-      }
-    }
+    if (!SameOrigin(req)) return;
     if (req["Connect-Protocol-Version"] != "1") {
       Error(400,
             grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -414,15 +450,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     grpc::Slice slice(binary);
     call->request = grpc::ByteBuffer(&slice, 1);
-    // What a gRPC caller would send: the token, the request id, the idempotency key.
-    if (auto it = req.find(http::field::authorization); it != req.end()) {
-      call->context.AddMetadata("authorization", std::string(it->value()));
-    }
-    for (const char* header : {"x-request-id", "idempotency-key"}) {
-      if (auto it = req.find(header); it != req.end()) {
-        call->context.AddMetadata(header, std::string(it->value()));
-      }
-    }
+    ForwardHeaders(req, call->context);
     if (auto it = req.find("Connect-Timeout-Ms"); it != req.end()) {
       const long ms = std::atol(std::string(it->value()).c_str());
       if (ms > 0) {
@@ -499,22 +527,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     http::response<http::string_body> res{plain ? http::status::ok : http::status::not_found,
                                           req.version()};
-    const std::string extension = name.substr(name.rfind('.') + 1);
-    static const std::map<std::string, std::string> kTypes = {
-        {"html", "text/html; charset=utf-8"},
-        {"js", "text/javascript; charset=utf-8"},
-        {"mjs", "text/javascript; charset=utf-8"},
-        {"css", "text/css; charset=utf-8"},
-        {"svg", "image/svg+xml"},
-        {"png", "image/png"},
-        {"ico", "image/x-icon"},
-        {"json", "application/json"},
-        {"woff2", "font/woff2"},
-        {"txt", "text/plain; charset=utf-8"}};
-    auto type = kTypes.find(extension);
-    res.set(http::field::content_type,
-            plain ? (type == kTypes.end() ? "application/octet-stream" : type->second)
-                  : "text/plain; charset=utf-8");
+    res.set(http::field::content_type, plain ? MediaTypeOfFile(name) : "text/plain; charset=utf-8");
     res.set("Content-Security-Policy", impl_.console_policy);
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "no-referrer");
@@ -544,14 +557,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
             keep_alive, version);
       return;
     }
-    if (auto origin = req.find(http::field::origin); origin != req.end()) {
-      const std::string scheme = std::is_same_v<Stream, beast::tcp_stream> ? "http://" : "https://";
-      if (origin->value() != scheme + std::string(req[http::field::host])) {
-        Error(403, grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "another origin"), keep_alive,
-              version);
-        return;
-      }
-    }
+    if (!SameOrigin(req)) return;
     google::protobuf::Struct asked;
     std::string role_name, organisation;
     if (google::protobuf::util::JsonStringToMessage(req.body(), &asked).ok()) {
@@ -678,13 +684,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     call->keep_alive = req.keep_alive();
     call->version = req.version();
     call->filename = name;
-    const std::string extension = name.substr(name.rfind('.') + 1);
-    call->media_type = extension == "pdf"    ? "application/pdf"
-                       : extension == "json" ? "application/json"
-                       : extension == "html" ? "text/html; charset=utf-8"
-                       : extension == "xlsx"
-                           ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                           : "application/octet-stream";
+    call->media_type = MediaTypeOfFile(name);
     std::string binary, error;
     if (!impl_.catalog.RequestFromJson(
             method, "{\"report\": \"reports/" + report + "\", \"artefact\": \"" + name + "\"}",
@@ -696,12 +696,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     grpc::Slice slice(binary);
     call->request = grpc::ByteBuffer(&slice, 1);
-    if (auto it = req.find(http::field::authorization); it != req.end()) {
-      call->context.AddMetadata("authorization", std::string(it->value()));
-    }
-    if (auto it = req.find("x-request-id"); it != req.end()) {
-      call->context.AddMetadata("x-request-id", std::string(it->value()));
-    }
+    ForwardHeaders(req, call->context);
     StartStream(std::move(call));
   }
 

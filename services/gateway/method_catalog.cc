@@ -146,34 +146,33 @@ bool MethodCatalog::AddFiles(const std::vector<std::string>& serialized_files) {
   return true;
 }
 
-bool MethodCatalog::RequestFromJson(std::string_view method_path, const std::string& json,
-                                    std::string* binary, std::string* error) const {
+bool MethodCatalog::Translate(std::string_view method_path, bool request, bool to_binary,
+                              const std::string& in, std::string* out, std::string* error) const {
   auto s = Current();
   auto it = s->io_types.find(std::string(method_path));
   if (it == s->io_types.end()) {
     *error = "unknown method";
     return false;
   }
+  const std::string type_url =
+      std::string(kTypeUrlPrefix) + "/" + (request ? it->second.first : it->second.second);
   google::protobuf::util::JsonParseOptions options;  // unknown fields are refused
-  const auto status = google::protobuf::util::JsonToBinaryString(
-      s->resolver.get(), std::string(kTypeUrlPrefix) + "/" + it->second.first, json, binary,
-      options);
+  const auto status =
+      to_binary ? google::protobuf::util::JsonToBinaryString(s->resolver.get(), type_url, in, out,
+                                                             options)
+                : google::protobuf::util::BinaryToJsonString(s->resolver.get(), type_url, in, out);
   if (!status.ok()) *error = std::string(status.message());
   return status.ok();
 }
 
+bool MethodCatalog::RequestFromJson(std::string_view method_path, const std::string& json,
+                                    std::string* binary, std::string* error) const {
+  return Translate(method_path, /*request=*/true, /*to_binary=*/true, json, binary, error);
+}
+
 bool MethodCatalog::ResponseToJson(std::string_view method_path, const std::string& binary,
                                    std::string* json, std::string* error) const {
-  auto s = Current();
-  auto it = s->io_types.find(std::string(method_path));
-  if (it == s->io_types.end()) {
-    *error = "unknown method";
-    return false;
-  }
-  const auto status = google::protobuf::util::BinaryToJsonString(
-      s->resolver.get(), std::string(kTypeUrlPrefix) + "/" + it->second.second, binary, json);
-  if (!status.ok()) *error = std::string(status.message());
-  return status.ok();
+  return Translate(method_path, /*request=*/false, /*to_binary=*/false, binary, json, error);
 }
 
 bool MethodCatalog::ResponseBytesField(std::string_view method_path, const std::string& binary,

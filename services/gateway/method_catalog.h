@@ -60,6 +60,9 @@ class MethodCatalog {
   bool FileByName(const std::string& name, std::vector<std::string>* files) const;
 
  private:
+  // The JSON mapping of the request (or response) of a method, one way or the other.
+  bool Translate(std::string_view method_path, bool request, bool to_binary, const std::string& in,
+                 std::string* out, std::string* error) const;
   struct Snapshot;
   std::shared_ptr<const Snapshot> Current() const;
 
