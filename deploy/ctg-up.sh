@@ -295,6 +295,10 @@ ctg_up() {
       --document "$document" --communes "$communes")" ||
       die "the convention import failed (log: $STATE/logs/partners.log)"
     printf '%s\n' "$import_out"
+    # The CDSF the bilans go to (not a party: the recipient of their petite enfance parts).
+    "$ctgctl" call --addr "$partners_addr" --token "$registry_token" \
+      ctg.partners.v1.PartnerService/CreateOrganisation "@$ROOT/deploy/seed/vga/cdsf.json" \
+      >/dev/null || die "creating the CDSF failed (log: $STATE/logs/partners.log)"
     # The plan is loaded by the COPIL secretariat (art. 8: the agglomeration), which also sets
     # the demonstration flag of the sample reports.
     secretariat="$(printf '%s\n' "$import_out" | sed -n 's/^  secrétariat : //p')"

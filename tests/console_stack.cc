@@ -20,8 +20,8 @@ void MustServe(P& process, const char* name) {
 
 }  // namespace
 
-ConsoleStack::ConsoleStack() {
-  if (!std::filesystem::exists(std::string(CTG_CONSOLE_DIR) + "/index.html")) {
+ConsoleStack::ConsoleStack(const std::string& console_dir) {
+  if (!std::filesystem::exists(console_dir + "/index.html")) {
     throw std::runtime_error("the console is not built (./ctg build_console)");
   }
   partners_ = std::make_unique<PartnersProcess>(db_.url());
@@ -34,10 +34,12 @@ ConsoleStack::ConsoleStack() {
   MustServe(*consents_, "ctg-consents");
   vga_ = LoadVga(*partners_, *plan_, *indicators_, *consents_);
   reporting_ = std::make_unique<ReportingProcess>(
-      db_.url(), std::map<std::string, std::string>{{"partners", partners_->address()},
-                                                    {"action-plan", plan_->address()},
-                                                    {"indicators", indicators_->address()},
-                                                    {"consents", consents_->address()}});
+      db_.url(),
+      std::map<std::string, std::string>{{"partners", partners_->address()},
+                                         {"action-plan", plan_->address()},
+                                         {"indicators", indicators_->address()},
+                                         {"consents", consents_->address()}},
+      std::vector<std::string>{"--report-outbox-dir=" + outbox_.path()});
   MustServe(*reporting_, "ctg-reporting");
   // The Caf studies one demonstration request, so that it waits on its DPO's opinion.
   {
@@ -90,8 +92,8 @@ ConsoleStack::ConsoleStack() {
           "ctg.reporting.v1.ReportingService = " + reporting_->address() + "\n" +
           "ctg.consents.v1.ConsentService = " + consents_->address() + "\n",
       partners_->key_file(),
-      std::vector<std::string>{"--console-dir=" + std::string(CTG_CONSOLE_DIR),
-                               "--dev-sign-in=true", "--rate-limit-rps=0",
+      std::vector<std::string>{"--console-dir=" + console_dir, "--dev-sign-in=true",
+                               "--rate-limit-rps=0",
                                // Health checks given 1 s, so a loaded test machine does not
                                // take a backend out of rotation in the middle of a page.
                                "--health-interval-ms=1000"});

@@ -10,12 +10,14 @@ namespace ctg::e2e {
 // Everything the web console talks to, as real binaries on a throwaway database: ctg-partners
 // with the Val de Garonne convention, ctg-action-plan with its plan, ctg-indicators with its
 // starter catalogue, ctg-consents with its demonstration exchanges (one studied by the Caf, so
-// that it waits on its DPO), ctg-reporting, and ctg-gateway serving the console's files
-// (CTG_CONSOLE_DIR, built by ./ctg) and the development sign-in on its browser listener.
+// that it waits on its DPO), ctg-reporting with an outbox for the CDSF, and ctg-gateway serving the
+// console's files
+// (`console_dir`, by default CTG_CONSOLE_DIR built by ./ctg) and the development sign-in on its
+// browser listener.
 // Throws std::runtime_error, with the failing binary's log, when a piece does not start.
 class ConsoleStack {
  public:
-  ConsoleStack();
+  explicit ConsoleStack(const std::string& console_dir = CTG_CONSOLE_DIR);
 
   // The environment of a browser script: CTG_CONSOLE_URL, CTG_CONSOLE_ORG (the secretariat,
   // pilot of every action), CTG_CONSOLE_STRANGER_ORG (Marmande, a party that pilots none),
@@ -25,6 +27,7 @@ class ConsoleStack {
 
  private:
   EmptyDatabase db_;
+  TempDir outbox_;  // the CDSF packages the Caf sends
   std::unique_ptr<PartnersProcess> partners_;
   std::unique_ptr<ActionPlanProcess> plan_;
   std::unique_ptr<IndicatorsProcess> indicators_;

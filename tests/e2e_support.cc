@@ -17,6 +17,7 @@
 #include <fstream>
 #include <pqxx/pqxx>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -473,6 +474,18 @@ LoadedVga LoadVga(const ServiceProcess& partners, const ServiceProcess& plan,
   if (imported.exit_code != 0 || vga.convention.empty() || vga.secretariat.empty() ||
       vga.caf.empty()) {
     throw std::runtime_error("import-convention: " + imported.err + imported.out);
+  }
+  // The CDSF the bilans go to, as ./ctg up creates it.
+  const CommandResult cdsf =
+      RunCtgctl({"call", "--addr", partners.address(), "--token", Token({"registry_admin"}),
+                 "ctg.partners.v1.PartnerService/CreateOrganisation",
+                 "@" + source + "/deploy/seed/vga/cdsf.json"});
+  std::smatch name;
+  if (std::regex_search(cdsf.out, name, std::regex(R"re("name"\s*:\s*"([^"]+)")re"))) {
+    vga.cdsf = name[1];
+  }
+  if (cdsf.exit_code != 0 || vga.cdsf.empty()) {
+    throw std::runtime_error("creating the CDSF: " + cdsf.err + cdsf.out);
   }
   const std::vector<std::vector<std::string>> loads = {
       {"load-action-plan", "--addr", plan.address(), "--partners-addr", partners.address(),

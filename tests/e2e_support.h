@@ -106,6 +106,7 @@ struct LoadedVga {
   std::string convention;   // "conventions/{uuid}"
   std::string secretariat;  // "organisations/{uuid}" of the COPIL secretariat (the EPCI)
   std::string caf;          // "organisations/{uuid}" of the Caf party
+  std::string cdsf;         // "organisations/{uuid}" of the CDSF of Lot-et-Garonne (no party)
 };
 class ServiceProcess;
 LoadedVga LoadVga(const ServiceProcess& partners, const ServiceProcess& plan,

@@ -181,6 +181,7 @@ std::string MediaTypeOfFile(const std::string& name) {
       {"png", "image/png"},
       {"ico", "image/x-icon"},
       {"json", "application/json"},
+      {"map", "application/json"},
       {"woff2", "font/woff2"},
       {"txt", "text/plain; charset=utf-8"},
       {"pdf", "application/pdf"},
@@ -532,11 +533,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "no-referrer");
     res.body() = plain ? std::move(body) : "Page introuvable.\n";
-    // The runtime modules and the generated clients change only with a build: kept for five
-    // minutes, so a page does not fetch its ~150 modules again at each load. The page and its
-    // own scripts are revalidated every time.
-    const bool stable = plain && (name.rfind("vendor/", 0) == 0 || name.rfind("gen/", 0) == 0);
-    Send(std::move(res), req.keep_alive(), stable ? "public, max-age=300" : "no-cache");
+    // The console's bundle is named by its content (assets/app-HASH.js, see build_console in
+    // ./ctg): kept for good, a new build is a new name. The page and the style sheet are
+    // revalidated every time, so a new build is seen at the next load.
+    const bool stable = plain && name.rfind("assets/", 0) == 0;
+    Send(std::move(res), req.keep_alive(),
+         stable ? "public, max-age=31536000, immutable" : "no-cache");
   }
 
   // POST /dev/sign-in {"role": "copil_secretariat", "organisation": "organisations/{uuid}"}:

@@ -13,27 +13,27 @@ import {
   ConventionState,
   CopilCollege,
   AoCompetence,
-} from "/gen/ctg/partners/v1/partners_pb.js";
+} from "./gen/ctg/partners/v1/partners_pb.js";
 import {
   ActionPlanService,
   ActionStatus,
   InterventionField,
   FileFormat,
-} from "/gen/ctg/action_plan/v1/action_plan_pb.js";
+} from "./gen/ctg/action_plan/v1/action_plan_pb.js";
 import {
   IndicatorService,
   Periodicity,
   TerritorialLevel,
   QualityFlagKind,
-} from "/gen/ctg/indicators/v1/indicators_pb.js";
-import { ReportingService, ReportKind, ReportJob_State } from "/gen/ctg/reporting/v1/reporting_pb.js";
+} from "./gen/ctg/indicators/v1/indicators_pb.js";
+import { ReportingService, ReportKind, ReportJob_State } from "./gen/ctg/reporting/v1/reporting_pb.js";
 import {
   ConsentService,
   ExchangeState,
   Step,
   OpinionVerdict,
   RegisterFormat,
-} from "/gen/ctg/consents/v1/consents_pb.js";
+} from "./gen/ctg/consents/v1/consents_pb.js";
 
 const html = htm.bind(h);
 
@@ -94,6 +94,8 @@ function explain(error) {
       return "La demande n'est pas valable : vérifiez les champs saisis.";
     case Code.FailedPrecondition:
       return "L'opération n'est pas possible dans l'état actuel.";
+    case Code.AlreadyExists:
+      return "C'est déjà fait : l'élément existe déjà.";
     case Code.Aborted:
       return "L'élément a été modifié entre-temps : rechargez la page et recommencez.";
     case Code.Unavailable:
@@ -872,6 +874,87 @@ function Agreements({ report }) {
         <div><button type="submit">Enregistrer l'accord</button></div>
       </form>`}
     ${outcome?.ok && html`<p role="status">Accord enregistré.</p>`}
+    ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
+    <${Transmission} report=${report} missing=${list.missing.length} />
+  `;
+}
+
+// Sending the report to the CDSF: by the Caf (the package goes to the outbox; refused until every
+// AO collectivity has agreed), or recorded as sent by the signatories themselves (post, e-mail).
+function Transmission({ report, missing }) {
+  const [recipients, setRecipients] = useState(null);
+  const [form, setForm] = useState({ recipient: "", bySignatories: false, channel: "courrier" });
+  const [outcome, setOutcome] = useState(null);
+  useEffect(() => {
+    partners
+      .listOrganisations({ kind: OrganisationKind.CDSF, pageSize: 100 })
+      .then((answer) => {
+        setRecipients(answer.organisations);
+        if (answer.organisations.length) {
+          setForm((f) => ({ ...f, recipient: answer.organisations[0].name }));
+        }
+      })
+      .catch((error) => setOutcome({ error }));
+  }, [report]);
+  async function send(event) {
+    event.preventDefault();
+    setOutcome(null);
+    try {
+      const sent = await reporting.transmitReport({
+        report,
+        recipient: form.recipient,
+        bySignatories: form.bySignatories,
+        channel: form.bySignatories ? form.channel : "",
+      });
+      setOutcome({ sent });
+    } catch (error) {
+      setOutcome({ error });
+    }
+  }
+  if (!recipients) return outcome?.error ? html`<${Refusal} error=${outcome.error} />` : null;
+  if (!recipients.length) {
+    return html`<h2>Transmission au CDSF</h2>
+      <p>Aucun CDSF n'est enregistré dans le référentiel des organisations.</p>`;
+  }
+  const sent = outcome?.sent;
+  const blocked =
+    outcome?.error &&
+    ConnectError.from(outcome.error).code === Code.FailedPrecondition &&
+    !form.bySignatories &&
+    missing > 0;
+  return html`
+    <h2>Transmission au CDSF</h2>
+    <form onSubmit=${send}>
+      <label for="cdsf">Destinataire</label>
+      <select id="cdsf" value=${form.recipient}
+        onChange=${(e) => setForm({ ...form, recipient: e.target.value })}>
+        ${recipients.map((o) => html`<option value=${o.name}>${o.displayName}</option>`)}
+      </select>
+      <fieldset>
+        <legend>Qui envoie</legend>
+        <div><input type="radio" id="envoi-caf" name="envoi" checked=${!form.bySignatories}
+          onChange=${() => setForm({ ...form, bySignatories: false })} />
+          <label for="envoi-caf">La Caf (dépôt du paquet du bilan)</label></div>
+        <div><input type="radio" id="envoi-signataires" name="envoi" checked=${form.bySignatories}
+          onChange=${() => setForm({ ...form, bySignatories: true })} />
+          <label for="envoi-signataires">Les signataires eux-mêmes (déjà envoyé)</label></div>
+      </fieldset>
+      ${form.bySignatories && html`
+        <label for="canal">Envoyé par</label>
+        <select id="canal" value=${form.channel}
+          onChange=${(e) => setForm({ ...form, channel: e.target.value })}>
+          <option value="courrier">Courrier</option>
+          <option value="courriel">Courriel</option>
+        </select>`}
+      <div><button type="submit">${form.bySignatories ? "Enregistrer l'envoi" : "Transmettre au CDSF"}</button></div>
+    </form>
+    ${sent && html`<p role="status">Transmis au CDSF le ${new Date(
+      Number(sent.sendTime.seconds) * 1000).toLocaleString("fr-FR")}${sent.bySignatories
+      ? ` par les signataires (${sent.channel})`
+      : ` par la Caf ; paquet ${sent.package}, manifeste SHA-256 ${sent.manifestSha256.slice(0, 16)}…`}.</p>`}
+    ${blocked && html`<p class="erreur" role="alert">${
+      "La Caf ne peut transmettre le bilan qu'avec l'accord exprès de chaque collectivité " +
+      `exerçant la compétence d'autorité organisatrice : ${missing} accord(s) manquent encore.`}</p>`}
     ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
   `;
 }

@@ -61,7 +61,8 @@ async function signIn(page, role, organisation) {
 test("the sign-in page is French, accessible and served under a strict policy", async () => {
   const page = await openPage();
   const response = await page.request.get(kUrl);
-  assert.match(response.headers()["content-security-policy"], /script-src 'self' 'sha256-/);
+  // Scripts from the console's own files only: no inline script, no eval.
+  assert.match(response.headers()["content-security-policy"], /script-src 'self';/);
   assert.equal(await page.getAttribute("html", "lang"), "fr");
   await page.getByRole("heading", { name: "Connexion" }).waitFor();
   assert.deepEqual(await axeViolations(page), []);
@@ -249,6 +250,35 @@ test("a bilan is asked for, watched live, and its files downloaded", async () =>
   assert.ok(await page.getByText(/Joël Hocquelet, maire, le 20 novembre 2026/).isVisible());
   assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(page.errors, []);
+});
+
+test("the Caf is told why it cannot send a bilan to the CDSF yet; the signatories' own sending is recorded", async () => {
+  const page = await openPage();
+  await signIn(page, "caf_agent", kCaf);
+  await page.getByRole("link", { name: "Bilans" }).click();
+  await page.getByLabel("Bilan").selectOption("INTERMEDIATE_REVIEW");
+  await page.getByRole("button", { name: "Demander le bilan" }).click();
+  await page.getByText("Bilan terminé").waitFor({ timeout: 60000 });
+  const recipient = page.getByLabel("Destinataire");
+  await recipient.waitFor();
+  assert.match(await recipient.textContent(), /Comité départemental des services aux familles de Lot-et-Garonne/);
+  // Agreements are missing: the Caf's own sending is refused, and the page says why.
+  await page.getByRole("button", { name: "Transmettre au CDSF" }).click();
+  const why = page.getByText(/La Caf ne peut transmettre le bilan qu'avec l'accord exprès/);
+  await why.waitFor();
+  assert.match(await why.textContent(), /\d+ accord\(s\) manquent encore/);
+  assert.deepEqual(await axeViolations(page), []);
+  // The signatories sent it themselves, by post: recorded, once.
+  await page.getByLabel("Les signataires eux-mêmes (déjà envoyé)").check();
+  await page.getByLabel("Envoyé par").selectOption("courrier");
+  await page.getByRole("button", { name: "Enregistrer l'envoi" }).click();
+  await page.getByText(/^Transmis au CDSF le .* par les signataires \(courrier\)\.$/).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, "transmission-cdsf");
+  await page.getByRole("button", { name: "Enregistrer l'envoi" }).click();
+  await page.getByText("C'est déjà fait : l'élément existe déjà.").waitFor();
+  // The refused calls are logged by the browser as failed resources (412, 409); nothing else.
+  assert.deepEqual(page.errors.filter((e) => !/status of (412|409)/.test(e)), []);
 });
 
 test("the DPO sees what waits on them, gives an opinion with numbered recommendations, checks the trail", async () => {
