@@ -24,11 +24,29 @@ ConsoleStack::ConsoleStack(const std::string& console_dir) {
   if (!std::filesystem::exists(console_dir + "/index.html")) {
     throw std::runtime_error("the console is not built (./ctg build_console)");
   }
-  partners_ = std::make_unique<PartnersProcess>(db_.url());
+  // The identity provider first: every service trusts its public key, as in production.
+  identity_provider_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{
+          "/usr/bin/env", "node",
+          std::string(CTG_SOURCE_DIR) + "/services/gateway/console/tests/fake_idp.mjs",
+          idp_dir_.path()},
+      [] {
+        std::vector<std::string> env = CleanEnvironment();
+        env.push_back(std::string("CTG_IDP_ISSUER=") + kIssuer);
+        env.push_back(std::string("CTG_IDP_AUDIENCE=") + kAudience);
+        return env;
+      }(),
+      idp_dir_.File("idp.log"));
+  const int idp_port = WaitForPortFile(*identity_provider_, idp_dir_.File("idp.port"),
+                                       idp_dir_.File("idp.log"), "fake_idp.mjs")
+                           .first;
+  const std::string idp = "http://127.0.0.1:" + std::to_string(idp_port);
+  const std::vector<std::string> keys = {"--jwt-public-keys-file=" + idp_dir_.File("idp.pem")};
+  partners_ = std::make_unique<PartnersProcess>(db_.url(), keys);
   MustServe(*partners_, "ctg-partners");
-  plan_ = std::make_unique<ActionPlanProcess>(db_.url(), partners_->address());
-  indicators_ = std::make_unique<IndicatorsProcess>(db_.url(), partners_->address());
-  consents_ = std::make_unique<ConsentsProcess>(db_.url(), partners_->address());
+  plan_ = std::make_unique<ActionPlanProcess>(db_.url(), partners_->address(), keys);
+  indicators_ = std::make_unique<IndicatorsProcess>(db_.url(), partners_->address(), keys);
+  consents_ = std::make_unique<ConsentsProcess>(db_.url(), partners_->address(), keys);
   MustServe(*plan_, "ctg-action-plan");
   MustServe(*indicators_, "ctg-indicators");
   MustServe(*consents_, "ctg-consents");
@@ -39,7 +57,7 @@ ConsoleStack::ConsoleStack(const std::string& console_dir) {
                                          {"action-plan", plan_->address()},
                                          {"indicators", indicators_->address()},
                                          {"consents", consents_->address()}},
-      std::vector<std::string>{"--report-outbox-dir=" + outbox_.path()});
+      std::vector<std::string>{"--report-outbox-dir=" + outbox_.path(), keys[0]});
   MustServe(*reporting_, "ctg-reporting");
   // The Caf studies one demonstration request, so that it waits on its DPO's opinion.
   {
@@ -92,12 +110,17 @@ ConsoleStack::ConsoleStack(const std::string& console_dir) {
           "ctg.reporting.v1.ReportingService = " + reporting_->address() + "\n" +
           "ctg.consents.v1.ConsentService = " + consents_->address() + "\n",
       partners_->key_file(),
-      std::vector<std::string>{"--console-dir=" + console_dir, "--dev-sign-in=true",
-                               "--rate-limit-rps=0",
+      std::vector<std::string>{"--console-dir=" + console_dir, "--dev-sign-in=true", keys[0],
+                               "--oidc-authorization-endpoint=" + idp + "/authorize",
+                               "--oidc-token-endpoint=" + idp + "/token",
+                               "--oidc-client-id=ctg-console", "--rate-limit-rps=0",
                                // Health checks given 1 s, so a loaded test machine does not
                                // take a backend out of rotation in the middle of a page.
                                "--health-interval-ms=1000"});
   MustServe(*gateway_, "ctg-gateway");
+  // Who signs in at the provider: the secretariat.
+  WriteFile(idp_dir_.File("person.json"),
+            R"({"role": "copil_secretariat", "organisation": ")" + vga_.secretariat + "\"}\n");
 }
 
 std::vector<std::string> ConsoleStack::BrowserEnvironment() const {

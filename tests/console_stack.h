@@ -27,6 +27,10 @@ class ConsoleStack {
 
  private:
   EmptyDatabase db_;
+  // A test OpenID Connect provider (services/gateway/console/tests/fake_idp.mjs) for the
+  // production sign-in, signing the secretariat in; its key is trusted by every process.
+  TempDir idp_dir_;
+  std::unique_ptr<ChildProcess> identity_provider_;
   TempDir outbox_;  // the CDSF packages the Caf sends
   std::unique_ptr<PartnersProcess> partners_;
   std::unique_ptr<ActionPlanProcess> plan_;

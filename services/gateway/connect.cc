@@ -106,26 +106,30 @@ std::string Base64(const std::string& bytes) {
 
 }  // namespace
 
-std::string ConsolePolicy(const std::string& page) {
-  std::string hashes;
-  const std::string open = "<script type=\"importmap\">";
-  for (size_t at = page.find(open); at != std::string::npos; at = page.find(open, at + 1)) {
-    const size_t begin = at + open.size();
-    const size_t end = page.find("</script>", begin);
-    if (end == std::string::npos) break;
-    const std::string hex = Sha256Hex(page.substr(begin, end - begin));
-    std::string raw;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+std::string ConsolePolicy(const std::vector<std::string>& connect_urls) {
+  std::string sources;
+  for (const std::string& url : connect_urls) {
+    const size_t scheme = url.find("://");
+    const size_t host_end = scheme == std::string::npos ? scheme : url.find('/', scheme + 3);
+    if (scheme == std::string::npos || scheme == 0 || host_end == scheme + 3) {
+      throw std::invalid_argument("not an absolute URL: " + url);
     }
-    std::string b64 = Base64(raw);
-    while (b64.size() % 4 != 0) b64 += '=';
-    hashes += " 'sha256-" + b64 + "'";
+    sources += " " + url.substr(0, host_end);
   }
   std::string policy = kConsoleSecurityPolicy;
-  const std::string script = "script-src 'self'";
-  policy.insert(policy.find(script) + script.size(), hashes);
+  const std::string connect = "connect-src 'self'";
+  policy.insert(policy.find(connect) + connect.size(), sources);
   return policy;
+}
+
+std::string SignInConfigJson(const ConnectOptions& options) {
+  std::string json = std::string("{\"development\":") +
+                     (options.dev_signin_key.empty() ? "false" : "true") + ",\"oidc\":";
+  if (options.oidc_authorization_endpoint.empty()) return json + "null}";
+  return json + "{\"authorizationEndpoint\":" + Quote(options.oidc_authorization_endpoint) +
+         ",\"tokenEndpoint\":" + Quote(options.oidc_token_endpoint) +
+         ",\"clientId\":" + Quote(options.oidc_client_id) +
+         ",\"scope\":" + Quote(options.oidc_scope) + "}}";
 }
 
 std::string ConnectErrorJson(const grpc::Status& status) {
@@ -218,7 +222,7 @@ struct ConnectListener::Impl {
       : options(std::move(o)), stub(channel), catalog(c), acceptor(ioc) {}
 
   ConnectOptions options;
-  // The console pages' Content-Security-Policy (ConsolePolicy of its index.html).
+  // The console pages' Content-Security-Policy (ConsolePolicy).
   std::string console_policy = kConsoleSecurityPolicy;
   grpc::GenericStub stub;
   const MethodCatalog& catalog;
@@ -344,6 +348,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const std::string path = target.substr(0, target.find('?'));
     if (path == "/dev/sign-in" && !impl_.options.dev_signin_key.empty()) {
       DevSignIn(req);
+      return;
+    }
+    if (path == "/sign-in.json" && !impl_.options.console_dir.empty() &&
+        req.method() == http::verb::get) {
+      http::response<http::string_body> res{http::status::ok, version};
+      res.set(http::field::content_type, "application/json");
+      res.body() = SignInConfigJson(impl_.options);
+      Send(std::move(res), keep_alive, "no-store");
       return;
     }
     if (path.rfind("/downloads/", 0) == 0) {
@@ -876,10 +888,8 @@ void ConnectListener::Start() {
     impl_->tls->use_certificate_chain(asio::buffer(o.tls_cert));
     impl_->tls->use_private_key(asio::buffer(o.tls_key), asio::ssl::context::pem);
   }
-  if (!o.console_dir.empty()) {
-    std::ifstream index(o.console_dir + "/index.html", std::ios::binary);
-    impl_->console_policy = ConsolePolicy(std::string(std::istreambuf_iterator<char>(index), {}));
-  }
+  if (!o.oidc_token_endpoint.empty())
+    impl_->console_policy = ConsolePolicy({o.oidc_token_endpoint});
   const size_t colon = o.listen_address.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("no port in " + o.listen_address);
   std::string host = o.listen_address.substr(0, colon);

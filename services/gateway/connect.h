@@ -12,10 +12,15 @@
 
 namespace ctg::gateway {
 
-// The console's policy for a page: kConsoleSecurityPolicy, with script-src also allowing, by
-// their SHA-256 ('sha256-…'), the page's inline import maps — the only inline script a page may
-// carry (its modules are files) — so the policy never goes stale when the import map changes.
-std::string ConsolePolicy(const std::string& page);
+// The console pages' policy: kConsoleSecurityPolicy, with connect-src also allowing the origin
+// ("https://idp.example") of each of `connect_urls` — the identity provider's token endpoint the
+// page calls to sign in. Throws std::invalid_argument for a URL without scheme and host.
+std::string ConsolePolicy(const std::vector<std::string>& connect_urls);
+
+// What GET /sign-in.json tells the console about the ways to sign in, as JSON:
+// {"development": bool, "oidc": null | {"authorizationEndpoint", "tokenEndpoint", "clientId",
+// "scope"}}.
+std::string SignInConfigJson(const struct ConnectOptions& options);
 
 // The HTTP status a Connect response carries for a gRPC code (the table of
 // google/rpc/code.proto, as the Connect protocol uses it: INVALID_ARGUMENT 400, UNAUTHENTICATED
@@ -56,6 +61,14 @@ struct ConnectOptions {
   std::string dev_issuer;
   std::string dev_audience;
   std::chrono::seconds dev_token_lifetime{std::chrono::hours(1)};
+  // Production sign-in: OpenID Connect's authorization code flow with PKCE, run by the page
+  // itself against the identity provider, whose tokens (RS256/ES256) the gateway verifies like
+  // any other. The page learns these from GET /sign-in.json; the token endpoint's origin joins
+  // the policy's connect-src. Empty endpoints: no such sign-in.
+  std::string oidc_authorization_endpoint;
+  std::string oidc_token_endpoint;
+  std::string oidc_client_id;
+  std::string oidc_scope = "openid";
 };
 
 // The Content-Security-Policy of the console's pages: everything from this origin only, no

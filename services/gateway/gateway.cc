@@ -28,6 +28,11 @@ constexpr Setting kListen{"listen", "CTG_GATEWAY_LISTEN"};
 constexpr Setting kHttpListen{"http-listen", "CTG_GATEWAY_HTTP_LISTEN"};
 constexpr Setting kConsoleDir{"console-dir", "CTG_GATEWAY_CONSOLE_DIR"};
 constexpr Setting kDevSignIn{"dev-sign-in", "CTG_GATEWAY_DEV_SIGN_IN"};
+constexpr Setting kOidcAuthorize{"oidc-authorization-endpoint",
+                                 "CTG_GATEWAY_OIDC_AUTHORIZATION_ENDPOINT"};
+constexpr Setting kOidcToken{"oidc-token-endpoint", "CTG_GATEWAY_OIDC_TOKEN_ENDPOINT"};
+constexpr Setting kOidcClient{"oidc-client-id", "CTG_GATEWAY_OIDC_CLIENT_ID"};
+constexpr Setting kOidcScope{"oidc-scope", "CTG_GATEWAY_OIDC_SCOPE"};
 constexpr Setting kMetrics{"metrics-listen", "CTG_GATEWAY_METRICS_LISTEN"};
 constexpr Setting kRoutes{"routes-file", "CTG_GATEWAY_ROUTES_FILE"};
 constexpr Setting kManifest{"manifest-file", "CTG_GATEWAY_MANIFEST_FILE"};
@@ -47,13 +52,58 @@ constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {kManifest,   kListen,     kMetrics,     kRoutes,    kFastPath,
-                            kTlsCert,    kTlsKey,     kTlsClientCa, kPlaintext, kRateRps,
-                            kRateBurst,  kMaxMessage, kMaxStreams,  kDeadline,  kHealth,
-                            kRetry,      kAccessLog,  kGrace,       kPortFile,  kMaxCalls,
-                            kHttpListen, kConsoleDir, kDevSignIn};
+constexpr Setting kAll[] = {
+    kManifest,    kListen,    kMetrics,       kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
+    kTlsClientCa, kPlaintext, kRateRps,       kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
+    kHealth,      kRetry,     kAccessLog,     kGrace,     kPortFile,   kMaxCalls,   kHttpListen,
+    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope};
 
 using Reader = SettingsReader;
+
+// An identity provider's endpoint: https, or http on a loopback host (a test's provider).
+bool IsProviderUrl(const std::string& url) {
+  if (url.rfind("https://", 0) == 0) return url.size() > 8;
+  if (url.rfind("http://", 0) != 0) return false;
+  const std::string rest = url.substr(7);
+  const std::string host_port = rest.substr(0, rest.find('/'));
+  return !host_port.empty() &&
+         IsLoopbackAddress(host_port.find(':') == std::string::npos ? host_port + ":80"
+                                                                    : host_port);
+}
+
+// The console's production sign-in: all three settings or none, URLs of a provider, and the
+// provider's public keys (its tokens are RS256/ES256; an HS256 key is never shared with it).
+void CheckOidcSettings(const GatewayConfig& c) {
+  const bool any = !c.oidc_authorization_endpoint.empty() || !c.oidc_token_endpoint.empty() ||
+                   !c.oidc_client_id.empty();
+  if (!any) return;
+  if (c.oidc_authorization_endpoint.empty() || c.oidc_token_endpoint.empty() ||
+      c.oidc_client_id.empty()) {
+    throw ConfigError("settings " + Reader::Describe(kOidcAuthorize) + ", " +
+                      Reader::Describe(kOidcToken) + " and " + Reader::Describe(kOidcClient) +
+                      " go together");
+  }
+  for (const Setting* s : {&kOidcAuthorize, &kOidcToken}) {
+    const std::string& url =
+        s == &kOidcAuthorize ? c.oidc_authorization_endpoint : c.oidc_token_endpoint;
+    if (!IsProviderUrl(url)) {
+      throw ConfigError("setting " + Reader::Describe(*s) +
+                        " must be an https:// URL (http:// only on a loopback host)");
+    }
+  }
+  if (c.oidc_scope.find_first_of("\"\\<>") != std::string::npos || c.oidc_scope.empty()) {
+    throw ConfigError("setting " + Reader::Describe(kOidcScope) +
+                      " must be space-separated scopes");
+  }
+  if (c.jwt.public_keys.empty()) {
+    throw ConfigError("settings " + Reader::Describe(kOidcToken) +
+                      " needs the provider's public keys (--jwt-public-keys-file)");
+  }
+  if (c.http_listen_address.empty() || c.console_dir.empty()) {
+    throw ConfigError("settings " + Reader::Describe(kOidcAuthorize) + " need " +
+                      Reader::Describe(kHttpListen) + " and " + Reader::Describe(kConsoleDir));
+  }
+}
 
 }  // namespace
 
@@ -141,6 +191,11 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
     c.console_dir = v;
   }
   if (get(kDevSignIn, &v)) c.dev_sign_in = Reader::ParseBool(v, kDevSignIn);
+  get(kOidcAuthorize, &c.oidc_authorization_endpoint);
+  get(kOidcToken, &c.oidc_token_endpoint);
+  get(kOidcClient, &c.oidc_client_id);
+  get(kOidcScope, &c.oidc_scope);
+  CheckOidcSettings(c);
   // Transport security is checked here so that a bad combination never starts.
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     throw ConfigError("settings " + Reader::Describe(kTlsCert) + " and " +
@@ -247,6 +302,10 @@ void Gateway::Start() {
       options.dev_issuer = config_.jwt.issuer;
       options.dev_audience = config_.jwt.audience;
     }
+    options.oidc_authorization_endpoint = config_.oidc_authorization_endpoint;
+    options.oidc_token_endpoint = config_.oidc_token_endpoint;
+    options.oidc_client_id = config_.oidc_client_id;
+    options.oidc_scope = config_.oidc_scope;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(config_.max_message_bytes);
     args.SetMaxSendMessageSize(config_.max_message_bytes);

@@ -37,6 +37,14 @@ struct GatewayConfig {
   // tokens for a chosen role and organisation (development only: needs the HS256 key and a
   // loopback browser listener).
   bool dev_sign_in = false;
+  // The console's production sign-in (OpenID Connect, authorization code with PKCE, see
+  // ConnectOptions): --oidc-authorization-endpoint, --oidc-token-endpoint, --oidc-client-id
+  // (all three or none; https URLs, http only on loopback; needs --jwt-public-keys-file with the
+  // provider's keys) and --oidc-scope (default "openid"), each also CTG_GATEWAY_OIDC_*.
+  std::string oidc_authorization_endpoint;
+  std::string oidc_token_endpoint;
+  std::string oidc_client_id;
+  std::string oidc_scope = "openid";
   std::string metrics_address = "127.0.0.1:0";  // --metrics-listen / CTG_GATEWAY_METRICS_LISTEN
   // Where the services are, one of: the service manifest (--manifest-file /
   // CTG_GATEWAY_MANIFEST_FILE, deploy/services.json), or a routes table listing instances

@@ -471,18 +471,65 @@ TEST(ConnectConfigTest, DevelopmentSignInOnlyOnLoopbackWithTheHs256Key) {
   EXPECT_THROW(load({key, "--console-dir=" + dir}), ConfigError);  // no index.html
   std::ofstream(dir + "/index.html") << "<!DOCTYPE html>";
   EXPECT_EQ(load({key, "--console-dir=" + dir}).console_dir, dir);
+
+  // The production sign-in: the provider's endpoints and the console's client id together,
+  // https (http on loopback only), with the provider's public keys.
+  std::ofstream(dir + "/idp.pem") << testing::GenerateRsaKey().public_pem;
+  const std::vector<std::string> oidc = {key,
+                                         "--http-listen=127.0.0.1:0",
+                                         "--console-dir=" + dir,
+                                         "--jwt-public-keys-file=" + dir + "/idp.pem",
+                                         "--oidc-authorization-endpoint=https://idp.example/auth",
+                                         "--oidc-token-endpoint=https://idp.example/token",
+                                         "--oidc-client-id=ctg-console"};
+  const GatewayConfig config = load(oidc);
+  EXPECT_EQ(config.oidc_token_endpoint, "https://idp.example/token");
+  EXPECT_EQ(config.oidc_scope, "openid");
+  auto but = [&](const std::string& flag) {
+    std::vector<std::string> flags = oidc;
+    flags.push_back(flag);
+    return flags;
+  };
+  EXPECT_THROW(load(but("--oidc-client-id=")), ConfigError);
+  EXPECT_THROW(load(but("--oidc-token-endpoint=http://idp.example/token")), ConfigError);
+  EXPECT_THROW(load(but("--oidc-authorization-endpoint=javascript:alert(1)")), ConfigError);
+  EXPECT_EQ(load(but("--oidc-token-endpoint=http://127.0.0.1:9/token")).oidc_token_endpoint,
+            "http://127.0.0.1:9/token");
+  std::vector<std::string> without_keys = oidc;
+  without_keys.erase(without_keys.begin() + 3);  // the HS256 key is never the provider's
+  try {
+    load(without_keys);
+    ADD_FAILURE() << "accepted without the provider's public keys";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("public keys"), std::string::npos) << e.what();
+  }
   std::filesystem::remove_all(dir);
 }
 
-TEST(ConsolePolicyTest, ThePagesImportMapIsAllowedByItsHashAndNothingElseInline) {
-  EXPECT_EQ(ConsolePolicy("<html></html>"), kConsoleSecurityPolicy);
-  // printf '{"imports":{}}' | openssl dgst -sha256 -binary | base64
-  const std::string policy =
-      ConsolePolicy(R"(<script type="importmap">{"imports":{}}</script><script src="/a.js">)");
-  EXPECT_NE(policy.find("script-src 'self' 'sha256-URrTy+Il/Nz0lHojVUx275hWqAWhkSF0VsHbUM4/6Hw='; "
-                        "style-src 'self'"),
-            std::string::npos)
+TEST(ConsolePolicyTest, OnlyTheProvidersTokenEndpointOriginJoinsConnectSrc) {
+  EXPECT_EQ(ConsolePolicy({}), kConsoleSecurityPolicy);
+  const std::string policy = ConsolePolicy({"https://idp.example:8443/realms/ctg/token?x=1"});
+  EXPECT_NE(policy.find("connect-src 'self' https://idp.example:8443; font-src"), std::string::npos)
       << policy;
+  EXPECT_NE(policy.find("script-src 'self'; style-src"), std::string::npos) << policy;
+  EXPECT_EQ(ConsolePolicy({"http://127.0.0.1:9/"}).find("connect-src 'self' http://127.0.0.1:9;") !=
+                std::string::npos,
+            true);
+  EXPECT_THROW(ConsolePolicy({"idp.example/token"}), std::invalid_argument);
+  EXPECT_THROW(ConsolePolicy({"https:///token"}), std::invalid_argument);
+}
+
+TEST(SignInConfigJsonTest, NamesTheWaysToSignIn) {
+  ConnectOptions options;
+  EXPECT_EQ(SignInConfigJson(options), R"({"development":false,"oidc":null})");
+  options.dev_signin_key = "k";
+  options.oidc_authorization_endpoint = "https://idp.example/auth";
+  options.oidc_token_endpoint = "https://idp.example/token";
+  options.oidc_client_id = "ctg-console";
+  EXPECT_EQ(SignInConfigJson(options),
+            R"({"development":true,"oidc":{"authorizationEndpoint":"https://idp.example/auth",)"
+            R"("tokenEndpoint":"https://idp.example/token","clientId":"ctg-console",)"
+            R"("scope":"openid"}})");
 }
 
 TEST(ConnectErrorJsonTest, FieldViolationsAreGivenAsBytesAndAsJson) {

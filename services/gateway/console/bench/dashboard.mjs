@@ -12,7 +12,7 @@ const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", arg
 const page = await (await browser.newContext()).newPage();
 await page.goto(kUrl);
 await page.getByLabel("Organisation (organisations/…)").fill(process.env.CTG_CONSOLE_ORG);
-await page.getByRole("button", { name: "Se connecter" }).click();
+await page.getByRole("button", { name: "Se connecter", exact: true }).click();
 await page.getByText("Les 47 parties de la convention").waitFor();
 
 // One load of `url`, reloaded so that its files come from the browser's cache as they do for a

@@ -55,7 +55,7 @@ async function screenshot(page, name) {
 async function signIn(page, role, organisation) {
   await page.getByLabel("Rôle").selectOption(role);
   await page.getByLabel("Organisation (organisations/…)").fill(organisation);
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
 }
 
 test("the sign-in page is French, accessible and served under a strict policy", async () => {
@@ -64,7 +64,7 @@ test("the sign-in page is French, accessible and served under a strict policy", 
   // Scripts from the console's own files only: no inline script, no eval.
   assert.match(response.headers()["content-security-policy"], /script-src 'self';/);
   assert.equal(await page.getAttribute("html", "lang"), "fr");
-  await page.getByRole("heading", { name: "Connexion" }).waitFor();
+  await page.getByRole("heading", { name: "Connexion", exact: true }).waitFor();
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, "connexion");
   assert.deepEqual(page.errors, []);
@@ -86,7 +86,7 @@ test("the secretariat signs in and sees the convention, its 47 parties and its C
   await screenshot(page, "convention");
   // Signing out drops the token.
   await page.getByRole("button", { name: "Se déconnecter" }).click();
-  await page.getByRole("heading", { name: "Connexion" }).waitFor();
+  await page.getByRole("heading", { name: "Connexion", exact: true }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("ctg.token")), null);
   assert.deepEqual(page.errors, []);
 });
@@ -115,12 +115,35 @@ test("an expired session is dropped and the refusal explained", async () => {
   assert.match(await page.getByRole("alert").textContent(), /reconnectez-vous/);
 });
 
+test("signing in with the identity provider: code flow with PKCE, the code never left in the address bar", async () => {
+  const page = await openPage();
+  await page.getByRole("button", { name: "Se connecter avec le fournisseur d'identité" }).click();
+  // The provider (tests/fake_idp.mjs) signs the secretariat in and sends the browser back.
+  await page.getByText("Les 47 parties de la convention").waitFor();
+  assert.ok(!page.url().includes("code="), page.url());
+  assert.ok(!page.url().includes("state="), page.url());
+  const saved = JSON.parse(await page.evaluate(() => sessionStorage.getItem("ctg.token")));
+  const header = JSON.parse(Buffer.from(saved.token.split(".")[0], "base64url").toString());
+  assert.equal(header.alg, "RS256"); // the provider's token, verified by the gateway and services
+  assert.equal(saved.organisation, kSecretariat);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("ctg.oidc")), null);
+  // The same code again (a replayed return) signs nobody in.
+  await page.getByRole("button", { name: "Se déconnecter" }).click();
+  await page.goto(`${kUrl}?code=replayed&state=forged`);
+  await page.getByText(/ne correspond à aucune connexion en cours/).waitFor();
+  assert.ok(!page.url().includes("code="), page.url());
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("ctg.token")), null);
+  assert.deepEqual(await axeViolations(page), []);
+  assert.deepEqual(page.errors, []);
+});
+
 test("signing in works with the keyboard alone", async () => {
   const page = await openPage();
-  await page.getByRole("heading", { name: "Connexion" }).waitFor();
+  await page.getByLabel("Rôle").waitFor();
   await page.keyboard.press("Tab"); // the skip link
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Aller au contenu");
-  await page.keyboard.press("Tab"); // the role
+  await page.keyboard.press("Tab"); // the identity provider's button
+  await page.keyboard.press("Tab"); // the role (development sign-in)
   assert.equal(await page.evaluate(() => document.activeElement.id), "role");
   await page.keyboard.press("Tab"); // the organisation
   await page.keyboard.type(kSecretariat);
