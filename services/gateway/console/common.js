@@ -1,0 +1,99 @@
+// What every screen of the console shares: the session (the token in this tab's sessionStorage
+// only: never in a URL, dropped on sign-out and when it expires), the Connect transport to the
+// gateway (same origin), the partners client, how a refusal is told, and French formatting.
+import { h } from "preact";
+import htm from "htm";
+import { createClient, ConnectError, Code } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { PartnerService } from "./gen/ctg/partners/v1/partners_pb.js";
+
+export const html = htm.bind(h);
+
+// ---- the session -------------------------------------------------------------------------
+
+export const kTokenKey = "ctg.token";
+
+export function currentToken() {
+  const saved = sessionStorage.getItem(kTokenKey);
+  if (!saved) return null;
+  const { token, expires } = JSON.parse(saved);
+  if (Date.now() >= expires) {
+    sessionStorage.removeItem(kTokenKey);
+    return null;
+  }
+  return token;
+}
+
+// The organisation the person acts for (chosen at sign-in), or "".
+export function currentOrganisation() {
+  const saved = sessionStorage.getItem(kTokenKey);
+  return saved ? JSON.parse(saved).organisation || "" : "";
+}
+
+export const transport = createConnectTransport({
+  baseUrl: location.origin,
+  interceptors: [
+    (next) => async (req) => {
+      const token = currentToken();
+      if (token) req.header.set("Authorization", `Bearer ${token}`);
+      return next(req);
+    },
+  ],
+});
+// What a person is told when a call is refused: the reason, not a code.
+export function explain(error) {
+  const e = ConnectError.from(error);
+  switch (e.code) {
+    case Code.Unauthenticated:
+      return "Votre session a expiré ou n'est pas valable : reconnectez-vous.";
+    case Code.PermissionDenied:
+      return "Votre rôle ou l'organisation pour laquelle vous agissez ne permet pas cette opération.";
+    case Code.NotFound:
+      return "Cet élément n'existe pas, ou vous n'avez pas le droit de le voir.";
+    case Code.InvalidArgument:
+      return "La demande n'est pas valable : vérifiez les champs saisis.";
+    case Code.FailedPrecondition:
+      return "L'opération n'est pas possible dans l'état actuel.";
+    case Code.AlreadyExists:
+      return "C'est déjà fait : l'élément existe déjà.";
+    case Code.Aborted:
+      return "L'élément a été modifié entre-temps : rechargez la page et recommencez.";
+    case Code.Unavailable:
+      return "Le service est momentanément indisponible : réessayez dans un instant.";
+    default:
+      return "Le service a refusé la demande.";
+  }
+}
+
+// The refusal in French, and the service's own words (in English, for support) below it.
+export function Refusal({ error }) {
+  const e = ConnectError.from(error);
+  return html`<div class="erreur" role="alert">
+    <p>${explain(error)}</p>
+    ${e.rawMessage && html`<details><summary>Détail technique</summary>
+      <p lang="en">${e.rawMessage}</p></details>`}
+  </div>`;
+}
+export const partners = createClient(PartnerService, transport);
+
+// The first convention the caller may see (the console shows one convention).
+export async function firstConvention() {
+  const list = await partners.listConventions({ pageSize: 10 });
+  return list.conventions[0] || null;
+}
+
+// "organisations/{uuid}" -> "{uuid}".
+export const idOf = (name) => name.slice(name.indexOf("/") + 1);
+
+// A google.type.Date in French ("20 novembre 2026").
+export function frenchDate(d) {
+  if (!d || !d.year) return "";
+  return new Date(Date.UTC(d.year, d.month - 1, d.day)).toLocaleDateString("fr-FR", {
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+export const frenchNumber = (v) => v.toLocaleString("fr-FR", { maximumFractionDigits: 2 });
