@@ -109,6 +109,8 @@ export function ExchangePage({ id }) {
   const [opinion, setOpinion] = useState({ verdict: "FAVOURABLE_WITH_RECOMMENDATIONS", text: "", recommendations: "" });
   const [outcome, setOutcome] = useState(null);
   const [decision, setDecision] = useState({ approved: "true", justification: "" });
+  const [evidence, setEvidence] = useState({});
+  const [reason, setReason] = useState("");
   async function load() {
     try {
       const request = await consents.getExchangeRequest({ name: `exchangeRequests/${id}` });
@@ -129,43 +131,40 @@ export function ExchangePage({ id }) {
   if (state.error) return html`<${Refusal} error=${state.error} />`;
   const { request, events, requester, holder } = state;
   const stateName = ExchangeState[request.state];
-  async function giveOpinion(event) {
-    event.preventDefault();
+  // One step of the workflow on the request as last read (its etag): the service decides
+  // whether the caller may take it; the page then shows the request again.
+  async function takeStep(fields) {
     setOutcome(null);
+    try {
+      await consents.takeStep({ name: request.name, etag: request.etag, ...fields });
+      await load(); // the request as it now is, then the confirmation
+      setOutcome({ ok: true });
+    } catch (error) {
+      setOutcome({ error });
+    }
+  }
+  function giveOpinion(event) {
+    event.preventDefault();
     const recommendations = opinion.recommendations
       .split("\n")
       .map((t) => t.trim())
       .filter(Boolean)
       .map((text, i) => ({ number: i + 1, text }));
-    try {
-      await consents.takeStep({
-        name: request.name,
-        etag: request.etag,
-        step: Step.GIVE_OPINION,
-        opinion: { verdict: OpinionVerdict[opinion.verdict], text: opinion.text, recommendations },
-      });
-      setOutcome({ ok: true });
-      await load();
-    } catch (error) {
-      setOutcome({ error });
-    }
+    return takeStep({
+      step: Step.GIVE_OPINION,
+      opinion: { verdict: OpinionVerdict[opinion.verdict], text: opinion.text, recommendations },
+    });
   }
-  async function decide(event) {
+  function decide(event) {
     event.preventDefault();
-    setOutcome(null);
-    try {
-      await consents.takeStep({
-        name: request.name,
-        etag: request.etag,
-        step: Step.DECIDE,
-        decision: { approved: decision.approved === "true", justification: decision.justification },
-      });
-      setOutcome({ ok: true });
-      await load();
-    } catch (error) {
-      setOutcome({ error });
-    }
+    return takeStep({
+      step: Step.DECIDE,
+      decision: { approved: decision.approved === "true", justification: decision.justification },
+    });
   }
+  const me = currentOrganisation();
+  const approved = ["APPROVED", "ACTIVE", "SUSPENDED"].includes(stateName);
+  const recommendations = request.opinion?.recommendations || [];
   return html`
     <p><a href="#echanges">Retour aux échanges de données</a></p>
     <h1>${request.title}</h1>
@@ -178,7 +177,9 @@ export function ExchangePage({ id }) {
       ${request.study && html`<dt>Étude du détenteur</dt><dd>${[request.study.opportunity,
         request.study.feasibility, request.study.compliance].join(" ; ")}</dd>`}
       ${request.opinion && html`<dt>Avis du DPO</dt><dd>${`${kVerdicts[OpinionVerdict[request.opinion.verdict]]} : ${request.opinion.text}`}${request.opinion.recommendations.length > 0 && html`<ol>${
-          request.opinion.recommendations.map((r) => html`<li>${r.text}</li>`)}</ol>`}</dd>`}
+          request.opinion.recommendations.map((r) => html`<li>${r.text}${r.implemented
+            ? ` — mise en œuvre : ${r.evidence}${r.acknowledged ? " ; constatée par le DPO" : " ; à constater par le DPO"}`
+            : ""}</li>`)}</ol>`}</dd>`}
     </dl>
     ${stateName === "STUDIED" && html`
       <h2>Rendre l'avis du DPO</h2>
@@ -211,6 +212,37 @@ export function ExchangePage({ id }) {
           onInput=${(e) => setDecision({ ...decision, justification: e.target.value })}></textarea>
         <div><button type="submit">Enregistrer la décision</button></div>
       </form>`}
+    ${approved && recommendations.some((r) => !r.acknowledged) && html`
+      <h2>Recommandations du DPO</h2>
+      ${recommendations.map((r) => {
+        if (!r.implemented && me === request.requester) {
+          const id = `mise-en-oeuvre-${r.number}`;
+          return html`<form onSubmit=${(e) => {
+            e.preventDefault();
+            takeStep({ step: Step.MARK_IMPLEMENTED, recommendation: r.number, evidence: evidence[r.number] || "" });
+          }}>
+            <label for=${id}>Mise en œuvre de la recommandation n° ${r.number}</label>
+            <textarea id=${id} rows="2" value=${evidence[r.number] || ""}
+              onInput=${(e) => setEvidence({ ...evidence, [r.number]: e.target.value })}></textarea>
+            <div><button type="submit">Déclarer la recommandation n° ${r.number} mise en œuvre</button></div>
+          </form>`;
+        }
+        if (r.implemented && !r.acknowledged && me === request.holder) {
+          return html`<p><button type="button" onClick=${() =>
+            takeStep({ step: Step.ACKNOWLEDGE, recommendation: r.number })}>Constater la mise en œuvre de la recommandation n° ${r.number}</button></p>`;
+        }
+        return null;
+      })}`}
+    ${approved && me === request.holder && html`
+      <h2>Suspendre ou révoquer l'échange</h2>
+      <label for="motif">Motif (requis pour suspendre ou révoquer)</label>
+      <textarea id="motif" rows="2" value=${reason} onInput=${(e) => setReason(e.target.value)}></textarea>
+      <p>
+        ${stateName === "SUSPENDED"
+          ? html`<button type="button" onClick=${() => takeStep({ step: Step.RESUME })}>Reprendre</button>`
+          : html`<button type="button" onClick=${() => takeStep({ step: Step.SUSPEND, reason })}>Suspendre</button>`}
+        ${" "}<button type="button" onClick=${() => takeStep({ step: Step.REVOKE, reason })}>Révoquer (définitif)</button>
+      </p>`}
     ${outcome?.ok && html`<p role="status">Étape enregistrée.</p>`}
     ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
     <h2>Piste d'audit</h2>

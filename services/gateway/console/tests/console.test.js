@@ -367,9 +367,8 @@ test("the holder's agent decides after the DPO's opinion; a stranger may not", a
   const page = await openPage();
   await signIn(page, "caf_agent", kCaf);
   await page.getByRole("link", { name: "Échanges de données" }).click();
-  await page.getByText(/demande\(s\) en attente de vous|Rien ne vous attend|Votre|service/).first()
-    .waitFor();
   const pending = page.getByRole("table", { name: /en attente de vous/ });
+  await pending.or(page.getByText("Rien ne vous attend.")).or(page.getByRole("alert")).waitFor();
   assert.equal(await pending.count(), 1, await page.locator("main").textContent());
   await pending.locator("tr", { hasText: "Quotients familiaux" }).getByRole("link").click();
   await page.getByRole("heading", { name: "Décider" }).waitFor();
@@ -384,4 +383,50 @@ test("the holder's agent decides after the DPO's opinion; a stranger may not", a
   await page.getByText(/^(Approuvée|En vigueur)$/).waitFor();
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, "decision");
+});
+
+test("after approval: the requester implements a recommendation, the DPO acknowledges it, the holder suspends, resumes and revokes", async () => {
+  // The request approved in the test above, with the two recommendations of the DPO's opinion.
+  const requester = await openPage();
+  await signIn(requester, "copil_secretariat", kSecretariat);
+  await requester.getByRole("link", { name: "Échanges de données" }).click();
+  const pending = requester.getByRole("table", { name: /en attente de vous/ });
+  await pending.locator("tr", { hasText: "Quotients familiaux" }).first().getByRole("link").click();
+  await requester.getByLabel("Mise en œuvre de la recommandation n° 1").fill("Identifiants remplacés par un pseudonyme à l'extraction");
+  await requester.getByRole("button", { name: "Déclarer la recommandation n° 1 mise en œuvre" }).click();
+  await requester.getByText("Étape enregistrée.").waitFor();
+  assert.match(await requester.locator("dd ol li").first().textContent(), /mise en œuvre : Identifiants remplacés.* ; à constater par le DPO/);
+  assert.deepEqual(await axeViolations(requester), []);
+  const url = requester.url();
+
+  const dpo = await openPage();
+  await signIn(dpo, "dpo", kCaf);
+  await dpo.goto(url);
+  await dpo.getByRole("button", { name: "Constater la mise en œuvre de la recommandation n° 1" }).click();
+  await dpo.getByText("Étape enregistrée.").waitFor();
+  assert.match(await dpo.locator("dd ol li").first().textContent(), /; constatée par le DPO$/);
+
+  const holder = await openPage();
+  await signIn(holder, "caf_agent", kCaf);
+  await holder.goto(url);
+  await holder.getByRole("heading", { name: "Suspendre ou révoquer l'échange" }).waitFor();
+  // A suspension needs its reason: refused and explained, nothing changed.
+  await holder.getByRole("button", { name: "Suspendre" }).click();
+  await holder.getByRole("alert").waitFor();
+  assert.match(await holder.getByRole("alert").textContent(), /La demande n'est pas valable/);
+  await holder.getByLabel("Motif (requis pour suspendre ou révoquer)").fill("Contrôle de la minimisation en cours");
+  await holder.getByRole("button", { name: "Suspendre" }).click();
+  await holder.locator("dd.etat", { hasText: "Suspendue" }).waitFor();
+  assert.deepEqual(await axeViolations(holder), []);
+  await holder.getByRole("button", { name: "Reprendre" }).click();
+  await holder.locator("dd.etat", { hasText: /^(Approuvée|En vigueur)$/ }).waitFor();
+  await holder.getByLabel("Motif (requis pour suspendre ou révoquer)").fill("Finalité abandonnée par la commune");
+  await holder.getByRole("button", { name: "Révoquer (définitif)" }).click();
+  await holder.locator("dd.etat", { hasText: "Révoquée" }).waitFor();
+  assert.equal(await holder.getByRole("button", { name: "Reprendre" }).count(), 0);
+  assert.deepEqual(await axeViolations(holder), []);
+  await screenshot(holder, "revocation");
+  for (const page of [requester, dpo, holder]) {
+    assert.deepEqual(page.errors.filter((e) => !/status of 400/.test(e)), []);
+  }
 });
