@@ -129,6 +129,7 @@ std::vector<std::string> ConsoleStack::BrowserEnvironment() const {
   env.push_back("CTG_CONSOLE_ORG=" + vga_.secretariat);
   env.push_back("CTG_CONSOLE_STRANGER_ORG=" + marmande_);
   env.push_back("CTG_CONSOLE_CAF=" + vga_.caf);
+  env.push_back("CTG_CONSOLE_CDSF=" + vga_.cdsf);
   if (const char* dir = std::getenv("CTG_TEST_ARTEFACTS_DIR")) {
     env.push_back(std::string("CTG_TEST_ARTEFACTS_DIR=") + dir);
   }

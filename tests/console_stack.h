@@ -21,7 +21,8 @@ class ConsoleStack {
 
   // The environment of a browser script: CTG_CONSOLE_URL, CTG_CONSOLE_ORG (the secretariat,
   // pilot of every action), CTG_CONSOLE_STRANGER_ORG (Marmande, a party that pilots none),
-  // CTG_CONSOLE_CAF, and CTG_TEST_ARTEFACTS_DIR when set.
+  // CTG_CONSOLE_CAF, CTG_CONSOLE_CDSF (the CDSF of Lot-et-Garonne), and CTG_TEST_ARTEFACTS_DIR
+  // when set.
   std::vector<std::string> BrowserEnvironment() const;
   std::string gateway_log() const { return gateway_->log(); }
 

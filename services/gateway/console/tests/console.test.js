@@ -15,6 +15,7 @@ const kUrl = process.env.CTG_CONSOLE_URL;
 const kSecretariat = process.env.CTG_CONSOLE_ORG;  // the agglomeration, pilot of every action
 const kStranger = process.env.CTG_CONSOLE_STRANGER_ORG;  // a commune that pilots none
 const kCaf = process.env.CTG_CONSOLE_CAF;  // the convention's Caf, holder of the data
+const kCdsf = process.env.CTG_CONSOLE_CDSF;  // the CDSF of Lot-et-Garonne (reads its département)
 assert.ok(kUrl && kSecretariat, "CTG_CONSOLE_URL and CTG_CONSOLE_ORG are set by the harness");
 
 let browser;
@@ -135,6 +136,25 @@ test("signing in with the identity provider: code flow with PKCE, the code never
   assert.equal(await page.evaluate(() => sessionStorage.getItem("ctg.token")), null);
   assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(page.errors, []);
+});
+
+test("the CDSF and an auditor sign in and read the convention and the plan; a report they file is refused, the page says why", async () => {
+  for (const [role, organisation] of [["cdsf", kCdsf], ["auditor", kCdsf]]) {
+    const page = await openPage();
+    await signIn(page, role, organisation);
+    await page.getByText("Les 47 parties de la convention").waitFor();
+    await page.getByRole("link", { name: "Tableau de suivi" }).click();
+    const table = page.locator("table").first();
+    await table.waitFor();
+    await table.getByRole("link").first().click();
+    await page.getByRole("heading", { name: /Historique/ }).waitFor();
+    await page.getByLabel("Avancée du trimestre").fill("Essai d'un rôle en lecture seule");
+    await page.getByRole("button", { name: "Déposer le point" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").textContent(), /Votre rôle .* ne permet pas cette opération/, role);
+    assert.deepEqual(await axeViolations(page), [], role);
+    assert.deepEqual(page.errors.filter((e) => !/status of 403/.test(e)), [], role);
+  }
 });
 
 test("signing in works with the keyboard alone", async () => {
