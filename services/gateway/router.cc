@@ -66,6 +66,15 @@ void Router::ReportUnavailable(Backend* backend) {
   backend->healthy_.store(false, std::memory_order_relaxed);
 }
 
+bool InRotationAfterCheck(bool was_healthy, bool passed, bool timed_out, int* slow_checks,
+                          int slow_checks_before_unhealthy) {
+  if (!timed_out) {
+    *slow_checks = 0;
+    return passed;
+  }
+  return was_healthy && ++*slow_checks < slow_checks_before_unhealthy;
+}
+
 Backend* Router::Pick(const std::string& service, const Backend* avoid) {
   auto it = services_.find(service);
   if (it == services_.end()) return nullptr;
@@ -92,6 +101,7 @@ void Router::CheckNow() {
     grpc::health::v1::HealthCheckResponse response;
     std::unique_ptr<grpc::health::v1::Health::Stub> stub;
     bool healthy = false;
+    bool timed_out = false;
   };
   std::vector<std::unique_ptr<Probe>> probes;
   std::mutex done_mu;
@@ -107,18 +117,24 @@ void Router::CheckNow() {
     probe->stub = grpc::health::v1::Health::NewStub(b->channel());
     Probe* p = probe.get();
     probes.push_back(std::move(probe));
-    p->stub->async()->Check(&p->context, &p->request, &p->response,
-                            [p, &done_mu, &done_cv, &pending](grpc::Status status) {
-                              p->healthy =
-                                  status.ok() && p->response.status() ==
-                                                     grpc::health::v1::HealthCheckResponse::SERVING;
-                              std::lock_guard lock(done_mu);
-                              if (--pending == 0) done_cv.notify_all();
-                            });
+    p->stub->async()->Check(
+        &p->context, &p->request, &p->response,
+        [p, &done_mu, &done_cv, &pending](grpc::Status status) {
+          p->healthy =
+              status.ok() && p->response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+          p->timed_out = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+          std::lock_guard lock(done_mu);
+          if (--pending == 0) done_cv.notify_all();
+        });
   }
   {
     std::unique_lock lock(done_mu);
     done_cv.wait(lock, [&] { return pending == 0; });
+  }
+  for (size_t i = 0; i < all_.size(); ++i) {
+    probes[i]->healthy =
+        InRotationAfterCheck(all_[i]->healthy(), probes[i]->healthy, probes[i]->timed_out,
+                             &all_[i]->slow_checks_, options_.slow_checks_before_unhealthy);
   }
   std::vector<Backend*> recovered;
   const bool relearn = options_.relearn_rounds > 0 && ++rounds_ % options_.relearn_rounds == 0;

@@ -28,7 +28,18 @@ struct RouterOptions {
   std::chrono::milliseconds health_timeout{1000};   // deadline of one health check
   int max_message_bytes = kMaxMessageBytes;         // both directions, on backend channels
   int relearn_rounds = 60;  // rounds between two calls of the recovery listener for all
+  // Consecutive health checks that must time out before a healthy instance is taken out of
+  // rotation: one slow answer on a loaded machine is not a dead backend. A check answered
+  // NOT_SERVING, or failing otherwise (connection refused), takes it out at once.
+  int slow_checks_before_unhealthy = 2;
 };
+
+// The outcome of one health check of an instance: whether it is in rotation after it. A passed
+// check puts it in; a check answered NOT_SERVING or failing otherwise (connection refused) takes
+// it out at once; a check that timed out takes a healthy instance out only at the
+// `slow_checks_before_unhealthy`-th in a row (`slow_checks` counts them; reset by any answer).
+bool InRotationAfterCheck(bool was_healthy, bool passed, bool timed_out, int* slow_checks,
+                          int slow_checks_before_unhealthy);
 
 // One instance of a backend service. Owned by the Router; lives as long as it.
 class Backend {
@@ -41,7 +52,8 @@ class Backend {
   // The stub that forwards raw messages to this instance.
   grpc::GenericStub& stub() { return stub_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
-  // Whether the last health check passed.
+  // Whether the instance is in rotation: its last health check passed (or only timed out, fewer
+  // times in a row than RouterOptions::slow_checks_before_unhealthy).
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
 
  private:
@@ -53,6 +65,7 @@ class Backend {
   prometheus::Gauge* gauge_;
   std::atomic<bool> healthy_{false};
   bool published_healthy_ = false;  // guarded by the router's mutex
+  int slow_checks_ = 0;             // consecutive timed-out checks (the health checker's only)
 };
 
 // Routes calls by service name to healthy backend instances, round robin, and keeps checking

@@ -14,6 +14,7 @@
 #include "gateway/manifest.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/router.h"
 
 namespace ctg::gateway {
 namespace {
@@ -55,6 +56,21 @@ TEST(ParseRoutes, RejectsBadLinesNamingThem) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
   }
+}
+
+TEST(InRotationAfterCheck, OneSlowCheckDoesNotTakeAHealthyInstanceOut) {
+  int slow = 0;
+  // Healthy, then one timed-out check: still in rotation; a second in a row takes it out.
+  EXPECT_TRUE(InRotationAfterCheck(true, false, true, &slow, 2));
+  EXPECT_FALSE(InRotationAfterCheck(true, false, true, &slow, 2));
+  // An answer resets the count; a refusal (not a timeout) takes it out at once.
+  EXPECT_TRUE(InRotationAfterCheck(false, true, false, &slow, 2));
+  EXPECT_EQ(slow, 0);
+  EXPECT_FALSE(InRotationAfterCheck(true, false, false, &slow, 2));
+  // Never healthy: a timeout keeps it out; with a threshold of 1 the first timeout counts.
+  EXPECT_FALSE(InRotationAfterCheck(false, false, true, &slow, 2));
+  slow = 0;
+  EXPECT_FALSE(InRotationAfterCheck(true, false, true, &slow, 1));
 }
 
 TEST(RateLimiter, RefillsAtTheConfiguredRate) {
