@@ -3,7 +3,7 @@
 // the page around the screens; each screen (screens/*.js) is loaded when it is first shown, so a
 // page loads only its own service's client (the bundler splits them into chunks).
 import { h, render } from "preact";
-import { html, currentToken, kTokenKey } from "./common.js";
+import { html, currentToken, dropToken } from "./common.js";
 import { SignIn, completeProviderSignIn } from "./signin.js";
 
 // Each route's screen: its module, the component it exports and its properties.
@@ -22,7 +22,7 @@ function screenOf(route) {
 }
 
 function signOut() {
-  sessionStorage.removeItem(kTokenKey);
+  dropToken();
   location.hash = "";
   rerender();
 }

@@ -11,7 +11,7 @@ export const html = htm.bind(h);
 
 // ---- the session -------------------------------------------------------------------------
 
-export const kTokenKey = "ctg.token";
+const kTokenKey = "ctg.token";
 
 export function currentToken() {
   const saved = sessionStorage.getItem(kTokenKey);
@@ -22,6 +22,16 @@ export function currentToken() {
     return null;
   }
   return token;
+}
+
+// Keeps a token for this tab: the organisation it acts for, and when it expires (ms since 1970).
+export function keepToken(token, organisation, expires) {
+  sessionStorage.setItem(kTokenKey, JSON.stringify({ token, organisation, expires }));
+}
+
+// Drops this tab's token (sign-out).
+export function dropToken() {
+  sessionStorage.removeItem(kTokenKey);
 }
 
 // The organisation the person acts for (chosen at sign-in), or "".
@@ -40,6 +50,10 @@ export const transport = createConnectTransport({
     },
   ],
 });
+export const partners = createClient(PartnerService, transport);
+
+// ---- refusals and French formatting ------------------------------------------------------------
+
 // What a person is told when a call is refused: the reason, not a code.
 export function explain(error) {
   const e = ConnectError.from(error);
@@ -74,7 +88,6 @@ export function Refusal({ error }) {
       <p lang="en">${e.rawMessage}</p></details>`}
   </div>`;
 }
-export const partners = createClient(PartnerService, transport);
 
 // The first convention the caller may see (the console shows one convention).
 export async function firstConvention() {
@@ -96,4 +109,5 @@ export function frenchDate(d) {
   });
 }
 
+// A number in French ("1 234,5").
 export const frenchNumber = (v) => v.toLocaleString("fr-FR", { maximumFractionDigits: 2 });

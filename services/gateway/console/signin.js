@@ -1,7 +1,7 @@
 // Signing in: with the identity provider (OpenID Connect's code flow with PKCE, run by this page),
 // or for development (the gateway mints a token for a chosen role). GET /sign-in.json says which.
 import { useEffect, useState } from "preact/hooks";
-import { html, kTokenKey } from "./common.js";
+import { html, keepToken } from "./common.js";
 
 const kRoles = [
   ["copil_secretariat", "Secrétariat du COPIL"],
@@ -21,10 +21,6 @@ const base64Url = (bytes) =>
 function claimsOf(token) {
   const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
-}
-
-function keepToken(token, organisation, expires) {
-  sessionStorage.setItem(kTokenKey, JSON.stringify({ token, organisation, expires }));
 }
 
 // Sends the browser to the provider's authorization endpoint, with a fresh state and PKCE
