@@ -7,7 +7,9 @@
 #include <map>
 
 #include "action_plan/table_format.h"
-#include "partners/labels.h"
+#include "common/labels.h"
+#include "ctg/consents/v1/consents.pb.h"
+#include "ctg/partners/v1/partners.pb.h"
 
 namespace ctg::reporting {
 namespace {
@@ -16,41 +18,15 @@ namespace av1 = ::ctg::action_plan::v1;
 namespace iv1 = ::ctg::indicators::v1;
 
 std::string KindOfParty(const std::string& kind) {
-  static const std::map<std::string, std::string> kLabels = {
-      {"EPCI", "Intercommunalité (EPCI)"},
-      {"COMMUNE", "Commune"},
-      {"CAF", "Caisse d'allocations familiales"},
-      {"DEPARTEMENT", "Département"},
-      {"EDUCATION_NATIONALE", "Éducation nationale"},
-      {"STATE", "État"},
-      {"CDSF", "Comité départemental des services aux familles"}};
-  auto it = kLabels.find(kind);
-  return it == kLabels.end() ? kind : it->second;
+  return EnumLabelOfName(::ctg::partners::v1::OrganisationKind_descriptor(), kind);
 }
 
 std::string ExchangeStateLabel(const std::string& state) {
-  static const std::map<std::string, std::string> kLabels = {
-      {"DRAFT", "Brouillon"},
-      {"SUBMITTED", "Déposée"},
-      {"STUDIED", "Étudiée par le responsable de traitement"},
-      {"OPINION_GIVEN", "Avis du DPO rendu"},
-      {"APPROVED", "Approuvée"},
-      {"REJECTED", "Refusée"},
-      {"ACTIVE", "En vigueur"},
-      {"SUSPENDED", "Suspendue"},
-      {"REVOKED", "Révoquée"},
-      {"EXPIRED", "Expirée"}};
-  auto it = kLabels.find(state);
-  return it == kLabels.end() ? state : it->second;
+  return EnumLabelOfName(::ctg::consents::v1::ExchangeState_descriptor(), state);
 }
 
 std::string VerdictLabel(const std::string& verdict) {
-  static const std::map<std::string, std::string> kLabels = {
-      {"FAVOURABLE", "Favorable"},
-      {"FAVOURABLE_WITH_RECOMMENDATIONS", "Favorable avec recommandations"},
-      {"UNFAVOURABLE", "Défavorable"}};
-  auto it = kLabels.find(verdict);
-  return it == kLabels.end() ? verdict : it->second;
+  return EnumLabelOfName(::ctg::consents::v1::OpinionVerdict_descriptor(), verdict);
 }
 
 std::string KindTitle(v1::ReportKind kind, int year) {
@@ -295,9 +271,8 @@ void AppendGovernance(std::vector<DocBlock>& body, const v1::Report::Governance&
   t.widths = {4, 1.5};
   t.empty_text = "Aucun membre enregistré";
   for (const auto& college : copil.colleges()) {
-    std::string label = partners::CollegeLabel(college.college());
-    if (!label.empty()) label[0] = static_cast<char>(std::toupper(label[0]));
-    t.rows.push_back({{label, std::to_string(college.voting_members())}});
+    t.rows.push_back({{EnumLabel(::ctg::partners::v1::CopilCollege_descriptor(), college.college()),
+                       std::to_string(college.voting_members())}});
   }
   body.push_back(Table(std::move(t)));
   if (!copil.issues().empty()) {

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "common/api.h"
+#include "common/labels.h"
 #include "common/tabular.h"
 
 namespace ctg::action_plan {
@@ -46,23 +47,6 @@ const std::vector<TableColumnSpec>& Specs() {
       {TableColumn::kLate, "En retard", "late", false, 10},
   };
   return *specs;
-}
-
-struct StatusName {
-  v1::ActionStatus status;
-  const char* label;
-};
-constexpr StatusName kStatusNames[] = {
-    {v1::NOT_STARTED, "Non démarrée"}, {v1::IN_PROGRESS, "En cours"}, {v1::ACHIEVED, "Réalisée"},
-    {v1::PAUSED, "En pause"},          {v1::DELAYED, "Retardée"},     {v1::BLOCKED, "Bloquée"},
-    {v1::ABANDONED, "Abandonnée"},
-};
-
-std::string AsciiLower(std::string s) {
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
 }
 
 std::string CrlfToLf(std::string s) {
@@ -208,26 +192,22 @@ std::string TableFileName(const std::string& quarter, v1::FileFormat format) {
 }
 
 std::string StatusLabel(v1::ActionStatus status) {
-  for (const auto& s : kStatusNames) {
-    if (s.status == status) return s.label;
-  }
-  return "";
+  return EnumLabel(v1::ActionStatus_descriptor(), status);
 }
 
 std::optional<v1::ActionStatus> ParseStatusLabel(std::string_view label) {
-  const auto wanted = AsciiLower(Trim(label));
-  if (wanted.empty()) return std::nullopt;
-  for (const auto& s : kStatusNames) {
-    if (AsciiLower(s.label) == wanted) return s.status;
-  }
-  return std::nullopt;
+  const auto status = EnumValueOfLabel(v1::ActionStatus_descriptor(), label);
+  if (!status) return std::nullopt;
+  return static_cast<v1::ActionStatus>(*status);
 }
 
 std::string StatusLabelList() {
   std::string out;
-  for (const auto& s : kStatusNames) {
+  const auto* type = v1::ActionStatus_descriptor();
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (type->value(i)->number() == 0) continue;
     if (!out.empty()) out += ", ";
-    out += s.label;
+    out += EnumLabel(type, type->value(i)->number());
   }
   return out;
 }
@@ -294,7 +274,10 @@ std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quar
   wb.FreezeHeaderWithFilter(ws, last, kTableColumnCount - 1);
   // A drop-down of the French statuses and a 0-100 check, on the filled rows and some spare.
   std::vector<std::string> labels;
-  for (const auto& s : kStatusNames) labels.push_back(s.label);
+  for (int i = 1; i < v1::ActionStatus_descriptor()->value_count(); ++i) {
+    labels.push_back(EnumLabel(v1::ActionStatus_descriptor(),
+                               v1::ActionStatus_descriptor()->value(i)->number()));
+  }
   const int validated = last + 200;
   wb.AddListValidation(ws, static_cast<int>(TableColumn::kStatus), 1, validated, labels);
   wb.AddIntegerValidation(ws, static_cast<int>(TableColumn::kCompletion), 1, validated, 0, 100);

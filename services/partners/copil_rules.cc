@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "partners/labels.h"
+#include "common/labels.h"
 
 namespace ctg::partners {
 
@@ -17,6 +17,9 @@ std::string VotingMembers(int n) {
 }
 
 // "Collège État", "Collège Caf", ...
+std::string CollegeLabel(v1::CopilCollege college) {
+  return EnumLabel(v1::CopilCollege_descriptor(), college);
+}
 std::string College(v1::CopilCollege college) { return "Collège " + CollegeLabel(college); }
 
 }  // namespace

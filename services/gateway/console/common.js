@@ -5,6 +5,8 @@ import { h } from "preact";
 import htm from "htm";
 import { createClient, ConnectError, Code } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { getOption } from "@bufbuild/protobuf";
+import { label as labelOption } from "./gen/ctg/api/v1/access_pb.js";
 import { PartnerService } from "./gen/ctg/partners/v1/partners_pb.js";
 
 export const html = htm.bind(h);
@@ -111,3 +113,18 @@ export function frenchDate(d) {
 
 // A number in French ("1 234,5").
 export const frenchNumber = (v) => v.toLocaleString("fr-FR", { maximumFractionDigits: 2 });
+
+// The French label of value `number` of an enum (its generated ...Schema), declared once in the
+// protos ((ctg.api.v1.label)) and said the same way by the services, the bilans and the exports;
+// "—" for the zero (nothing set) or a value this console does not know.
+export function labelOf(schema, number) {
+  const value = schema.value[number];
+  return value && number !== 0 ? getOption(value, labelOption) || value.name : "—";
+}
+
+// Every value of an enum but its zero, in the protos' order: { number, name, label }.
+export function labelsOf(schema) {
+  return schema.values
+    .filter((v) => v.number !== 0)
+    .map((v) => ({ number: v.number, name: v.name, label: getOption(v, labelOption) || v.name }));
+}

@@ -106,14 +106,14 @@ TEST(CopilRulesTest, CoChairsAreTheCafAndTheAgglomeration) {
   c = CheckComposition(members);
   EXPECT_THAT(
       c.issues(),
-      ElementsAre("Coprésidence : 2 coprésidents pour le collège agglomération (attendu 1)"));
+      ElementsAre("Coprésidence : 2 coprésidents pour le collège Agglomération (attendu 1)"));
 
   // A co-chair from the communes college.
   members = Balanced(2);
   members[4] = Member(v1::COLLEGE_COMMUNES, v1::CO_CHAIR, "Maire de Tonneins");
   c = CheckComposition(members);
   EXPECT_FALSE(c.compliant());
-  EXPECT_THAT(c.issues(), ElementsAre(HasSubstr("Maire de Tonneins (collège communes)")));
+  EXPECT_THAT(c.issues(), ElementsAre(HasSubstr("Maire de Tonneins (collège Communes)")));
 }
 
 TEST(CopilRulesTest, SecretariatIsHeldByTheAgglomeration) {

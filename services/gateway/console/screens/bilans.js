@@ -12,26 +12,22 @@ import {
   frenchDate,
   frenchNumber,
   idOf,
+  labelOf,
+  labelsOf,
 } from "../common.js";
 import { OrganisationKind } from "../gen/ctg/partners/v1/partners_pb.js";
-import { ReportingService, ReportKind, ReportJob_State } from "../gen/ctg/reporting/v1/reporting_pb.js";
+import {
+  ReportingService,
+  ReportKind,
+  ReportKindSchema,
+  ReportJob_State,
+  ReportJob_StateSchema,
+} from "../gen/ctg/reporting/v1/reporting_pb.js";
 
 const reporting = createClient(ReportingService, transport);
 
 // ---- bilans: ask for one, watch it being assembled, download its files -------------------------
 
-const kKindLabels2 = {
-  INTERMEDIATE_REVIEW: "Bilan intermédiaire",
-  FINAL_REVIEW: "Bilan final",
-  ANNUAL_REVIEW: "Point d'étape annuel",
-};
-const kJobStates = {
-  AVAILABLE: "en attente d'un assembleur",
-  RUNNING: "en cours d'assemblage",
-  SUCCEEDED: "terminé",
-  FAILED: "en échec",
-  CANCELLED: "annulé",
-};
 const kStageLabels = {
   gather: "collecte des données",
   render: "mise en forme",
@@ -99,8 +95,8 @@ export function Bilans() {
     <form onSubmit=${ask}>
       <label for="sorte">Bilan</label>
       <select id="sorte" value=${kind} onChange=${(e) => setKind(e.target.value)}>
-        ${Object.entries(kKindLabels2).map(
-          ([value, label]) => html`<option value=${value}>${label}</option>`,
+        ${labelsOf(ReportKindSchema).map(
+          ({ name, label }) => html`<option value=${name}>${label}</option>`,
         )}
       </select>
       <div><button type="submit">Demander le bilan</button></div>
@@ -108,7 +104,7 @@ export function Bilans() {
     ${error && html`<${Refusal} error=${error} />`}
     ${job && html`
       <h2>Assemblage</h2>
-      <p role="status" aria-live="polite">Bilan ${kJobStates[state] || state}${
+      <p role="status" aria-live="polite">Bilan ${labelOf(ReportJob_StateSchema, job.state)}${
         state === "RUNNING" ? ` : ${kStageLabels[job.stage] || job.stage}` : ""}${` — ${job.percent} %`}</p>
       <progress max="100" value=${job.percent} aria-label="Avancement de l'assemblage"></progress>
       ${job.lastError && html`<p>Dernière erreur : ${job.lastError}</p>`}`}

@@ -2,40 +2,16 @@
 // competences at a chosen date.
 import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { html, partners, Refusal, frenchDate } from "../common.js";
+import { html, partners, Refusal, frenchDate, labelOf } from "../common.js";
 import {
   OrganisationKind,
-  ConventionState,
-  CopilCollege,
-  AoCompetence,
+  OrganisationKindSchema,
+  ConventionStateSchema,
+  CopilCollegeSchema,
+  AoCompetenceSchema,
 } from "../gen/ctg/partners/v1/partners_pb.js";
 
 // ---- the convention ------------------------------------------------------------------------------
-
-const kKindLabels = {
-  EPCI: "Intercommunalité (EPCI)",
-  COMMUNE: "Commune",
-  CAF: "Caisse d'allocations familiales",
-  DEPARTEMENT: "Département",
-  EDUCATION_NATIONALE: "Éducation nationale",
-  STATE: "État",
-  CDSF: "Comité départemental des services aux familles",
-};
-const kStateLabels = {
-  DRAFT: "en préparation",
-  SIGNED: "signée",
-  IN_FORCE: "en vigueur",
-  EXPIRED: "échue",
-  TERMINATED: "résiliée",
-};
-const kCollegeLabels = {
-  COLLEGE_CAF: "Caf",
-  COLLEGE_AGGLOMERATION: "Agglomération",
-  COLLEGE_COMMUNES: "Communes",
-  COLLEGE_DEPARTEMENT: "Département",
-  COLLEGE_STATE: "État",
-  COLLEGE_CONSULTATIVE: "Consultatif",
-};
 
 export function Convention() {
   const [state, setState] = useState({ loading: true });
@@ -69,7 +45,7 @@ export function Convention() {
   const signedOn = new Map(convention.signatures.map((s) => [s.organisation, s.signedOn]));
   return html`
     <h1>${convention.title}</h1>
-    <p>Du ${frenchDate(convention.startDate)} au ${frenchDate(convention.endDate)} ; convention${" "}<span class="etat">${kStateLabels[ConventionState[convention.state]] || "—"}</span>.</p>
+    <p>Du ${frenchDate(convention.startDate)} au ${frenchDate(convention.endDate)} ; convention${" "}<span class="etat">${labelOf(ConventionStateSchema, convention.state)}</span>.</p>
     <h2>Parties et signatures</h2>
     <table>
       <caption>Les ${convention.parties.length} parties de la convention</caption>
@@ -81,7 +57,7 @@ export function Convention() {
           const signed = signedOn.get(p.organisation);
           return html`<tr>
             <td>${o ? o.displayName : p.organisation}</td>
-            <td>${o ? kKindLabels[OrganisationKind[o.kind]] || "—" : "—"}</td>
+            <td>${o ? labelOf(OrganisationKindSchema, o.kind) : "—"}</td>
             <td>${signed ? `Signée le ${frenchDate(signed)}` : "Pas encore signée"}</td>
           </tr>`;
         })}
@@ -102,7 +78,7 @@ export function Convention() {
       <thead><tr><th scope="col">Collège</th><th scope="col">Membres votants</th></tr></thead>
       <tbody>
         ${copil.colleges.map(
-          (c) => html`<tr><td>${kCollegeLabels[CopilCollege[c.college]] || "—"}</td>
+          (c) => html`<tr><td>${labelOf(CopilCollegeSchema, c.college)}</td>
             <td>${c.votingMembers}</td></tr>`,
         )}
       </tbody>
@@ -113,13 +89,6 @@ export function Convention() {
 }
 
 // ---- AO competences of each commune and of the EPCI at a chosen date ------------------------------
-
-const kCompetenceLabels = {
-  CENSUS_NEEDS: "Recensement des besoins",
-  INFORM_FAMILIES: "Information des familles",
-  PLAN_DEVELOPMENT: "Planification de l'offre",
-  SUPPORT_QUALITY: "Soutien à la qualité",
-};
 
 function AoCompetencesAt({ convention, names }) {
   const today = new Date();
@@ -161,7 +130,7 @@ function AoCompetencesAt({ convention, names }) {
           <td>${r.held.competences.length === 0
             ? `Aucune${r.held.notes.length ? ` (${r.held.notes.join(" ; ")})` : ""}`
             : html`<ul>${r.held.competences.map(
-                (c) => html`<li>${kCompetenceLabels[AoCompetence[c.competence]] || "—"} : ${c.reason}</li>`,
+                (c) => html`<li>${labelOf(AoCompetenceSchema, c.competence)} : ${c.reason}</li>`,
               )}</ul>`}</td>
           <td>${r.held.schemaPluriannuelRequired ? "oui" : "non"}</td></tr>`,
       )}</tbody>

@@ -2,47 +2,30 @@
 // the audit trail and its verification, the art. 30 register.
 import { useEffect, useState } from "preact/hooks";
 import { createClient } from "@connectrpc/connect";
-import { html, transport, partners, Refusal, currentOrganisation, idOf } from "../common.js";
+import {
+  html,
+  transport,
+  partners,
+  Refusal,
+  currentOrganisation,
+  idOf,
+  labelOf,
+  labelsOf,
+} from "../common.js";
 import {
   ConsentService,
   ExchangeState,
+  ExchangeStateSchema,
   Step,
+  StepSchema,
   OpinionVerdict,
+  OpinionVerdictSchema,
   RegisterFormat,
 } from "../gen/ctg/consents/v1/consents_pb.js";
 
 const consents = createClient(ConsentService, transport);
 
 // ---- data exchanges: what waits on me, a request's file, the DPO's opinion, the audit trail -----
-
-const kExchangeStates = {
-  DRAFT: "Brouillon",
-  SUBMITTED: "Déposée, en attente de l'étude",
-  STUDIED: "Étudiée, en attente de l'avis du DPO",
-  OPINION_GIVEN: "Avis du DPO rendu, en attente de la décision",
-  APPROVED: "Approuvée",
-  REJECTED: "Refusée",
-  ACTIVE: "En vigueur",
-  SUSPENDED: "Suspendue",
-  REVOKED: "Révoquée",
-  EXPIRED: "Expirée",
-};
-const kSteps = {
-  SUBMIT: "Déposer",
-  RECORD_STUDY: "Étudier la demande",
-  GIVE_OPINION: "Rendre l'avis du DPO",
-  DECIDE: "Décider",
-  MARK_IMPLEMENTED: "Mettre en œuvre une recommandation",
-  ACKNOWLEDGE: "Constater la mise en œuvre",
-  SUSPEND: "Suspendre",
-  RESUME: "Reprendre",
-  REVOKE: "Révoquer",
-};
-const kVerdicts = {
-  FAVOURABLE: "Favorable",
-  FAVOURABLE_WITH_RECOMMENDATIONS: "Favorable avec recommandations",
-  UNFAVOURABLE: "Défavorable",
-};
 
 export function Exchanges() {
   const [pending, setPending] = useState(null);
@@ -86,7 +69,7 @@ export function Exchanges() {
       <tbody>${pending.map(
         (a) => html`<tr>
           <td><a href=${`#echange/${idOf(a.exchangeRequest)}`}>${a.title}</a></td>
-          <td>${kSteps[Step[a.step]] || "—"}${a.recommendation ? ` (recommandation n° ${a.recommendation})` : ""}</td>
+          <td>${labelOf(StepSchema, a.step)}${a.recommendation ? ` (recommandation n° ${a.recommendation})` : ""}</td>
           <td>${a.ageDays} jour(s)</td></tr>`,
       )}</tbody>
     </table>`}
@@ -170,13 +153,13 @@ export function ExchangePage({ id }) {
     <h1>${request.title}</h1>
     ${request.demonstration && html`<p class="note" role="note"><strong>Données de démonstration :</strong>${" "}cette demande a été chargée pour une démonstration.</p>`}
     <dl>
-      <dt>État</dt><dd class="etat">${kExchangeStates[stateName] || stateName}</dd>
+      <dt>État</dt><dd class="etat">${labelOf(ExchangeStateSchema, request.state)}</dd>
       <dt>Demandeur</dt><dd>${requester.displayName}</dd>
       <dt>Détenteur des données</dt><dd>${holder.displayName}</dd>
       <dt>Finalité</dt><dd>${request.purpose}</dd>
       ${request.study && html`<dt>Étude du détenteur</dt><dd>${[request.study.opportunity,
         request.study.feasibility, request.study.compliance].join(" ; ")}</dd>`}
-      ${request.opinion && html`<dt>Avis du DPO</dt><dd>${`${kVerdicts[OpinionVerdict[request.opinion.verdict]]} : ${request.opinion.text}`}${request.opinion.recommendations.length > 0 && html`<ol>${
+      ${request.opinion && html`<dt>Avis du DPO</dt><dd>${`${labelOf(OpinionVerdictSchema, request.opinion.verdict)} : ${request.opinion.text}`}${request.opinion.recommendations.length > 0 && html`<ol>${
           request.opinion.recommendations.map((r) => html`<li>${r.text}${r.implemented
             ? ` — mise en œuvre : ${r.evidence}${r.acknowledged ? " ; constatée par le DPO" : " ; à constater par le DPO"}`
             : ""}</li>`)}</ol>`}</dd>`}
@@ -187,7 +170,7 @@ export function ExchangePage({ id }) {
         <label for="verdict">Avis</label>
         <select id="verdict" value=${opinion.verdict}
           onChange=${(e) => setOpinion({ ...opinion, verdict: e.target.value })}>
-          ${Object.entries(kVerdicts).map(([v, l]) => html`<option value=${v}>${l}</option>`)}
+          ${labelsOf(OpinionVerdictSchema).map(({ name, label }) => html`<option value=${name}>${label}</option>`)}
         </select>
         <label for="motifs">Motifs de l'avis</label>
         <textarea id="motifs" rows="3" value=${opinion.text}

@@ -1,12 +1,20 @@
 // Indicators: a series, the communes compared, the quality flags.
 import { useEffect, useState } from "preact/hooks";
 import { createClient } from "@connectrpc/connect";
-import { html, transport, partners, Refusal, firstConvention, frenchNumber } from "../common.js";
+import {
+  html,
+  transport,
+  partners,
+  Refusal,
+  firstConvention,
+  frenchNumber,
+  labelOf,
+} from "../common.js";
 import {
   IndicatorService,
   Periodicity,
   TerritorialLevel,
-  QualityFlagKind,
+  QualityFlagKindSchema,
 } from "../gen/ctg/indicators/v1/indicators_pb.js";
 
 const indicators = createClient(IndicatorService, transport);
@@ -26,13 +34,6 @@ function periodRange(periodicity, start) {
   }
   return [`${start.year}`, `${year}`];
 }
-
-const kFlagLabels = {
-  MISSING_PERIOD: "Période manquante",
-  OUT_OF_BOUNDS: "Valeur hors bornes",
-  JUMP: "Saut inhabituel",
-  STALE_SOURCE: "Source non mise à jour",
-};
 
 // A line through the known values, as an image whose text alternative says what it shows; the
 // values themselves are in the table beside it.
@@ -137,7 +138,7 @@ export function Indicators() {
       ${detail.quality.flags.length === 0
         ? html`<p>Aucune anomalie relevée.</p>`
         : html`<ul>${detail.quality.flags.map(
-            (f) => html`<li>${kFlagLabels[QualityFlagKind[f.kind]] || "Anomalie"}
+            (f) => html`<li>${labelOf(QualityFlagKindSchema, f.kind)}
               (${f.period}) : ${f.detail}</li>`,
           )}</ul>`}
       ${detail.communes && html`

@@ -2,11 +2,22 @@
 // pilot's quarterly report).
 import { useEffect, useState } from "preact/hooks";
 import { createClient } from "@connectrpc/connect";
-import { html, transport, partners, Refusal, firstConvention, idOf } from "../common.js";
+import {
+  html,
+  transport,
+  partners,
+  Refusal,
+  firstConvention,
+  idOf,
+  labelOf,
+  labelsOf,
+} from "../common.js";
 import {
   ActionPlanService,
   ActionStatus,
+  ActionStatusSchema,
   InterventionField,
+  InterventionFieldSchema,
   FileFormat,
 } from "../gen/ctg/action_plan/v1/action_plan_pb.js";
 
@@ -20,27 +31,7 @@ function currentQuarter() {
   return `${now.getFullYear()}-Q${Math.floor(now.getMonth() / 3) + 1}`;
 }
 
-const kStatusLabels = {
-  NOT_STARTED: "Non commencée",
-  IN_PROGRESS: "En cours",
-  ACHIEVED: "Réalisée",
-  PAUSED: "Suspendue",
-  DELAYED: "Retardée",
-  BLOCKED: "Bloquée",
-  ABANDONED: "Abandonnée",
-};
-const kFieldLabels = {
-  PETITE_ENFANCE: "Petite enfance",
-  ENFANCE: "Enfance",
-  JEUNESSE: "Jeunesse",
-  PARENTALITE: "Parentalité",
-  ACCES_AUX_DROITS: "Accès aux droits",
-  INCLUSION_NUMERIQUE: "Inclusion numérique",
-  ANIMATION_VIE_SOCIALE: "Animation de la vie sociale",
-  LOGEMENT: "Logement",
-  HANDICAP: "Handicap",
-};
-const statusLabel = (s) => kStatusLabels[ActionStatus[s]] || "—";
+const statusLabel = (s) => labelOf(ActionStatusSchema, s);
 export function Dashboard() {
   const [state, setState] = useState({ loading: true });
   const [axisFilter, setAxisFilter] = useState("");
@@ -112,8 +103,8 @@ export function Dashboard() {
       <select id="filtre-champ" value=${fieldFilter}
         onChange=${(e) => setFieldFilter(e.target.value)}>
         <option value="">Tous les champs</option>
-        ${Object.entries(kFieldLabels).map(
-          ([value, label]) => html`<option value=${value}>${label}</option>`,
+        ${labelsOf(InterventionFieldSchema).map(
+          ({ name, label }) => html`<option value=${name}>${label}</option>`,
         )}
       </select>
       <label for="filtre-pilote">Pilote</label>
@@ -235,8 +226,8 @@ export function ActionPage({ id }) {
       <label for="statut">Statut</label>
       <select id="statut" value=${form.status}
         onChange=${(e) => setForm({ ...form, status: e.target.value })}>
-        ${Object.entries(kStatusLabels).map(
-          ([key, label]) => html`<option value=${ActionStatus[key]}>${label}</option>`,
+        ${labelsOf(ActionStatusSchema).map(
+          ({ number, label }) => html`<option value=${number}>${label}</option>`,
         )}
       </select>
       <label for="avancement">Avancement (en %)</label>
