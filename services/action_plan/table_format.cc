@@ -201,14 +201,19 @@ std::optional<v1::ActionStatus> ParseStatusLabel(std::string_view label) {
   return static_cast<v1::ActionStatus>(*status);
 }
 
-std::string StatusLabelList() {
-  std::string out;
+// The statuses' labels, in the proto's order (the zero left out).
+std::vector<std::string> StatusLabels() {
+  std::vector<std::string> labels;
   const auto* type = v1::ActionStatus_descriptor();
   for (int i = 0; i < type->value_count(); ++i) {
-    if (type->value(i)->number() == 0) continue;
-    if (!out.empty()) out += ", ";
-    out += EnumLabel(type, type->value(i)->number());
+    if (type->value(i)->number() != 0) labels.push_back(EnumLabel(type, type->value(i)->number()));
   }
+  return labels;
+}
+
+std::string StatusLabelList() {
+  std::string out;
+  for (const std::string& label : StatusLabels()) out += (out.empty() ? "" : ", ") + label;
   return out;
 }
 
@@ -273,11 +278,7 @@ std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quar
   const int last = static_cast<int>(std::max<size_t>(rows.size(), 1));
   wb.FreezeHeaderWithFilter(ws, last, kTableColumnCount - 1);
   // A drop-down of the French statuses and a 0-100 check, on the filled rows and some spare.
-  std::vector<std::string> labels;
-  for (int i = 1; i < v1::ActionStatus_descriptor()->value_count(); ++i) {
-    labels.push_back(EnumLabel(v1::ActionStatus_descriptor(),
-                               v1::ActionStatus_descriptor()->value(i)->number()));
-  }
+  const std::vector<std::string> labels = StatusLabels();
   const int validated = last + 200;
   wb.AddListValidation(ws, static_cast<int>(TableColumn::kStatus), 1, validated, labels);
   wb.AddIntegerValidation(ws, static_cast<int>(TableColumn::kCompletion), 1, validated, 0, 100);

@@ -1,5 +1,6 @@
 #include "common/labels.h"
 
+#include "common/text.h"
 #include "ctg/api/v1/access.pb.h"
 
 namespace ctg {
@@ -12,11 +13,9 @@ std::string LabelOf(const google::protobuf::EnumValueDescriptor* value) {
                                               : value->name();
 }
 
+// Trimmed and lower-cased (ASCII only: an accented capital stays as it is).
 std::string Folded(std::string_view text) {
-  const size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return "";
-  const size_t end = text.find_last_not_of(" \t\r\n");
-  std::string out(text.substr(begin, end - begin + 1));
+  std::string out(TrimSpace(text));
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }

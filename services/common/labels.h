@@ -14,7 +14,8 @@ namespace ctg {
 // has no such value (an UNSPECIFIED zero declares none: it is never shown).
 std::string EnumLabel(const google::protobuf::EnumDescriptor* type, int number);
 
-// The same for a value given by its name ("IN_PROGRESS"), as the reports' JSON carries them.
+// The label of the value named `name` ("IN_PROGRESS"), as the reports' JSON carries them; ""
+// for the zero, and `name` itself when `type` has no such value (an enum newer than this binary).
 std::string EnumLabelOfName(const google::protobuf::EnumDescriptor* type, std::string_view name);
 
 // The value of `type` whose label is `label`, compared without case (ASCII) and surrounding

@@ -106,15 +106,71 @@ std::string Base64(const std::string& bytes) {
 
 }  // namespace
 
+std::optional<UrlOrigin> ParseUrlOrigin(std::string_view url) {
+  UrlOrigin o;
+  size_t at = 0;
+  if (url.rfind("https://", 0) == 0) {
+    o.scheme = "https";
+    at = 8;
+  } else if (url.rfind("http://", 0) == 0) {
+    o.scheme = "http";
+    at = 7;
+  } else {
+    return std::nullopt;
+  }
+  // Nothing in the whole URL that a policy, a header or a browser would read differently.
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\'' || c == '\\' || c == ';' ||
+        c == ',' || static_cast<unsigned char>(c) >= 0x7f) {
+      return std::nullopt;
+    }
+  }
+  const size_t end = std::min(url.find_first_of("/?#", at), url.size());
+  const std::string_view authority = url.substr(at, end - at);
+  std::string_view host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(0, close + 1);
+    if (host.find_first_not_of("[]0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    if (host.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+        std::string_view::npos) {
+      return std::nullopt;
+    }
+  }
+  if (host.empty() || host == "[]") return std::nullopt;
+  if (authority.find(':') != std::string_view::npos && host.back() != ']' && port.empty()) {
+    return std::nullopt;
+  }
+  if (!port.empty() &&
+      (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)) {
+    return std::nullopt;
+  }
+  o.host = std::string(host);
+  o.host_port =
+      o.host + ":" + (port.empty() ? (o.scheme == "https" ? "443" : "80") : std::string(port));
+  o.origin = o.scheme + "://" + std::string(authority);
+  return o;
+}
+
 std::string ConsolePolicy(const std::vector<std::string>& connect_urls) {
   std::string sources;
   for (const std::string& url : connect_urls) {
-    const size_t scheme = url.find("://");
-    const size_t host_end = scheme == std::string::npos ? scheme : url.find('/', scheme + 3);
-    if (scheme == std::string::npos || scheme == 0 || host_end == scheme + 3) {
-      throw std::invalid_argument("not an absolute URL: " + url);
-    }
-    sources += " " + url.substr(0, host_end);
+    const auto origin = ParseUrlOrigin(url);
+    if (!origin) throw std::invalid_argument("not an http(s) URL with a plain host: " + url);
+    sources += " " + origin->origin;
   }
   std::string policy = kConsoleSecurityPolicy;
   const std::string connect = "connect-src 'self'";

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -12,9 +14,21 @@
 
 namespace ctg::gateway {
 
+// The origin of an absolute http(s) URL, read strictly: scheme "http" or "https", a host of
+// letters, digits, "." and "-" (or an IPv6 literal in brackets), an optional port, then the end
+// or "/", "?", "#"; nullopt for anything else — user information ("a@b"), spaces, quotes, other
+// schemes — so what it returns can go into a policy or be judged loopback as it is.
+struct UrlOrigin {
+  std::string scheme;     // "https"
+  std::string host;       // "idp.example", "127.0.0.1", "[::1]"
+  std::string host_port;  // "idp.example:443" (the scheme's default port when none is given)
+  std::string origin;     // "https://idp.example:8443" (as written: the port only when given)
+};
+std::optional<UrlOrigin> ParseUrlOrigin(std::string_view url);
+
 // The console pages' policy: kConsoleSecurityPolicy, with connect-src also allowing the origin
-// ("https://idp.example") of each of `connect_urls` — the identity provider's token endpoint the
-// page calls to sign in. Throws std::invalid_argument for a URL without scheme and host.
+// of each of `connect_urls` — the identity provider's token endpoint the page calls to sign in.
+// Throws std::invalid_argument for a URL ParseUrlOrigin refuses.
 std::string ConsolePolicy(const std::vector<std::string>& connect_urls);
 
 // What GET /sign-in.json tells the console about the ways to sign in, as JSON:

@@ -60,15 +60,12 @@ constexpr Setting kAll[] = {
 
 using Reader = SettingsReader;
 
-// An identity provider's endpoint: https, or http on a loopback host (a test's provider).
+// An identity provider's endpoint: https, or http on a loopback host (a test's provider), read
+// strictly (ParseUrlOrigin: no user information, no spaces).
 bool IsProviderUrl(const std::string& url) {
-  if (url.rfind("https://", 0) == 0) return url.size() > 8;
-  if (url.rfind("http://", 0) != 0) return false;
-  const std::string rest = url.substr(7);
-  const std::string host_port = rest.substr(0, rest.find('/'));
-  return !host_port.empty() &&
-         IsLoopbackAddress(host_port.find(':') == std::string::npos ? host_port + ":80"
-                                                                    : host_port);
+  const auto origin = ParseUrlOrigin(url);
+  if (!origin) return false;
+  return origin->scheme == "https" || IsLoopbackAddress(origin->host_port);
 }
 
 // The console's production sign-in: all three settings or none, URLs of a provider, and the

@@ -16,10 +16,12 @@ std::string VotingMembers(int n) {
   return std::to_string(n) + (n > 1 ? " membres votants" : " membre votant");
 }
 
-// "Collège État", "Collège Caf", ...
+// "État", "Caf", ... ("inconnu" for an unset college).
 std::string CollegeLabel(v1::CopilCollege college) {
-  return EnumLabel(v1::CopilCollege_descriptor(), college);
+  const std::string label = EnumLabel(v1::CopilCollege_descriptor(), college);
+  return label.empty() ? "inconnu" : label;
 }
+// "Collège État", "Collège Caf", ...
 std::string College(v1::CopilCollege college) { return "Collège " + CollegeLabel(college); }
 
 }  // namespace

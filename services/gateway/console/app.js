@@ -23,6 +23,7 @@ function screenOf(route) {
 
 function signOut() {
   dropToken();
+  providerFailure = "";
   location.hash = "";
   rerender();
 }

@@ -54,6 +54,16 @@ export const transport = createConnectTransport({
 });
 export const partners = createClient(PartnerService, transport);
 
+// A link target for a file the page received (an export, a register): an object URL, the
+// previous one of the same `slot` released so a page that prepares many keeps no stale copies.
+const fileUrls = new Map();
+export function fileUrl(slot, content, type) {
+  if (fileUrls.has(slot)) URL.revokeObjectURL(fileUrls.get(slot));
+  const url = URL.createObjectURL(content instanceof Blob ? content : new Blob([content], { type }));
+  fileUrls.set(slot, url);
+  return url;
+}
+
 // ---- refusals and French formatting ------------------------------------------------------------
 
 // What a person is told when a call is refused: the reason, not a code.

@@ -57,11 +57,13 @@ export async function completeProviderSignIn() {
   history.replaceState(null, "", location.pathname + location.hash);
   const pending = JSON.parse(sessionStorage.getItem(kProviderKey) || "null");
   sessionStorage.removeItem(kProviderKey);
-  if (params.has("error")) {
-    return `Le fournisseur d'identité a refusé la connexion (${params.get("error")}).`;
-  }
+  // Nothing of the answer is shown or used unless it answers this tab's own request.
   if (!pending || params.get("state") !== pending.state) {
     return "Cette réponse du fournisseur d'identité ne correspond à aucune connexion en cours : recommencez.";
+  }
+  if (params.has("error")) {
+    const code = params.get("error");
+    return `Le fournisseur d'identité a refusé la connexion${/^[a-z_]{1,40}$/.test(code) ? ` (${code})` : ""}.`;
   }
   try {
     const answer = await fetch(pending.tokenEndpoint, {

@@ -493,10 +493,14 @@ TEST(ConnectConfigTest, DevelopmentSignInOnlyOnLoopbackWithTheHs256Key) {
   EXPECT_THROW(load(but("--oidc-client-id=")), ConfigError);
   EXPECT_THROW(load(but("--oidc-token-endpoint=http://idp.example/token")), ConfigError);
   EXPECT_THROW(load(but("--oidc-authorization-endpoint=javascript:alert(1)")), ConfigError);
+  EXPECT_THROW(load(but("--oidc-token-endpoint=http://localhost:80@evil.example/token")),
+               ConfigError);
+  EXPECT_THROW(load(but("--oidc-token-endpoint=https://idp.example *")), ConfigError);
   EXPECT_EQ(load(but("--oidc-token-endpoint=http://127.0.0.1:9/token")).oidc_token_endpoint,
             "http://127.0.0.1:9/token");
   std::vector<std::string> without_keys = oidc;
-  without_keys.erase(without_keys.begin() + 3);  // the HS256 key is never the provider's
+  // Without --jwt-public-keys-file: the HS256 key (still given) is never the provider's.
+  without_keys.erase(without_keys.begin() + 3);
   try {
     load(without_keys);
     ADD_FAILURE() << "accepted without the provider's public keys";
@@ -517,6 +521,24 @@ TEST(ConsolePolicyTest, OnlyTheProvidersTokenEndpointOriginJoinsConnectSrc) {
             true);
   EXPECT_THROW(ConsolePolicy({"idp.example/token"}), std::invalid_argument);
   EXPECT_THROW(ConsolePolicy({"https:///token"}), std::invalid_argument);
+  EXPECT_THROW(ConsolePolicy({"https://idp.example *"}), std::invalid_argument);
+}
+
+TEST(ParseUrlOriginTest, ReadsOnlyPlainHostsAndRefusesUserInformation) {
+  const auto origin = ParseUrlOrigin("https://idp.example:8443/realms/ctg?x=1#y");
+  ASSERT_TRUE(origin);
+  EXPECT_EQ(origin->origin, "https://idp.example:8443");
+  EXPECT_EQ(origin->host_port, "idp.example:8443");
+  EXPECT_EQ(ParseUrlOrigin("http://127.0.0.1/token")->host_port, "127.0.0.1:80");
+  EXPECT_EQ(ParseUrlOrigin("https://[::1]:9/")->host, "[::1]");
+  EXPECT_EQ(ParseUrlOrigin("https://idp.example")->origin, "https://idp.example");
+  // The browser would go to evil.example: refused, not read as localhost.
+  EXPECT_FALSE(ParseUrlOrigin("http://localhost:80@evil.example/token"));
+  for (const char* bad :
+       {"https://", "https:///x", "https://idp.example *", "https://idp.example;x/", "ftp://a/",
+        "https://a:/", "https://a:123456/", "https://a b/", "https://[::1/", "javascript:x"}) {
+    EXPECT_FALSE(ParseUrlOrigin(bad)) << bad;
+  }
 }
 
 TEST(SignInConfigJsonTest, NamesTheWaysToSignIn) {

@@ -14,6 +14,7 @@ import {
   idOf,
   labelOf,
   labelsOf,
+  fileUrl,
 } from "../common.js";
 import { OrganisationKind } from "../gen/ctg/partners/v1/partners_pb.js";
 import {
@@ -43,14 +44,13 @@ async function downloadArtefact(report, name) {
     headers: { Authorization: `Bearer ${currentToken()}` },
   });
   if (!answer.ok) throw new Error(`${answer.status}`);
-  const url = URL.createObjectURL(await answer.blob());
+  const url = fileUrl("artefact", await answer.blob());
   const a = document.createElement("a");
   a.href = url;
   a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 export function Bilans() {
@@ -148,9 +148,10 @@ function Agreements({ report }) {
       );
       setNames(known);
       setList(answer);
-      if (!form.collectivity && answer.missing.length) {
-        setForm((f) => ({ ...f, collectivity: answer.missing[0] }));
-      }
+      // The collectivity chosen stays while it still has to agree; else the first that has to.
+      setForm((f) =>
+        answer.missing.includes(f.collectivity) ? f : { ...f, collectivity: answer.missing[0] || "" },
+      );
     } catch (e) {
       setError(e);
     }
@@ -240,7 +241,10 @@ function Transmission({ report, missing }) {
       });
       setOutcome({ sent });
     } catch (error) {
-      setOutcome({ error });
+      // Said of the sending that was refused: by the Caf while agreements were missing.
+      const blocked =
+        ConnectError.from(error).code === Code.FailedPrecondition && !form.bySignatories && missing > 0;
+      setOutcome({ error, blocked });
     }
   }
   if (!recipients) return outcome?.error ? html`<${Refusal} error=${outcome.error} />` : null;
@@ -249,11 +253,6 @@ function Transmission({ report, missing }) {
       <p>Aucun CDSF n'est enregistré dans le référentiel des organisations.</p>`;
   }
   const sent = outcome?.sent;
-  const blocked =
-    outcome?.error &&
-    ConnectError.from(outcome.error).code === Code.FailedPrecondition &&
-    !form.bySignatories &&
-    missing > 0;
   return html`
     <h2>Transmission au CDSF</h2>
     <form onSubmit=${send}>
@@ -284,9 +283,9 @@ function Transmission({ report, missing }) {
       Number(sent.sendTime.seconds) * 1000).toLocaleString("fr-FR")}${sent.bySignatories
       ? ` par les signataires (${sent.channel})`
       : ` par la Caf ; paquet ${sent.package}, manifeste SHA-256 ${sent.manifestSha256.slice(0, 16)}…`}.</p>`}
-    ${blocked && html`<p class="erreur" role="alert">${
+    ${outcome?.blocked && html`<p class="erreur" role="alert">${
       "La Caf ne peut transmettre le bilan qu'avec l'accord exprès de chaque collectivité " +
       `exerçant la compétence d'autorité organisatrice : ${missing} accord(s) manquent encore.`}</p>`}
-    ${outcome?.error && html`<${Refusal} error=${outcome.error} />`}
+    ${outcome?.error && !outcome.blocked && html`<${Refusal} error=${outcome.error} />`}
   `;
 }

@@ -11,6 +11,7 @@ import {
   idOf,
   labelOf,
   labelsOf,
+  fileUrl,
 } from "../common.js";
 import {
   ConsentService,
@@ -44,7 +45,7 @@ export function Exchanges() {
         controller: currentOrganisation(),
         format: RegisterFormat.XLSX,
       });
-      const url = URL.createObjectURL(new Blob([file.content], { type: file.contentType }));
+      const url = fileUrl("register", file.content, file.contentType);
       setRegister({ url, name: file.filename, processings: file.processings });
     } catch (e) {
       setRegister({ error: e });

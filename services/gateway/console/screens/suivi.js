@@ -11,6 +11,7 @@ import {
   idOf,
   labelOf,
   labelsOf,
+  fileUrl,
 } from "../common.js";
 import {
   ActionPlanService,
@@ -84,7 +85,7 @@ export function Dashboard() {
         quarter,
         format: FileFormat.XLSX,
       });
-      const url = URL.createObjectURL(new Blob([file.content], { type: file.mimeType }));
+      const url = fileUrl("tracking-table", file.content, file.mimeType);
       setExported({ url, name: file.fileName });
     } catch (error) {
       setExported({ error });
