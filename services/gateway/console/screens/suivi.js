@@ -33,39 +33,43 @@ function currentQuarter() {
 }
 
 const statusLabel = (s) => labelOf(ActionStatusSchema, s);
+// What the dashboard shows: the first convention's tracking table of the quarter, its axes and
+// the pilots' official names (for the filter); { empty: true } when no convention is visible.
+async function loadTrackingTable() {
+  const convention = await firstConvention();
+  if (!convention) return { empty: true };
+  const quarter = currentQuarter();
+  const [table, axes] = await Promise.all([
+    plan.getTrackingTable({ convention: convention.name, quarter }),
+    plan.listAxes({ convention: convention.name, pageSize: 100 }),
+  ]);
+  const pilotNames = new Map();
+  const pilots = [...new Set(table.rows.flatMap((r) => r.action.pilots))];
+  await Promise.all(
+    pilots.map(async (p) => {
+      const o = await partners.getOrganisation({ name: p });
+      pilotNames.set(p, o.displayName);
+    }),
+  );
+  return { convention, quarter, table, axes: axes.axes, pilotNames };
+}
+
 export function Dashboard() {
+  // The calls start while the page is first rendered, not after it is painted (when an effect
+  // would run): one frame sooner. (A refusal is handled by the effect below, not reported as
+  // unhandled meanwhile.)
+  const [loading] = useState(() => {
+    const load = loadTrackingTable();
+    load.catch(() => {});
+    return load;
+  });
   const [state, setState] = useState({ loading: true });
   const [axisFilter, setAxisFilter] = useState("");
   const [fieldFilter, setFieldFilter] = useState("");
   const [pilotFilter, setPilotFilter] = useState("");
   const [exported, setExported] = useState(null);
   useEffect(() => {
-    (async () => {
-      try {
-        const convention = await firstConvention();
-        if (!convention) {
-          setState({ empty: true });
-          return;
-        }
-        const quarter = currentQuarter();
-        const [table, axes] = await Promise.all([
-          plan.getTrackingTable({ convention: convention.name, quarter }),
-          plan.listAxes({ convention: convention.name, pageSize: 100 }),
-        ]);
-        // The pilots' official names, for the filter.
-        const pilotNames = new Map();
-        const pilots = [...new Set(table.rows.flatMap((r) => r.action.pilots))];
-        await Promise.all(
-          pilots.map(async (p) => {
-            const o = await partners.getOrganisation({ name: p });
-            pilotNames.set(p, o.displayName);
-          }),
-        );
-        setState({ convention, quarter, table, axes: axes.axes, pilotNames });
-      } catch (error) {
-        setState({ error });
-      }
-    })();
+    loading.then(setState, (error) => setState({ error }));
   }, []);
   if (state.loading) return html`<p role="status">Chargement du tableau de suivi…</p>`;
   if (state.error) return html`<${Refusal} error=${state.error} />`;
