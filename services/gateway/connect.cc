@@ -294,9 +294,12 @@ struct ConnectListener::Impl {
   int calls = 0;
 
   void Accept();
+  // A call in flight is two things that touch the loop, each ending with CallEnds: the gRPC
+  // callback that posts its result (until it has let go of every session and executor
+  // reference: destroyed after the loop, they would use freed memory), and the handler it posts.
   void CallBegins() {
     std::lock_guard lock(mu);
-    ++calls;
+    calls += 2;
   }
   void CallEnds() {
     {
@@ -533,12 +536,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     impl_.CallBegins();
     auto self = this->shared_from_this();
+    // The callback hands its references over to the handler it posts, then says it is done
+    // with the loop (CallBegins).
     impl_.stub.UnaryCall(&call->context, call->method, grpc::StubOptions(), &call->request,
-                         &call->response, [self, call](grpc::Status status) {
-                           asio::post(self->stream_.get_executor(), [self, call, status] {
-                             self->Finish(*call, status);
-                             self->impl_.CallEnds();
-                           });
+                         &call->response, [self, call, &impl = impl_](grpc::Status status) mutable {
+                           {
+                             auto executor = self->stream_.get_executor();
+                             asio::post(executor,
+                                        [self = std::move(self), call = std::move(call), status] {
+                                          self->Finish(*call, status);
+                                          self->impl_.CallEnds();
+                                        });
+                           }
+                           impl.CallEnds();
                          });
   }
 
@@ -687,11 +697,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       StartRead(&call_->response);
     }
     void OnDone(const grpc::Status& status) override {
-      asio::post(session_->stream_.get_executor(), [session = session_, call = call_, status] {
-        session->EndStream(*call, status);
-        session->impl_.CallEnds();
-      });
+      // The references move to the handler, then the reactor says it is done with the loop
+      // (CallBegins): `delete this` on gRPC's thread must not drop the session's last one.
+      ConnectListener::Impl& impl = session_->impl_;
+      {
+        auto executor = session_->stream_.get_executor();
+        asio::post(executor, [session = std::move(session_), call = std::move(call_), status] {
+          session->EndStream(*call, status);
+          session->impl_.CallEnds();
+        });
+      }
       delete this;
+      impl.CallEnds();
     }
 
    private:
