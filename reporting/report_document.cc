@@ -1,7 +1,6 @@
 #include "reporting/report_document.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>

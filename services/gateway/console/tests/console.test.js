@@ -260,14 +260,20 @@ test("an indicator's series, its communes compared and its quality flags", async
   assert.deepEqual(page.errors, []);
 });
 
-test("a bilan is asked for, watched live, and its files downloaded", async () => {
-  const page = await openPage();
-  await signIn(page, "copil_secretariat", kSecretariat);
+// From the bilans screen: asks for the bilan intermédiaire and waits until the stream of its job
+// says it is done (the same job for every caller: asking again is a no-op).
+async function askForTheBilanIntermediaire(page) {
   await page.getByRole("link", { name: "Bilans" }).click();
   await page.getByLabel("Bilan").selectOption("INTERMEDIATE_REVIEW");
   await page.getByRole("button", { name: "Demander le bilan" }).click();
-  // The stream ends with the job done; the files are listed with their hashes.
   await page.getByText("Bilan terminé").waitFor({ timeout: 60000 });
+}
+
+test("a bilan is asked for, watched live, and its files downloaded", async () => {
+  const page = await openPage();
+  await signIn(page, "copil_secretariat", kSecretariat);
+  await askForTheBilanIntermediaire(page);
+  // The files are listed with their hashes.
   await page.getByRole("button", { name: "Télécharger rapport.pdf" }).waitFor();
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, "bilans");
@@ -298,10 +304,7 @@ test("a bilan is asked for, watched live, and its files downloaded", async () =>
 test("the Caf is told why it cannot send a bilan to the CDSF yet; the signatories' own sending is recorded", async () => {
   const page = await openPage();
   await signIn(page, "caf_agent", kCaf);
-  await page.getByRole("link", { name: "Bilans" }).click();
-  await page.getByLabel("Bilan").selectOption("INTERMEDIATE_REVIEW");
-  await page.getByRole("button", { name: "Demander le bilan" }).click();
-  await page.getByText("Bilan terminé").waitFor({ timeout: 60000 });
+  await askForTheBilanIntermediaire(page);
   const recipient = page.getByLabel("Destinataire");
   await recipient.waitFor();
   assert.match(await recipient.textContent(), /Comité départemental des services aux familles de Lot-et-Garonne/);
