@@ -172,6 +172,15 @@ std::string Base64UrlEncode(std::string_view data) {
   return out;
 }
 
+std::string Base64Encode(std::string_view data) {
+  std::string out = Base64UrlEncode(data);
+  for (char& c : out) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  return out;
+}
+
 std::optional<std::string> Base64UrlDecode(std::string_view data) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

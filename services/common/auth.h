@@ -134,6 +134,8 @@ class Sha256Stream {
 
 // Base64url without padding (RFC 7515 §2), used by tokens and page tokens.
 std::string Base64UrlEncode(std::string_view data);
+// Standard base64 (RFC 4648 §4) without padding: gRPC's "-bin" headers, Connect's error details.
+std::string Base64Encode(std::string_view data);
 // Returns nullopt on any character outside the base64url alphabet.
 std::optional<std::string> Base64UrlDecode(std::string_view data);
 

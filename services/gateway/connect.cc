@@ -24,6 +24,7 @@
 
 #include "common/auth.h"
 #include "common/log.h"
+#include "gateway/listen.h"
 #include "gateway/proxy.h"
 #include "google/rpc/status.pb.h"
 
@@ -93,16 +94,6 @@ namespace {
 
 // A JSON string literal.
 std::string Quote(const std::string& text) { return "\"" + JsonEscape(text) + "\""; }
-
-// Standard base64 without padding (what Connect writes for error details).
-std::string Base64(const std::string& bytes) {
-  std::string out = Base64UrlEncode(bytes);
-  for (char& c : out) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -200,7 +191,7 @@ std::string ConnectErrorJson(const grpc::Status& status) {
       const std::string& url = any.type_url();
       const std::string type = url.substr(url.rfind('/') + 1);
       json += std::string(i > 0 ? "," : "") + "{\"type\":" + Quote(type) +
-              ",\"value\":" + Quote(Base64(any.value()));
+              ",\"value\":" + Quote(Base64Encode(any.value()));
       std::string debug;
       // Known to this binary (the google.rpc error details): shown as JSON too.
       if (google::protobuf::util::MessageToJsonString(any, &debug).ok()) {
@@ -251,8 +242,11 @@ std::string MediaTypeOfFile(const std::string& name) {
 }
 
 // What a gRPC caller would send, taken from the HTTP request: the token, the request id, the
-// idempotency key.
-void ForwardHeaders(const http::request<http::string_body>& req, grpc::ClientContext& context) {
+// idempotency key; and the browser's address, for the relay's limits and access log (it believes
+// kRelayPeerHeader only on its private socket; the proxy strips it otherwise).
+void ForwardHeaders(const http::request<http::string_body>& req, const std::string& peer,
+                    grpc::ClientContext& context) {
+  if (!peer.empty()) context.AddMetadata(kRelayPeerHeader, peer);
   if (auto it = req.find(http::field::authorization); it != req.end()) {
     context.AddMetadata("authorization", std::string(it->value()));
   }
@@ -345,6 +339,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(Stream stream, ConnectListener::Impl& impl) : stream_(std::move(stream)), impl_(impl) {}
 
   void Run() {
+    beast::error_code ec;
+    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) peer_ = GrpcPeerName(remote);
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       Read();
     } else {
@@ -357,6 +354,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
+  const std::string& Peer() const { return peer_; }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(impl_.options.max_body_bytes);
@@ -522,7 +521,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     grpc::Slice slice(binary);
     call->request = grpc::ByteBuffer(&slice, 1);
-    ForwardHeaders(req, call->context);
+    ForwardHeaders(req, Peer(), call->context);
     if (auto it = req.find("Connect-Timeout-Ms"); it != req.end()) {
       const long ms = std::atol(std::string(it->value()).c_str());
       if (ms > 0) {
@@ -783,7 +782,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     grpc::Slice slice(binary);
     call->request = grpc::ByteBuffer(&slice, 1);
-    ForwardHeaders(req, call->context);
+    ForwardHeaders(req, Peer(), call->context);
     StartStream(std::move(call));
   }
 
@@ -923,6 +922,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool writing_ = false;
   bool stream_done_ = false;
   bool keep_alive_after_stream_ = true;
+  std::string peer_;  // the browser's address, as gRPC names peers
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };
@@ -955,21 +955,11 @@ void ConnectListener::Start() {
   auto& o = impl_->options;
   if (!o.tls_cert.empty()) {
     impl_->tls.emplace(asio::ssl::context::tls_server);
-    impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                            asio::ssl::context::no_tlsv1_1);
-    impl_->tls->use_certificate_chain(asio::buffer(o.tls_cert));
-    impl_->tls->use_private_key(asio::buffer(o.tls_key), asio::ssl::context::pem);
+    ConfigureServerTls(*impl_->tls, o.tls_cert, o.tls_key, /*client_ca=*/"", /*alpn_h2=*/false);
   }
   if (!o.oidc_token_endpoint.empty())
     impl_->console_policy = ConsolePolicy({o.oidc_token_endpoint});
-  const size_t colon = o.listen_address.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("no port in " + o.listen_address);
-  std::string host = o.listen_address.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const tcp::endpoint endpoint(
-      asio::ip::make_address(host),
-      static_cast<unsigned short>(std::stoi(o.listen_address.substr(colon + 1))));
+  const tcp::endpoint endpoint = ListenEndpoint(o.listen_address);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor.bind(endpoint);

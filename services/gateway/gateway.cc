@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -50,13 +51,14 @@ constexpr Setting kHealth{"health-interval-ms", "CTG_GATEWAY_HEALTH_INTERVAL_MS"
 constexpr Setting kRetry{"retry-max-attempts", "CTG_GATEWAY_RETRY_MAX_ATTEMPTS"};
 constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
+constexpr Setting kRelay{"h2-relay", "CTG_GATEWAY_H2_RELAY"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
 constexpr Setting kAll[] = {
     kManifest,    kListen,    kMetrics,       kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
     kTlsClientCa, kPlaintext, kRateRps,       kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
     kHealth,      kRetry,     kAccessLog,     kGrace,     kPortFile,   kMaxCalls,   kHttpListen,
-    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope};
+    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope,  kRelay};
 
 using Reader = SettingsReader;
 
@@ -178,6 +180,7 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   if (get(kRetry, &v)) c.retry_max_attempts = Reader::ParseInt(v, kRetry, 1, 10);
   if (get(kAccessLog, &v)) c.access_log = Reader::ParseBool(v, kAccessLog);
   if (get(kFastPath, &v)) c.unary_fast_path = Reader::ParseBool(v, kFastPath);
+  if (get(kRelay, &v)) c.h2_relay = Reader::ParseBool(v, kRelay);
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
   if (get(kPortFile, &v)) c.port_file = v;
   if (get(kConsoleDir, &v) && !v.empty()) {
@@ -245,8 +248,13 @@ Gateway::Gateway(GatewayConfig config)
   proxy_options.max_attempts = config_.retry_max_attempts;
   proxy_options.access_log = config_.access_log;
   proxy_options.unary_fast_path = config_.unary_fast_path;
-  proxy_ = std::make_unique<GatewayProxy>(*verifier_, limiter_, concurrency_, *router_, catalog_,
-                                          metrics_, proxy_options);
+  proxy_options.trust_relay_peer_header = config_.h2_relay;
+  proxy_ = std::make_unique<GatewayProxy>(checks(), proxy_options);
+}
+
+GatewayChecks Gateway::checks() {
+  return GatewayChecks{*verifier_, limiter_, concurrency_, *router_,
+                       catalog_,   metrics_, retry_budget_};
 }
 
 Gateway::~Gateway() { Shutdown(); }
@@ -259,32 +267,65 @@ void Gateway::Start() {
   router_->SetRecoveryListener([this](Backend* backend) { LearnMethods(backend); });
   router_->Start();
 
-  std::shared_ptr<grpc::ServerCredentials> credentials;
-  if (!config_.tls_cert.empty()) {
+  // With the relay, the terminating proxy listens on a Unix socket in a directory of its own
+  // (mode 0700): the relay passes it the calls it does not forward itself, with the caller's
+  // address in a header that proxy trusts, so nothing else may reach that socket.
+  std::string proxy_address = config_.listen_address;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config_.h2_relay) {
+    std::string dir = (std::filesystem::temp_directory_path() / "ctg-gateway.XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) {
+      throw ConfigError("cannot create the gateway's private socket directory under " +
+                        std::filesystem::temp_directory_path().string());
+    }
+    private_dir_ = dir;
+    proxy_address = "unix:" + dir + "/proxy.sock";
+  } else if (!config_.tls_cert.empty()) {
     grpc::SslServerCredentialsOptions options(
         config_.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                       : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     options.pem_key_cert_pairs.push_back({config_.tls_key, config_.tls_cert});
     options.pem_root_certs = config_.tls_client_ca;
     credentials = grpc::SslServerCredentials(options);
-  } else {
-    credentials = grpc::InsecureServerCredentials();
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   // Reflection is answered by the proxy from every backend's descriptors, never by the plugin
   // (which a process hosting services too, like the tests, has registered globally).
   builder.SetOption(WithoutReflectionPlugin());
-  builder.AddListeningPort(config_.listen_address, credentials, &port_);
+  int proxy_port = 0;
+  builder.AddListeningPort(proxy_address, credentials, &proxy_port);
   builder.RegisterCallbackGenericService(proxy_.get());
   ApplyServerLimits(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
   builder.SetMaxSendMessageSize(config_.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config_.max_concurrent_streams);
   server_ = builder.BuildAndStart();
-  if (!server_ || port_ == 0) {
-    throw ConfigError("setting --listen (CTG_GATEWAY_LISTEN): cannot listen on " +
-                      config_.listen_address);
+  if (!server_ || proxy_port == 0) {
+    throw ConfigError("setting --listen (CTG_GATEWAY_LISTEN): cannot listen on " + proxy_address);
+  }
+  port_ = proxy_port;
+  if (config_.h2_relay) {
+    RelayOptions options;
+    options.listen_address = config_.listen_address;
+    options.tls_cert = config_.tls_cert;
+    options.tls_key = config_.tls_key;
+    options.tls_client_ca = config_.tls_client_ca;
+    options.max_concurrent_streams = config_.max_concurrent_streams;
+    options.max_message_bytes = size_t(config_.max_message_bytes);
+    options.default_deadline = config_.default_deadline;
+    options.max_attempts = config_.retry_max_attempts;
+    options.access_log = config_.access_log;
+    options.fallback_address = proxy_address;
+    options.private_socket_path = private_dir_ + "/relay.sock";
+    relay_ = std::make_unique<H2Relay>(options, checks());
+    try {
+      relay_->Start();
+    } catch (const std::exception& e) {
+      throw ConfigError("setting --listen (CTG_GATEWAY_LISTEN): cannot listen on " +
+                        config_.listen_address + ": " + e.what());
+    }
+    port_ = relay_->port();
   }
   if (!config_.http_listen_address.empty()) {
     // Browser calls are made on the gateway's own server, in process: the same checks as gRPC.
@@ -306,8 +347,14 @@ void Gateway::Start() {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(config_.max_message_bytes);
     args.SetMaxSendMessageSize(config_.max_message_bytes);
-    connect_ =
-        std::make_unique<ConnectListener>(options, server_->InProcessChannel(args), catalog_);
+    // Browser calls go through the same front end as gRPC callers: the relay (on its private
+    // socket) or the proxy (in process), so exactly the same checks apply.
+    connect_ = std::make_unique<ConnectListener>(
+        options,
+        relay_ ? grpc::CreateCustomChannel("unix:" + private_dir_ + "/relay.sock",
+                                           grpc::InsecureChannelCredentials(), args)
+               : server_->InProcessChannel(args),
+        catalog_);
     try {
       connect_->Start();
     } catch (const std::exception& e) {
@@ -389,12 +436,18 @@ void Gateway::Shutdown() {
   stopped_ = true;
   router_->SetHealthListener(nullptr);
   if (connect_) connect_->Stop();  // its calls in flight finish on the server first
+  // The relay's calls in flight finish (those it passed to the proxy too) before the proxy stops.
+  if (relay_) relay_->Stop(config_.shutdown_grace);
   if (server_) {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() + config_.shutdown_grace);
     server_->Wait();
   }
   router_->Stop();
+  if (!private_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(private_dir_, ignored);
+  }
 }
 
 int RunGatewayMain(int argc, char** argv) {

@@ -14,6 +14,7 @@
 #include "common/token_verifier.h"
 #include "gateway/connect.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/h2_relay.h"
 #include "gateway/method_catalog.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
@@ -75,6 +76,10 @@ struct GatewayConfig {
   // --unary-fast-path=true|false: forward the unary methods learnt from the backends with one
   // batch each way (false: every call as a stream).
   bool unary_fast_path = true;
+  // --h2-relay=true|false / CTG_GATEWAY_H2_RELAY: the public port is the HTTP/2 relay (H2Relay),
+  // with the terminating proxy behind it on a private socket; false: the terminating proxy
+  // itself listens on the public port (the way to compare both, see gateway_bench).
+  bool h2_relay = true;
   std::chrono::seconds shutdown_grace{10};  // --shutdown-grace-seconds
   std::string port_file;                    // --port-file: written with "grpc_port metrics_port"
 };
@@ -114,6 +119,8 @@ class Gateway : public Daemon {
 
  private:
   void UpdateOwnHealth();
+  // What both front ends check calls against.
+  GatewayChecks checks();
   // Reads the methods of `backend`'s service from its server reflection into the catalog.
   void LearnMethods(Backend* backend);
 
@@ -126,7 +133,12 @@ class Gateway : public Daemon {
   ConcurrencyLimiter concurrency_;
   std::unique_ptr<Router> router_;
   MethodCatalog catalog_;
+  // Each call earns a tenth of a retry, up to 10 saved: retries stay ~10% of traffic when a
+  // backend fails.
+  RetryBudget retry_budget_{0.1, 10};
   std::unique_ptr<GatewayProxy> proxy_;
+  std::unique_ptr<H2Relay> relay_;
+  std::string private_dir_;  // the proxy's socket directory behind the relay
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ConnectListener> connect_;
   int port_ = 0;

@@ -31,7 +31,7 @@ bool Equals(grpc::string_ref s, std::string_view v) {
 bool IsHopHeader(grpc::string_ref key) {
   return StartsWith(key, ":") || StartsWith(key, "grpc-") || Equals(key, "user-agent") ||
          Equals(key, "te") || Equals(key, "content-type") || Equals(key, "host") ||
-         Equals(key, "x-request-id");
+         Equals(key, "x-request-id") || Equals(key, kRelayPeerHeader);
 }
 
 const grpc::string_ref* FindHeader(const Metadata& md, std::string_view key) {
@@ -39,49 +39,7 @@ const grpc::string_ref* FindHeader(const Metadata& md, std::string_view key) {
   return it == md.end() ? nullptr : &it->second;
 }
 
-// RESOURCE_EXHAUSTED carrying a google.rpc.RetryInfo with the delay before the next token.
-grpc::Status RateLimitedStatus(std::chrono::milliseconds wait) {
-  google::rpc::RetryInfo retry;
-  retry.mutable_retry_delay()->set_seconds(wait.count() / 1000);
-  retry.mutable_retry_delay()->set_nanos(int32_t(wait.count() % 1000) * 1000000);
-  google::rpc::Status detail;
-  detail.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
-  const std::string message =
-      "rate limit exceeded; retry in " + std::to_string(wait.count()) + " ms";
-  detail.set_message(message);
-  detail.add_details()->PackFrom(retry);
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail.SerializeAsString());
-}
-
 }  // namespace
-
-void RetryBudget::Deposit() {
-  std::lock_guard lock(mu_);
-  tokens_ = std::min(burst_, tokens_ + ratio_);
-}
-
-bool RetryBudget::Withdraw() {
-  std::lock_guard lock(mu_);
-  if (tokens_ < 1.0) return false;
-  tokens_ -= 1.0;
-  return true;
-}
-
-std::string PeerAddress(const std::string& peer) {
-  const auto colon = peer.rfind(':');
-  const auto scheme = peer.find(':');
-  if (colon == std::string::npos || colon == scheme) return peer;  // no port (unix socket...)
-  return peer.substr(0, colon);
-}
-
-bool IsOpenMethod(std::string_view service) {
-  return service == "grpc.health.v1.Health" || service.rfind("grpc.reflection.", 0) == 0;
-}
-
-bool IsSafeToRetry(const MethodPolicy& policy, const Metadata& metadata) {
-  return policy.read_only || FindHeader(metadata, "idempotency-key") != nullptr ||
-         FindHeader(metadata, "x-idempotency-key") != nullptr;
-}
 
 class ProxyCall;
 
@@ -185,7 +143,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   }
 
   void OnDone() override {
-    if (counted_in_flight_) proxy_->concurrency_.Release(caller_key_);
+    ReleaseAdmission(proxy_->checks_, admission_);
     Unref();
   }
 
@@ -249,7 +207,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       a->done_ = true;
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - a->start_).count();
-      proxy_->metrics_.ClientHandled(*a->metrics_, status.error_code(), seconds);
+      proxy_->checks_.metrics.ClientHandled(*a->metrics_, status.error_code(), seconds);
       if (a == current_) {
         current_ = nullptr;
         if (!TryRetry(a->backend_, status)) {
@@ -272,7 +230,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       std::lock_guard<std::recursive_mutex> lock(mu_);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - a->start).count();
-      proxy_->metrics_.ClientHandled(*a->metrics, status.error_code(), seconds);
+      proxy_->checks_.metrics.ClientHandled(*a->metrics, status.error_code(), seconds);
       if (a == unary_current_) {
         unary_current_ = nullptr;
         if (!TryRetry(a->backend, status)) FinishUnary(a, status);
@@ -296,89 +254,36 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     request_id_ = RequestIdFromHeader(id == nullptr ? std::string_view()
                                                     : std::string_view(id->data(), id->size()));
     ctx_->AddInitialMetadata("x-request-id", request_id_);
-    if (!SplitMethodPath(ctx_->method(), &service_, &method_)) {
-      service_ = "unknown";
-      method_ = "unknown";
-      method_metrics_ = &proxy_->metrics_.ForMethod(service_, method_);
-      proxy_->metrics_.ServerStarted(*method_metrics_);
-      return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "malformed method path"));
+    CallHeaders headers;
+    headers.path = std::string_view(ctx_->method());
+    if (const auto* h = FindHeader(md, "authorization")) {
+      headers.authorization = std::string_view(h->data(), h->size());
     }
-    method_metrics_ = &proxy_->metrics_.ForMethod(service_, method_);
-    proxy_->metrics_.ServerStarted(*method_metrics_);
-    const bool open = IsOpenMethod(service_);
-    Principal principal;
-    if (!open) {
-      const auto* header = FindHeader(md, "authorization");
-      try {
-        principal = proxy_->verifier_.VerifyAuthorizationHeader(
-            header == nullptr ? std::string_view()
-                              : std::string_view(header->data(), header->size()));
-      } catch (const UnauthenticatedError& e) {
-        return Complete(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, e.what()));
-      }
-      principal_ = principal.subject;
+    headers.has_idempotency_key = FindHeader(md, "idempotency-key") != nullptr ||
+                                  FindHeader(md, "x-idempotency-key") != nullptr;
+    headers.peer_address = PeerOf(md, /*with_port=*/false);
+    admission_ = AdmitCall(proxy_->checks_, headers);
+    service_ = admission_.service;
+    method_ = admission_.method;
+    if (!admission_.refusal.ok()) {
+      for (const auto& [k, v] : admission_.trailers) ctx_->AddTrailingMetadata(k, v);
+      return Complete(admission_.refusal);
     }
-    // Per principal; open methods per peer address (its port changes with every connection).
-    caller_key_ = principal_.empty() ? "peer:" + PeerAddress(ctx_->peer()) : principal_;
-    const auto wait = proxy_->limiter_.Acquire(caller_key_);
-    if (wait.count() > 0) {
-      proxy_->metrics_.Limited("rate");
-      ctx_->AddTrailingMetadata("retry-after-ms", std::to_string(wait.count()));
-      return Complete(RateLimitedStatus(wait));
-    }
-    if (!proxy_->concurrency_.TryAcquire(caller_key_)) {
-      proxy_->metrics_.Limited("concurrency");
-      return Complete(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                   "too many calls in flight for this caller (limit " +
-                                       std::to_string(proxy_->concurrency_.limit()) + ")"));
-    }
-    counted_in_flight_ = true;
-    const bool local_reflection =
-        service_ == kReflectionService && !proxy_->router_.Knows(service_);
-    if (!local_reflection && !proxy_->router_.Knows(service_)) {
-      return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown service " + service_));
-    }
-    std::shared_ptr<const MethodPolicy> policy;
-    if (!open) {
-      // The method's declared access, as its backend described it: the very rule the service
-      // enforces, so the gateway never refuses what the service allows.
-      policy = proxy_->catalog_.Policy(ctx_->method());
-      if (policy == nullptr) {
-        if (!proxy_->catalog_.Knows(service_)) {
-          return Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                       "the access rules of " + service_ +
-                                           " are not known yet (its backends have not described "
-                                           "their methods); retry later"));
-        }
-        return Complete(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                     "unknown method " + service_ + "/" + method_));
-      }
-      if (!policy->Allows(principal)) {
-        return Complete(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                     "no role of the caller may call " + policy->FullName() +
-                                         " (allowed: " + DescribeRoles(*policy) + ")"));
-      }
-    }
-    if (local_reflection) {
+    if (admission_.local_reflection) {
       // Answered here from every backend's descriptors (a route would send it to one backend).
       mode_ = Mode::kReflection;
       server_read_pending_ = true;
       StartRead(&request_buffer_);
       return;
     }
-    Backend* backend = proxy_->router_.Pick(service_);
-    if (backend == nullptr) {
-      return Complete(
-          grpc::Status(grpc::StatusCode::UNAVAILABLE, "no healthy backend for " + service_));
-    }
-    proxy_->retry_budget_.Deposit();
-    replayable_ = policy != nullptr && IsSafeToRetry(*policy, md);
+    Backend* backend = admission_.backend;
+    replayable_ = admission_.safe_to_retry;
     deadline_ = ctx_->deadline();
     if (deadline_ == std::chrono::system_clock::time_point::max()) {
       deadline_ = std::chrono::system_clock::now() + proxy_->options_.default_deadline;
     }
     if (proxy_->options_.unary_fast_path &&
-        proxy_->catalog_.Shape(ctx_->method()) == CallShape::kUnary) {
+        proxy_->checks_.catalog.Shape(ctx_->method()) == CallShape::kUnary) {
       mode_ = Mode::kUnary;
       first_backend_ = backend;
       server_read_pending_ = true;
@@ -386,6 +291,17 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       return;
     }
     StartAttempt(backend);
+  }
+
+  // The caller's address, without its port: the relay's header when the call came through the
+  // gateway's own relay (its private socket), the connection's peer otherwise.
+  std::string PeerOf(const Metadata& md, bool with_port) const {
+    if (proxy_->options_.trust_relay_peer_header) {
+      if (const auto* h = FindHeader(md, kRelayPeerHeader)) {
+        return with_port ? ToString(*h) : PeerAddress(ToString(*h));
+      }
+    }
+    return with_port ? ctx_->peer() : PeerAddress(ctx_->peer());
   }
 
   // Unary fast path: the request message arrived (or the caller closed without one).
@@ -413,8 +329,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
       if (!IsHopHeader(k)) a.context.AddMetadata(ToString(k), ToString(v));
     }
     a.context.AddMetadata("x-request-id", request_id_);
-    a.metrics = &proxy_->metrics_.ForBackend(service_, method_, backend->address());
-    proxy_->metrics_.ClientStarted(*a.metrics);
+    a.metrics = &proxy_->checks_.metrics.ForBackend(service_, method_, backend->address());
+    proxy_->checks_.metrics.ClientStarted(*a.metrics);
     UnaryAttempt* p = &a;
     backend->stub().UnaryCall(&a.context, ctx_->method(), grpc::StubOptions(), &unary_request_,
                               &a.response, [this, p](grpc::Status s) { UnaryDone(p, s); });
@@ -447,7 +363,7 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     ++msgs_received_;
     bytes_received_ += request_buffer_.Length();
     std::string answer;
-    if (!AnswerReflection(proxy_->catalog_, ByteBufferToString(request_buffer_), &answer)) {
+    if (!AnswerReflection(proxy_->checks_.catalog, ByteBufferToString(request_buffer_), &answer)) {
       return Complete(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed reflection request"));
     }
@@ -473,8 +389,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
     }
     a->context_.AddMetadata("x-request-id", request_id_);
     for (const auto& m : replay_) a->to_write_.push_back(m);
-    a->metrics_ = &proxy_->metrics_.ForBackend(service_, method_, backend->address());
-    proxy_->metrics_.ClientStarted(*a->metrics_);
+    a->metrics_ = &proxy_->checks_.metrics.ForBackend(service_, method_, backend->address());
+    proxy_->checks_.metrics.ClientStarted(*a->metrics_);
     backend->stub().PrepareBidiStreamingCall(&a->context_, ctx_->method(), grpc::StubOptions(), a);
     a->hold_ = true;
     a->AddHold();
@@ -529,16 +445,16 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   // Whether the failed attempt `a` is retried on another instance (and starts the retry).
   bool TryRetry(Backend* failed, const grpc::Status& status) {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !response_started_) {
-      proxy_->router_.ReportUnavailable(failed);
+      proxy_->checks_.router.ReportUnavailable(failed);
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !replayable_ || response_started_ ||
         server_gone_ || server_finished_ || AttemptCount() >= proxy_->options_.max_attempts ||
         std::chrono::system_clock::now() >= deadline_) {
       return false;
     }
-    Backend* next = proxy_->router_.Pick(service_, failed);
-    if (next == nullptr || next == failed || !proxy_->retry_budget_.Withdraw()) return false;
-    proxy_->metrics_.Retried(service_, method_);
+    Backend* next = proxy_->checks_.router.Pick(service_, failed);
+    if (next == nullptr || next == failed || !proxy_->checks_.retry_budget.Withdraw()) return false;
+    proxy_->checks_.metrics.Retried(service_, method_);
     if (mode_ == Mode::kUnary) {
       StartUnaryAttempt(next);
     } else {
@@ -570,26 +486,21 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
 
   // Metrics and the access-log line, written before the caller can see the status.
   void Record() {
-    const double seconds =
+    CallOutcome outcome;
+    outcome.request_id = request_id_;
+    outcome.path = std::string_view(ctx_->method());
+    outcome.backend = backend_address_;
+    outcome.code = final_code_;
+    outcome.message = final_message_;
+    outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    proxy_->metrics_.ServerHandled(*method_metrics_, final_code_, seconds, msgs_received_,
-                                   msgs_sent_);
-    if (!proxy_->options_.access_log) return;
-    const char* code = StatusCodeName(final_code_);
-    LogLine line("info");
-    line.Add("msg", "access")
-        .Add("request_id", request_id_)
-        .Add("principal", principal_)
-        .Add("method", ctx_->method())
-        .Add("backend", backend_address_)
-        .Add("code", code)
-        .Add("duration_ms", seconds * 1000)
-        .Add("bytes_in", int64_t(bytes_received_))
-        .Add("bytes_out", int64_t(bytes_sent_))
-        .Add("attempts", int64_t(AttemptCount()))
-        .Add("peer", ctx_->peer());
-    if (!final_message_.empty() && final_code_ != 0) line.Add("error", final_message_);
-    line.Emit();
+    outcome.messages_in = msgs_received_;
+    outcome.messages_out = msgs_sent_;
+    outcome.bytes_in = bytes_received_;
+    outcome.bytes_out = bytes_sent_;
+    outcome.attempts = AttemptCount();
+    outcome.peer = PeerOf(ctx_->client_metadata(), /*with_port=*/true);
+    RecordCall(proxy_->checks_, admission_, outcome, proxy_->options_.access_log);
   }
 
   void Unref() {
@@ -606,10 +517,8 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::recursive_mutex mu_;
   int refs_ = 1;  // the server side, plus one per attempt not yet done
-  std::string service_, method_, principal_, request_id_, backend_address_;
-  std::string caller_key_;          // what the limits count calls against
-  bool counted_in_flight_ = false;  // released when the call is done
-  GatewayMetrics::MethodMetrics* method_metrics_ = nullptr;
+  std::string service_, method_, request_id_, backend_address_;
+  Admission admission_;  // what admission decided; its concurrency slot is released when done
   std::chrono::system_clock::time_point deadline_;
   Mode mode_ = Mode::kStream;
   std::vector<std::unique_ptr<Attempt>> attempts_;
@@ -642,18 +551,8 @@ void Attempt::OnReadDone(bool ok) { call_->AttemptRead(this, ok); }
 void Attempt::OnWriteDone(bool ok) { call_->AttemptWrote(this, ok); }
 void Attempt::OnDone(const grpc::Status& status) { call_->AttemptDone(this, status); }
 
-GatewayProxy::GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter,
-                           ConcurrencyLimiter& concurrency, Router& router,
-                           const MethodCatalog& catalog, GatewayMetrics& metrics,
-                           ProxyOptions options)
-    : verifier_(verifier),
-      limiter_(limiter),
-      concurrency_(concurrency),
-      router_(router),
-      catalog_(catalog),
-      metrics_(metrics),
-      options_(options),
-      retry_budget_(options.retry_ratio, options.retry_burst) {}
+GatewayProxy::GatewayProxy(GatewayChecks checks, ProxyOptions options)
+    : checks_(checks), options_(options) {}
 
 grpc::ServerGenericBidiReactor* GatewayProxy::CreateReactor(
     grpc::GenericCallbackServerContext* ctx) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/token_verifier.h"
+#include "gateway/admission.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/method_catalog.h"
 #include "gateway/rate_limiter.h"
@@ -24,45 +25,19 @@ struct ProxyOptions {
   int max_attempts = 3;
   // A call is only retried while every request message it sent fits in this many bytes.
   size_t max_replay_bytes = 64 * 1024;
-  // Retry budget: each call earns `retry_ratio` retry tokens, up to `retry_burst`; a retry
-  // spends one. Bounds retries to ~10% of traffic when a backend fails.
-  double retry_ratio = 0.1;
-  double retry_burst = 10;
   // One JSON access-log line per call on stderr.
   bool access_log = true;
   // Unary methods learnt from the backends are forwarded with one batch each way; false
   // forwards every call as a stream (the general path, which works for any call shape).
   bool unary_fast_path = true;
+  // Calls arrive from the gateway's own relay (on a socket only it can reach): the caller's
+  // address is read from kRelayPeerHeader, set by the relay, instead of the connection's peer.
+  bool trust_relay_peer_header = false;
 };
 
-// A bounded budget of retries shared by every call (thread-safe).
-class RetryBudget {
- public:
-  RetryBudget(double ratio, double burst) : ratio_(ratio), burst_(burst), tokens_(burst) {}
-  // Credits one call.
-  void Deposit();
-  // Takes one retry token; false when the budget is spent.
-  bool Withdraw();
-
- private:
-  const double ratio_;
-  const double burst_;
-  std::mutex mu_;
-  double tokens_;
-};
-
-// The address of a gRPC peer without its port ("ipv4:10.0.0.1:53124" -> "ipv4:10.0.0.1",
-// "ipv6:[::1]:5000" -> "ipv6:[::1]"): calls without a token are limited per address, since each
-// new connection has a new port.
-std::string PeerAddress(const std::string& peer);
-
-// Methods any caller may call without a token: health checking and server reflection.
-bool IsOpenMethod(std::string_view service);
-
-// Whether a call may be sent again after UNAVAILABLE: methods declared read_only, and calls
-// carrying an "idempotency-key" / "x-idempotency-key" header.
-bool IsSafeToRetry(const MethodPolicy& policy,
-                   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+// The header in which the gateway's HTTP/2 relay tells the proxy behind it the caller's address
+// (see ProxyOptions::trust_relay_peer_header); never forwarded to a backend.
+inline constexpr char kRelayPeerHeader[] = "x-ctg-relay-peer";
 
 // The transparent proxy: a generic callback service that accepts every method, checks the
 // caller (token, rate limit, route, the method's declared access as its backend described it),
@@ -72,23 +47,15 @@ class GatewayProxy : public grpc::CallbackGenericService {
  public:
   // Every reference must outlive the service (and the server it is registered with).
   // Unary methods known to `catalog` take a fast path; the others are forwarded as streams.
-  GatewayProxy(const TokenVerifier& verifier, RateLimiter& limiter, ConcurrencyLimiter& concurrency,
-               Router& router, const MethodCatalog& catalog, GatewayMetrics& metrics,
-               ProxyOptions options);
+  GatewayProxy(GatewayChecks checks, ProxyOptions options);
 
   // Creates the reactor that serves one call (gRPC calls this for every unregistered method).
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
 
  private:
   friend class ProxyCall;
-  const TokenVerifier& verifier_;
-  RateLimiter& limiter_;
-  ConcurrencyLimiter& concurrency_;
-  Router& router_;
-  const MethodCatalog& catalog_;
-  GatewayMetrics& metrics_;
+  GatewayChecks checks_;
   const ProxyOptions options_;
-  RetryBudget retry_budget_;
 };
 
 }  // namespace ctg::gateway
