@@ -11,6 +11,8 @@
 #include "ctg/partners/v1/partners.pb.h"
 #include "ctg/reporting/v1/reporting.pb.h"
 #include "gateway/gateway.h"
+#include "gateway/h2_relay.h"
+#include "gateway/listen.h"
 #include "gateway/manifest.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limiter.h"
@@ -204,6 +206,35 @@ TEST(DeployTables, EveryMethodOfTheRoutedServicesDeclaresItsAccess) {
   }
   // 25 partners + 13 action plan + 11 indicators + 12 consents + 5 reporting RPCs today.
   EXPECT_GE(methods, 66);
+}
+
+}  // namespace
+}  // namespace ctg::gateway
+
+namespace ctg::gateway {
+namespace {
+
+TEST(RelayWire, GrpcMessagesArePercentEncoded) {
+  EXPECT_EQ(PercentEncodeGrpcMessage("no role may call X (allowed: dpo)"),
+            "no role may call X (allowed: dpo)");
+  EXPECT_EQ(PercentEncodeGrpcMessage("100% refusé\n"), "100%25 refus%C3%A9%0A");
+}
+
+TEST(RelayWire, GrpcTimeoutHeaderKeepsAtMostEightDigits) {
+  EXPECT_EQ(GrpcTimeoutHeader(std::chrono::milliseconds(30000)), "30000m");
+  EXPECT_EQ(GrpcTimeoutHeader(std::chrono::milliseconds(-5)), "0m");
+  EXPECT_EQ(GrpcTimeoutHeader(std::chrono::milliseconds(123456789)), "123456S");
+  EXPECT_EQ(GrpcTimeoutHeader(std::chrono::hours(24 * 365 * 20000)), "99999999H");
+}
+
+TEST(ListenEndpoint, LiteralsOnly) {
+  EXPECT_EQ(ListenEndpoint("127.0.0.1:50050").port(), 50050);
+  EXPECT_TRUE(ListenEndpoint("[::1]:0").address().is_v6());
+  EXPECT_EQ(ListenEndpoint("localhost:8").address().to_string(), "127.0.0.1");
+  EXPECT_THROW(ListenEndpoint("example.org:80"), std::runtime_error);
+  EXPECT_THROW(ListenEndpoint("127.0.0.1"), std::runtime_error);
+  EXPECT_THROW(ListenEndpoint("127.0.0.1:80x"), std::runtime_error);
+  EXPECT_THROW(ListenEndpoint("127.0.0.1:70000"), std::runtime_error);
 }
 
 }  // namespace
