@@ -447,9 +447,9 @@ int main() {
     return 1;
   }
   gateway::testing::EchoBackend echo("bench");
-  GatewayProcess gateway(PartnersRoutes({partners.address()}) +
-                             "ctg.testing.v1.EchoService = " + echo.address() + "\n",
-                         partners.key_file(), {"--rate-limit-rps=0"});
+  const std::string routes = PartnersRoutes({partners.address()}) +
+                             "ctg.testing.v1.EchoService = " + echo.address() + "\n";
+  GatewayProcess gateway(routes, partners.key_file(), {"--rate-limit-rps=0"});
   if (!gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
     std::fprintf(stderr, "ctg-gateway did not become healthy: %s\n", gateway.log().c_str());
     return 1;
@@ -509,6 +509,23 @@ int main() {
     echo_bare16 = RunFor(to_echo.address(), echo_method, "", token, 16, seconds);
     read_bare1 = RunFor(to_partners.address(), read, read_request, token, 1, seconds);
     read_bare16 = RunFor(to_partners.address(), read, read_request, token, 16, seconds);
+  }
+
+  // The same gateway with the terminating proxy on its public port (--h2-relay=false), as it
+  // was before the relay: what the relay is compared with.
+  LoadResult echo_proxy1, echo_proxy16, read_proxy1, read_proxy16;
+  {
+    GatewayProcess proxy_only(routes, partners.key_file(),
+                              {"--rate-limit-rps=0", "--h2-relay=false"});
+    if (!proxy_only.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
+      std::fprintf(stderr, "ctg-gateway --h2-relay=false did not become healthy: %s\n",
+                   proxy_only.log().c_str());
+      return 1;
+    }
+    echo_proxy1 = RunFor(proxy_only.address(), echo_method, "", token, 1, seconds);
+    echo_proxy16 = RunFor(proxy_only.address(), echo_method, "", token, 16, seconds);
+    read_proxy1 = RunFor(proxy_only.address(), read, read_request, token, 1, seconds);
+    read_proxy16 = RunFor(proxy_only.address(), read, read_request, token, 16, seconds);
   }
 
   // ---- floors on the same database: a point read and a one-row UPDATE transaction, libpq
@@ -640,6 +657,10 @@ int main() {
   Print("echo via bare gRPC proxy,   16 in flight", echo_bare16);
   Print("GetOrganisation via bare proxy,   1", read_bare1);
   Print("GetOrganisation via bare proxy,  16", read_bare16);
+  Print("echo via gateway, proxy alone,    1", echo_proxy1);
+  Print("echo via gateway, proxy alone,   16", echo_proxy16);
+  Print("GetOrganisation, proxy alone,     1", read_proxy1);
+  Print("GetOrganisation, proxy alone,    16", read_proxy16);
   std::printf("pgbench TPC-B-like (16 clients, prepared): %.0f tps\n\n", pgbench_tps);
 
   auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
@@ -685,6 +706,12 @@ int main() {
       echo_bare16.qps / echo16.qps, via16.qps / direct16.qps,
       verdict(via16.qps >= 0.85 * direct16.qps), read_bare16.qps / direct16.qps);
   std::printf(
+      "gateway's relay against its terminating proxy alone (--h2-relay=false): echo adds %.0f "
+      "vs %.0f us at 1 in flight, %.0f vs %.0f calls/s at 16; GetOrganisation %.0f vs %.0f us, "
+      "%.0f vs %.0f calls/s\n",
+      gateway_added, echo_proxy1.p50_us - echo1.p50_us, echo_via16.qps, echo_proxy16.qps,
+      via1.p50_us, read_proxy1.p50_us, via16.qps, read_proxy16.qps);
+  std::printf(
       "Connect listener: GetOrganisation in JSON p50 %.0f us = %.2f x over gRPC through the "
       "gateway (target <= 1.5): %s; %.0f calls/s at 16 = %.2f x gRPC (target >= 0.6): %s\n",
       connect1.p50_us, connect1.p50_us / via1.p50_us, verdict(connect1.p50_us <= 1.5 * via1.p50_us),
@@ -694,12 +721,13 @@ int main() {
       "(%+.1f %%, target within 10 %%): %s\n",
       rss_10k, rss_110k, 100.0 * (rss_110k - rss_10k) / std::max(1L, rss_10k),
       verdict(std::abs(rss_110k - rss_10k) <= rss_10k / 10));
-  const int64_t errors = echo_relay1.errors + echo1.errors + echo16.errors + direct1.errors +
-                         direct16.errors + via1.errors + via16.errors + echo_via1.errors +
-                         echo_via16.errors + write1.errors + write16.errors + echo_bare1.errors +
-                         echo_bare16.errors + read_bare1.errors + read_bare16.errors +
-                         floor_read1.errors + floor_read16.errors + floor_write1.errors +
-                         floor_write16.errors + connect1.errors + connect16.errors;
+  const int64_t errors =
+      echo_relay1.errors + echo1.errors + echo16.errors + direct1.errors + direct16.errors +
+      via1.errors + via16.errors + echo_via1.errors + echo_via16.errors + write1.errors +
+      write16.errors + echo_bare1.errors + echo_bare16.errors + read_bare1.errors +
+      read_bare16.errors + floor_read1.errors + floor_read16.errors + floor_write1.errors +
+      floor_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
+      echo_proxy16.errors + read_proxy1.errors + read_proxy16.errors;
   std::printf(
       "errors: %lld (target 0); authentication, authorization, access log, metrics and "
       "request ids on in every leg\n",

@@ -100,13 +100,14 @@ inline constexpr char kConsoleSecurityPolicy[] =
 // any), with the "Connect-Protocol-Version: 1" header required (a cross-site form cannot send
 // it, nor these content types). Client and bidirectional streams need HTTP/2: 501. JSON is
 // translated with the descriptors the gateway learnt by reflection (MethodCatalog). Each call is
-// then made on `gateway` — an in-process channel to the gateway's own gRPC server — so it goes
-// through exactly the same token check, declared access, rate and concurrency limits, access log,
-// metrics and request id as a gRPC call: the HTTP listener adds no rule of its own and refuses
-// nothing a gRPC caller may do, beyond the HTTP framing. Answers: 200 with the response message; a
-// Connect error (ConnectErrorJson) with the HTTP status of its code; 404 for an unknown path, 405
-// for another verb, 415 for another content type, 413 for an oversized body, 400 without the
-// protocol header. No CORS: nothing is served to another origin.
+// then made on `gateway` — a channel to the gateway's own gRPC front end (the relay's private
+// socket, or in process to the proxy without the relay), with the browser's address in
+// kRelayPeerHeader — so it goes through exactly the same token check, declared access, rate and
+// concurrency limits, access log, metrics and request id as a gRPC call: the HTTP listener adds
+// no rule of its own and refuses nothing a gRPC caller may do, beyond the HTTP framing. Answers:
+// 200 with the response message; a Connect error (ConnectErrorJson) with the HTTP status of its
+// code; 404 for an unknown path, 405 for another verb, 415 for another content type, 413 for an
+// oversized body, 400 without the protocol header. No CORS: nothing is served to another origin.
 class ConnectListener {
  public:
   // `catalog` must outlive the listener.

@@ -95,8 +95,10 @@ std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin();
 // Whether `address` ("host:port") names a loopback interface.
 bool IsLoopbackAddress(const std::string& address);
 
-// The gateway process: public gRPC port (TLS or loopback plaintext) serving the transparent
-// proxy and the gateway's own grpc.health.v1, backend health checking and the metrics port.
+// The gateway process: the public gRPC port (TLS or loopback plaintext) served by the HTTP/2 relay
+// (H2Relay) with the transparent proxy (GatewayProxy) and the gateway's own grpc.health.v1 behind
+// it on a private socket (or the proxy alone on the public port: GatewayConfig::h2_relay), the
+// browser listener, backend health checking and the metrics port.
 class Gateway : public Daemon {
  public:
   // Parses the routing table; throws ConfigError. Who may call what is not configured here: it is

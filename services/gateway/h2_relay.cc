@@ -482,6 +482,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
               const std::vector<std::pair<std::string, std::string>>& extra);
   void AttemptEnded(Call* call, int code);
   void CancelBackendStream(Call* call);
+  // Drops the request bytes the backend will not get, handing their flow-control credit back to
+  // the client (a connection's window would otherwise shrink by them for good).
+  void DropRequestBytes(Call* call);
   void Record(Call* call);
   void MaybeClose();
   // The caller's address: the connection's peer, or on the private socket what its client (the
@@ -909,6 +912,9 @@ int ClientConn::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, voi
     self->Record(call);
   }
   self->CancelBackendStream(call);
+  if (const size_t n = call->to_backend.size(); n > 0) {
+    nghttp2_session_consume_connection(self->session_, n);
+  }
   self->calls_.erase(it);
   return 0;
 }
@@ -921,7 +927,7 @@ int ClientConn::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame
   Call* call = static_cast<ClientConn*>(user)->Find(frame->hd.stream_id);
   if (call == nullptr || call->client_ended) return 0;
   // The response is complete while the client still sends: the rest of its request is of no use.
-  call->discard_request = true;
+  static_cast<ClientConn*>(user)->DropRequestBytes(call);
   if (call->response_submitted) {
     // After trailers the client may stop at once (RFC 9113 §8.1), as gRPC servers tell it. Not
     // after a trailers-only response: gRPC's client (1.51) then reports the reset, not the
@@ -931,9 +937,28 @@ int ClientConn::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame
   return 0;
 }
 
+void ClientConn::DropRequestBytes(Call* call) {
+  call->discard_request = true;
+  call->resend.Clear();  // consumed when it first came
+  if (const size_t n = call->to_backend.size(); n > 0) {
+    if (nghttp2_session_find_stream(session_, call->id) != nullptr) {
+      nghttp2_session_consume(session_, call->id, n);
+    } else {
+      nghttp2_session_consume_connection(session_, n);
+    }
+    call->to_backend.Clear();
+  }
+}
+
 void ClientConn::CancelBackendStream(Call* call) {
   if (!call->backend_conn) return;
   auto& b = *call->backend_conn;
+  if (!call->to_client.empty()) {
+    // Received from the backend and never to be passed on: its credit goes back to that
+    // connection.
+    nghttp2_session_consume_connection(b.session(), call->to_client.size());
+    call->to_client.Clear();
+  }
   if (call->backend_stream > 0 && b.usable()) {
     nghttp2_session_set_stream_user_data(b.session(), call->backend_stream, nullptr);
     nghttp2_submit_rst_stream(b.session(), NGHTTP2_FLAG_NONE, call->backend_stream, NGHTTP2_CANCEL);
@@ -1113,9 +1138,7 @@ void ClientConn::Answer(Call* call, int code, const std::string& message,
                         const std::string& details,
                         const std::vector<std::pair<std::string, std::string>>& extra) {
   if (call->ended) return;
-  call->discard_request = true;
-  call->to_backend.Clear();
-  call->resend.Clear();
+  DropRequestBytes(call);
   call->code = code;
   call->message = message;
   if (call->response_submitted) {
