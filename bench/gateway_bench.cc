@@ -416,6 +416,27 @@ class BareProxyProcess {
   int port_ = 0;
 };
 
+// An out-of-process byte relay (bench/bare_byte_relay.cc) in front of `target_port`.
+class ByteRelayProcess {
+ public:
+  explicit ByteRelayProcess(int target_port) {
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{CTG_BARE_BYTE_RELAY_BINARY,
+                                 "--target-port=" + std::to_string(target_port),
+                                 "--port-file=" + dir_.File("ports")},
+        CleanEnvironment(), dir_.File("relay.log"));
+    port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("relay.log"),
+                            "ctg-bare-byte-relay")
+                .first;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
 // The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
 long RssKib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -474,10 +495,15 @@ int main() {
 
   const auto echo1 = RunFor(echo.address(), echo_method, "", token, 1, seconds);
   const auto echo16 = RunFor(echo.address(), echo_method, "", token, 16, seconds);
-  LoadResult echo_relay1;
+  LoadResult echo_relay1, echo_process_relay1, echo_process_relay16;
   {
     TcpRelay relay(echo.port());
     echo_relay1 = RunFor(relay.address(), echo_method, "", token, 1, seconds);
+  }
+  {
+    ByteRelayProcess relay(echo.port());
+    echo_process_relay1 = RunFor(relay.address(), echo_method, "", token, 1, seconds);
+    echo_process_relay16 = RunFor(relay.address(), echo_method, "", token, 16, seconds);
   }
   const auto direct1 = RunFor(partners.address(), read, read_request, token, 1, seconds);
   const auto direct16 = RunFor(partners.address(), read, read_request, token, 16, seconds);
@@ -653,6 +679,8 @@ int main() {
   Print("echo via gateway,           1 in flight", echo_via1);
   Print("echo via a bare TCP relay,  1 in flight", echo_relay1);
   Print("echo via gateway,          16 in flight", echo_via16);
+  Print("echo via a byte relay process,    1", echo_process_relay1);
+  Print("echo via a byte relay process,   16", echo_process_relay16);
   Print("echo via bare gRPC proxy,    1 in flight", echo_bare1);
   Print("echo via bare gRPC proxy,   16 in flight", echo_bare16);
   Print("GetOrganisation via bare proxy,   1", read_bare1);
@@ -699,6 +727,13 @@ int main() {
       gateway_added, relay_added, 2 * relay_added, verdict(gateway_added <= 2 * relay_added),
       bare_added, gateway_added / std::max(1.0, bare_added),
       GatewayOwnMicros(metrics_before, metrics_after, "GetOrganisation"));
+  const double process_relay_added = echo_process_relay1.p50_us - echo1.p50_us;
+  std::printf(
+      "gateway, 1 in flight, against an out-of-process byte relay on one Asio loop (the relay's "
+      "I/O without HTTP/2 or the gateway's work): it adds %.0f us, the gateway %.2f x that; at "
+      "16 in flight it keeps %.2f x bare echo, the gateway %.2f x its throughput\n",
+      process_relay_added, gateway_added / std::max(1.0, process_relay_added),
+      echo_process_relay16.qps / echo16.qps, echo_via16.qps / echo_process_relay16.qps);
   std::printf(
       "gateway, 16 in flight: echo %.2f x bare (target >= 0.60): %s, bare gRPC proxy %.2f x; "
       "GetOrganisation %.2f x direct (target >= 0.85): %s, bare gRPC proxy %.2f x\n",
@@ -727,7 +762,8 @@ int main() {
       write16.errors + echo_bare1.errors + echo_bare16.errors + read_bare1.errors +
       read_bare16.errors + floor_read1.errors + floor_read16.errors + floor_write1.errors +
       floor_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
-      echo_proxy16.errors + read_proxy1.errors + read_proxy16.errors;
+      echo_proxy16.errors + read_proxy1.errors + read_proxy16.errors + echo_process_relay1.errors +
+      echo_process_relay16.errors;
   std::printf(
       "errors: %lld (target 0); authentication, authorization, access log, metrics and "
       "request ids on in every leg\n",
