@@ -396,17 +396,15 @@ class PgFloorService : public grpc::CallbackGenericService {
   std::unique_ptr<grpc::Server> server_;
 };
 
-// An out-of-process bare gRPC proxy (bench/bare_grpc_proxy.cc) in front of `target`.
-class BareProxyProcess {
+// A floor binary of the benchmark (bench/bare_grpc_proxy.cc, bench/bare_byte_relay.cc) as a
+// child process, listening on the port it writes to its port file.
+class FloorProcess {
  public:
-  explicit BareProxyProcess(const std::string& target) {
+  FloorProcess(const std::string& binary, const std::string& target_flag) {
     process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{CTG_BARE_GRPC_PROXY_BINARY, "--target=" + target,
-                                 "--port-file=" + dir_.File("ports")},
-        CleanEnvironment(), dir_.File("proxy.log"));
-    port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("proxy.log"),
-                            "ctg-bare-grpc-proxy")
-                .first;
+        std::vector<std::string>{binary, target_flag, "--port-file=" + dir_.File("ports")},
+        CleanEnvironment(), dir_.File("floor.log"));
+    port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("floor.log"), binary).first;
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -416,26 +414,15 @@ class BareProxyProcess {
   int port_ = 0;
 };
 
-// An out-of-process byte relay (bench/bare_byte_relay.cc) in front of `target_port`.
-class ByteRelayProcess {
- public:
-  explicit ByteRelayProcess(int target_port) {
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{CTG_BARE_BYTE_RELAY_BINARY,
-                                 "--target-port=" + std::to_string(target_port),
-                                 "--port-file=" + dir_.File("ports")},
-        CleanEnvironment(), dir_.File("relay.log"));
-    port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("relay.log"),
-                            "ctg-bare-byte-relay")
-                .first;
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+// The bare gRPC proxy in front of `target`: the gateway's unary path with nothing else.
+FloorProcess BareProxyProcess(const std::string& target) {
+  return FloorProcess(CTG_BARE_GRPC_PROXY_BINARY, "--target=" + target);
+}
 
- private:
-  TempDir dir_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-};
+// The byte relay in front of `target_port`: the relay's I/O with nothing else.
+FloorProcess ByteRelayProcess(int target_port) {
+  return FloorProcess(CTG_BARE_BYTE_RELAY_BINARY, "--target-port=" + std::to_string(target_port));
+}
 
 // The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
 long RssKib(pid_t pid) {
@@ -501,7 +488,7 @@ int main() {
     echo_relay1 = RunFor(relay.address(), echo_method, "", token, 1, seconds);
   }
   {
-    ByteRelayProcess relay(echo.port());
+    const FloorProcess relay = ByteRelayProcess(echo.port());
     echo_process_relay1 = RunFor(relay.address(), echo_method, "", token, 1, seconds);
     echo_process_relay16 = RunFor(relay.address(), echo_method, "", token, 16, seconds);
   }
@@ -527,8 +514,8 @@ int main() {
   // The gateway's floor: the same hops through a bare gRPC proxy process (same API, nothing else).
   LoadResult echo_bare1, echo_bare16, read_bare1, read_bare16;
   {
-    BareProxyProcess to_echo(echo.address());
-    BareProxyProcess to_partners(partners.address());
+    const FloorProcess to_echo = BareProxyProcess(echo.address());
+    const FloorProcess to_partners = BareProxyProcess(partners.address());
     WaitForHealth(grpc::CreateChannel(to_partners.address(), grpc::InsecureChannelCredentials()),
                   Serving::SERVING, std::chrono::seconds(10));
     echo_bare1 = RunFor(to_echo.address(), echo_method, "", token, 1, seconds);

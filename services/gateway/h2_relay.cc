@@ -262,73 +262,63 @@ void CloseSocket(Socket& socket) {
   socket.close(ec);
 }
 
-class TcpTransport final : public Transport {
+// The reads and writes of a transport over `Stream` (a socket or a TLS stream).
+template <typename Stream>
+class StreamTransport : public Transport {
  public:
-  explicit TcpTransport(tcp::socket socket) : socket_(std::move(socket)) {
-    error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-  }
-  void Handshake(std::function<void(const error_code&)> done) override { done({}); }
-  void Read(asio::mutable_buffer b, std::function<void(const error_code&, size_t)> d) override {
-    socket_.async_read_some(b, std::move(d));
-  }
-  void Write(asio::const_buffer b, std::function<void(const error_code&, size_t)> d) override {
-    asio::async_write(socket_, b, std::move(d));
-  }
-  void Close() override { CloseSocket(socket_); }
-  std::string Peer() override {
-    error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    return ec ? "unknown" : GrpcPeerName(remote);
-  }
-
- private:
-  tcp::socket socket_;
-};
-
-class TlsTransport final : public Transport {
- public:
-  TlsTransport(tcp::socket socket, asio::ssl::context& tls) : stream_(std::move(socket), tls) {
-    error_code ec;
-    stream_.next_layer().set_option(tcp::no_delay(true), ec);
-  }
-  void Handshake(std::function<void(const error_code&)> done) override {
-    stream_.async_handshake(asio::ssl::stream_base::server, std::move(done));
-  }
+  template <typename... Args>
+  explicit StreamTransport(Args&&... args) : stream_(std::forward<Args>(args)...) {}
   void Read(asio::mutable_buffer b, std::function<void(const error_code&, size_t)> d) override {
     stream_.async_read_some(b, std::move(d));
   }
   void Write(asio::const_buffer b, std::function<void(const error_code&, size_t)> d) override {
     asio::async_write(stream_, b, std::move(d));
   }
-  void Close() override { CloseSocket(stream_.next_layer()); }
-  std::string Peer() override {
-    error_code ec;
-    const auto remote = stream_.next_layer().remote_endpoint(ec);
-    return ec ? "unknown" : GrpcPeerName(remote);
-  }
 
- private:
-  asio::ssl::stream<tcp::socket> stream_;
+ protected:
+  Stream stream_;
 };
 
-class UnixTransport final : public Transport {
+// The peer of a TCP socket, named the way gRPC names peers.
+std::string TcpPeer(const tcp::socket& socket) {
+  error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  return ec ? "unknown" : GrpcPeerName(remote);
+}
+
+class TcpTransport final : public StreamTransport<tcp::socket> {
+ public:
+  explicit TcpTransport(tcp::socket socket) : StreamTransport(std::move(socket)) {
+    error_code ec;
+    stream_.set_option(tcp::no_delay(true), ec);
+  }
+  void Handshake(std::function<void(const error_code&)> done) override { done({}); }
+  void Close() override { CloseSocket(stream_); }
+  std::string Peer() override { return TcpPeer(stream_); }
+};
+
+class TlsTransport final : public StreamTransport<asio::ssl::stream<tcp::socket>> {
+ public:
+  TlsTransport(tcp::socket socket, asio::ssl::context& tls)
+      : StreamTransport(std::move(socket), tls) {
+    error_code ec;
+    stream_.next_layer().set_option(tcp::no_delay(true), ec);
+  }
+  void Handshake(std::function<void(const error_code&)> done) override {
+    stream_.async_handshake(asio::ssl::stream_base::server, std::move(done));
+  }
+  void Close() override { CloseSocket(stream_.next_layer()); }
+  std::string Peer() override { return TcpPeer(stream_.next_layer()); }
+};
+
+class UnixTransport final : public StreamTransport<asio::local::stream_protocol::socket> {
  public:
   explicit UnixTransport(asio::local::stream_protocol::socket socket)
-      : socket_(std::move(socket)) {}
+      : StreamTransport(std::move(socket)) {}
   void Handshake(std::function<void(const error_code&)> done) override { done({}); }
-  void Read(asio::mutable_buffer b, std::function<void(const error_code&, size_t)> d) override {
-    socket_.async_read_some(b, std::move(d));
-  }
-  void Write(asio::const_buffer b, std::function<void(const error_code&, size_t)> d) override {
-    asio::async_write(socket_, b, std::move(d));
-  }
-  void Close() override { CloseSocket(socket_); }
+  void Close() override { CloseSocket(stream_); }
   std::string Peer() override { return "unix:"; }
   bool trusted() const override { return true; }
-
- private:
-  asio::local::stream_protocol::socket socket_;
 };
 
 // The session settings both sides use: 1 MiB per stream (like every ctg server), 8 MiB per
@@ -336,12 +326,57 @@ class UnixTransport final : public Transport {
 constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 8 << 20;
 
-nghttp2_option* RelayOption() {
+// The callbacks of one side's sessions (null: not wanted).
+struct SessionCallbacks {
+  nghttp2_on_begin_headers_callback begin_headers = nullptr;
+  nghttp2_on_header_callback header = nullptr;
+  nghttp2_on_frame_recv_callback frame_recv = nullptr;
+  nghttp2_on_data_chunk_recv_callback data_chunk = nullptr;
+  nghttp2_on_stream_close_callback stream_close = nullptr;
+  nghttp2_on_frame_send_callback frame_send = nullptr;
+};
+
+// A server (client side of the relay) or client (backend side) session with the relay's settings
+// and windows, `first_setting` added to them; its SETTINGS are queued.
+nghttp2_session* NewSession(bool server, void* user, const SessionCallbacks& c,
+                            nghttp2_settings_entry first_setting) {
+  nghttp2_session_callbacks* cb = nullptr;
+  nghttp2_session_callbacks_new(&cb);
+  if (c.begin_headers) nghttp2_session_callbacks_set_on_begin_headers_callback(cb, c.begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, c.header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, c.frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, c.data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, c.stream_close);
+  if (c.frame_send) nghttp2_session_callbacks_set_on_frame_send_callback(cb, c.frame_send);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_send_header_block_length(option, 2 * kMaxMetadataBytes);
-  return option;
+  nghttp2_session* session = nullptr;
+  if (server) {
+    nghttp2_session_server_new2(&session, cb, user, option);
+  } else {
+    nghttp2_session_client_new2(&session, cb, user, option);
+  }
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(cb);
+  const nghttp2_settings_entry settings[] = {
+      first_setting,
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(kMaxMetadataBytes)}};
+  nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  return session;
+}
+
+// Appends to `out` every byte `session` has to send now; a negative nghttp2 error, or 0.
+ssize_t DrainSession(nghttp2_session* session, std::string* out) {
+  for (;;) {
+    const uint8_t* p = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session, &p);
+    if (n <= 0) return n;
+    out->append(reinterpret_cast<const char*>(p), size_t(n));
+  }
 }
 
 }  // namespace
@@ -444,9 +479,6 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   // The bytes a backend stream received were passed on; or the stream is gone.
   void ConsumeBackend(Call* call, size_t n);
 
-  H2Relay::Impl& relay() { return relay_; }
-  nghttp2_session* session() { return session_; }
-  bool closed() const { return closed_; }
   asio::io_context& ioc() { return ioc_; }
 
   // The request data of `call` for its backend stream (its data provider).
@@ -501,7 +533,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   asio::io_context& ioc_;
   const std::string peer_;
   nghttp2_session* session_ = nullptr;
-  bool writing_ = false, closed_ = false, reading_ = false;
+  bool writing_ = false, closed_ = false;
   std::string out_;
   std::array<uint8_t, 16384> in_{};
   std::unordered_map<int32_t, std::unique_ptr<Call>> calls_;
@@ -514,22 +546,12 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 
 BackendConn::BackendConn(ClientConn* owner, asio::io_context& ioc, std::string address)
     : owner_(owner), address_(std::move(address)), ioc_(ioc) {
-  nghttp2_session_callbacks* cb = nullptr;
-  nghttp2_session_callbacks_new(&cb);
-  nghttp2_session_callbacks_set_on_header_callback(cb, OnHeader);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, OnFrameRecv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, OnDataChunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cb, OnStreamClose);
-  nghttp2_option* option = RelayOption();
-  nghttp2_session_client_new2(&session_, cb, this, option);
-  nghttp2_option_del(option);
-  nghttp2_session_callbacks_del(cb);
-  const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(kMaxMetadataBytes)}};
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  SessionCallbacks c;
+  c.header = OnHeader;
+  c.frame_recv = OnFrameRecv;
+  c.data_chunk = OnDataChunk;
+  c.stream_close = OnStreamClose;
+  session_ = NewSession(/*server=*/false, this, c, {NGHTTP2_SETTINGS_ENABLE_PUSH, 0});
 }
 
 void BackendConn::Connect() {
@@ -592,16 +614,10 @@ void BackendConn::Read() {
 
 bool BackendConn::Flush() {
   if (!connected_ || writing_ || closed_) return false;
-  for (;;) {
-    const uint8_t* p = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &p);
-    if (n < 0) {
-      Failed(std::string("HTTP/2 error towards ") + address_ + ": " + nghttp2_strerror(int(n)),
-             false);
-      return false;
-    }
-    if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(p), size_t(n));
+  if (const ssize_t rv = DrainSession(session_, &out_); rv < 0) {
+    Failed(std::string("HTTP/2 error towards ") + address_ + ": " + nghttp2_strerror(int(rv)),
+           false);
+    return false;
   }
   if (out_.empty()) {
     if (draining_ && calls_.empty()) Close();
@@ -720,24 +736,16 @@ void ClientConn::Start() {
   auto self = shared_from_this();
   transport_->Handshake([this, self](const error_code& ec) {
     if (ec) return Close();
-    nghttp2_session_callbacks* cb = nullptr;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, OnBeginHeaders);
-    nghttp2_session_callbacks_set_on_header_callback(cb, OnHeader);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, OnFrameRecv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, OnDataChunk);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, OnStreamClose);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cb, OnFrameSend);
-    nghttp2_option* option = RelayOption();
-    nghttp2_session_server_new2(&session_, cb, this, option);
-    nghttp2_option_del(option);
-    nghttp2_session_callbacks_del(cb);
-    const nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, uint32_t(relay_.options.max_concurrent_streams)},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(kMaxMetadataBytes)}};
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    SessionCallbacks c;
+    c.begin_headers = OnBeginHeaders;
+    c.header = OnHeader;
+    c.frame_recv = OnFrameRecv;
+    c.data_chunk = OnDataChunk;
+    c.stream_close = OnStreamClose;
+    c.frame_send = OnFrameSend;
+    session_ = NewSession(
+        /*server=*/true, this, c,
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, uint32_t(relay_.options.max_concurrent_streams)});
     if (relay_.stopping) GoAway();
     Read();
     FlushAll();
@@ -746,10 +754,8 @@ void ClientConn::Start() {
 
 void ClientConn::Read() {
   if (closed_) return;
-  reading_ = true;
   auto self = shared_from_this();
   transport_->Read(asio::buffer(in_), [this, self](const error_code& ec, size_t n) {
-    reading_ = false;
     if (closed_) return;
     if (ec) return Close();
     const ssize_t rv = nghttp2_session_mem_recv(session_, in_.data(), n);
@@ -761,15 +767,9 @@ void ClientConn::Read() {
 
 bool ClientConn::Flush() {
   if (writing_ || closed_ || session_ == nullptr) return false;
-  for (;;) {
-    const uint8_t* p = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &p);
-    if (n < 0) {
-      Close();
-      return false;
-    }
-    if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(p), size_t(n));
+  if (DrainSession(session_, &out_) < 0) {
+    Close();
+    return false;
   }
   if (out_.empty()) {
     MaybeClose();
