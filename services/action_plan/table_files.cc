@@ -132,7 +132,7 @@ void ActionPlanService::ExportTrackingTable(const CallContext& call,
     rows.push_back(ExportRow(row, quarter_text, axis_labels[row.action().axis()], pilots));
   }
   const bool xlsx = req.format() == v1::XLSX;
-  resp.set_content(xlsx ? WriteXlsx(rows, quarter_text) : WriteCsv(rows));
+  resp.set_content(xlsx ? WriteXlsx(rows, quarter_text, call.now) : WriteCsv(rows));
   resp.set_file_name(TableFileName(quarter_text, req.format()));
   resp.set_mime_type(xlsx ? kXlsxMimeType : kCsvMimeType);
 }

@@ -249,9 +249,11 @@ std::string WriteCsv(const std::vector<TableRow>& rows) {
   return ::ctg::WriteCsv(all);
 }
 
-std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quarter) {
+std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quarter,
+                      std::chrono::system_clock::time_point created) {
   using Style = XlsxWorkbook::Style;
-  XlsxWorkbook wb("Tableau de suivi partagé CTG " + quarter, "Convention Territoriale Globale");
+  XlsxWorkbook wb("Tableau de suivi partagé CTG " + quarter, "Convention Territoriale Globale",
+                  created);
   const int ws = wb.AddSheet("Suivi " + quarter);
   const int help = wb.AddSheet("Mode d'emploi");
   const auto& specs = Specs();

@@ -4,6 +4,7 @@
 // by the XLSX and the CSV exports, their writers and readers, and the reading of a filled-in
 // file back into progress report values. Pure: no database, no RPC.
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -88,9 +89,10 @@ std::string WriteCsv(const std::vector<TableRow>& rows);
 
 // An XLSX workbook: a first sheet "Suivi <quarter>" with the header row (frozen, filtered) and
 // `rows`, numbers as numbers and every other cell as text (never a formula), a status drop-down
-// and a 0-100 check on Avancement, then a sheet of instructions. Throws std::runtime_error when
-// libxlsxwriter fails.
-std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quarter);
+// and a 0-100 check on Avancement, then a sheet of instructions; `created` (the call's clock) is
+// its creation date. Throws std::runtime_error when libxlsxwriter fails.
+std::string WriteXlsx(const std::vector<TableRow>& rows, const std::string& quarter,
+                      std::chrono::system_clock::time_point created);
 
 // One error of a file being read. `row` is the 1-based row of the file (1 is the header);
 // 0 for the file as a whole. `column` is the French header of the column ("" when none).

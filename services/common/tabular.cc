@@ -564,7 +564,8 @@ struct XlsxWorkbook::State {
   }
 };
 
-XlsxWorkbook::XlsxWorkbook(const std::string& title, const std::string& subject)
+XlsxWorkbook::XlsxWorkbook(const std::string& title, const std::string& subject,
+                           std::chrono::system_clock::time_point created)
     : state_(std::make_unique<State>()) {
   namespace fs = std::filesystem;
   state_->tmpdir = fs::temp_directory_path().string();
@@ -584,6 +585,7 @@ XlsxWorkbook::XlsxWorkbook(const std::string& title, const std::string& subject)
   lxw_doc_properties properties{};
   properties.title = state_->title.data();
   properties.subject = state_->subject.data();
+  properties.created = std::chrono::system_clock::to_time_t(created);
   workbook_set_properties(state_->workbook, &properties);
   state_->header = workbook_add_format(state_->workbook);
   format_set_bold(state_->header);

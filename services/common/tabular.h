@@ -7,6 +7,7 @@
 // table, the reference-data imports, the indicators and the bilans). Messages meant for the
 // people who filled a file in are in French.
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -79,9 +80,11 @@ class XlsxWorkbook {
   // The look of a cell: a bold framed header, wrapped text, or a number.
   enum class Style { kHeader, kText, kNumber };
 
-  // `title` and `subject` are the document properties. Throws std::runtime_error when
-  // libxlsxwriter fails.
-  XlsxWorkbook(const std::string& title, const std::string& subject);
+  // `title` and `subject` are the document properties; `created` (the call's injected clock) is
+  // its creation date, so the same content written at the same instant is the same file.
+  // Throws std::runtime_error when libxlsxwriter fails.
+  XlsxWorkbook(const std::string& title, const std::string& subject,
+               std::chrono::system_clock::time_point created);
   ~XlsxWorkbook();
   XlsxWorkbook(const XlsxWorkbook&) = delete;
   XlsxWorkbook& operator=(const XlsxWorkbook&) = delete;

@@ -234,9 +234,10 @@ std::string RegisterJson(const Register& reg) {
   return out + "]}";
 }
 
-std::string RegisterXlsx(const Register& reg) {
+std::string RegisterXlsx(const Register& reg, std::chrono::system_clock::time_point created) {
   using Style = XlsxWorkbook::Style;
-  XlsxWorkbook book("Registre des activités de traitement (art. 30 RGPD)", reg.organisation);
+  XlsxWorkbook book("Registre des activités de traitement (art. 30 RGPD)", reg.organisation,
+                    created);
   const int common = book.AddSheet("Registre");
   book.SetColumn(common, 0, 40, Style::kText);
   book.SetColumn(common, 1, 80, Style::kText);

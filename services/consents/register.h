@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,9 +36,9 @@ std::vector<std::pair<std::string, std::string>> RegisterFields(const RegisterEn
 
 // The register as a CSV file (one line per processing, the fields as columns), JSON, or an XLSX
 // workbook (a "Registre" sheet with the organisation, its DPO and the list of processings, then
-// one sheet per processing).
+// one sheet per processing), created at `created` (the call's clock).
 std::string RegisterCsv(const Register& reg);
 std::string RegisterJson(const Register& reg);
-std::string RegisterXlsx(const Register& reg);
+std::string RegisterXlsx(const Register& reg, std::chrono::system_clock::time_point created);
 
 }  // namespace ctg::consents

@@ -630,7 +630,7 @@ void ConsentService::ExportRegister(const CallContext& call, const v1::ExportReg
     default:
       resp.set_content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
       resp.set_filename(stem + ".xlsx");
-      resp.set_content(RegisterXlsx(reg));
+      resp.set_content(RegisterXlsx(reg, call.now));
   }
   resp.set_processings(static_cast<int>(reg.entries.size()));
 }

@@ -109,7 +109,8 @@ class TableFilesTest : public ActionPlanServiceTest {
   }
 
   static std::string Write(v1::FileFormat format, const std::vector<TableRow>& rows) {
-    return format == v1::XLSX ? WriteXlsx(rows, kQuarter) : WriteCsv(rows);
+    return format == v1::XLSX ? WriteXlsx(rows, kQuarter, std::chrono::system_clock::time_point())
+                              : WriteCsv(rows);
   }
 
   // Every revision of every action, newest first per action.
@@ -272,7 +273,8 @@ TEST_F(TableFilesTest, ABadFileWritesNothingAndListsRowErrors) {
   EXPECT_THAT(ViolatedFields(status),
               UnorderedElementsAre("rows[3].status", "rows[4].completion_percent"));
   rows.erase(rows.begin() + 1, rows.begin() + 3);
-  status = Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp);
+  status =
+      Import(v1::XLSX, WriteXlsx(rows, kQuarter, std::chrono::system_clock::time_point()), &resp);
   EXPECT_THAT(ViolatedFields(status), UnorderedElementsAre("rows[3].number"));  // action 99
 
   // Formula injection in CSV, another quarter, a CSV declared as XLSX, junk, wrong columns.
@@ -321,14 +323,20 @@ TEST_F(TableFilesTest, AnotherCommunesAgentIsDeniedAndNothingIsWritten) {
   Set(rows[2], TableColumn::kStatus, "En cours");  // Tonneins' own action
   Set(rows[2], TableColumn::kCompletion, "10");
   v1::ImportTrackingTableResponse resp;
-  EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp, AgentOf(tonneins_)).error_code(),
+  EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter, std::chrono::system_clock::time_point()),
+                   &resp, AgentOf(tonneins_))
+                .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp, AgentOf(outsider_)).error_code(),
+  EXPECT_EQ(Import(v1::XLSX, WriteXlsx(rows, kQuarter, std::chrono::system_clock::time_point()),
+                   &resp, AgentOf(outsider_))
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ReportSummary(), before);
   // Unchanged rows of other pilots' actions do not stand in the way.
   Set(rows[0], TableColumn::kCompletion, "40");
-  const auto status = Import(v1::XLSX, WriteXlsx(rows, kQuarter), &resp, AgentOf(tonneins_));
+  const auto status =
+      Import(v1::XLSX, WriteXlsx(rows, kQuarter, std::chrono::system_clock::time_point()), &resp,
+             AgentOf(tonneins_));
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(resp.reports_created(), 1);
   EXPECT_EQ(resp.rows_unchanged(), 2);

@@ -217,7 +217,7 @@ TEST(TableFormatTest, CsvRoundTripGivesTheSameRows) {
 
 TEST(TableFormatTest, XlsxRoundTripGivesTheSameRows) {
   const auto rows = TrickyRows();
-  const auto xlsx = WriteXlsx(rows, "2026-Q1");
+  const auto xlsx = WriteXlsx(rows, "2026-Q1", std::chrono::system_clock::time_point());
   EXPECT_EQ(xlsx.substr(0, 2), "PK");
   const auto file = ReadTableFile(v1::XLSX, xlsx);
   ASSERT_THAT(ErrorTexts(file.errors), IsEmpty());

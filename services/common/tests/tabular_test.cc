@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 namespace ctg {
 namespace {
 
@@ -43,7 +46,7 @@ TEST(WriteCsv, ProtectsFormulasAndReadsBackExactly) {
 }
 
 TEST(Xlsx, AWorkbookWrittenIsReadBack) {
-  XlsxWorkbook wb("Titre", "Sujet");
+  XlsxWorkbook wb("Titre", "Sujet", std::chrono::system_clock::time_point());
   const int sheet = wb.AddSheet("Données");
   wb.AddSheet("Aide");
   wb.WriteText(sheet, 0, 0, "Nom", XlsxWorkbook::Style::kHeader);
@@ -59,6 +62,23 @@ TEST(Xlsx, AWorkbookWrittenIsReadBack) {
   EXPECT_EQ(read.cells.at(1).at(0), "Nom");
   EXPECT_EQ(read.cells.at(2).at(0), "=1+1");
   EXPECT_EQ(read.cells.at(2).at(1), "42");
+}
+
+// The file depends on its content and the injected clock only, not on when it is written: the
+// bilan's spreadsheet equals the one the action plan exports for the same instant.
+TEST(Xlsx, TheSameContentAtTheSameInstantIsTheSameFile) {
+  const auto created = std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));
+  auto write = [&] {
+    XlsxWorkbook wb("Titre", "Sujet", created);
+    wb.WriteText(wb.AddSheet("Données"), 0, 0, "Nom", XlsxWorkbook::Style::kHeader);
+    return wb.Finish();
+  };
+  const std::string first = write();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // another second, for the zip too
+  EXPECT_EQ(write(), first);
+  XlsxWorkbook other("Titre", "Sujet", created + std::chrono::hours(24));
+  other.WriteText(other.AddSheet("Données"), 0, 0, "Nom", XlsxWorkbook::Style::kHeader);
+  EXPECT_NE(other.Finish(), first);
 }
 
 TEST(Xlsx, GarbageIsAnErrorNotACrash) {
