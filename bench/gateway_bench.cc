@@ -30,6 +30,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -457,7 +458,15 @@ int main() {
   gateway::testing::EchoBackend echo("bench");
   const std::string routes = PartnersRoutes({partners.address()}) +
                              "ctg.testing.v1.EchoService = " + echo.address() + "\n";
-  GatewayProcess gateway(routes, partners.key_file(), {"--rate-limit-rps=0"});
+  // CTG_BENCH_GATEWAY_FLAGS: more flags for the gateway under test (one word each, e.g.
+  // "--access-log=false"), to see what a setting costs; said in the output when set.
+  std::vector<std::string> gateway_flags = {"--rate-limit-rps=0"};
+  if (const char* extra = std::getenv("CTG_BENCH_GATEWAY_FLAGS")) {
+    std::istringstream words(extra);
+    for (std::string w; words >> w;) gateway_flags.push_back(w);
+    std::printf("ctg-gateway runs with CTG_BENCH_GATEWAY_FLAGS: %s\n", extra);
+  }
+  GatewayProcess gateway(routes, partners.key_file(), gateway_flags);
   if (!gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) {
     std::fprintf(stderr, "ctg-gateway did not become healthy: %s\n", gateway.log().c_str());
     return 1;

@@ -414,7 +414,8 @@ struct H2Relay::Impl {
 namespace {
 
 // One connection to a backend instance (or the fallback), opened by one client connection for
-// the calls it forwards there: all on that client connection's thread.
+// the calls it forwards there: all on that client connection's thread. Its failures are told to
+// callers without the backend's address (the access log has it).
 class BackendConn : public std::enable_shared_from_this<BackendConn> {
  public:
   BackendConn(ClientConn* owner, asio::io_context& ioc, std::string address);
@@ -559,7 +560,7 @@ void BackendConn::Connect() {
   auto self = shared_from_this();
   auto connected = [this, self](const error_code& ec) {
     if (closed_) return;
-    if (ec) return Failed("cannot connect to " + address_ + ": " + ec.message(), true);
+    if (ec) return Failed("the backend cannot be reached (" + ec.message() + ")", true);
     connected_ = true;
     if (tcp_) {
       error_code ignored;
@@ -585,7 +586,7 @@ void BackendConn::Connect() {
         [this, self, resolver, connected](const error_code& ec,
                                           const tcp::resolver::results_type& results) {
           if (closed_) return;
-          if (ec) return Failed("cannot resolve " + address_ + ": " + ec.message(), true);
+          if (ec) return Failed("the backend cannot be reached (" + ec.message() + ")", true);
           asio::async_connect(
               *tcp_, results,
               [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
@@ -597,10 +598,10 @@ void BackendConn::Read() {
   auto self = shared_from_this();
   auto done = [this, self](const error_code& ec, size_t n) {
     if (closed_) return;
-    if (ec) return Failed("lost the connection to " + address_, false);
+    if (ec) return Failed("the connection to the backend was lost", false);
     const ssize_t rv = nghttp2_session_mem_recv(session_, in_.data(), n);
     if (rv < 0) {
-      return Failed("bad HTTP/2 from " + address_ + ": " + nghttp2_strerror(int(rv)), false);
+      return Failed(std::string("the backend broke HTTP/2: ") + nghttp2_strerror(int(rv)), false);
     }
     Read();
     owner_->FlushAll();
@@ -615,8 +616,7 @@ void BackendConn::Read() {
 bool BackendConn::Flush() {
   if (!connected_ || writing_ || closed_) return false;
   if (const ssize_t rv = DrainSession(session_, &out_); rv < 0) {
-    Failed(std::string("HTTP/2 error towards ") + address_ + ": " + nghttp2_strerror(int(rv)),
-           false);
+    Failed(std::string("HTTP/2 error towards the backend: ") + nghttp2_strerror(int(rv)), false);
     return false;
   }
   if (out_.empty()) {
@@ -629,7 +629,7 @@ bool BackendConn::Flush() {
     writing_ = false;
     out_.clear();
     if (closed_) return;
-    if (ec) return Failed("lost the connection to " + address_, false);
+    if (ec) return Failed("the connection to the backend was lost", false);
     owner_->FlushAll();
   };
   if (unix_) {
@@ -1065,7 +1065,7 @@ void ClientConn::SendToBackend(Call* call, Backend* backend, const std::string& 
   call->response_headers.clear();
   call->trailers.clear();
   if (stream < 0) {
-    return BackendFailed(call, std::string("cannot open a stream to ") + address, true);
+    return BackendFailed(call, "cannot open a stream to the backend", true);
   }
   call->backend_conn = conn;
   call->backend_stream = stream;
