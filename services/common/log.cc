@@ -104,12 +104,24 @@ LogLine& LogLine::Add(std::string_view key, double value) {
   return *this;
 }
 
-void LogLine::Emit() {
-  static std::mutex mu;
-  json_ += "}\n";
-  std::lock_guard lock(mu);
-  std::fwrite(json_.data(), 1, json_.size(), stderr);
+namespace {
+std::mutex stderr_mu;  // one line (or batch) at a time on stderr
+}  // namespace
+
+void EmitLines(std::string_view batch) {
+  std::lock_guard lock(stderr_mu);
+  std::fwrite(batch.data(), 1, batch.size(), stderr);
   std::fflush(stderr);
+}
+
+void LogLine::Emit() {
+  json_ += "}\n";
+  EmitLines(json_);
+}
+
+void LogLine::AppendTo(std::string* batch) {
+  json_ += "}\n";
+  batch->append(json_);
 }
 
 }  // namespace ctg

@@ -22,12 +22,21 @@ class LogLine {
   }
   LogLine& Add(std::string_view key, int64_t value);
   LogLine& Add(std::string_view key, double value);
+  // Writes the line to stderr now, in one write.
   void Emit();
+  // Appends the finished line to `batch`, for EmitLines: a caller that must not wait for the
+  // write where it builds the line (the gateway's relay, before its answer is sent) writes it
+  // right after.
+  void AppendTo(std::string* batch);
 
  private:
   void AppendKey(std::string_view key);
   std::string json_;
 };
+
+// Writes finished lines (LogLine::AppendTo) to stderr in one write, never interleaved with
+// another line.
+void EmitLines(std::string_view batch);
 
 // Current UTC time as RFC 3339 with microseconds.
 std::string NowRfc3339();

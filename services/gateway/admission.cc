@@ -135,7 +135,7 @@ void ReleaseAdmission(GatewayChecks& checks, const Admission& admission) {
 }
 
 void RecordCall(GatewayChecks& checks, const Admission& admission, const CallOutcome& outcome,
-                bool access_log) {
+                bool access_log, std::string* log_batch) {
   checks.metrics.ServerHandled(*admission.metrics, outcome.code, outcome.seconds,
                                outcome.messages_in, outcome.messages_out);
   if (!access_log) return;
@@ -152,7 +152,11 @@ void RecordCall(GatewayChecks& checks, const Admission& admission, const CallOut
       .Add("attempts", int64_t(outcome.attempts))
       .Add("peer", outcome.peer);
   if (!outcome.message.empty() && outcome.code != 0) line.Add("error", outcome.message);
-  line.Emit();
+  if (log_batch != nullptr) {
+    line.AppendTo(log_batch);
+  } else {
+    line.Emit();
+  }
 }
 
 }  // namespace ctg::gateway

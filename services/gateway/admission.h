@@ -100,9 +100,10 @@ struct CallOutcome {
 };
 
 // Counts an ended call in the gateway's metrics and, with `access_log`, writes its one JSON
-// access-log line: what both front ends record, before the caller can see the status.
+// access-log line (or appends it to `log_batch`, for EmitLines once the answer has left): what
+// both front ends record.
 void RecordCall(GatewayChecks& checks, const Admission& admission, const CallOutcome& outcome,
-                bool access_log);
+                bool access_log, std::string* log_batch = nullptr);
 
 // Methods any caller may call without a token: health checking and server reflection.
 bool IsOpenMethod(std::string_view service);

@@ -520,6 +520,12 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void DropRequestBytes(Call* call);
   void Record(Call* call);
   void MaybeClose();
+  // Writes the access-log lines pending (pending_log_).
+  void WriteLog() {
+    if (pending_log_.empty()) return;
+    EmitLines(pending_log_);
+    pending_log_.clear();
+  }
   // The caller's address: the connection's peer, or on the private socket what its client (the
   // gateway's browser listener) put in kRelayPeerHeader.
   std::string PeerOf(const Call& call) const {
@@ -536,6 +542,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   nghttp2_session* session_ = nullptr;
   bool writing_ = false, closed_ = false;
   std::string out_;
+  // Access-log lines of calls ended in this turn of the loop, written once their answers are sent
+  // (FlushAll): the caller does not wait for the log's write.
+  std::string pending_log_;
   std::array<uint8_t, 16384> in_{};
   std::unordered_map<int32_t, std::unique_ptr<Call>> calls_;
   std::unordered_map<std::string, std::shared_ptr<BackendConn>> backends_;  // usable ones
@@ -788,7 +797,7 @@ bool ClientConn::Flush() {
 }
 
 void ClientConn::FlushAll() {
-  if (closed_) return;
+  if (closed_) return WriteLog();
   for (bool progress = true; progress && !closed_;) {
     progress = Flush();
     for (size_t i = 0; i < all_backends_.size(); ++i) {
@@ -800,6 +809,7 @@ void ClientConn::FlushAll() {
                                        [](const auto& b) { return b->closed(); }),
                         all_backends_.end());
   }
+  WriteLog();
 }
 
 void ClientConn::MaybeClose() {
@@ -832,6 +842,7 @@ void ClientConn::Close() {
   all_backends_.clear();
   backends_.clear();
   transport_->Close();
+  WriteLog();
   relay_.Unregister(this);
 }
 
@@ -1318,7 +1329,7 @@ void ClientConn::Record(Call* call) {
   outcome.bytes_out = call->bytes_out;
   outcome.attempts = call->attempts;
   outcome.peer = PeerOf(*call);
-  RecordCall(relay_.checks, call->admission, outcome, relay_.options.access_log);
+  RecordCall(relay_.checks, call->admission, outcome, relay_.options.access_log, &pending_log_);
   ReleaseAdmission(relay_.checks, call->admission);
   call->admission.counted_in_flight = false;
 }
