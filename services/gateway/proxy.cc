@@ -245,8 +245,6 @@ class ProxyCall : public grpc::ServerGenericBidiReactor {
   // path, or answered by the gateway itself (server reflection merged across the backends).
   enum class Mode { kStream, kUnary, kReflection };
 
-  static constexpr std::string_view kReflectionService = "grpc.reflection.v1alpha.ServerReflection";
-
   // Checks the caller and starts forwarding, or finishes the call with the reason it may not.
   void Admit() {
     const Metadata& md = ctx_->client_metadata();
