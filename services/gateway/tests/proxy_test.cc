@@ -877,6 +877,86 @@ class JunkListener {
   std::thread thread_;
 };
 
+// Sends `bytes` to 127.0.0.1:`port` on a new connection, then reads until the peer closes or
+// `wait` passes; returns what came back.
+std::string RawExchange(int port, const std::string& bytes, std::chrono::milliseconds wait) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  std::string got;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    (void)!write(fd, bytes.data(), bytes.size());
+    const auto until = std::chrono::steady_clock::now() + wait;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      const ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, size_t(n));
+    }
+  }
+  close(fd);
+  return got;
+}
+
+// What an attacker sends to the public port: bytes that are not HTTP/2, a browser's HTTP/1.1,
+// then a valid HTTP/2 preface followed by 2,000 streams each reset at once (the "rapid reset"
+// pattern). None of it reaches a backend, and the gateway keeps serving everyone else.
+TEST_P(GatewayTest, GarbageAndRapidResetsOnThePublicPortHarmNoOne) {
+  StartGateway(BaseConfig(Routes({a_.get()})));
+  ASSERT_TRUE(Echo(Token({Role::kAuditor})).ok());
+  const int port = gateway_->port();
+  RawExchange(port, std::string(4096, '\xff'), 500ms);
+  RawExchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 500ms);
+  std::string flood = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  flood += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);  // empty SETTINGS
+  const std::string path = "/ctg.testing.v1.EchoService/Echo";
+  for (uint32_t id = 1; id < 4000; id += 2) {
+    // HEADERS (END_HEADERS), literal fields without indexing: :method POST, :scheme http,
+    // :path, :authority, content-type; then RST_STREAM CANCEL on the same stream.
+    std::string block;
+    auto literal = [&](const std::string& name, const std::string& value) {
+      block += '\x00';
+      block += char(name.size());
+      block += name;
+      block += char(value.size());
+      block += value;
+    };
+    literal(":method", "POST");
+    literal(":scheme", "http");
+    literal(":path", path);
+    literal(":authority", "gateway");
+    literal("content-type", "application/grpc");
+    auto frame = [&](uint8_t type, uint8_t flags, const std::string& payload) {
+      const uint32_t n = payload.size();
+      flood += char(n >> 16);
+      flood += char(n >> 8);
+      flood += char(n);
+      flood += char(type);
+      flood += char(flags);
+      flood += char((id >> 24) & 0x7f);
+      flood += char(id >> 16);
+      flood += char(id >> 8);
+      flood += char(id);
+      flood += payload;
+    };
+    frame(0x1, 0x4, block);
+    frame(0x3, 0x0, std::string("\x00\x00\x00\x08", 4));
+  }
+  // (The relay's nghttp2 ends such a connection after 1,000 resets: GOAWAY, INTERNAL_ERROR.)
+  RawExchange(port, flood, 1000ms);
+  // Without a token none of those calls passes admission: the backend saw only the first call.
+  EXPECT_EQ(a_->calls(), 1);
+  for (int i = 0; i < 3; ++i) {
+    const grpc::Status status = Echo(Token({Role::kAuditor}));
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(a_->calls(), 4);
+}
+
 TEST_P(GatewayTest, GarbageFromABackendFailsOnlyTheCallsItServes) {
   GarbageBackend garbage;
   JunkListener junk;
