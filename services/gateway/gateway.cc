@@ -8,6 +8,10 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -273,6 +277,8 @@ void Gateway::Start() {
   std::string proxy_address = config_.listen_address;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (config_.h2_relay) {
+    // Those of gateways that ended without their shutdown (killed) go first.
+    RemoveStalePrivateDirs(std::filesystem::temp_directory_path());
     std::string dir = (std::filesystem::temp_directory_path() / "ctg-gateway.XXXXXX").string();
     if (mkdtemp(dir.data()) == nullptr) {
       throw ConfigError("cannot create the gateway's private socket directory under " +
@@ -377,6 +383,39 @@ void Gateway::Start() {
                   : config_.tls_client_ca.empty() ? "on"
                                                   : "mtls")
       .Emit();
+}
+
+namespace {
+
+// Whether something listens on the Unix socket `path`.
+bool SomeoneListensOn(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  addr.sun_family = AF_UNIX;
+  std::copy(path.begin(), path.end(), addr.sun_path);
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return true;  // cannot tell: keep it
+  const bool listening = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return listening;
+}
+
+}  // namespace
+
+void RemoveStalePrivateDirs(const std::filesystem::path& parent) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ctg-gateway.", 0) != 0 || !entry.is_directory(ec)) continue;
+    struct stat st {};
+    if (lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid()) continue;
+    // A gateway starting now has made its directory but not bound its socket yet: left alone.
+    if (now - fs::last_write_time(entry.path(), ec) < std::chrono::minutes(1)) continue;
+    if (SomeoneListensOn((entry.path() / "proxy.sock").string())) continue;
+    fs::remove_all(entry.path(), ec);
+  }
 }
 
 std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin() {

@@ -4,6 +4,7 @@
 #include <grpcpp/impl/server_builder_option.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -91,6 +92,11 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv);
 // A server builder option that removes gRPC's reflection plugin from that one server (the plugin
 // registers itself for every server of the process).
 std::unique_ptr<grpc::ServerBuilderOption> WithoutReflectionPlugin();
+
+// Removes the private socket directories ("ctg-gateway.*" in `parent`, the temporary directory)
+// of this user's gateways that ended without their shutdown (killed): nothing listens on their
+// proxy socket any more, and they are older than a minute (a gateway starting now is left alone).
+void RemoveStalePrivateDirs(const std::filesystem::path& parent);
 
 // Whether `address` ("host:port") names a loopback interface.
 bool IsLoopbackAddress(const std::string& address);

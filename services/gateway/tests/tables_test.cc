@@ -1,8 +1,12 @@
 #include "gateway/tables.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/config.h"
 #include "ctg/action_plan/v1/action_plan.pb.h"
@@ -235,6 +239,48 @@ TEST(ListenEndpoint, LiteralsOnly) {
   EXPECT_THROW(ListenEndpoint("127.0.0.1"), std::runtime_error);
   EXPECT_THROW(ListenEndpoint("127.0.0.1:80x"), std::runtime_error);
   EXPECT_THROW(ListenEndpoint("127.0.0.1:70000"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ctg::gateway
+
+namespace ctg::gateway {
+namespace {
+
+// A Unix socket bound at `path`; listening when `listen_too` (closed with the returned fd).
+int BindUnixSocket(const std::filesystem::path& path, bool listen_too) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string p = path.string();
+  std::copy(p.begin(), p.end(), addr.sun_path);
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (listen_too) EXPECT_EQ(listen(fd, 1), 0);
+  return fd;
+}
+
+TEST(RemoveStalePrivateDirs, OnlyThoseOfGatewaysThatAreGone) {
+  namespace fs = std::filesystem;
+  const fs::path parent =
+      fs::temp_directory_path() / ("ctg-stale-test." + std::to_string(getpid()));
+  fs::remove_all(parent);
+  for (const char* d : {"ctg-gateway.dead", "ctg-gateway.young", "ctg-gateway.alive", "other"}) {
+    fs::create_directories(parent / d);
+  }
+  close(BindUnixSocket(parent / "ctg-gateway.dead" / "proxy.sock", false));   // killed
+  close(BindUnixSocket(parent / "ctg-gateway.young" / "proxy.sock", false));  // starting
+  const int alive = BindUnixSocket(parent / "ctg-gateway.alive" / "proxy.sock", true);
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(5);
+  for (const char* d : {"ctg-gateway.dead", "ctg-gateway.alive", "other"}) {
+    fs::last_write_time(parent / d, old);
+  }
+  RemoveStalePrivateDirs(parent);
+  EXPECT_FALSE(fs::exists(parent / "ctg-gateway.dead"));
+  EXPECT_TRUE(fs::exists(parent / "ctg-gateway.young"));
+  EXPECT_TRUE(fs::exists(parent / "ctg-gateway.alive"));
+  EXPECT_TRUE(fs::exists(parent / "other"));
+  close(alive);
+  fs::remove_all(parent);
 }
 
 }  // namespace
