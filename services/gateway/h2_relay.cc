@@ -888,11 +888,9 @@ int ClientConn::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* 
   if (call == nullptr) return 0;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    self->StartCall(call);
-    call = self->Find(frame->hd.stream_id);  // may be answered and gone
+    self->StartCall(call);  // answered or forwarded; the call stays until its stream closes
   }
-  if (call != nullptr && end_stream &&
-      (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
+  if (end_stream && (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
     self->ClientEnded(call);
   }
   return 0;
@@ -970,11 +968,12 @@ void ClientConn::CancelBackendStream(Call* call) {
     nghttp2_session_consume_connection(b.session(), call->to_client.size());
     call->to_client.Clear();
   }
-  if (call->backend_stream > 0 && b.usable()) {
+  if (call->backend_stream > 0) {
     nghttp2_session_set_stream_user_data(b.session(), call->backend_stream, nullptr);
-    nghttp2_submit_rst_stream(b.session(), NGHTTP2_FLAG_NONE, call->backend_stream, NGHTTP2_CANCEL);
-  } else if (call->backend_stream > 0) {
-    nghttp2_session_set_stream_user_data(b.session(), call->backend_stream, nullptr);
+    if (b.usable()) {
+      nghttp2_submit_rst_stream(b.session(), NGHTTP2_FLAG_NONE, call->backend_stream,
+                                NGHTTP2_CANCEL);
+    }
   }
   b.calls().erase(call);
   call->backend_conn.reset();
