@@ -59,11 +59,16 @@ void JobNotifier::Announce() {
   std::vector<std::function<void()>> callbacks;
   {
     std::lock_guard lock(mu_);
-    ++changes_;
     callbacks = callbacks_;
   }
-  changed_.notify_all();
+  // The callbacks run before the waiters wake, so a waiter that sees the change also sees
+  // what the callbacks did (a test once read a counter a callback had not yet moved).
   for (const auto& callback : callbacks) callback();
+  {
+    std::lock_guard lock(mu_);
+    ++changes_;
+  }
+  changed_.notify_all();
 }
 
 void JobNotifier::Run() {

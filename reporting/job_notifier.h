@@ -36,7 +36,7 @@ class JobNotifier {
   // How many announcements have arrived so far.
   uint64_t changes();
   // Waits until more than `seen` announcements have arrived, or `timeout` passes; returns
-  // changes().
+  // changes(). An announcement counts once the OnChange callbacks have run for it.
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout);
   // True once the first LISTEN has been accepted (tests wait for it).
   bool listening();
