@@ -401,6 +401,7 @@ class PgFloorService : public grpc::CallbackGenericService {
 // child process, listening on the port it writes to its port file.
 class FloorProcess {
  public:
+  pid_t pid() const { return process_->pid(); }
   FloorProcess(const std::string& binary, const std::string& target_flag) {
     process_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{binary, target_flag, "--port-file=" + dir_.File("ports")},
@@ -426,6 +427,24 @@ FloorProcess ByteRelayProcess(int target_port) {
 }
 
 // The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
+// CPU time (user + system) `pid` has used so far, in microseconds.
+double CpuMicros(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  const char* which = std::getenv("CTG_BENCH_CPU");  // "user" or "system" alone, to see the split
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    const bool user = i == 14, system = i == 15;
+    if ((user && (!which || std::string(which) == "user")) ||
+        (system && (!which || std::string(which) == "system"))) {
+      ticks += std::atof(field.c_str());
+    }
+  }
+  return ticks * 1e6 / double(sysconf(_SC_CLK_TCK));
+}
+
 long RssKib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
@@ -488,6 +507,43 @@ int main() {
   const std::string read_request = get.SerializeAsString();
   const std::string read = "/ctg.partners.v1.PartnerService/GetOrganisation";
   const std::string echo_method = "/ctg.testing.v1.EchoService/Echo";
+
+  // CTG_BENCH_LEGS=hop: only the gateway's hop at one call in flight, next to its floors, in
+  // rounds alternating bare echo, the out-of-process byte relay and the gateway (the figure the
+  // full run measures once), then the medians: to see what a change of the relay does, on a
+  // noisy machine, in a minute.
+  if (const char* legs = std::getenv("CTG_BENCH_LEGS"); legs && std::string(legs) == "hop") {
+    const FloorProcess relay = ByteRelayProcess(echo.port());
+    std::vector<double> bare, relayed, gatewayed;
+    const int rounds = std::getenv("CTG_BENCH_ROUNDS") ? std::atoi(std::getenv("CTG_BENCH_ROUNDS")) : 5;
+    for (int round = 0; round < rounds; ++round) {
+      const auto e = RunFor(echo.address(), echo_method, "", token, 1, seconds);
+      const double relay_cpu = CpuMicros(relay.pid());
+      const auto r = RunFor(relay.address(), echo_method, "", token, 1, seconds);
+      const double gateway_cpu = CpuMicros(gateway.process().pid());
+      const auto g = RunFor(gateway.address(), echo_method, "", token, 1, seconds);
+      // CPU per call, warm-up calls included in the numerator (a few percent more calls).
+      std::printf(
+          "round %d: echo p50 %.0f us; byte relay process adds %.0f us (%.0f us of CPU a call), "
+          "gateway adds %.0f us (%.0f us of CPU a call)\n",
+          round + 1, e.p50_us, r.p50_us - e.p50_us,
+          (CpuMicros(relay.pid()) - relay_cpu) / std::max<int64_t>(1, r.calls), g.p50_us - e.p50_us,
+          (CpuMicros(gateway.process().pid()) - gateway_cpu) / std::max<int64_t>(1, g.calls));
+      bare.push_back(e.p50_us);
+      relayed.push_back(r.p50_us - e.p50_us);
+      gatewayed.push_back(g.p50_us - e.p50_us);
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    std::printf(
+        "hop, 1 in flight, medians of %d rounds: echo p50 %.0f us; the byte relay process adds "
+        "%.0f us, the gateway %.0f us (%.2f x)\n",
+        rounds, median(bare), median(relayed), median(gatewayed),
+        median(gatewayed) / std::max(1.0, median(relayed)));
+    return 0;
+  }
 
   const auto echo1 = RunFor(echo.address(), echo_method, "", token, 1, seconds);
   const auto echo16 = RunFor(echo.address(), echo_method, "", token, 16, seconds);

@@ -110,8 +110,8 @@ TEST_F(ActionPlanBinaryTest, HealthReflectionAndMetrics) {
                          std::string(kService) + "\",grpc_type=\"unary\"} 1"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(plan_->log().find("\"method\":\"/ctg.action_plan.v1.ActionPlanService/ListAxes\""),
-            std::string::npos);
+  EXPECT_TRUE(plan_->WaitForLog("\"method\":\"/ctg.action_plan.v1.ActionPlanService/ListAxes\""))
+      << plan_->log();
 }
 
 TEST_F(ActionPlanBinaryTest, WithoutThePartnersBackendItRefusesToStart) {
@@ -324,7 +324,7 @@ TEST(ProductionIdentities, ServicesCallEachOtherWithTheirOwnKeysAndNoSharedSecre
   v1::ListAxesResponse axes;
   const auto status = plan_stub->ListAxes(Context(user(Role::kCafAgent, caf)).get(), list, &axes);
   EXPECT_TRUE(status.ok()) << status.error_message() << plan.log() << partners.log();
-  EXPECT_NE(partners.log().find("\"principal\":\"ctg-action-plan\""), std::string::npos);
+  EXPECT_TRUE(partners.WaitForLog("\"principal\":\"ctg-action-plan\"")) << partners.log();
 
   // An HS256 token (the development key) is refused by both.
   EXPECT_EQ(plan_stub->ListAxes(Context(Token({"caf_agent"}, caf)).get(), list, &axes).error_code(),

@@ -282,6 +282,15 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& nam
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 
+bool ServiceProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 namespace {
 std::vector<std::string> WithBackends(const std::string& partners_address,
                                       std::vector<std::string> flags) {

@@ -177,6 +177,11 @@ class ServiceProcess {
   std::string key_file() const { return dir_.File("jwt.key"); }
   // What the binary has logged so far.
   std::string log() const { return ReadFile(dir_.File("service.log")); }
+  // Polls the log until it contains `text` or `timeout` passes; returns whether it does. A call's
+  // log line is written just after its answer leaves, so a test that reads it right after the
+  // answer waits for it here.
+  bool WaitForLog(const std::string& text,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
   // The health status of `service` ("" = the whole server), or nullopt when the call fails.
   std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(

@@ -93,11 +93,13 @@ std::string NewUuid() {
   used += sizeof b;
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  for (int i = 0, at = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dashes stay
+    out[at++] = kHex[b[i] >> 4];
+    out[at++] = kHex[b[i] & 15];
+  }
   return out;
 }
 
@@ -149,7 +151,7 @@ void UnaryRunner::Authorize(grpc::CallbackServerContext* context, CallContext& c
 
 namespace {
 
-// Counts and logs a finished call (one JSON line), then hands its status to `finish`.
+// Counts a finished call, hands its status to `finish`, then logs it (one JSON line).
 template <typename FinishFn>
 void EndCall(const CallContext& call, MethodSeries& series,
              std::chrono::steady_clock::time_point started, const grpc::Status& status,
@@ -165,8 +167,10 @@ void EndCall(const CallContext& call, MethodSeries& series,
       .Add("request_id", call.request_id)
       .Add("principal", call.principal.subject);
   if (!status.ok()) line.Add("error", detail);
-  line.Emit();
   finish(status);
+  // Written once the answer is on its way: the caller does not wait for the log's write (one
+  // system call, ~5-10 us on this machine's virtual disk, on every call of every service).
+  line.Emit();
 }
 
 // The status of a call that cannot start now (cancelled or out of time while queued), if any.

@@ -54,6 +54,7 @@ constexpr Setting kDeadline{"default-deadline-ms", "CTG_GATEWAY_DEFAULT_DEADLINE
 constexpr Setting kHealth{"health-interval-ms", "CTG_GATEWAY_HEALTH_INTERVAL_MS"};
 constexpr Setting kRetry{"retry-max-attempts", "CTG_GATEWAY_RETRY_MAX_ATTEMPTS"};
 constexpr Setting kAccessLog{"access-log", "CTG_GATEWAY_ACCESS_LOG"};
+constexpr Setting kAccessLogFlush{"access-log-flush-ms", "CTG_GATEWAY_ACCESS_LOG_FLUSH_MS"};
 constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kRelay{"h2-relay", "CTG_GATEWAY_H2_RELAY"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
@@ -62,7 +63,8 @@ constexpr Setting kAll[] = {
     kManifest,    kListen,    kMetrics,       kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
     kTlsClientCa, kPlaintext, kRateRps,       kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
     kHealth,      kRetry,     kAccessLog,     kGrace,     kPortFile,   kMaxCalls,   kHttpListen,
-    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope,  kRelay};
+    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope,  kRelay,
+    kAccessLogFlush};
 
 using Reader = SettingsReader;
 
@@ -183,6 +185,9 @@ GatewayConfig LoadGatewayConfig(int argc, const char* const* argv) {
   }
   if (get(kRetry, &v)) c.retry_max_attempts = Reader::ParseInt(v, kRetry, 1, 10);
   if (get(kAccessLog, &v)) c.access_log = Reader::ParseBool(v, kAccessLog);
+  if (get(kAccessLogFlush, &v)) {
+    c.access_log_flush = std::chrono::milliseconds(Reader::ParseInt(v, kAccessLogFlush, 0, 10000));
+  }
   if (get(kFastPath, &v)) c.unary_fast_path = Reader::ParseBool(v, kFastPath);
   if (get(kRelay, &v)) c.h2_relay = Reader::ParseBool(v, kRelay);
   if (get(kGrace, &v)) c.shutdown_grace = std::chrono::seconds(Reader::ParseInt(v, kGrace, 0, 600));
@@ -322,6 +327,7 @@ void Gateway::Start() {
     options.default_deadline = config_.default_deadline;
     options.max_attempts = config_.retry_max_attempts;
     options.access_log = config_.access_log;
+    options.access_log_flush = config_.access_log_flush;
     options.fallback_address = proxy_address;
     options.private_socket_path = private_dir_ + "/relay.sock";
     relay_ = std::make_unique<H2Relay>(options, checks());

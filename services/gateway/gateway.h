@@ -74,6 +74,9 @@ struct GatewayConfig {
   std::chrono::milliseconds health_interval{1000};    // --health-interval-ms
   int retry_max_attempts = 3;                         // --retry-max-attempts (1 = no retry)
   bool access_log = true;                             // --access-log=true|false
+  // --access-log-flush-ms: how long the relay's access-log lines may wait to be written
+  // together (0: each loop turn's lines at once, after their answers).
+  std::chrono::milliseconds access_log_flush{20};
   // --unary-fast-path=true|false: forward the unary methods learnt from the backends with one
   // batch each way (false: every call as a stream).
   bool unary_fast_path = true;

@@ -33,6 +33,9 @@ struct RelayOptions {
   size_t max_replay_bytes = 64 * 1024;
   // One JSON access-log line per call (RecordCall).
   bool access_log = true;
+  // How long an access-log line may wait to be written with others (0: written at once, after
+  // the answer). Lines are written when 64 KiB are pending, at this interval, and at Stop.
+  std::chrono::milliseconds access_log_flush{20};
   // Where every call the relay does not forward itself goes, unchanged but for kRelayPeerHeader
   // (the caller's address): the gateway's terminating proxy on a private Unix socket
   // ("unix:/path"), which serves the gateway's own health, merged reflection, and answers

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <future>
 
+#include <set>
+
+#include "common/api.h"
 #include "common/rpc.h"
 
 namespace ctg {
@@ -32,6 +35,18 @@ TEST(ExecutorTest, RefusesWorkBeyondItsQueueBound) {
   EXPECT_TRUE(executor.TryPost([] {}));
   EXPECT_FALSE(executor.TryPost([] {}));  // full: refused, not queued
   release.set_value();
+}
+
+// Request ids and resource ids: canonical lower-case version-4 UUIDs, never the same twice.
+TEST(NewUuidTest, IsAVersion4UuidInCanonicalFormAndNeverRepeats) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string id = NewUuid();
+    ASSERT_TRUE(IsUuid(id)) << id;
+    EXPECT_EQ(id[14], '4') << id;                            // version
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // RFC 4122 variant
+    EXPECT_TRUE(seen.insert(id).second) << id;
+  }
 }
 
 }  // namespace

@@ -45,5 +45,23 @@ TEST(LogLineTest, EmitsOneJsonObjectPerLine) {
   EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
 }
 
+TEST(LogLineTest, NumbersAreWrittenInFullAndTheTimeHasSixDigitsOfMicroseconds) {
+  testing::internal::CaptureStderr();
+  LogLine("warn")
+      .Add("n", int64_t(-9223372036854775807 - 1))
+      .Add("zero", int64_t(0))
+      .Add("small", 0.0000004)
+      .Add("negative", -12.25)
+      .Emit();
+  const std::string line = testing::internal::GetCapturedStderr();
+  EXPECT_NE(line.find("\"n\":-9223372036854775808,\"zero\":0,\"small\":0.000000,"
+                      "\"negative\":-12.250000}"),
+            std::string::npos)
+      << line;
+  const std::string time = line.substr(9, 27);
+  for (int i : {20, 21, 22, 23, 24, 25}) EXPECT_TRUE(isdigit(time[i])) << time;
+  EXPECT_EQ(NowRfc3339().size(), 27u);
+}
+
 }  // namespace
 }  // namespace ctg
