@@ -204,6 +204,15 @@ TEST_F(CtgctlTest, FailedCallsPrintTheCodeAndFieldViolationsButNeverTheToken) {
   EXPECT_EQ(forged.err.rfind("ERROR UNAUTHENTICATED: ", 0), 0u) << forged.err;
   EXPECT_EQ(forged.err.find(wrong), std::string::npos) << forged.err;
 
+  // A token that cannot be a header value (a pasted error message, a line break) is a usage
+  // error, said without echoing it; gRPC used to abort the process on it.
+  const std::string pasted = "ctgctl: unknown role 'admin'\nusage: ctgctl token --role ROLE";
+  const CommandResult garbled =
+      Call("ctg.partners.v1.PartnerService/ListOrganisations", "{}", pasted);
+  EXPECT_EQ(garbled.exit_code, 2) << garbled.err;
+  EXPECT_NE(garbled.err.find("cannot be a bearer token"), std::string::npos) << garbled.err;
+  EXPECT_EQ(garbled.err.find("unknown role"), std::string::npos) << garbled.err;
+
   const CommandResult unreachable =
       Ctgctl({"call", "--addr", "127.0.0.1:1", "--token", token,
               "ctg.partners.v1.PartnerService/ListOrganisations", "{}"});

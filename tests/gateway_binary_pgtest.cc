@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/jwt_keys.h"
@@ -78,6 +79,64 @@ TEST(GatewayBinaryTest, FrontsRealServicesAndFollowsTheirHealth) {
 
   gateway.process().Signal(SIGTERM);
   EXPECT_EQ(gateway.process().WaitExit(std::chrono::seconds(20)), 0);
+}
+
+// Every call through the gateway leaves one access-log line: its request id (the caller's, or
+// the one generated and echoed), principal, method, backend, status and sizes, never the token.
+// Lines are written in batches (--access-log-flush-ms) and the last ones when the gateway stops.
+TEST(GatewayBinaryTest, EachCallLeavesOneAccessLogLineWithoutItsToken) {
+  EmptyDatabase db;
+  PartnersProcess partners(db.url());
+  ASSERT_TRUE(partners.WaitForHealth(Serving::SERVING, std::chrono::seconds(30)));
+  // A long flush interval: the lines of these calls can only come out at the stop.
+  GatewayProcess gateway(PartnersRoutes({partners.address()}), partners.key_file(),
+                         {"--access-log-flush-ms=10000"});
+  ASSERT_TRUE(gateway.WaitForHealth(Serving::SERVING, std::chrono::seconds(30))) << gateway.log();
+  auto stub = pv1::PartnerService::NewStub(gateway.channel());
+  const std::string token = Token({"registry_admin"});
+  for (int i = 0; i < 3; ++i) {
+    auto context = Context(token);
+    context->AddMetadata("x-request-id", "access-log-test-" + std::to_string(i));
+    pv1::ListOrganisationsRequest request;
+    pv1::ListOrganisationsResponse response;
+    ASSERT_TRUE(stub->ListOrganisations(context.get(), request, &response).ok());
+  }
+  EXPECT_EQ(ListThrough(*stub, ""), grpc::StatusCode::UNAUTHENTICATED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(gateway.log().find("access-log-test-"), std::string::npos) << "not yet flushed";
+
+  // Stopping writes them at once, not at the end of the interval.
+  const auto stop = std::chrono::steady_clock::now();
+  gateway.process().Signal(SIGTERM);
+  ASSERT_EQ(gateway.process().WaitExit(std::chrono::seconds(20)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(8));
+  const std::string log = gateway.log();
+  std::vector<std::string> access;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"msg\":\"access\"") != std::string::npos &&
+        line.find("PartnerService/ListOrganisations") != std::string::npos) {
+      access.push_back(line);
+    }
+  }
+  ASSERT_EQ(access.size(), 4u) << log;
+  for (int i = 0; i < 3; ++i) {
+    const std::string& line = access[i];
+    EXPECT_NE(line.find("\"request_id\":\"access-log-test-" + std::to_string(i) + "\""),
+              std::string::npos)
+        << line;
+    EXPECT_NE(line.find("\"principal\":\""), std::string::npos) << line;
+    EXPECT_NE(line.find("\"method\":\"/ctg.partners.v1.PartnerService/ListOrganisations\""),
+              std::string::npos)
+        << line;
+    EXPECT_NE(line.find("\"backend\":\"" + partners.address() + "\""), std::string::npos)
+        << line;
+    EXPECT_NE(line.find("\"code\":\"OK\""), std::string::npos) << line;
+  }
+  EXPECT_NE(access[3].find("\"code\":\"UNAUTHENTICATED\""), std::string::npos) << access[3];
+  // The token (its signature, the part that authenticates) appears nowhere in the log.
+  EXPECT_EQ(log.find(token.substr(token.rfind('.') + 1)), std::string::npos);
+  EXPECT_EQ(log.find("Bearer ey"), std::string::npos) << log;
 }
 
 // Production tokens are signed by an identity provider (RS256/ES256): the gateway and the

@@ -254,6 +254,17 @@ Target TargetFrom(const Args& args, int default_timeout) {
   Target t;
   t.address = args.Get("addr", EnvOr("CTG_ADDR", "127.0.0.1:50051"));
   t.token = args.Get("token", EnvOr("CTG_TOKEN", ""));
+  // A bearer token is printable ASCII without spaces (RFC 6750's b64token, which JWTs are): gRPC
+  // aborts the process on a header value with anything else (a pasted error message, a line
+  // break), so it is refused here, without echoing it.
+  for (const char c : t.token) {
+    if (c <= 0x20 || c >= 0x7F) {
+      throw UsageError(
+          "the token (--token or CTG_TOKEN) holds a space, a line break or a character outside "
+          "printable ASCII: it cannot be a bearer token (was it the output of a failed "
+          "'ctgctl token'?)");
+    }
+  }
   t.timeout_seconds = default_timeout;
   if (const std::string ca = args.Get("ca-file", EnvOr("CTG_CA_FILE", "")); !ca.empty()) {
     t.tls_ca = ReadSecretFile(ca, "--ca-file (CTG_CA_FILE)");

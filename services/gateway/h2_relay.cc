@@ -1492,6 +1492,11 @@ void H2Relay::Stop(std::chrono::milliseconds grace) {
     impl_->idle.wait_for(lock, grace, [this] { return impl_->conns.empty(); });
   }
   on_each_connection(&ClientConn::Close);
+  // The access-log lines of the last calls are written now, not at the end of their interval
+  // (posted after the closes: a cancelled wait still runs its handler, which writes them).
+  for (auto& loop : impl_->loops) {
+    asio::post(loop->ioc, [l = loop.get()] { l->access_log_timer.cancel(); });
+  }
   // With every socket closed, each loop runs out of work and returns.
   for (auto& loop : impl_->loops) loop->work.reset();
   for (auto& loop : impl_->loops) {
