@@ -3,14 +3,16 @@
 // `./ctg bench`), each leg at 1 call in flight (latency) and 16 (throughput):
 //   floors:   a bare gRPC echo server in process (the ceiling of a call); a libpq point read and a
 //             libpq BEGIN/UPDATE/COMMIT; bare gRPC + libpq handlers running the service's own
-//             statements for the read and the write (PgFloorService); pgbench TPC-B-like; a bare
-//             TCP byte relay and a bare gRPC proxy process (ctg-bare-grpc-proxy) for the hop;
+//             statements for the read and the write (PgFloorService), in this process and as a
+//             process (ctg-bare-pg-service); pgbench TPC-B-like; a bare TCP byte relay, a byte
+//             relay process and a bare gRPC proxy process (ctg-bare-grpc-proxy) for the hop;
 //   the path: PartnerService/GetOrganisation and UpdateOrganisation (etag chained) straight to
 //             a ctg-partners process; the read and the echo through a ctg-gateway process (TLS
 //             off on loopback, access log on);
 //   memory:   ctg-partners' resident set after 10 k and 110 k calls.
 // Then one line per target of issue 10 with its verdict, the floor of the same run and the ratio.
-// CTG_BENCH_SECONDS sets the length of each run (default 3).
+// CTG_BENCH_SECONDS sets the length of each run (default 3). CTG_BENCH_LEGS=hop or =service run
+// one comparison in alternating rounds instead (CTG_BENCH_ROUNDS, default 5) and print medians.
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -40,10 +42,12 @@
 #include "gateway/loadgen.h"
 #include "gateway/tests/echo_backend.h"
 #include "partners/statements.h"
+#include "pg_floor_service.h"
 
 using namespace ctg;
 using namespace ctg::e2e;
 using namespace ctg::gateway;
+using ctg::bench::PgFloorService;
 using Serving = grpc::health::v1::HealthCheckResponse;
 namespace pv1 = ::ctg::partners::v1;
 
@@ -288,115 +292,6 @@ struct PgClients {
   }
 };
 
-// The floor under a service's RPC on this machine: a bare gRPC callback service (in this
-// process, like the echo ceiling) whose handlers run, with libpq on gRPC's thread, the very
-// statements ctg-partners runs (its prepared SQL, taken from the partners library), with nothing
-// else: no token, no access rule, no log, no metrics, no protobuf.
-//   /bench.Floor/Read  : the request is an organisation id; org_find, as GetOrganisation.
-//   /bench.Floor/Write : the request is an organisation id; org_find then org_update with the
-//                        version read, as UpdateOrganisation (autocommit).
-class PgFloorService : public grpc::CallbackGenericService {
- public:
-  explicit PgFloorService(const std::string& url) {
-    for (int i = 0; i < 16; ++i) {
-      PGconn* c = PQconnectdb(url.c_str());
-      if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
-      PQclear(PQexec(c, "SET search_path TO partners, public"));
-      for (const auto& statement : ctg::partners::OrganisationStatements()) {
-        const std::string_view name = statement.name;
-        if (name == "org_find" || name == "org_update") {
-          Prepare(c, statement.name, statement.sql);
-        }
-      }
-      idle_.push_back(c);
-    }
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterCallbackGenericService(this);
-    server_ = builder.BuildAndStart();
-  }
-  ~PgFloorService() override {
-    server_->Shutdown();
-    for (auto* c : idle_) PQfinish(c);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    return new Call(this, ctx->method() == "/bench.Floor/Write");
-  }
-
- private:
-  static void Prepare(PGconn* c, const char* name, const char* sql) {
-    PGresult* r = PQprepare(c, name, sql, 0, nullptr);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c));
-    PQclear(r);
-  }
-  // Runs statement `name` with `params`; the value of `column` in its first row ("" when no
-  // row, nullopt on error).
-  static std::optional<std::string> Exec(PGconn* c, const char* name,
-                                         std::vector<const char*> params, int column = 0) {
-    PGresult* r = PQexecPrepared(c, name, int(params.size()), params.data(), nullptr, nullptr, 0);
-    std::optional<std::string> out;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-      out = PQntuples(r) > 0 ? PQgetvalue(r, 0, column) : "";
-    }
-    PQclear(r);
-    return out;
-  }
-  class Call : public grpc::ServerGenericBidiReactor {
-   public:
-    Call(PgFloorService* service, bool write) : service_(service), write_(write) {
-      StartRead(&request_);
-    }
-    void OnReadDone(bool ok) override {
-      if (!ok) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request"));
-      const std::string id = ctg::ByteBufferToString(request_);
-      PGconn* c = service_->AcquireConnection();
-      std::optional<std::string> answer;
-      if (write_) {
-        const auto version = Exec(c, "org_find", {id.c_str()}, /*column=*/8);
-        if (version) {
-          answer = Exec(c, "org_update",
-                        {id.c_str(), "Agglomération", "", "", "", "f", "", version->c_str()});
-        }
-      } else {
-        answer = Exec(c, "org_find", {id.c_str()});
-      }
-      service_->ReleaseConnection(c);
-      if (!answer) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "statement failed"));
-      grpc::Slice slice(*answer);
-      response_ = grpc::ByteBuffer(&slice, 1);
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-    }
-    void OnDone() override { delete this; }
-
-   private:
-    PgFloorService* const service_;
-    const bool write_;
-    grpc::ByteBuffer request_, response_;
-  };
-  PGconn* AcquireConnection() {
-    std::unique_lock lock(mu_);
-    freed_.wait(lock, [this] { return !idle_.empty(); });
-    PGconn* c = idle_.back();
-    idle_.pop_back();
-    return c;
-  }
-  void ReleaseConnection(PGconn* c) {
-    {
-      std::lock_guard lock(mu_);
-      idle_.push_back(c);
-    }
-    freed_.notify_one();
-  }
-
-  std::mutex mu_;
-  std::condition_variable freed_;
-  std::vector<PGconn*> idle_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
-};
-
 // A floor binary of the benchmark (bench/bare_grpc_proxy.cc, bench/bare_byte_relay.cc) as a
 // child process, listening on the port it writes to its port file.
 class FloorProcess {
@@ -422,6 +317,22 @@ FloorProcess BareProxyProcess(const std::string& target) {
 }
 
 // The byte relay in front of `target_port`: the relay's I/O with nothing else.
+// The service floor in a process of its own (bench/bare_pg_service.cc) on `database_url`.
+FloorProcess PgServiceProcess(const std::string& database_url) {
+  return FloorProcess(CTG_BARE_PG_SERVICE_BINARY, "--database-url=" + database_url);
+}
+
+// Rounds of the alternating modes (CTG_BENCH_ROUNDS, default 5).
+int Rounds() {
+  const char* rounds = std::getenv("CTG_BENCH_ROUNDS");
+  return rounds ? std::max(1, std::atoi(rounds)) : 5;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
 FloorProcess ByteRelayProcess(int target_port) {
   return FloorProcess(CTG_BARE_BYTE_RELAY_BINARY, "--target-port=" + std::to_string(target_port));
 }
@@ -515,7 +426,7 @@ int main() {
   if (const char* legs = std::getenv("CTG_BENCH_LEGS"); legs && std::string(legs) == "hop") {
     const FloorProcess relay = ByteRelayProcess(echo.port());
     std::vector<double> bare, relayed, gatewayed;
-    const int rounds = std::getenv("CTG_BENCH_ROUNDS") ? std::atoi(std::getenv("CTG_BENCH_ROUNDS")) : 5;
+    const int rounds = Rounds();
     for (int round = 0; round < rounds; ++round) {
       const auto e = RunFor(echo.address(), echo_method, "", token, 1, seconds);
       const double relay_cpu = CpuMicros(relay.pid());
@@ -533,10 +444,7 @@ int main() {
       relayed.push_back(r.p50_us - e.p50_us);
       gatewayed.push_back(g.p50_us - e.p50_us);
     }
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
+    const auto median = Median;
     std::printf(
         "hop, 1 in flight, medians of %d rounds: echo p50 %.0f us; the byte relay process adds "
         "%.0f us, the gateway %.0f us (%.2f x)\n",
@@ -665,29 +573,80 @@ int main() {
     };
     return RunLoad(spec);
   };
+  // The floors' legs (PgFloorService at `address`): the same organisations as the real legs.
+  auto floor_read = [&](const std::string& address, int concurrency) {
+    return RunFor(address, "/bench.Floor/Read", id, token, concurrency, seconds);
+  };
+  auto floor_write = [&](const std::string& address, int concurrency) {
+    LoadSpec spec;
+    spec.channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    spec.method = "/bench.Floor/Write";
+    spec.token = token;
+    spec.concurrency = concurrency;
+    spec.duration = std::chrono::seconds(seconds);
+    spec.make_request = [&](int t) {
+      const auto& name = targets[t].name();
+      return name.substr(name.find('/') + 1);
+    };
+    return RunLoad(spec);
+  };
+  // CTG_BENCH_LEGS=service: only the read and the write at one call in flight, in rounds
+  // alternating ctg-partners and the out-of-process floor, then the medians.
+  if (const char* legs = std::getenv("CTG_BENCH_LEGS"); legs && std::string(legs) == "service") {
+    const FloorProcess floor = PgServiceProcess(db.url());
+    std::vector<double> read_ratio, write_ratio, reads, writes, floor_reads, floor_writes;
+    for (int round = 0; round < Rounds(); ++round) {
+      const auto r = RunFor(partners.address(), read, read_request, token, 1, seconds);
+      const auto fr = floor_read(floor.address(), 1);
+      // The floor's writes moved the versions on: the etags are read again.
+      for (int t = 0; t < 16; ++t) {
+        pv1::GetOrganisationRequest get_target;
+        get_target.set_name(targets[t].name());
+        pv1::Organisation current;
+        if (stub->GetOrganisation(Context(token).get(), get_target, &current).ok()) {
+          etags[t] = current.etag();
+        }
+      }
+      const auto w = write_run(1);
+      const auto fw = floor_write(floor.address(), 1);
+      std::printf(
+          "round %d: GetOrganisation p50 %.0f us, floor process %.0f us (%.2f x); "
+          "UpdateOrganisation p50 %.0f us, floor process %.0f us (%.2f x)\n",
+          round + 1, r.p50_us, fr.p50_us, r.p50_us / fr.p50_us, w.p50_us, fw.p50_us,
+          w.p50_us / fw.p50_us);
+      reads.push_back(r.p50_us);
+      floor_reads.push_back(fr.p50_us);
+      writes.push_back(w.p50_us);
+      floor_writes.push_back(fw.p50_us);
+      read_ratio.push_back(r.p50_us / fr.p50_us);
+      write_ratio.push_back(w.p50_us / fw.p50_us);
+    }
+    std::printf(
+        "service, 1 in flight, medians of %d rounds: GetOrganisation %.0f us vs floor process "
+        "%.0f us (%.2f x); UpdateOrganisation %.0f us vs floor process %.0f us (%.2f x)\n",
+        Rounds(), Median(reads), Median(floor_reads), Median(read_ratio), Median(writes),
+        Median(floor_writes), Median(write_ratio));
+    return 0;
+  }
   const auto write1 = write_run(1);
   const auto write16 = write_run(16);
-  // The service floor: bare gRPC handlers running the same statements with libpq.
+  // The service floor: bare gRPC handlers running the same statements with libpq, in this
+  // process (like the echo ceiling) and in a process of their own (like ctg-partners).
   LoadResult floor_read1, floor_read16, floor_write1, floor_write16;
   {
     PgFloorService floor(db.url());
-    floor_read1 = RunFor(floor.address(), "/bench.Floor/Read", id, token, 1, seconds);
-    floor_read16 = RunFor(floor.address(), "/bench.Floor/Read", id, token, 16, seconds);
-    auto floor_write = [&](int concurrency) {
-      LoadSpec spec;
-      spec.channel = grpc::CreateChannel(floor.address(), grpc::InsecureChannelCredentials());
-      spec.method = "/bench.Floor/Write";
-      spec.token = token;
-      spec.concurrency = concurrency;
-      spec.duration = std::chrono::seconds(seconds);
-      spec.make_request = [&](int t) {
-        const auto& name = targets[t].name();
-        return name.substr(name.find('/') + 1);
-      };
-      return RunLoad(spec);
-    };
-    floor_write1 = floor_write(1);
-    floor_write16 = floor_write(16);
+    floor_read1 = floor_read(floor.address(), 1);
+    floor_read16 = floor_read(floor.address(), 16);
+    floor_write1 = floor_write(floor.address(), 1);
+    floor_write16 = floor_write(floor.address(), 16);
+  }
+  LoadResult process_read1, process_read16, process_write1, process_write16;
+  {
+    const FloorProcess floor = PgServiceProcess(db.url());
+    process_read1 = floor_read(floor.address(), 1);
+    process_read16 = floor_read(floor.address(), 16);
+    process_write1 = floor_write(floor.address(), 1);
+    process_write16 = floor_write(floor.address(), 16);
   }
   const double pgbench_tps = PgbenchTpcb(db, seconds);
 
@@ -720,6 +679,10 @@ int main() {
   Print("bare gRPC + libpq read (floor), 16", floor_read16);
   Print("bare gRPC + libpq write (floor), 1", floor_write1);
   Print("bare gRPC + libpq write (floor),16", floor_write16);
+  Print("same floor as a process: read,  1", process_read1);
+  Print("same floor as a process: read, 16", process_read16);
+  Print("same floor as a process: write, 1", process_write1);
+  Print("same floor as a process: write,16", process_write16);
   Print("GetOrganisation direct,     1 in flight", direct1);
   Print("GetOrganisation direct,    16 in flight", direct16);
   Print("UpdateOrganisation direct,  1 in flight", write1);
@@ -749,10 +712,12 @@ int main() {
   const double read_target = echo1.p50_us + 2 * point1.p50_us;
   std::printf(
       "read, 1 in flight: GetOrganisation p50 %.0f us; target <= echo %.0f + 2 x point "
-      "read %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor)\n",
+      "read %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor), as a process "
+      "%.0f us (%.2f x)\n",
       direct1.p50_us, echo1.p50_us, point1.p50_us, read_target,
       verdict(direct1.p50_us <= read_target), floor_read1.p50_us,
-      direct1.p50_us / floor_read1.p50_us);
+      direct1.p50_us / floor_read1.p50_us, process_read1.p50_us,
+      direct1.p50_us / process_read1.p50_us);
   std::printf(
       "read, 16 in flight: %.0f calls/s = %.2f x bare echo (target >= 0.30): %s; floor %.0f "
       "calls/s = %.2f x echo\n",
@@ -761,14 +726,16 @@ int main() {
   const double write_target = echo1.p50_us + 1.5 * update1.p50_us;
   std::printf(
       "write, 1 in flight: UpdateOrganisation p50 %.0f us; target <= echo %.0f + 1.5 x "
-      "UPDATE txn %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor)\n",
+      "UPDATE txn %.0f = %.0f us: %s; bare gRPC + libpq floor %.0f us (%.2f x floor), as a "
+      "process %.0f us (%.2f x)\n",
       write1.p50_us, echo1.p50_us, update1.p50_us, write_target,
       verdict(write1.p50_us <= write_target), floor_write1.p50_us,
-      write1.p50_us / floor_write1.p50_us);
+      write1.p50_us / floor_write1.p50_us, process_write1.p50_us,
+      write1.p50_us / process_write1.p50_us);
   std::printf(
-      "write, 16 in flight: %.0f calls/s (floor %.0f/s, libpq UPDATE txn %.0f/s, pgbench "
-      "TPC-B %.0f tps)\n",
-      write16.qps, floor_write16.qps, update16.qps, pgbench_tps);
+      "write, 16 in flight: %.0f calls/s (floor %.0f/s, as a process %.0f/s, libpq UPDATE txn "
+      "%.0f/s, pgbench TPC-B %.0f tps)\n",
+      write16.qps, floor_write16.qps, process_write16.qps, update16.qps, pgbench_tps);
   const double relay_added = echo_relay1.p50_us - echo1.p50_us;
   const double gateway_added = echo_via1.p50_us - echo1.p50_us;
   const double bare_added = echo_bare1.p50_us - echo1.p50_us;
@@ -813,7 +780,8 @@ int main() {
       via1.errors + via16.errors + echo_via1.errors + echo_via16.errors + write1.errors +
       write16.errors + echo_bare1.errors + echo_bare16.errors + read_bare1.errors +
       read_bare16.errors + floor_read1.errors + floor_read16.errors + floor_write1.errors +
-      floor_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
+      floor_write16.errors + process_read1.errors + process_read16.errors +
+      process_write1.errors + process_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
       echo_proxy16.errors + read_proxy1.errors + read_proxy16.errors + echo_process_relay1.errors +
       echo_process_relay16.errors;
   std::printf(
