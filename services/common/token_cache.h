@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +44,7 @@ class CachingTokenVerifier : public TokenVerifier {
   const std::unique_ptr<TokenVerifier> inner_;
   const size_t max_entries_;
   const Clock clock_;
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   mutable std::unordered_map<std::string, Entry> entries_;
 };
 
