@@ -119,26 +119,43 @@ LogLine& LogLine::Add(std::string_view key, double value) {
 }
 
 namespace {
-std::mutex stderr_mu;  // batches that one write(2) may not carry whole (see EmitLines)
-}  // namespace
 
-void EmitLines(std::string_view batch) {
-  // One write(2) of at most PIPE_BUF bytes is never interleaved with another: atomic on a pipe,
-  // and on a regular file Linux serializes writes through one open file (f_pos_lock). So a line
-  // needs no lock: with one, every call of a busy service queued behind the others' write(2)
-  // (the futex waits of a read at 16 in flight). Larger batches (the gateway's) take the lock,
-  // then write until all is out.
-  const bool whole = batch.size() <= PIPE_BUF;
-  std::unique_lock<std::mutex> lock(stderr_mu, std::defer_lock);
-  if (!whole) lock.lock();
-  const char* p = batch.data();
-  size_t left = batch.size();
+std::mutex stderr_mu;  // lines too long for one atomic write(2) (see EmitLines)
+
+// Writes all of `data` to stderr (several write(2) when the kernel takes less).
+void WriteAll(const char* p, size_t left) {
   while (left > 0) {
     const ssize_t n = ::write(STDERR_FILENO, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // nowhere to log to: nothing else to do
     p += n;
     left -= size_t(n);
+  }
+}
+
+}  // namespace
+
+void EmitLines(std::string_view batch) {
+  // A write(2) of at most PIPE_BUF bytes is never interleaved with another: atomic on a pipe,
+  // and on a regular file Linux serializes the writes through one open file (f_pos_lock). So
+  // lines go out in such writes, whole lines each, with no lock: with one, every call of a busy
+  // service queued behind the others' write(2) (futex waits of reads at 16 in flight). Only a
+  // line longer than that takes the lock (it can then interleave with another thread's line on
+  // a pipe, never on a file).
+  while (!batch.empty()) {
+    size_t chunk = batch.size();
+    if (chunk > PIPE_BUF) {
+      const size_t end = batch.rfind('\n', PIPE_BUF - 1);
+      chunk = end == std::string_view::npos ? batch.find('\n') : end + 1;
+      if (chunk == std::string_view::npos) chunk = batch.size();
+    }
+    if (chunk > PIPE_BUF) {
+      std::lock_guard lock(stderr_mu);
+      WriteAll(batch.data(), chunk);
+    } else {
+      WriteAll(batch.data(), chunk);
+    }
+    batch.remove_prefix(chunk);
   }
 }
 

@@ -34,8 +34,9 @@ class LogLine {
   std::string json_;
 };
 
-// Writes finished lines (LogLine::AppendTo) to stderr in one write, never interleaved with
-// another line.
+// Writes finished lines (LogLine::AppendTo) to stderr, whole lines in each write(2) of at most
+// PIPE_BUF bytes, so a line never interleaves with another thread's (except one longer than
+// PIPE_BUF, on a pipe). Takes no lock for such lines.
 void EmitLines(std::string_view batch);
 
 // Current UTC time as RFC 3339 with microseconds.

@@ -1,8 +1,14 @@
 #include "common/log.h"
 
+#include <limits.h>
+
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace ctg {
 namespace {
@@ -61,6 +67,40 @@ TEST(LogLineTest, NumbersAreWrittenInFullAndTheTimeHasSixDigitsOfMicroseconds) {
   const std::string time = line.substr(9, 27);
   for (int i : {20, 21, 22, 23, 24, 25}) EXPECT_TRUE(isdigit(time[i])) << time;
   EXPECT_EQ(NowRfc3339().size(), 27u);
+}
+
+// Batches far beyond one atomic write, from several threads at once, and a line longer than
+// one: every line comes out whole, each once.
+TEST(EmitLinesTest, WholeLinesFromManyThreadsAndBatchesLargerThanOneWrite) {
+  testing::internal::CaptureStderr();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t] {
+      std::string batch;
+      for (int i = 0; i < 300; ++i) {
+        batch += "{\"thread\":" + std::to_string(t) + ",\"line\":" + std::to_string(i) + "," +
+                 std::string(60 + (i * 7) % 90, 'x') + "}\n";
+        if (i % 50 == 49) {
+          EmitLines(batch);
+          batch.clear();
+        }
+      }
+    });
+  }
+  const std::string long_line = "{\"long\":\"" + std::string(3 * PIPE_BUF, 'y') + "\"}\n";
+  EmitLines(long_line);
+  for (auto& t : threads) t.join();
+  const std::string out = testing::internal::GetCapturedStderr();
+  std::set<std::string> seen;
+  std::istringstream lines(out);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    ASSERT_EQ(line.front(), '{') << line.substr(0, 80);
+    ASSERT_EQ(line.back(), '}') << line.substr(0, 80);
+    EXPECT_TRUE(seen.insert(line).second) << "twice: " << line.substr(0, 80);
+  }
+  EXPECT_EQ(count, 4 * 300 + 1);
+  EXPECT_EQ(seen.count(long_line.substr(0, long_line.size() - 1)), 1u);
 }
 
 }  // namespace
