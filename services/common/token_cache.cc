@@ -49,15 +49,17 @@ int64_t CachingTokenVerifier::NowSeconds() const {
 Principal CachingTokenVerifier::VerifyAuthorizationHeader(std::string_view header) const {
   std::string key(header);
   const int64_t now = NowSeconds();
+  bool expired = false;
   {
     // Shared: the callers of a busy service look their tokens up side by side (an exclusive lock
     // here made them wait in turn, in the kernel).
     std::shared_lock lock(mu_);
-    if (auto it = entries_.find(key); it != entries_.end() && now < it->second.exp) {
-      return it->second.principal;
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      if (now < it->second.exp) return it->second.principal;
+      expired = true;
     }
   }
-  {
+  if (expired) {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end() && now >= it->second.exp) {
       entries_.erase(it);
