@@ -780,8 +780,8 @@ int main() {
       via1.errors + via16.errors + echo_via1.errors + echo_via16.errors + write1.errors +
       write16.errors + echo_bare1.errors + echo_bare16.errors + read_bare1.errors +
       read_bare16.errors + floor_read1.errors + floor_read16.errors + floor_write1.errors +
-      floor_write16.errors + process_read1.errors + process_read16.errors +
-      process_write1.errors + process_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
+      floor_write16.errors + process_read1.errors + process_read16.errors + process_write1.errors +
+      process_write16.errors + connect1.errors + connect16.errors + echo_proxy1.errors +
       echo_proxy16.errors + read_proxy1.errors + read_proxy16.errors + echo_process_relay1.errors +
       echo_process_relay16.errors;
   std::printf(

@@ -129,8 +129,7 @@ TEST(GatewayBinaryTest, EachCallLeavesOneAccessLogLineWithoutItsToken) {
     EXPECT_NE(line.find("\"method\":\"/ctg.partners.v1.PartnerService/ListOrganisations\""),
               std::string::npos)
         << line;
-    EXPECT_NE(line.find("\"backend\":\"" + partners.address() + "\""), std::string::npos)
-        << line;
+    EXPECT_NE(line.find("\"backend\":\"" + partners.address() + "\""), std::string::npos) << line;
     EXPECT_NE(line.find("\"code\":\"OK\""), std::string::npos) << line;
   }
   EXPECT_NE(access[3].find("\"code\":\"UNAUTHENTICATED\""), std::string::npos) << access[3];

@@ -59,12 +59,12 @@ constexpr Setting kFastPath{"unary-fast-path", "CTG_GATEWAY_UNARY_FAST_PATH"};
 constexpr Setting kRelay{"h2-relay", "CTG_GATEWAY_H2_RELAY"};
 constexpr Setting kGrace{"shutdown-grace-seconds", "CTG_SHUTDOWN_GRACE_SECONDS"};
 constexpr Setting kPortFile{"port-file", "CTG_GATEWAY_PORT_FILE"};
-constexpr Setting kAll[] = {
-    kManifest,    kListen,    kMetrics,       kRoutes,    kFastPath,   kTlsCert,    kTlsKey,
-    kTlsClientCa, kPlaintext, kRateRps,       kRateBurst, kMaxMessage, kMaxStreams, kDeadline,
-    kHealth,      kRetry,     kAccessLog,     kGrace,     kPortFile,   kMaxCalls,   kHttpListen,
-    kConsoleDir,  kDevSignIn, kOidcAuthorize, kOidcToken, kOidcClient, kOidcScope,  kRelay,
-    kAccessLogFlush};
+constexpr Setting kAll[] = {kManifest,   kListen,     kMetrics,     kRoutes,        kFastPath,
+                            kTlsCert,    kTlsKey,     kTlsClientCa, kPlaintext,     kRateRps,
+                            kRateBurst,  kMaxMessage, kMaxStreams,  kDeadline,      kHealth,
+                            kRetry,      kAccessLog,  kGrace,       kPortFile,      kMaxCalls,
+                            kHttpListen, kConsoleDir, kDevSignIn,   kOidcAuthorize, kOidcToken,
+                            kOidcClient, kOidcScope,  kRelay,       kAccessLogFlush};
 
 using Reader = SettingsReader;
 

@@ -1367,8 +1367,7 @@ void ClientConn::Record(Call* call) {
 void ClientConn::RecordEnded() {
   for (Ended& e : ended_) {
     e.outcome.path = e.path;
-    RecordCall(relay_.checks, e.admission, e.outcome, relay_.options.access_log,
-               &loop_.access_log);
+    RecordCall(relay_.checks, e.admission, e.outcome, relay_.options.access_log, &loop_.access_log);
     ReleaseAdmission(relay_.checks, e.admission);
   }
   ended_.clear();

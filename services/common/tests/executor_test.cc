@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <future>
-
 #include <set>
 
 #include "common/api.h"
@@ -43,7 +42,7 @@ TEST(NewUuidTest, IsAVersion4UuidInCanonicalFormAndNeverRepeats) {
   for (int i = 0; i < 5000; ++i) {
     const std::string id = NewUuid();
     ASSERT_TRUE(IsUuid(id)) << id;
-    EXPECT_EQ(id[14], '4') << id;                            // version
+    EXPECT_EQ(id[14], '4') << id;                                          // version
     EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // RFC 4122 variant
     EXPECT_TRUE(seen.insert(id).second) << id;
   }

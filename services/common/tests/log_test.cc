@@ -1,8 +1,7 @@
 #include "common/log.h"
 
-#include <limits.h>
-
 #include <gtest/gtest.h>
+#include <limits.h>
 
 #include <set>
 #include <sstream>
