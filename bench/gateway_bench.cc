@@ -41,7 +41,6 @@
 #include "e2e_support.h"
 #include "gateway/loadgen.h"
 #include "gateway/tests/echo_backend.h"
-#include "partners/statements.h"
 #include "pg_floor_service.h"
 
 using namespace ctg;
@@ -292,11 +291,10 @@ struct PgClients {
   }
 };
 
-// A floor binary of the benchmark (bench/bare_grpc_proxy.cc, bench/bare_byte_relay.cc) as a
-// child process, listening on the port it writes to its port file.
+// A floor binary of the benchmark (bench/bare_grpc_proxy.cc, bench/bare_byte_relay.cc,
+// bench/bare_pg_service.cc) as a child process, listening on the port it writes to its port file.
 class FloorProcess {
  public:
-  pid_t pid() const { return process_->pid(); }
   FloorProcess(const std::string& binary, const std::string& target_flag) {
     process_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{binary, target_flag, "--port-file=" + dir_.File("ports")},
@@ -304,6 +302,7 @@ class FloorProcess {
     port_ = WaitForPortFile(*process_, dir_.File("ports"), dir_.File("floor.log"), binary).first;
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return process_->pid(); }
 
  private:
   TempDir dir_;
@@ -316,7 +315,6 @@ FloorProcess BareProxyProcess(const std::string& target) {
   return FloorProcess(CTG_BARE_GRPC_PROXY_BINARY, "--target=" + target);
 }
 
-// The byte relay in front of `target_port`: the relay's I/O with nothing else.
 // The service floor in a process of its own (bench/bare_pg_service.cc) on `database_url`.
 FloorProcess PgServiceProcess(const std::string& database_url) {
   return FloorProcess(CTG_BARE_PG_SERVICE_BINARY, "--database-url=" + database_url);
@@ -328,16 +326,17 @@ int Rounds() {
   return rounds ? std::max(1, std::atoi(rounds)) : 5;
 }
 
+// The median of `v` (0 when empty).
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// The byte relay in front of `target_port`: the relay's I/O with nothing else.
 FloorProcess ByteRelayProcess(int target_port) {
   return FloorProcess(CTG_BARE_BYTE_RELAY_BINARY, "--target-port=" + std::to_string(target_port));
 }
 
-// The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
 // CPU time (user + system) `pid` has used so far, in microseconds.
 double CpuMicros(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -356,6 +355,7 @@ double CpuMicros(pid_t pid) {
   return ticks * 1e6 / double(sysconf(_SC_CLK_TCK));
 }
 
+// The resident set of process `pid`, in KiB (VmRSS of /proc/<pid>/status).
 long RssKib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
@@ -440,16 +440,20 @@ int main() {
           round + 1, e.p50_us, r.p50_us - e.p50_us,
           (CpuMicros(relay.pid()) - relay_cpu) / std::max<int64_t>(1, r.calls), g.p50_us - e.p50_us,
           (CpuMicros(gateway.process().pid()) - gateway_cpu) / std::max<int64_t>(1, g.calls));
+      if (e.errors + r.errors + g.errors > 0) {
+        std::fprintf(stderr, "calls failed: %s%s%s\n", e.first_error.c_str(), r.first_error.c_str(),
+                     g.first_error.c_str());
+        return 1;
+      }
       bare.push_back(e.p50_us);
       relayed.push_back(r.p50_us - e.p50_us);
       gatewayed.push_back(g.p50_us - e.p50_us);
     }
-    const auto median = Median;
     std::printf(
         "hop, 1 in flight, medians of %d rounds: echo p50 %.0f us; the byte relay process adds "
         "%.0f us, the gateway %.0f us (%.2f x)\n",
-        rounds, median(bare), median(relayed), median(gatewayed),
-        median(gatewayed) / std::max(1.0, median(relayed)));
+        rounds, Median(bare), Median(relayed), Median(gatewayed),
+        Median(gatewayed) / std::max(1.0, Median(relayed)));
     return 0;
   }
 
@@ -609,6 +613,11 @@ int main() {
       }
       const auto w = write_run(1);
       const auto fw = floor_write(floor.address(), 1);
+      if (r.errors + fr.errors + w.errors + fw.errors > 0) {
+        std::fprintf(stderr, "calls failed: %s%s%s%s\n", r.first_error.c_str(),
+                     fr.first_error.c_str(), w.first_error.c_str(), fw.first_error.c_str());
+        return 1;
+      }
       std::printf(
           "round %d: GetOrganisation p50 %.0f us, floor process %.0f us (%.2f x); "
           "UpdateOrganisation p50 %.0f us, floor process %.0f us (%.2f x)\n",

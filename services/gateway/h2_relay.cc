@@ -395,8 +395,9 @@ struct H2Relay::Impl {
   };
 
   // Writes `loop`'s pending access-log lines now when they fill kAccessLogBatchBytes, otherwise
-  // at most options.access_log_flush later: on this machine a write(2) costs a relayed call
-  // ~5 us, so at one call in flight each call paid one; batched, ~1 per 100 calls. Lines still
+  // at most options.access_log_flush later: one write(2) per call cost a relayed echo ~10 us of
+  // CPU on the benchmark's machine (gateway_bench's hop mode: 87 -> 77 us a call); batched, one
+  // write covers ~100 calls at one call in flight. Lines still
   // pending when the gateway stops are written then (a crash loses at most that interval).
   void WriteAccessLog(Loop& loop);
 
