@@ -1,6 +1,5 @@
 #include "common/log.h"
 
-#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,7 +119,12 @@ LogLine& LogLine::Add(std::string_view key, double value) {
 
 namespace {
 
-std::mutex stderr_mu;  // lines too long for one atomic write(2) (see EmitLines)
+// One writer at a time. A write(2) of at most PIPE_BUF bytes is atomic on a pipe, but stderr may
+// also be a regular file opened without O_APPEND (`2> file`, gtest's CaptureStderr): there,
+// concurrent writes race on the shared file offset and overwrite each other (seen on this
+// machine's kernel: lines lost, NUL bytes in their place). An uncontended lock costs no system
+// call; callers batch their lines (EmitLines) so that the lock is taken once per batch.
+std::mutex stderr_mu;
 
 // Writes all of `data` to stderr (several write(2) when the kernel takes less).
 void WriteAll(const char* p, size_t left) {
@@ -136,27 +140,9 @@ void WriteAll(const char* p, size_t left) {
 }  // namespace
 
 void EmitLines(std::string_view batch) {
-  // A write(2) of at most PIPE_BUF bytes is never interleaved with another: atomic on a pipe,
-  // and on a regular file Linux serializes the writes through one open file (f_pos_lock). So
-  // lines go out in such writes, whole lines each, with no lock: with one, every call of a busy
-  // service queued behind the others' write(2) (futex waits of reads at 16 in flight). Only a
-  // line longer than that takes the lock (it can then interleave with another thread's line on
-  // a pipe, never on a file).
-  while (!batch.empty()) {
-    size_t chunk = batch.size();
-    if (chunk > PIPE_BUF) {
-      const size_t end = batch.rfind('\n', PIPE_BUF - 1);
-      chunk = end == std::string_view::npos ? batch.find('\n') : end + 1;
-      if (chunk == std::string_view::npos) chunk = batch.size();
-    }
-    if (chunk > PIPE_BUF) {
-      std::lock_guard lock(stderr_mu);
-      WriteAll(batch.data(), chunk);
-    } else {
-      WriteAll(batch.data(), chunk);
-    }
-    batch.remove_prefix(chunk);
-  }
+  if (batch.empty()) return;
+  std::lock_guard lock(stderr_mu);
+  WriteAll(batch.data(), batch.size());
 }
 
 void LogLine::Emit() {

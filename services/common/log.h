@@ -34,9 +34,8 @@ class LogLine {
   std::string json_;
 };
 
-// Writes finished lines (LogLine::AppendTo) to stderr, whole lines in each write(2) of at most
-// PIPE_BUF bytes, so a line never interleaves with another thread's (except one longer than
-// PIPE_BUF, on a pipe). Takes no lock for such lines.
+// Writes finished lines (LogLine::AppendTo) to stderr under one lock, so that no line ever
+// interleaves with or overwrites another thread's, whatever stderr is (pipe, file, terminal).
 void EmitLines(std::string_view batch);
 
 // Current UTC time as RFC 3339 with microseconds.

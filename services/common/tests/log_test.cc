@@ -69,7 +69,8 @@ TEST(LogLineTest, NumbersAreWrittenInFullAndTheTimeHasSixDigitsOfMicroseconds) {
 }
 
 // Batches far beyond one atomic write, from several threads at once, and a line longer than
-// one: every line comes out whole, each once.
+// one: every line comes out whole, each once. CaptureStderr makes stderr a regular file opened
+// without O_APPEND, where unlocked concurrent writes overwrite each other (how CI caught it).
 TEST(EmitLinesTest, WholeLinesFromManyThreadsAndBatchesLargerThanOneWrite) {
   testing::internal::CaptureStderr();
   std::vector<std::thread> threads;
