@@ -2,7 +2,10 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "common/api.h"
 #include "common/rpc.h"
@@ -17,6 +20,35 @@ TEST(ExecutorTest, RunsEveryQueuedTaskBeforeStopping) {
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(executor.TryPost([&] { ++ran; }));
   }
   EXPECT_EQ(ran.load(), 100);
+}
+
+// Posters racing with workers that fall asleep and wake up (the hand-off): every task runs
+// exactly once, and a task posted while every worker sleeps is not left waiting.
+TEST(ExecutorTest, EveryTaskFromRacingPostersRunsOnceAndNoneWaitsForTheNext) {
+  constexpr int kPosters = 4, kPerPoster = 5000;
+  std::vector<std::atomic<int>> runs(kPosters * kPerPoster);
+  {
+    Executor executor(3, /*max_queued=*/kPosters * kPerPoster);
+    std::vector<std::thread> posters;
+    for (int p = 0; p < kPosters; ++p) {
+      posters.emplace_back([&, p] {
+        for (int i = 0; i < kPerPoster; ++i) {
+          const int slot = p * kPerPoster + i;
+          ASSERT_TRUE(executor.TryPost([&runs, slot] { ++runs[slot]; }));
+          if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      });
+    }
+    for (auto& t : posters) t.join();
+    // Workers now idle; one lone task must be picked up without another post behind it.
+    for (int i = 0; i < 20; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      auto ran = std::make_shared<std::promise<void>>();  // outlives a failed wait
+      ASSERT_TRUE(executor.TryPost([ran] { ran->set_value(); }));
+      ASSERT_EQ(ran->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    }
+  }
+  for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].load(), 1) << "task " << i;
 }
 
 TEST(ExecutorTest, RefusesWorkBeyondItsQueueBound) {
