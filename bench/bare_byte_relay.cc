@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/process.h"
+#include "floor_flags.h"
 
 namespace {
 
@@ -66,17 +67,18 @@ void Accept(tcp::acceptor& acceptor, asio::io_context& ioc, const tcp::endpoint&
 }  // namespace
 
 int main(int argc, char** argv) {
+  const ctg::Setting kTargetPort{"target-port", "CTG_BARE_RELAY_TARGET_PORT"};
+  const auto flags = ctg::bench::RequiredFlagsOrExit(
+      argc, argv, {kTargetPort, {"port-file", "CTG_BARE_RELAY_PORT_FILE"}},
+      "ctg-bare-byte-relay --target-port=PORT --port-file=FILE");
   int target_port = 0;
-  std::string port_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--target-port=", 0) == 0) target_port = std::stoi(arg.substr(14));
-    if (arg.rfind("--port-file=", 0) == 0) port_file = arg.substr(12);
-  }
-  if (target_port == 0 || port_file.empty()) {
-    std::fprintf(stderr, "usage: ctg-bare-byte-relay --target-port=PORT --port-file=FILE\n");
+  try {
+    target_port = ctg::SettingsReader::ParseInt(flags[0], kTargetPort, 1, 65535);
+  } catch (const ctg::ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
     return 2;
   }
+  const std::string& port_file = flags[1];
   asio::io_context ioc(1);
   const auto loopback = asio::ip::make_address("127.0.0.1");
   tcp::acceptor acceptor(ioc, tcp::endpoint(loopback, 0));

@@ -8,11 +8,11 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include <cstdio>
 #include <string>
 
 #include "common/process.h"
 #include "common/rpc.h"
+#include "floor_flags.h"
 
 namespace {
 
@@ -70,16 +70,11 @@ class BareProxy : public grpc::CallbackGenericService {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string target, port_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--target=", 0) == 0) target = arg.substr(9);
-    if (arg.rfind("--port-file=", 0) == 0) port_file = arg.substr(12);
-  }
-  if (target.empty() || port_file.empty()) {
-    std::fprintf(stderr, "usage: ctg-bare-grpc-proxy --target=HOST:PORT --port-file=FILE\n");
-    return 2;
-  }
+  const auto flags = ctg::bench::RequiredFlagsOrExit(
+      argc, argv, {{"target", "CTG_BARE_PROXY_TARGET"}, {"port-file", "CTG_BARE_PROXY_PORT_FILE"}},
+      "ctg-bare-grpc-proxy --target=HOST:PORT --port-file=FILE");
+  const std::string& target = flags[0];
+  const std::string& port_file = flags[1];
   grpc::ChannelArguments args;
   ctg::ApplyChannelLimits(args);
   grpc::GenericStub stub(

@@ -4,25 +4,19 @@
 //   ctg-bare-pg-service --database-url=URL --port-file=FILE
 // Listens on a free loopback port, written to FILE as "<port> 0\n" (see WritePortFile); serves
 // until killed.
-#include <cstdio>
-#include <string>
+#include <chrono>
 #include <thread>
 
 #include "common/process.h"
+#include "floor_flags.h"
 #include "pg_floor_service.h"
 
 int main(int argc, char** argv) {
-  std::string url, port_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--database-url=", 0) == 0) url = arg.substr(15);
-    if (arg.rfind("--port-file=", 0) == 0) port_file = arg.substr(12);
-  }
-  if (url.empty() || port_file.empty()) {
-    std::fprintf(stderr, "usage: ctg-bare-pg-service --database-url=URL --port-file=FILE\n");
-    return 2;
-  }
-  ctg::bench::PgFloorService service(url);
-  ctg::WritePortFile(port_file, service.port(), 0);
+  const auto flags = ctg::bench::RequiredFlagsOrExit(
+      argc, argv,
+      {{"database-url", "CTG_BARE_PG_DATABASE_URL"}, {"port-file", "CTG_BARE_PG_PORT_FILE"}},
+      "ctg-bare-pg-service --database-url=URL --port-file=FILE");
+  ctg::bench::PgFloorService service(flags[0]);
+  ctg::WritePortFile(flags[1], service.port(), 0);
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }

@@ -328,8 +328,10 @@ int Rounds() {
 
 // The median of `v` (0 when empty).
 double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  const size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 // The byte relay in front of `target_port`: the relay's I/O with nothing else.
@@ -599,7 +601,8 @@ int main() {
   if (const char* legs = std::getenv("CTG_BENCH_LEGS"); legs && std::string(legs) == "service") {
     const FloorProcess floor = PgServiceProcess(db.url());
     std::vector<double> read_ratio, write_ratio, reads, writes, floor_reads, floor_writes;
-    for (int round = 0; round < Rounds(); ++round) {
+    const int rounds = Rounds();
+    for (int round = 0; round < rounds; ++round) {
       const auto r = RunFor(partners.address(), read, read_request, token, 1, seconds);
       const auto fr = floor_read(floor.address(), 1);
       // The floor's writes moved the versions on: the etags are read again.
@@ -633,7 +636,7 @@ int main() {
     std::printf(
         "service, 1 in flight, medians of %d rounds: GetOrganisation %.0f us vs floor process "
         "%.0f us (%.2f x); UpdateOrganisation %.0f us vs floor process %.0f us (%.2f x)\n",
-        Rounds(), Median(reads), Median(floor_reads), Median(read_ratio), Median(writes),
+        rounds, Median(reads), Median(floor_reads), Median(read_ratio), Median(writes),
         Median(floor_writes), Median(write_ratio));
     return 0;
   }

@@ -25,6 +25,7 @@
 
 #include "common/auth.h"
 #include "common/testing/test_database.h"
+#include "common/testing/test_host.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 extern char** environ;
@@ -283,12 +284,7 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& nam
 }
 
 bool ServiceProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (log().find(text) == std::string::npos) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
+  return ctg::testing::WaitFor([&] { return log().find(text) != std::string::npos; }, timeout);
 }
 
 namespace {

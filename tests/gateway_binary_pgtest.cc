@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/jwt_keys.h"
+#include "common/testing/test_host.h"
 #include "ctg/partners/v1/partners.grpc.pb.h"
 #include "e2e_support.h"
 #include "gateway/method_catalog.h"
@@ -184,11 +185,10 @@ TEST(GatewayBinaryTest, MetricsPortExportsCallAndProcessMetrics) {
 
   // The gateway counts a call just after its answer has left: read until it is there.
   std::string metrics;
-  for (int i = 0; i < 100; ++i) {
+  ctg::testing::WaitFor([&] {
     metrics = HttpGet(gateway.metrics_port(), "/metrics");
-    if (metrics.find("grpc_server_handled_total{grpc_code=\"OK\"") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+    return metrics.find("grpc_server_handled_total{grpc_code=\"OK\"") != std::string::npos;
+  });
   ASSERT_NE(metrics.find(" 200 "), std::string::npos) << metrics.substr(0, 200);
   EXPECT_NE(metrics.find("grpc_server_handled_total{grpc_code=\"OK\""), std::string::npos)
       << metrics;

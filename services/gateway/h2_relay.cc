@@ -96,14 +96,18 @@ const std::string* FindHeader(const Headers& headers, std::string_view name) {
   return nullptr;
 }
 
+// One header as nghttp2 takes it: pointers into `name` and `value`, which must outlive the
+// submit call (nghttp2 encodes them before it returns).
+nghttp2_nv NameValue(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
 std::vector<nghttp2_nv> NameValues(const Headers& headers) {
   std::vector<nghttp2_nv> nv;
   nv.reserve(headers.size());
-  for (const auto& h : headers) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
-                  h.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
+  for (const auto& h : headers) nv.push_back(NameValue(h.name, h.value));
   return nv;
 }
 
@@ -392,6 +396,12 @@ struct H2Relay::Impl {
     std::string access_log;
     asio::steady_timer access_log_timer{ioc};
     bool access_log_timer_armed = false;
+    // Writes the pending access-log lines now.
+    void FlushAccessLog() {
+      if (access_log.empty()) return;
+      EmitLines(access_log);
+      access_log.clear();
+    }
   };
 
   // Writes `loop`'s pending access-log lines now when they fill kAccessLogBatchBytes, otherwise
@@ -569,7 +579,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   // Calls ended, not yet counted and logged (Record, RecordEnded).
   struct Ended {
     Admission admission;
-    std::string path;
+    std::string path;  // the call's own copy: outcome.path is a view, set to it when recorded
     CallOutcome outcome;
   };
   std::vector<Ended> ended_;
@@ -1061,9 +1071,7 @@ void ClientConn::SendToBackend(Call* call, Backend* backend, const std::string& 
   std::vector<nghttp2_nv> nv;
   nv.reserve(call->headers.size() + 8);
   const auto add = [&nv](std::string_view name, std::string_view value) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                  value.size(), NGHTTP2_NV_FLAG_NONE});
+    nv.push_back(NameValue(name, value));
   };
   add(":method", "POST");
   add(":scheme", "http");
@@ -1393,8 +1401,7 @@ void H2Relay::Impl::Unregister(ClientConn* conn) {
 void H2Relay::Impl::WriteAccessLog(Loop& loop) {
   if (loop.access_log.empty()) return;
   if (loop.access_log.size() >= kAccessLogBatchBytes || options.access_log_flush.count() <= 0) {
-    EmitLines(loop.access_log);
-    loop.access_log.clear();
+    loop.FlushAccessLog();
     return;
   }
   if (loop.access_log_timer_armed) return;
@@ -1402,9 +1409,7 @@ void H2Relay::Impl::WriteAccessLog(Loop& loop) {
   loop.access_log_timer.expires_after(options.access_log_flush);
   loop.access_log_timer.async_wait([&loop](const error_code&) {
     loop.access_log_timer_armed = false;
-    if (loop.access_log.empty()) return;
-    EmitLines(loop.access_log);
-    loop.access_log.clear();
+    loop.FlushAccessLog();
   });
 }
 
@@ -1501,7 +1506,7 @@ void H2Relay::Stop(std::chrono::milliseconds grace) {
   for (auto& loop : impl_->loops) loop->work.reset();
   for (auto& loop : impl_->loops) {
     if (loop->thread.joinable()) loop->thread.join();
-    if (!loop->access_log.empty()) EmitLines(loop->access_log);  // a timer cancelled unrun
+    loop->FlushAccessLog();  // lines of a timer cancelled but never run
   }
   impl_->acceptor.reset();
   impl_->private_acceptor.reset();

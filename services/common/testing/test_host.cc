@@ -1,6 +1,7 @@
 #include "common/testing/test_host.h"
 
 #include <stdexcept>
+#include <thread>
 
 #include "common/testing/test_database.h"
 #include "google/rpc/error_details.pb.h"
@@ -68,6 +69,15 @@ std::vector<std::string> ViolatedFields(const grpc::Status& status) {
     }
   }
   return fields;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace ctg::testing

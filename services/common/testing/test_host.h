@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,5 +46,10 @@ std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& token);
 
 // The fields named by the google.rpc.BadRequest detail of an INVALID_ARGUMENT status.
 std::vector<std::string> ViolatedFields(const grpc::Status& status);
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held. For
+// what a process does just after its answer has left (a log line, a metric).
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace ctg::testing

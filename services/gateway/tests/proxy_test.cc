@@ -19,6 +19,7 @@
 
 #include "common/auth.h"
 #include "common/rpc.h"
+#include "common/testing/test_host.h"
 #include "gateway/gateway.h"
 #include "gateway/tests/echo_backend.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -664,11 +665,11 @@ TEST_P(GatewayTest, MetricsCoverServerClientAndBackendHealth) {
     return totals;
   };
   // The relay counts a call just after its answer has left: wait for the second one.
-  auto totals = collect();
-  for (int i = 0; i < 500 && totals["grpc_server_handled_total"] < 2; ++i) {
-    std::this_thread::sleep_for(10ms);
+  std::map<std::string, double> totals;
+  ctg::testing::WaitFor([&] {
     totals = collect();
-  }
+    return totals["grpc_server_handled_total"] >= 2;
+  });
   EXPECT_EQ(totals["grpc_server_started_total"], 2);
   EXPECT_EQ(totals["grpc_server_handled_total"], 2);
   EXPECT_EQ(totals["grpc_client_started_total"], 1);
